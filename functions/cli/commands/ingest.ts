@@ -1,0 +1,118 @@
+import { readdir, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { DATASET_NAMES, isDatasetName } from "../../core/contracts.ts";
+import { isCrmlakeError, UsageError } from "../../core/errors.ts";
+import { ingestDrop } from "../../core/ingest/ingest.ts";
+import { formatFromName } from "../../core/ingest/inspect.ts";
+import { loadProfile } from "../../core/ingest/profile.ts";
+import type { LedgerRecord } from "../../core/ingest/types.ts";
+import { LocalObjectStore } from "../../storage/local.ts";
+import type { Command, ParsedArgs } from "../command.ts";
+import { stringOption } from "../command.ts";
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** Expands directories into the data files they hold (recursively, sorted), so `ingest transactions drops/` works. */
+async function expandInputs(inputs: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(input);
+    } catch {
+      throw new UsageError("not_found", `No such file or directory: ${input}`);
+    }
+    if (info.isDirectory()) {
+      const entries = (await readdir(input, { recursive: true })).sort();
+      const found = entries.map((e) => join(input, e)).filter((p) => formatFromName(p).format !== undefined);
+      if (found.length === 0) throw new UsageError("no_files", `Directory ${input} holds no data files`);
+      files.push(...found);
+    } else files.push(input);
+  }
+  return files;
+}
+
+export function summarize(ledger: LedgerRecord): string {
+  const reasons = Object.entries(ledger.quarantine_reasons)
+    .map(([code, n]) => `${code} ${fmt(n ?? 0)}`)
+    .join(", ");
+  return `${basename(ledger.source)} → ${fmt(ledger.rows_in)} rows: ${fmt(ledger.rows_ok)} ok, ${fmt(ledger.rows_quarantined)} quarantined${reasons ? ` (${reasons})` : ""} in ${(ledger.duration_ms / 1000).toFixed(1)} s [drop ${ledger.drop_id}]`;
+}
+
+export const ingestCommand: Command = {
+  name: "ingest",
+  summary: "Validate files and add them to the lake as Parquet (bad rows go to the quarantine)",
+  help: `Usage: crmlake ingest <dataset> <file|dir>... [--profile FILE] [--lake DIR]
+
+Validates each file against the dataset's contract and writes its rows to the lake as Parquet; rows that
+fail validation go to the quarantine with a reason code. Re-ingesting a file replaces its earlier rows.
+
+Arguments:
+  dataset          ${DATASET_NAMES.join(" | ")}
+  file|dir         CSV/TSV, JSON Lines or Parquet files, optionally .gz; directories are searched recursively
+
+Options:
+  --profile FILE   source profile (JSON) mapping a foreign export onto the contract (see README)
+  --lake DIR       lake directory (default ./lake)`,
+  options: { profile: { type: "string" }, lake: { type: "string" } },
+  async run(args: ParsedArgs) {
+    const [dataset, ...inputs] = args.positionals;
+    if (dataset === undefined || !isDatasetName(dataset)) {
+      throw new UsageError(
+        "bad_arguments",
+        dataset === undefined
+          ? `Missing dataset. Usage: crmlake ingest <dataset> <file|dir>...; datasets: ${DATASET_NAMES.join(", ")}`
+          : `Unknown dataset "${dataset}". Known datasets: ${DATASET_NAMES.join(", ")}`,
+      );
+    }
+    if (inputs.length === 0)
+      throw new UsageError("bad_arguments", "No files given. Usage: crmlake ingest <dataset> <file|dir>...");
+    const profilePath = stringOption(args, "profile");
+    const profile = profilePath ? await loadProfile(profilePath) : undefined;
+    const store = new LocalObjectStore(stringOption(args, "lake") ?? "lake");
+    const files = await expandInputs(inputs);
+
+    let failed = 0;
+    const totals = { in: 0, ok: 0, quarantined: 0 };
+    for (const file of files) {
+      const started = Date.now();
+      let phase = "starting";
+      // Progress on long drops only: a line every 2 s on stderr, so piped stdout stays clean.
+      const timer = setInterval(() => {
+        process.stderr.write(
+          `  … ${basename(file)}: ${phase} (${Math.round((Date.now() - started) / 1000)} s)\n`,
+        );
+      }, 2000);
+      try {
+        const { ledger } = await ingestDrop({
+          store,
+          dataset,
+          source: { localPath: file, uri: resolve(file) },
+          ...(profile ? { profile } : {}),
+          workDir: tmpdir(),
+          onProgress: (p) => {
+            phase = p.phase;
+          },
+        });
+        totals.in += ledger.rows_in;
+        totals.ok += ledger.rows_ok;
+        totals.quarantined += ledger.rows_quarantined;
+        process.stdout.write(`✓ ${summarize(ledger)}\n`);
+        for (const warning of ledger.warnings) process.stderr.write(`  warning: ${warning}\n`);
+      } catch (error) {
+        if (!isCrmlakeError(error)) throw error;
+        failed++;
+        process.stderr.write(`✗ ${basename(file)}: ${error.message}\n`);
+      } finally {
+        clearInterval(timer);
+      }
+    }
+    if (files.length > 1) {
+      process.stdout.write(
+        `${files.length - failed} of ${files.length} files ingested into ${store.location}: ${fmt(totals.in)} rows, ${fmt(totals.ok)} ok, ${fmt(totals.quarantined)} quarantined\n`,
+      );
+    }
+    return failed > 0 ? 1 : 0;
+  },
+};

@@ -1,0 +1,100 @@
+import { QueryFailedError, UsageError } from "../../core/errors.ts";
+import { openDuckDB } from "../../engines/duckdb.ts";
+import { attachLakeViews } from "../../engines/duckdb-lake.ts";
+import type { Command, ParsedArgs } from "../command.ts";
+import { stringOption } from "../command.ts";
+
+const FORMATS = ["table", "csv", "json"] as const;
+type Format = (typeof FORMATS)[number];
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Renders rows as an aligned text table; numbers are right-aligned. */
+export function renderTable(columns: string[], rows: unknown[][]): string {
+  const texts = rows.map((row) => row.map(cell));
+  const widths = columns.map((c, i) => Math.max(c.length, ...texts.map((r) => (r[i] ?? "").length)));
+  const numeric = columns.map(
+    (_, i) =>
+      rows.length > 0 && rows.every((r) => r[i] === null || /^-?[\d.]+(e[+-]?\d+)?$/i.test(cell(r[i]))),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(columns),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...texts.map(line),
+    `(${rows.length} row${rows.length === 1 ? "" : "s"})`,
+  ].join("\n");
+}
+
+export const queryCommand: Command = {
+  name: "query",
+  summary: "Run SQL (DuckDB) over the lake's tables",
+  help: `Usage: crmlake query "<sql>" [--lake DIR] [--format table|csv|json]
+
+Tables: transactions, customers, campaigns, campaign_contacts (curated rows), quarantine (rejected rows:
+dataset, drop_id, line_number, reason_code, reason, raw) and drops (the ingest ledger), plus every model
+output after "crmlake run".
+
+Options:
+  --lake DIR       lake directory (default ./lake)
+  --format F       table (default), csv or json (one object per line)`,
+  options: { lake: { type: "string" }, format: { type: "string" } },
+  async run(args: ParsedArgs) {
+    const sql = args.positionals.join(" ").trim();
+    if (sql === "") throw new UsageError("bad_arguments", 'No SQL given. Usage: crmlake query "<sql>"');
+    const format = (stringOption(args, "format") ?? "table") as Format;
+    if (!FORMATS.includes(format)) {
+      throw new UsageError(
+        "bad_arguments",
+        `Unknown --format "${format}". Use one of: ${FORMATS.join(", ")}`,
+      );
+    }
+    const session = await openDuckDB();
+    try {
+      await attachLakeViews(session.connection, stringOption(args, "lake") ?? "lake");
+      let reader: Awaited<ReturnType<typeof session.connection.runAndReadAll>>;
+      try {
+        reader = await session.connection.runAndReadAll(sql);
+      } catch (error) {
+        throw new QueryFailedError(
+          "query_failed",
+          (error as Error).message.split("\n")[0] ?? "query failed",
+          { cause: error },
+        );
+      }
+      const columns = reader.columnNames();
+      // DuckDB's JSON form renders 64-bit integers as strings; small ones become plain numbers here.
+      const integer = reader
+        .columnTypes()
+        .map((t) => /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT)$/.test(t.toString()));
+      const rows = (reader.getRowsJson() as unknown[][]).map((row) =>
+        row.map((v, i) =>
+          integer[i] && typeof v === "string" && Number.isSafeInteger(Number(v)) ? Number(v) : v,
+        ),
+      );
+      if (format === "json") {
+        for (const row of rows)
+          process.stdout.write(`${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))}\n`);
+      } else if (format === "csv") {
+        process.stdout.write(`${columns.map(csvField).join(",")}\n`);
+        for (const row of rows) process.stdout.write(`${row.map(csvField).join(",")}\n`);
+      } else process.stdout.write(`${renderTable(columns, rows)}\n`);
+      return 0;
+    } finally {
+      session.close();
+    }
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * Error families. Each module throws its own family so callers (the CLI, the Lambda handlers) can tell a
+ * user's mistake (print one line, exit non-zero) from a bug (keep the stack).
+ */
+
+/** Base class of every error the user can fix: bad input, bad configuration, unknown names. */
+export class CrmlakeError extends Error {
+  override name = "CrmlakeError";
+  /** A stable, machine-readable code (e.g. `missing_column`), used in the drop ledger and in tests. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A drop that cannot be ingested at all: unreadable, wrong format, missing a required column, empty. */
+export class IngestError extends CrmlakeError {
+  override name = "IngestError";
+}
+
+/** A configuration file or source profile that does not validate. */
+export class ConfigError extends CrmlakeError {
+  override name = "ConfigError";
+}
+
+/** A usage mistake on the command line. */
+export class UsageError extends CrmlakeError {
+  override name = "UsageError";
+}
+
+/** An object-store operation that failed (missing key, access denied, network). */
+export class StorageError extends CrmlakeError {
+  override name = "StorageError";
+}
+
+/** A query or model that failed in an engine; carries the engine's own text. */
+export class QueryFailedError extends CrmlakeError {
+  override name = "QueryFailedError";
+}
+
+export function isCrmlakeError(error: unknown): error is CrmlakeError {
+  return error instanceof CrmlakeError;
+}
+
+/** The message of anything thrown, for logs and the ledger. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,550 @@
+import { mkdir, readdir } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { sqlIdent, sqlString } from "../../engines/duckdb.ts";
+import { type ColumnContract, type DatasetContract, REASON_CODES, type ReasonCode } from "../contracts.ts";
+import { errorMessage, IngestError } from "../errors.ts";
+import { decodeHead, type FileFacts, looksBinary, parseFirstRecord, readTextHead } from "./inspect.ts";
+import type { SourceProfile } from "./profile.ts";
+
+/** What converting one drop produced, in a local staging directory. */
+export interface Conversion {
+  rowsIn: number;
+  rowsOk: number;
+  rowsQuarantined: number;
+  reasons: Partial<Record<ReasonCode, number>>;
+  /** Curated Parquet files, with the Hive partition value when the dataset is partitioned. */
+  curatedFiles: { localPath: string; partitionValue?: string }[];
+  quarantineFile?: string;
+  warnings: string[];
+}
+
+interface ConvertInput {
+  connection: DuckDBConnection;
+  path: string;
+  displayName: string;
+  facts: FileFacts;
+  profile: SourceProfile;
+  contract: DatasetContract;
+  dropId: string;
+  outDir: string;
+}
+
+/** How a contract column gets its value from the source. */
+type Resolution =
+  | { kind: "column"; source: number }
+  | { kind: "product"; left: number; right: number; label: string }
+  | { kind: "constant"; value: string }
+  | { kind: "absent" };
+
+const norm = (name: string) => name.trim().toLowerCase();
+
+/** Source column names: from the header, the profile, the JSON keys or the Parquet schema. */
+async function sourceColumns(input: ConvertInput, rejectsId: string): Promise<string[]> {
+  const { connection, path, facts, profile, displayName } = input;
+  if (facts.format === "parquet") {
+    const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
+    return reader.getRowObjectsJS().map((row) => String(row.column_name));
+  }
+  const head = await readTextHead(path, facts);
+  if (looksBinary(head)) {
+    throw new IngestError(
+      "bad_format",
+      `"${displayName}" is not a text file (it contains NUL bytes); expected ${facts.format === "csv" ? "delimited text" : "JSON Lines"}`,
+    );
+  }
+  const text = decodeHead(head, profile.encoding);
+  if (text.trim() === "")
+    throw new IngestError("empty_file", `"${displayName}" has no data rows (only whitespace)`);
+  if (facts.format === "csv") {
+    if (!profile.header) {
+      if (!profile.columns) {
+        throw new IngestError(
+          "missing_column_names",
+          `"${displayName}": the profile says the file has no header, so it must list "columns" (names in file order)`,
+        );
+      }
+      return profile.columns;
+    }
+    const names = parseFirstRecord(text, facts.delimiter, profile.quote).map((n) => n.trim());
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(norm(name))) {
+        throw new IngestError(
+          "duplicate_column",
+          `"${displayName}" has the column "${name}" twice in its header`,
+        );
+      }
+      seen.add(norm(name));
+    }
+    return names;
+  }
+  // JSON Lines: the first non-blank line must be a JSON object; the columns are the union of all keys.
+  const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
+  try {
+    const parsed: unknown = JSON.parse(firstLine);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new Error("not an object");
+  } catch {
+    throw new IngestError(
+      "bad_format",
+      `"${displayName}" is not JSON Lines: its first line is not a JSON object (${JSON.stringify(firstLine.slice(0, 60))})`,
+    );
+  }
+  const keys = await connection.runAndReadAll(
+    `SELECT DISTINCT unnest(json_keys(line)) AS k FROM (${jsonLines(input, rejectsId)})
+     WHERE line IS NOT NULL AND json_valid(line) AND json_type(line) = 'OBJECT' ORDER BY k`,
+  );
+  await connection.run(`DROP TABLE rejects_${rejectsId}; DROP TABLE scans_${rejectsId}`);
+  return keys.getRowObjectsJS().map((row) => String(row.k));
+}
+
+function jsonLines(input: ConvertInput, rejectsId: string): string {
+  // One VARCHAR column per line: a delimiter and no quoting that JSON never needs unescaped.
+  return `SELECT line, ordinality AS k FROM read_csv(${sqlString(input.path)}, header = false,
+    columns = {'line': 'VARCHAR'}, auto_detect = false, delim = '\x1e', quote = '', escape = '',
+    encoding = ${sqlString(input.profile.encoding)}, compression = ${input.facts.gzip ? "'gzip'" : "'none'"},
+    store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
+    rejects_scan = ${sqlString(`scans_${rejectsId}`)}) WITH ORDINALITY`;
+}
+
+/** Maps every contract column to where its value comes from; rejects the file if a required one is missing. */
+function resolveColumns(
+  input: ConvertInput,
+  sources: string[],
+): { resolutions: Map<string, Resolution>; warnings: string[] } {
+  const { contract, profile, displayName } = input;
+  const renamed = sources.map((name) => {
+    const rename = Object.entries(profile.rename).find(([from]) => norm(from) === norm(name));
+    return norm(rename ? rename[1] : name);
+  });
+  const used = new Set<number>();
+  const find = (name: string) => renamed.indexOf(norm(name));
+  const resolutions = new Map<string, Resolution>();
+  const contractNames = new Set(contract.columns.map((c) => c.name));
+
+  for (const unknown of Object.keys(profile.defaults).filter((k) => !contractNames.has(k))) {
+    throw new IngestError(
+      "bad_profile",
+      `The profile sets a default for "${unknown}", which is not a ${contract.name} column. Columns: ${[...contractNames].join(", ")}`,
+    );
+  }
+
+  for (const column of contract.columns) {
+    const index = find(column.name);
+    const derive = column.name === "amount" ? profile.derive?.amount : undefined;
+    if (index >= 0) {
+      resolutions.set(column.name, { kind: "column", source: index });
+      used.add(index);
+    } else if (derive) {
+      const [a, b] = derive.multiply;
+      const left = find(a);
+      const right = find(b);
+      for (const [name, i] of [
+        [a, left],
+        [b, right],
+      ] as const) {
+        if (i < 0) {
+          throw new IngestError(
+            "missing_column",
+            `"${displayName}" has no column "${name}" needed to derive amount. Columns found: ${sources.join(", ")}`,
+          );
+        }
+      }
+      resolutions.set(column.name, { kind: "product", left, right, label: `${a} × ${b}` });
+      used.add(left).add(right);
+    } else if (profile.defaults[column.name] !== undefined) {
+      resolutions.set(column.name, { kind: "constant", value: profile.defaults[column.name] ?? "" });
+    } else if (column.required) {
+      throw new IngestError(
+        "missing_column",
+        `"${displayName}" has no column "${column.name}", which ${contract.name} requires. Columns found: ${sources.join(", ") || "(none)"}. Map one with "rename" in a source profile (--profile).`,
+      );
+    } else {
+      resolutions.set(column.name, { kind: "absent" });
+    }
+  }
+  const ignored = new Set(profile.ignore_columns.map(norm));
+  const unknown = sources.filter((name, i) => !used.has(i) && !ignored.has(norm(name)));
+  const warnings =
+    unknown.length > 0 ? [`ignored unknown columns in "${displayName}": ${unknown.join(", ")}`] : [];
+  return { resolutions, warnings };
+}
+
+/** SQL that turns a raw text into a number string DuckDB parses: trims, drops thousands marks, uses `.`. */
+function numericText(expr: string, profile: SourceProfile): string {
+  let out = `trim(${expr})`;
+  if (profile.thousands_separator !== "")
+    out = `replace(${out}, ${sqlString(profile.thousands_separator)}, '')`;
+  if (profile.decimal_separator === ",") out = `replace(${out}, ',', '.')`;
+  return out;
+}
+
+interface ColumnSql {
+  /** Layer 2: the parsed value of `r_<name>` (NULL when empty or unparseable), named `p_<name>`. */
+  parsed: string;
+  /** Layer 3: the output value from `p_<name>`. */
+  value: string;
+  /** Checks on `r_<name>` and `p_<name>`, in priority order. */
+  checks: { when: string; code: ReasonCode; message: string }[];
+}
+
+/**
+ * The SQL of one column in three layers, each referring to the previous layer's columns by name so
+ * DuckDB parses every value once: r_<name> (raw text), p_<name> (parsed), then the output and checks.
+ */
+function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumber = false): ColumnSql {
+  // A derived amount is already SQL-formatted text (1234.50): the profile's separators must not apply.
+  const numbers = canonicalNumber ? { ...profile, decimal_separator: ".", thousands_separator: "" } : profile;
+  const raw = sqlIdent(`r_${column.name}`);
+  const p = sqlIdent(`p_${column.name}`);
+  const checks: ColumnSql["checks"] = [];
+  const quoted = `'"' || ${raw} || '"'`;
+  if (column.required) {
+    checks.push({
+      when: `${raw} IS NULL`,
+      code: column.name === "customer_id" ? "missing_customer_id" : "missing_required",
+      message: `'${column.name} is empty'`,
+    });
+  }
+  let parsed: string;
+  let value: string = p;
+  switch (column.type) {
+    case "varchar":
+      parsed = raw;
+      if (column.allowed) {
+        parsed = `lower(${raw})`;
+        checks.push({
+          when: `${raw} IS NOT NULL AND ${p} NOT IN (${column.allowed.map(sqlString).join(", ")})`,
+          code: "bad_value",
+          message: `'${column.name} ' || ${quoted} || ' is not one of ${column.allowed.join(", ")}'`,
+        });
+      }
+      break;
+    case "integer":
+    case "bigint": {
+      // DECIMAL(18,6) keeps DuckDB on 64-bit arithmetic (DECIMAL(38,…) is 4–5× slower per value).
+      parsed = `TRY_CAST(${numericText(raw, numbers)} AS ${column.type === "integer" ? "DECIMAL(18,6)" : "DECIMAL(38,6)"})`;
+      const max = column.type === "integer" ? "2147483647" : "9223372036854775807";
+      value = `CAST(${p} AS ${column.type === "integer" ? "INTEGER" : "BIGINT"})`;
+      checks.push({
+        when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} <> trunc(${p}) OR abs(${p}) > ${max})`,
+        code: "bad_quantity",
+        message: `'${column.name} ' || ${quoted} || ' is not a whole number'`,
+      });
+      break;
+    }
+    case "decimal": {
+      // Parsed at 6 decimals (64-bit, fast), then rounded half away from zero to cents. Money is
+      // therefore limited to |value| < 10^12 per line: larger values are quarantined as bad_amount.
+      parsed = `TRY_CAST(${numericText(raw, numbers)} AS DECIMAL(18,6))`;
+      value = `CAST(${p} AS DECIMAL(18,2))`;
+      checks.push({
+        when: `${raw} IS NOT NULL AND ${p} IS NULL`,
+        code: "bad_amount",
+        message: `'${column.name} ' || ${quoted} || ' is not a number below 10^12'`,
+      });
+      if (column.nonNegative) {
+        checks.push({
+          when: `${p} < 0`,
+          code: "bad_amount",
+          message: `'${column.name} ' || ${quoted} || ' must not be negative'`,
+        });
+      }
+      break;
+    }
+    case "timestamp": {
+      parsed = profile.timestamp_formats
+        ? `try_strptime(${raw}, [${profile.timestamp_formats.map(sqlString).join(", ")}])`
+        : `CAST(TRY_CAST(${raw} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+      value = `CAST(${p} AS TIMESTAMP_MS)`;
+      const expected = profile.timestamp_formats ? profile.timestamp_formats.join(" or ") : "ISO 8601";
+      checks.push({
+        when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} < TIMESTAMP '1900-01-01' OR ${p} >= TIMESTAMP '2200-01-01')`,
+        code: "bad_timestamp",
+        message: `'${column.name} ' || ${quoted} || ' is not a timestamp (expected ${expected.replaceAll("'", "''")}, years 1900–2199)'`,
+      });
+      break;
+    }
+    case "date": {
+      parsed = profile.date_formats
+        ? `CAST(try_strptime(${raw}, [${profile.date_formats.map(sqlString).join(", ")}]) AS DATE)`
+        : `TRY_CAST(${raw} AS DATE)`;
+      const expected = profile.date_formats ? profile.date_formats.join(" or ") : "YYYY-MM-DD";
+      checks.push({
+        when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} < DATE '1900-01-01' OR ${p} >= DATE '2200-01-01')`,
+        code: "bad_date",
+        message: `'${column.name} ' || ${quoted} || ' is not a date (expected ${expected.replaceAll("'", "''")}, years 1900–2199)'`,
+      });
+      break;
+    }
+  }
+  if (column.default !== undefined) value = `COALESCE(${value}, ${column.default})`;
+  return { parsed, value, checks };
+}
+
+function readerSql(input: ConvertInput, columnCount: number, rejectsId: string): string {
+  const { path, facts, profile } = input;
+  const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(", ");
+  const compression = facts.gzip ? "'gzip'" : "'none'";
+  const rejects = `store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
+    rejects_scan = ${sqlString(`scans_${rejectsId}`)}`;
+  if (facts.format === "csv") {
+    return `SELECT *, ordinality AS k FROM read_csv(${sqlString(path)}, header = ${profile.header},
+      columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
+      quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
+      encoding = ${sqlString(profile.encoding)}, compression = ${compression}, max_line_size = 10000000,
+      ${rejects}) WITH ORDINALITY`;
+  }
+  return "";
+}
+
+/**
+ * Converts one drop with DuckDB: read every field as text, type and validate it per the contract, and
+ * write curated rows and quarantined rows to Parquet in `outDir`. Nothing is published here.
+ *
+ * Three scans of the file keep memory flat in its size (no table is materialised): the first counts
+ * records and collects the rows DuckDB's CSV reader itself rejects (with their line numbers); the second
+ * writes curated rows; the third writes quarantined rows. Their counts must reconcile with the first.
+ */
+export async function convertDrop(input: ConvertInput): Promise<Conversion> {
+  const { connection, contract, profile, facts, dropId, outDir } = input;
+  const runId = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const sources = await sourceColumns(input, `${runId}_keys`);
+  const { resolutions, warnings } = resolveColumns(input, sources);
+
+  // src(pass): one row per record with text fields c1..cN and k, the record's ordinal among parsed
+  // records. Each scan needs its own rejects table name, hence the pass tag.
+  const src = (pass: string): string => {
+    if (facts.format === "csv") return readerSql(input, sources.length, `${runId}_${pass}`);
+    if (facts.format === "jsonl") {
+      const fields = sources.map(
+        (name, i) =>
+          `json_extract_string(obj, ${sqlString(`$."${name.replaceAll('"', '\\"')}"`)}) AS c${i + 1}`,
+      );
+      // Fields are extracted from valid objects only: json_extract_string fails the query on malformed JSON.
+      return `SELECT ${fields.join(", ")}, line AS __line, k, obj IS NULL AS __bad FROM (
+          SELECT CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN line END AS obj, line, k
+          FROM (${jsonLines(input, `${runId}_${pass}`)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
+    }
+    const fields = sources.map((name, i) => `CAST(${sqlIdent(name)} AS VARCHAR) AS c${i + 1}`);
+    return `SELECT ${fields.join(", ")}, ordinality AS k FROM read_parquet(${sqlString(input.path)}) WITH ORDINALITY`;
+  };
+  const hasRejectsTable = facts.format !== "parquet";
+  const dropRejects = async (pass: string) => {
+    if (hasRejectsTable)
+      await connection.run(`DROP TABLE rejects_${runId}_${pass}; DROP TABLE scans_${runId}_${pass}`);
+  };
+  const rawJson =
+    facts.format === "jsonl"
+      ? "__line"
+      : `CAST(json_object(${sources.map((name, i) => `${sqlString(name)}, c${i + 1}`).join(", ")}) AS VARCHAR)`;
+
+  // Pass 1: count records; DuckDB's CSV reader stores the records it cannot parse in the rejects table.
+  // Every column is aggregated on purpose: with count(*) alone DuckDB skips parsing the fields, and then
+  // neither validates the encoding nor the number of fields (observed on 1.5.6).
+  const touchAll = sources.map((_, i) => `count(c${i + 1})`).join(" + ");
+  const counted = await connection.runAndReadAll(
+    `SELECT count(*) AS n, ${touchAll} AS fields FROM (${src("a")})`,
+  );
+  const parsedCount = Number(counted.getRowObjectsJS()[0]?.n ?? 0);
+  const rejectsTable = `rejects_${runId}_a`;
+  if (!hasRejectsTable)
+    await connection.run(
+      `CREATE TEMP TABLE ${rejectsTable} (line BIGINT, column_idx BIGINT, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)`,
+    );
+  const rejectedRows = Number(
+    (
+      await connection.runAndReadAll(`SELECT count(DISTINCT line) AS n FROM ${rejectsTable}`)
+    ).getRowObjectsJS()[0]?.n ?? 0,
+  );
+  const rowsIn = parsedCount + rejectedRows;
+  if (rowsIn === 0) throw new IngestError("empty_file", `"${input.displayName}" has no data rows`);
+  if (rejectedRows === parsedCount + rejectedRows && facts.format === "csv") {
+    const sample = await connection.runAndReadAll(`SELECT error_message FROM ${rejectsTable} LIMIT 1`);
+    throw new IngestError(
+      "unreadable",
+      `"${input.displayName}" could not be parsed as ${facts.delimiter === "\t" ? "tab" : `"${facts.delimiter}"`}-delimited text: no record parsed (${String(sample.getRowObjectsJS()[0]?.error_message ?? "").split("\n")[0]})`,
+    );
+  }
+  // DuckDB stores one reject per error, e.g. one per missing field: one record, one quarantine row.
+  await connection.run(`CREATE TEMP TABLE reject_rows_${runId} AS
+    SELECT CAST(line AS BIGINT) AS line_number, arg_min(error_type, column_idx) AS error_type, any_value(csv_line) AS csv_line
+    FROM ${rejectsTable} GROUP BY line`);
+  if (hasRejectsTable) await dropRejects("a");
+  else await connection.run(`DROP TABLE ${rejectsTable}`);
+
+  // Line numbers: the k-th parsed record's line is k (+1 for a header) plus the rejected records before it.
+  // `offsets` maps "number of parsed records before reject j" to j, so a windowed max finds the count.
+  const headerLines = facts.format === "csv" && profile.header ? 1 : 0;
+  let numbered: (pass: string) => string;
+  if (rejectedRows === 0 || facts.format !== "csv") {
+    numbered = (pass) => `SELECT *, k + ${headerLines} AS line_number FROM (${src(pass)})`;
+  } else {
+    await connection.run(`CREATE TEMP TABLE offsets_${runId} AS
+      SELECT t, max(j) AS j FROM (
+        SELECT line_number - ${headerLines} - row_number() OVER (ORDER BY line_number) AS t,
+               row_number() OVER (ORDER BY line_number) AS j FROM reject_rows_${runId})
+      GROUP BY t`);
+    numbered = (
+      pass,
+    ) => `SELECT * EXCLUDE (__pos, __kind, __j), __pos + ${headerLines} + COALESCE(__j, 0) AS line_number
+      FROM (
+        SELECT *, max(__j0) OVER (ORDER BY __pos, __kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __j
+        FROM (
+          SELECT s.*, s.k AS __pos, 1 AS __kind, CAST(NULL AS BIGINT) AS __j0 FROM (${src(pass)}) s
+          UNION ALL BY NAME
+          SELECT t AS __pos, 2 AS __kind, j AS __j0 FROM offsets_${runId}))
+      WHERE __kind = 1`;
+  }
+
+  // Typing and validation, in three layers (raw text → parsed → output and reason).
+  const rawColumns: string[] = [];
+  const parsedColumns: string[] = [];
+  const outputs: string[] = [];
+  const checks: { when: string; code: ReasonCode; message: string }[] = [];
+  if (facts.format === "jsonl") {
+    checks.push({ when: "__bad", code: "malformed_row", message: "'the line is not a JSON object'" });
+  }
+  const columnSqls = new Map<string, ColumnSql>();
+  for (const column of contract.columns) {
+    const resolution = resolutions.get(column.name) ?? { kind: "absent" };
+    let raw: string;
+    if (resolution.kind === "column") raw = `NULLIF(trim(c${resolution.source + 1}), '')`;
+    else if (resolution.kind === "constant") raw = `NULLIF(${sqlString(resolution.value)}, '')`;
+    else if (resolution.kind === "product") {
+      // amount = quantity × unit price, rounded half away from zero to cents; the raw text of a
+      // product that cannot be computed names both inputs, so the quarantine message shows them.
+      const [a, b] = [`c${resolution.left + 1}`, `c${resolution.right + 1}`];
+      const l = `TRY_CAST(${numericText(a, profile)} AS DECIMAL(18,6))`;
+      const r = `TRY_CAST(${numericText(b, profile)} AS DECIMAL(18,6))`;
+      raw = `CASE WHEN NULLIF(trim(${a}), '') IS NULL OR NULLIF(trim(${b}), '') IS NULL THEN NULL
+        WHEN ${l} IS NULL OR ${r} IS NULL THEN ${sqlString(`${resolution.label}: `)} || ${a} || ' × ' || ${b}
+        ELSE CAST(TRY_CAST(${l} * ${r} AS DECIMAL(18,2)) AS VARCHAR) END`;
+    } else raw = "CAST(NULL AS VARCHAR)";
+    const sql = columnSql(column, profile, resolution.kind === "product");
+    columnSqls.set(column.name, sql);
+    rawColumns.push(`${raw} AS ${sqlIdent(`r_${column.name}`)}`);
+    parsedColumns.push(`${sql.parsed} AS ${sqlIdent(`p_${column.name}`)}`);
+    outputs.push(`${sql.value} AS ${sqlIdent(column.name)}`);
+  }
+  // customer_id first: a row without a customer is quarantined for that, whatever else is wrong with it.
+  const ordered = [...contract.columns].sort(
+    (a, b) => Number(b.name === "customer_id") - Number(a.name === "customer_id"),
+  );
+  for (const column of ordered) {
+    checks.push(...(columnSqls.get(column.name)?.checks ?? []));
+  }
+  if (contract.name === "campaigns") {
+    checks.push({
+      when: "p_ends_on < p_starts_on",
+      code: "bad_date_range",
+      message: "'ends_on is before starts_on'",
+    });
+  }
+  // The first failing check (a short-circuit CASE) decides the reason; messages are built for failures only.
+  const failing = `CASE ${checks.map((c, i) => `WHEN ${c.when} THEN ${i + 1}`).join(" ")} END`;
+  const byCheck = (pick: (c: (typeof checks)[number]) => string) =>
+    `CASE __fail ${checks.map((c, i) => `WHEN ${i + 1} THEN ${pick(c)}`).join(" ")} END`;
+  const extra = facts.format === "jsonl" ? ", __bad" : "";
+  const checked = (pass: string) => `
+    SELECT ${outputs.join(", ")}, line_number, raw,
+      ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
+    FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
+      FROM (SELECT line_number, ${rawJson} AS raw${extra}, ${rawColumns.join(", ")} FROM (${numbered(pass)}))))`;
+
+  // Pass 2: curated rows.
+  const curatedDir = join(outDir, "curated");
+  await mkdir(curatedDir, { recursive: true });
+  const dataColumns = [
+    ...contract.columns.map((c) => sqlIdent(c.name)),
+    `${sqlString(dropId)} AS drop_id`,
+    "line_number",
+  ];
+  const partition = contract.partition;
+  let rowsOk: number;
+  if (partition) {
+    const copy = await connection.runAndReadAll(`COPY (
+        SELECT ${dataColumns.join(", ")}, strftime(${sqlIdent(partition.from)}, '%Y-%m') AS ${sqlIdent(partition.column)}
+        FROM (${checked("b")}) WHERE reason_code IS NULL
+      ) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${sqlIdent(partition.column)}),
+        FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
+    rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
+  } else {
+    const copy = await connection.runAndReadAll(`COPY (
+        SELECT ${dataColumns.join(", ")} FROM (${checked("b")}) WHERE reason_code IS NULL
+      ) TO ${sqlString(join(curatedDir, "part_0.parquet"))} (FORMAT parquet, COMPRESSION zstd)`);
+    rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
+  }
+  await dropRejects("b");
+
+  // Pass 3: quarantined rows, including the records the reader rejected.
+  const quarantineFile = join(outDir, "quarantine.parquet");
+  const quarantine = await connection.runAndReadAll(`COPY (
+      SELECT ${sqlString(dropId)} AS drop_id, CAST(line_number AS BIGINT) AS line_number, reason_code, reason, raw
+      FROM (${checked("c")}) WHERE reason_code IS NOT NULL
+      UNION ALL
+      SELECT ${sqlString(dropId)}, line_number,
+        CASE WHEN error_type = 'INVALID ENCODING' THEN 'bad_encoding' ELSE 'malformed_row' END,
+        CASE error_type
+          WHEN 'TOO MANY COLUMNS' THEN 'the record has more fields than the header (${sources.length})'
+          WHEN 'MISSING COLUMNS' THEN 'the record has fewer fields than the header (${sources.length})'
+          WHEN 'UNQUOTED VALUE' THEN 'a quote appears inside an unquoted field'
+          WHEN 'INVALID ENCODING' THEN 'the record is not valid ${profile.encoding}'
+          ELSE 'the record cannot be parsed: ' || lower(error_type) END,
+        regexp_replace(csv_line, '^[\\r\\n]+', '')
+      FROM reject_rows_${runId}
+    ) TO ${sqlString(quarantineFile)} (FORMAT parquet, COMPRESSION zstd)`);
+  const rowsQuarantined = Number(quarantine.getRowObjectsJS()[0]?.Count ?? 0);
+  await dropRejects("c");
+
+  if (rowsOk + rowsQuarantined !== rowsIn) {
+    // Not a user error: DuckDB and the ledger disagree. Never record a ledger that does not add up.
+    throw new Error(
+      `Internal error ingesting "${input.displayName}": ${rowsIn} records read but ${rowsOk} curated + ${rowsQuarantined} quarantined`,
+    );
+  }
+
+  const reasonRows = await connection.runAndReadAll(
+    `SELECT reason_code, count(*) AS n FROM read_parquet(${sqlString(quarantineFile)}) GROUP BY 1 ORDER BY 1`,
+  );
+  const reasons: Partial<Record<ReasonCode, number>> = {};
+  for (const row of reasonRows.getRowObjectsJS()) {
+    const code = String(row.reason_code);
+    if (code in REASON_CODES) reasons[code as ReasonCode] = Number(row.n);
+  }
+  await connection.run(`DROP TABLE reject_rows_${runId}; DROP TABLE IF EXISTS offsets_${runId}`);
+
+  return {
+    rowsIn,
+    rowsOk,
+    rowsQuarantined,
+    reasons,
+    curatedFiles: rowsOk > 0 ? await listParquet(curatedDir, partition?.column) : [],
+    ...(rowsQuarantined > 0 ? { quarantineFile } : {}),
+    warnings,
+  };
+}
+
+async function listParquet(dir: string, partitionColumn?: string): Promise<Conversion["curatedFiles"]> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith(".parquet")).sort();
+  return files.map((file) => {
+    const parts = relative(dir, join(dir, file)).split(sep);
+    const partitionPart = partitionColumn
+      ? parts.find((p) => p.startsWith(`${partitionColumn}=`))
+      : undefined;
+    return {
+      localPath: join(dir, file),
+      ...(partitionPart
+        ? { partitionValue: decodeURIComponent(partitionPart.slice(partitionColumn?.length ?? 0).slice(1)) }
+        : {}),
+    };
+  });
+}
+
+/** Wraps DuckDB's own failure reading a file into a one-line whole-file rejection. */
+export function readFailure(displayName: string, error: unknown): IngestError {
+  const first = errorMessage(error).split("\n")[0] ?? "";
+  const code = /gzip|inflate|zlib|compress/i.test(first) ? "corrupt_gzip" : "unreadable";
+  return new IngestError(code, `Cannot read "${displayName}": ${first}`, { cause: error });
+}

@@ -1,0 +1,243 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb.ts";
+import type { ObjectStore } from "../../storage/object-store.ts";
+import { CONTRACTS, type DatasetName } from "../contracts.ts";
+import { errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
+import { LAKE } from "../lake.ts";
+import { convertDrop, readFailure } from "./convert.ts";
+import { inspectFile } from "./inspect.ts";
+import { DEFAULT_PROFILE, type SourceProfile } from "./profile.ts";
+import type { DropSource, IngestProgress, LedgerRecord } from "./types.ts";
+
+export interface IngestOptions {
+  store: ObjectStore;
+  dataset: DatasetName;
+  source: DropSource;
+  profile?: SourceProfile;
+  /** Scratch space for the converted files (a Lambda passes a directory under /tmp). */
+  workDir: string;
+  duckdb?: DuckDBOptions;
+  onProgress?: (progress: IngestProgress) => void;
+}
+
+export interface DropResult {
+  readonly ledger: LedgerRecord;
+}
+
+/**
+ * A drop's id: readable (the file name) and stable for the same dataset and source location, so a
+ * re-delivered or re-run drop replaces its own outputs instead of adding a second copy.
+ */
+export function dropIdFor(dataset: DatasetName, uri: string): string {
+  const stem = basename(uri)
+    .replace(/(\.(csv|tsv|txt|jsonl|ndjson|json|parquet))?(\.gz)?$/i, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60);
+  const digest = createHash("sha256").update(`${dataset}\n${uri}`).digest("hex").slice(0, 10);
+  return `${stem || "drop"}-${digest}`;
+}
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  const bytes = await store.get(key);
+  return bytes ? (JSON.parse(Buffer.from(bytes).toString("utf8")) as T) : undefined;
+}
+
+/**
+ * Ingests one drop: checks it, converts it with DuckDB, publishes curated and quarantined Parquet to the
+ * store, and records it in the ledger.
+ *
+ * - Whole-file problems (unreadable, wrong format, missing required column, empty, duplicate content of
+ *   another drop) throw an IngestError after recording the attempt under ledger/rejected/; no data is
+ *   written and nothing published before is touched.
+ * - Idempotent: the same source replaces its previous outputs; keys the new version no longer writes are
+ *   deleted after the new ones are in place.
+ */
+export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
+  const { store, dataset, source } = options;
+  const profile = options.profile ?? DEFAULT_PROFILE;
+  const contract = CONTRACTS[dataset];
+  const displayName = basename(source.uri);
+  const dropId = dropIdFor(dataset, source.uri);
+  const started = new Date();
+  const progress = (phase: IngestProgress["phase"]) =>
+    options.onProgress?.({ dropId, phase, elapsedMs: Date.now() - started.getTime() });
+
+  const base: Omit<
+    LedgerRecord,
+    | "status"
+    | "rows_in"
+    | "rows_ok"
+    | "rows_quarantined"
+    | "quarantine_reasons"
+    | "error_code"
+    | "error"
+    | "warnings"
+    | "output_keys"
+    | "finished_at"
+    | "duration_ms"
+  > = {
+    drop_id: dropId,
+    dataset,
+    source: source.uri,
+    content_sha256: "",
+    size_bytes: 0,
+    format: "",
+    profile: profile.name ?? null,
+    started_at: started.toISOString(),
+  };
+  const finish = () => {
+    const finished = new Date();
+    return { finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() };
+  };
+
+  if (profile.dataset && profile.dataset !== dataset) {
+    throw new IngestError(
+      "profile_dataset_mismatch",
+      `The source profile "${profile.name ?? "?"}" is for ${profile.dataset}, not ${dataset}`,
+    );
+  }
+
+  const workDir = await mkdtemp(join(options.workDir, `${dropId}-`));
+  try {
+    progress("hashing");
+    let facts: Awaited<ReturnType<typeof inspectFile>>;
+    try {
+      facts = await inspectFile(source.localPath, displayName, profile);
+    } catch (error) {
+      if (isCrmlakeError(error)) await recordRejection(store, { ...base, ...finish() }, error);
+      throw error;
+    }
+    base.content_sha256 = facts.sha256;
+    base.size_bytes = facts.sizeBytes;
+    base.format = `${facts.format}${facts.gzip ? "+gzip" : ""}`;
+
+    // The same bytes already ingested under another name: a duplicated drop, not new business.
+    const holder = await readJson<{ drop_id: string }>(store, LAKE.contentKey(dataset, facts.sha256));
+    if (holder && holder.drop_id !== dropId) {
+      const other = await readJson<LedgerRecord>(store, LAKE.ledgerKey(holder.drop_id));
+      if (other && other.status === "ok" && other.content_sha256 === facts.sha256) {
+        const error = new IngestError(
+          "duplicate_drop",
+          `"${displayName}" has the same content (sha256 ${facts.sha256.slice(0, 12)}…) as drop ${other.drop_id} from ${other.source}, already ingested; skipped so its rows are not counted twice`,
+        );
+        await recordRejection(store, { ...base, ...finish() }, error, "duplicate");
+        throw error;
+      }
+    }
+
+    progress("converting");
+    const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
+    let conversion: Awaited<ReturnType<typeof convertDrop>>;
+    try {
+      conversion = await convertDrop({
+        connection: session.connection,
+        path: source.localPath,
+        displayName,
+        facts,
+        profile,
+        contract,
+        dropId,
+        outDir: join(workDir, "out"),
+      });
+    } catch (error) {
+      // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
+      if (errorMessage(error).startsWith("Internal error")) throw error;
+      // Anything else DuckDB could not read (a gzip corrupt half-way, bytes invalid in the encoding) is the file's.
+      const rejection = isCrmlakeError(error) ? error : readFailure(displayName, error);
+      await recordRejection(store, { ...base, ...finish() }, rejection);
+      throw rejection;
+    } finally {
+      session.close();
+    }
+
+    progress("publishing");
+    const previous = await readJson<LedgerRecord>(store, LAKE.ledgerKey(dropId));
+    const outputKeys: string[] = [];
+    const partitionColumn = contract.partition?.column;
+    for (const file of conversion.curatedFiles) {
+      const key = LAKE.curatedKey(
+        dataset,
+        dropId,
+        partitionColumn && file.partitionValue !== undefined
+          ? { column: partitionColumn, value: file.partitionValue }
+          : undefined,
+      );
+      // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain drop name.
+      const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
+      const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
+      await store.putFile(target, file.localPath);
+      outputKeys.push(target);
+    }
+    if (conversion.quarantineFile) {
+      const key = LAKE.quarantineKey(dataset, dropId);
+      await store.putFile(key, conversion.quarantineFile);
+      outputKeys.push(key);
+    }
+    const stale = (previous?.output_keys ?? []).filter((key) => !outputKeys.includes(key));
+    await store.delete(stale);
+
+    const ledger: LedgerRecord = {
+      ...base,
+      status: "ok",
+      rows_in: conversion.rowsIn,
+      rows_ok: conversion.rowsOk,
+      rows_quarantined: conversion.rowsQuarantined,
+      quarantine_reasons: conversion.reasons,
+      error_code: null,
+      error: null,
+      warnings: conversion.warnings,
+      output_keys: outputKeys,
+      ...finish(),
+    };
+    await store.put(LAKE.ledgerKey(dropId), `${JSON.stringify(ledger)}\n`);
+    await store.put(LAKE.contentKey(dataset, facts.sha256), `${JSON.stringify({ drop_id: dropId })}\n`);
+    if (previous && previous.content_sha256 !== facts.sha256) {
+      const oldHolder = await readJson<{ drop_id: string }>(
+        store,
+        LAKE.contentKey(dataset, previous.content_sha256),
+      );
+      if (oldHolder?.drop_id === dropId)
+        await store.delete([LAKE.contentKey(dataset, previous.content_sha256)]);
+    }
+    await store.delete([LAKE.rejectedKey(dropId)]);
+    return { ledger };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function recordRejection(
+  store: ObjectStore,
+  base: Omit<
+    LedgerRecord,
+    | "status"
+    | "rows_in"
+    | "rows_ok"
+    | "rows_quarantined"
+    | "quarantine_reasons"
+    | "error_code"
+    | "error"
+    | "warnings"
+    | "output_keys"
+  >,
+  error: IngestError | (Error & { code: string }),
+  status: LedgerRecord["status"] = "rejected",
+): Promise<void> {
+  const record: LedgerRecord = {
+    ...base,
+    status,
+    rows_in: 0,
+    rows_ok: 0,
+    rows_quarantined: 0,
+    quarantine_reasons: {},
+    error_code: error.code,
+    error: error.message,
+    warnings: [],
+    output_keys: [],
+  };
+  await store.put(LAKE.rejectedKey(base.drop_id), `${JSON.stringify(record)}\n`);
+}

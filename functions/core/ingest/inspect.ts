@@ -1,0 +1,203 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { createGunzip } from "node:zlib";
+import { IngestError } from "../errors.ts";
+import type { SourceProfile } from "./profile.ts";
+
+export type FileFormat = "csv" | "jsonl" | "parquet";
+
+export interface FileFacts {
+  readonly format: FileFormat;
+  readonly gzip: boolean;
+  readonly delimiter: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+const PARQUET_MAGIC = "PAR1";
+
+/**
+ * Streams the file once for its SHA-256 (the drop's content identity in the ledger) and, for gzip, checks
+ * the whole compressed stream on the way: DuckDB's reader stops quietly at a damaged or truncated gzip
+ * member and returns the rows before it (observed on 1.5.6), which would lose rows without a word.
+ */
+export async function sha256File(path: string, gzip = false): Promise<string> {
+  const hash = createHash("sha256");
+  const source = createReadStream(path);
+  const gunzip = gzip ? createGunzip() : undefined;
+  const drained = gunzip
+    ? new Promise<void>((resolve, reject) => {
+        gunzip.on("data", () => {});
+        gunzip.on("end", resolve);
+        gunzip.on("error", reject);
+      })
+    : Promise.resolve();
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk as Buffer);
+      if (gunzip && !gunzip.write(chunk)) await new Promise((resolve) => gunzip.once("drain", resolve));
+    }
+    gunzip?.end();
+    await drained;
+  } catch (error) {
+    throw new IngestError(
+      "corrupt_gzip",
+      `"${basename(path)}" is not a valid gzip file: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return hash.digest("hex");
+}
+
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The format a file name claims: `orders.csv.gz` → csv + gzip. */
+export function formatFromName(name: string): { format?: FileFormat; gzip: boolean; tsv: boolean } {
+  const lower = basename(name).toLowerCase();
+  const gzip = lower.endsWith(".gz");
+  const bare = gzip ? lower.slice(0, -3) : lower;
+  const ext = bare.includes(".") ? bare.slice(bare.lastIndexOf(".") + 1) : "";
+  const byExt: Record<string, FileFormat> = {
+    csv: "csv",
+    tsv: "csv",
+    txt: "csv",
+    jsonl: "jsonl",
+    ndjson: "jsonl",
+    json: "jsonl",
+    parquet: "parquet",
+  };
+  return { format: byExt[ext], gzip, tsv: ext === "tsv" };
+}
+
+/**
+ * Works out what a drop is and checks that it is what it claims, before DuckDB touches it: a `.gz` that is
+ * not gzip, a `.parquet` that is not Parquet, a binary file posing as text, an empty file. Each is a
+ * whole-file rejection with one line that says what is wrong and what was expected.
+ */
+export async function inspectFile(
+  path: string,
+  displayName: string,
+  profile: SourceProfile,
+): Promise<FileFacts> {
+  const { size } = await stat(path);
+  const named = formatFromName(displayName);
+  const format = profile.format ?? named.format;
+  if (!format) {
+    throw new IngestError(
+      "unknown_format",
+      `Cannot tell the format of "${displayName}": expected a name ending in .csv, .tsv, .txt, .jsonl, .ndjson, .json or .parquet (optionally .gz), or "format" in the source profile`,
+    );
+  }
+  if (size === 0) throw new IngestError("empty_file", `"${displayName}" is empty (0 bytes)`);
+  const head = await readHead(path, 4);
+  const isGzip = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+  if (named.gzip && !isGzip) {
+    throw new IngestError(
+      "not_gzip",
+      `"${displayName}" is named .gz but is not gzip-compressed (it does not start with the gzip signature 1f 8b)`,
+    );
+  }
+  if (format === "parquet") {
+    if (isGzip)
+      throw new IngestError("bad_format", `"${displayName}": gzip-compressed Parquet is not supported`);
+    const tail = await readTail(path, 4);
+    if (head.toString("latin1") !== PARQUET_MAGIC || tail.toString("latin1") !== PARQUET_MAGIC) {
+      throw new IngestError(
+        "bad_format",
+        `"${displayName}" is not a Parquet file (Parquet files start and end with "PAR1")`,
+      );
+    }
+  }
+  const delimiter = profile.delimiter ?? (named.tsv ? "\t" : ",");
+  return { format, gzip: isGzip, delimiter, sizeBytes: size, sha256: await sha256File(path, isGzip) };
+}
+
+async function readTail(path: string, bytes: number): Promise<Buffer> {
+  const { size } = await stat(path);
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, Math.max(0, size - bytes));
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads the beginning of a text file (gunzipping if needed) up to `limit` bytes. Throws `corrupt_gzip`
+ * when the compressed stream is damaged right at the start.
+ */
+export async function readTextHead(path: string, facts: FileFacts, limit = 1 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const source = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const stream = facts.gzip ? source.pipe(createGunzip()) : source;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= limit) break;
+    }
+  } catch (error) {
+    if (facts.gzip) {
+      // A truncated gzip still yields its first bytes; only a stream that yields nothing is unreadable here.
+      if (total === 0) {
+        throw new IngestError("corrupt_gzip", `Cannot decompress: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    } else throw error;
+  } finally {
+    source.destroy();
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Splits the first record of a delimited text into fields, honouring quotes (a doubled quote escapes). */
+export function parseFirstRecord(text: string, delimiter: string, quote: string): string[] {
+  const fields: string[] = [];
+  let field = "";
+  let inQuotes = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charAt(i);
+    if (inQuotes) {
+      if (ch === quote) {
+        if (text.charAt(i + 1) === quote) {
+          field += quote;
+          i++;
+        } else inQuotes = false;
+      } else field += ch;
+    } else if (quote !== "" && ch === quote) inQuotes = true;
+    else if (ch === delimiter) {
+      fields.push(field);
+      field = "";
+    } else if (ch === "\n" || ch === "\r") break;
+    else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/** Decodes the head of a text file in the profile's encoding, without a byte-order mark. */
+export function decodeHead(head: Buffer, encoding: SourceProfile["encoding"]): string {
+  const text = new TextDecoder(encoding === "latin-1" ? "latin1" : "utf-8").decode(head);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** True when the bytes look binary (a NUL byte in the first kilobytes): not a text export. */
+export function looksBinary(head: Buffer): boolean {
+  return head.subarray(0, 8192).includes(0);
+}

@@ -1,0 +1,107 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { DATASET_NAMES } from "../contracts.ts";
+import { ConfigError } from "../errors.ts";
+
+/**
+ * A source profile maps a foreign export onto a dataset contract (DESIGN.md §3). Every field is optional;
+ * the defaults read a UTF-8, comma-separated CSV with a header whose columns already carry contract names.
+ */
+const formats = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+export const profileSchema = z.strictObject({
+  /** Shown in the ledger. Defaults to the profile file's name. */
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  /** When set, the profile may only be used for this dataset. */
+  dataset: z.enum(DATASET_NAMES).optional(),
+  /** Defaults to the file extension: .csv/.txt → csv, .tsv → csv with tab, .jsonl/.ndjson/.json → jsonl, .parquet. */
+  format: z.enum(["csv", "jsonl", "parquet"]).optional(),
+  /** One character; defaults to `,` (tab for .tsv). Use "\t" for tab. */
+  delimiter: z.string().length(1).optional(),
+  /** Quote character (default `"`); doubled inside a quoted field to escape it. Empty string: no quoting. */
+  quote: z.string().max(1).default('"'),
+  /** Whether the first line names the columns (default true). */
+  header: z.boolean().default(true),
+  /** Column names for a file without header, in order. */
+  columns: z.array(z.string().min(1)).min(1).optional(),
+  encoding: z.enum(["utf-8", "latin-1"]).default("utf-8"),
+  /** `,` for exports that write 12,50. */
+  decimal_separator: z.enum([".", ","]).default("."),
+  /** Removed from numbers before parsing, e.g. `.` in 1.234,50 (default none). */
+  thousands_separator: z.enum(["", ",", ".", " ", "'"]).default(""),
+  /**
+   * strptime formats tried in order for timestamp columns, e.g. "%m/%d/%Y %H:%M" for 12/1/2010 8:26.
+   * Default: ISO 8601 (2024-01-31, 2024-01-31 10:00:00[.123], 2024-01-31T10:00:00Z, with an offset).
+   */
+  timestamp_formats: formats.optional(),
+  /** strptime formats for date columns, e.g. "%d.%m.%Y". Default: ISO 2024-01-31. */
+  date_formats: formats.optional(),
+  /** Source column → contract column, e.g. {"InvoiceNo": "order_id"}. Matching is case-insensitive. */
+  rename: z.record(z.string().min(1), z.string().min(1)).default({}),
+  /** Derived columns. Only `amount` can be derived: the product of two source columns (after renaming). */
+  derive: z
+    .strictObject({
+      amount: z.strictObject({ multiply: z.tuple([z.string().min(1), z.string().min(1)]) }),
+    })
+    .optional(),
+  /** Values for contract columns the file does not have, e.g. {"channel": "web"}. */
+  defaults: z.record(z.string().min(1), z.string()).default({}),
+  /** Source columns to drop silently (no "unknown column" warning). */
+  ignore_columns: z.array(z.string().min(1)).default([]),
+});
+
+export type SourceProfile = z.output<typeof profileSchema>;
+
+export const DEFAULT_PROFILE: SourceProfile = profileSchema.parse({});
+
+/** Formats zod issues as `key.path: message` lines. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+export function parseProfile(value: unknown, source: string): SourceProfile {
+  const result = profileSchema.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(
+      "bad_profile",
+      `Source profile ${source} is invalid: ${formatIssues(result.error)}`,
+    );
+  }
+  return result.data;
+}
+
+export async function loadProfile(path: string): Promise<SourceProfile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(
+      "profile_not_found",
+      `Cannot read source profile ${path}: ${(error as Error).message}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(
+      "bad_profile",
+      `Source profile ${path} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  const profile = parseProfile(json, path);
+  return {
+    ...profile,
+    name:
+      profile.name ??
+      path
+        .split("/")
+        .pop()
+        ?.replace(/\.json$/, ""),
+  };
+}

@@ -1,0 +1,43 @@
+import type { DatasetName, ReasonCode } from "../contracts.ts";
+
+/** One input file, already on local disk (the Lambda streams an S3 object to /tmp first). */
+export interface DropSource {
+  /** Where the bytes are now. */
+  readonly localPath: string;
+  /** Where they came from: an absolute path or `s3://bucket/key`. Part of the drop id. */
+  readonly uri: string;
+}
+
+export const DROP_STATUSES = ["ok", "rejected", "duplicate"] as const;
+export type DropStatus = (typeof DROP_STATUSES)[number];
+
+/** One row of the drop ledger (`drops` table). `rows_in = rows_ok + rows_quarantined`, always. */
+export interface LedgerRecord {
+  drop_id: string;
+  dataset: DatasetName;
+  source: string;
+  content_sha256: string;
+  size_bytes: number;
+  format: string;
+  profile: string | null;
+  status: DropStatus;
+  rows_in: number;
+  rows_ok: number;
+  rows_quarantined: number;
+  /** Quarantined rows per reason code. */
+  quarantine_reasons: Partial<Record<ReasonCode, number>>;
+  error_code: string | null;
+  error: string | null;
+  warnings: string[];
+  /** Object keys this drop wrote; a re-ingest deletes the ones it no longer writes. */
+  output_keys: string[];
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+}
+
+export interface IngestProgress {
+  readonly dropId: string;
+  readonly phase: "hashing" | "validating" | "converting" | "publishing";
+  readonly elapsedMs: number;
+}

@@ -1,0 +1,421 @@
+import { readdir } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { IngestError } from "../../functions/core/errors.ts";
+import { tempLake } from "../helpers/lake.ts";
+
+const HEADER =
+  "order_id,customer_id,ordered_at,product_id,category,channel,store_id,quantity,amount,cost,discount";
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { recursive: true })).sort();
+  } catch {
+    return [];
+  }
+}
+
+describe("ingest of a clean CSV", () => {
+  it("round-trips every value and type through Parquet", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "orders.csv",
+      [
+        HEADER,
+        "o1,c1,2024-01-31 23:59:59.123,p1,books,web,s1,2,25.50,10.00,1.25",
+        "o2,c2,2024-02-01,p2,toys,store,s2,-1,-9.99,,",
+        'o3,"c,3",2024-02-29T10:00:00Z,p3,"say ""hi""",app,,,0.005,,0',
+      ].join("\n"),
+    );
+    const { ledger } = await lake.ingest("transactions", path);
+    expect(ledger).toMatchObject({ status: "ok", rows_in: 3, rows_ok: 3, rows_quarantined: 0 });
+
+    const rows = await lake.query("SELECT * EXCLUDE (drop_id) FROM transactions ORDER BY line_number");
+    expect(rows).toEqual([
+      {
+        order_id: "o1",
+        customer_id: "c1",
+        ordered_at: "2024-01-31 23:59:59.123",
+        product_id: "p1",
+        category: "books",
+        channel: "web",
+        store_id: "s1",
+        quantity: 2,
+        amount: "25.50",
+        cost: "10.00",
+        discount: "1.25",
+        line_number: "2",
+        order_month: "2024-01",
+      },
+      {
+        order_id: "o2",
+        customer_id: "c2",
+        ordered_at: "2024-02-01 00:00:00",
+        product_id: "p2",
+        category: "toys",
+        channel: "store",
+        store_id: "s2",
+        quantity: -1,
+        amount: "-9.99",
+        cost: null,
+        discount: null,
+        line_number: "3",
+        order_month: "2024-02",
+      },
+      {
+        order_id: "o3",
+        customer_id: "c,3",
+        ordered_at: "2024-02-29 10:00:00",
+        product_id: "p3",
+        category: 'say "hi"',
+        channel: "app",
+        store_id: null,
+        // quantity defaults to 1; 0.005 rounds half away from zero to 0.01
+        quantity: 1,
+        amount: "0.01",
+        cost: null,
+        discount: "0.00",
+        line_number: "4",
+        order_month: "2024-02",
+      },
+    ]);
+
+    // Parquet types as written, read back by DuckDB: millisecond timestamps and decimal(18,2) money.
+    const files = (await listFiles(`${lake.lakeDir}/curated/transactions`)).filter((f) =>
+      f.endsWith(".parquet"),
+    );
+    expect(files).toEqual([
+      `order_month=2024-01/${ledger.drop_id}.parquet`,
+      `order_month=2024-02/${ledger.drop_id}.parquet`,
+    ]);
+    const schema = await lake.query(
+      `SELECT name, type, logical_type, converted_type FROM parquet_schema('${lake.lakeDir}/curated/transactions/${files[0]}') WHERE name IN ('ordered_at', 'amount', 'quantity')`,
+    );
+    expect(schema.map((r) => [r.name, r.type])).toEqual([
+      ["ordered_at", "INT64"],
+      ["quantity", "INT32"],
+      ["amount", "INT64"],
+    ]);
+    expect(String(schema[0]?.logical_type)).toMatch(/MILLIS/);
+    expect(String(schema[2]?.converted_type)).toBe("DECIMAL");
+  });
+
+  it("reads TSV, gzip, a BOM, CRLF line ends and Latin-1", async () => {
+    const lake = await tempLake();
+    const tsv = await lake.file(
+      "a.tsv",
+      `\ufeff${HEADER.replaceAll(",", "\t")}\r\no1\tc1\t2024-01-01\t\t\t\t\t1\t5\t\t\r\n`,
+    );
+    const gz = await lake.file("b.csv.gz", gzipSync(`${HEADER}\no2,c2,2024-01-02,,,,,1,6,,\n`));
+    const latin1 = await lake.file(
+      "c.csv",
+      Buffer.from(`${HEADER}\no3,Müller,2024-01-03,,Café,,,1,7,,\n`, "latin1"),
+    );
+    await lake.ingest("transactions", tsv);
+    await lake.ingest("transactions", gz);
+    await lake.ingest("transactions", latin1, { encoding: "latin-1" });
+    const rows = await lake.query(
+      "SELECT order_id, customer_id, category, amount FROM transactions ORDER BY 1",
+    );
+    expect(rows).toEqual([
+      { order_id: "o1", customer_id: "c1", category: null, amount: "5.00" },
+      { order_id: "o2", customer_id: "c2", category: null, amount: "6.00" },
+      { order_id: "o3", customer_id: "Müller", category: "Café", amount: "7.00" },
+    ]);
+  });
+
+  it("reads JSON Lines, skipping blank lines and quarantining a line that is not an object", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "orders.jsonl",
+      [
+        '{"order_id":"o1","customer_id":"c1","ordered_at":"2024-03-01 10:00:00","amount":12.5,"quantity":2}',
+        "",
+        "{not json",
+        '{"order_id":"o2","customer_id":"c2","ordered_at":"2024-03-02","amount":"3"}',
+      ].join("\n"),
+    );
+    const { ledger } = await lake.ingest("transactions", path);
+    expect(ledger).toMatchObject({ rows_in: 3, rows_ok: 2, rows_quarantined: 1 });
+    expect(
+      await lake.query("SELECT order_id, quantity, amount, line_number FROM transactions ORDER BY 1"),
+    ).toEqual([
+      { order_id: "o1", quantity: 2, amount: "12.50", line_number: "1" },
+      { order_id: "o2", quantity: 1, amount: "3.00", line_number: "4" },
+    ]);
+    expect(await lake.query("SELECT line_number, reason_code, raw FROM quarantine")).toEqual([
+      { line_number: "3", reason_code: "malformed_row", raw: "{not json" },
+    ]);
+  });
+
+  it("reads Parquet input", async () => {
+    const lake = await tempLake();
+    const path = `${lake.root}/input.parquet`;
+    await lake.query(
+      `COPY (SELECT 'o1' AS order_id, 'c1' AS customer_id, TIMESTAMP '2024-05-06 07:08:09.010' AS ordered_at,
+         CAST(19.99 AS DECIMAL(10,2)) AS amount, 3 AS quantity) TO '${path}' (FORMAT parquet)`,
+    );
+    const { ledger } = await lake.ingest("transactions", path);
+    expect(ledger).toMatchObject({ rows_in: 1, rows_ok: 1, format: "parquet" });
+    expect(await lake.query("SELECT ordered_at, amount, quantity, line_number FROM transactions")).toEqual([
+      { ordered_at: "2024-05-06 07:08:09.01", amount: "19.99", quantity: 3, line_number: "1" },
+    ]);
+  });
+});
+
+describe("source profiles", () => {
+  it("renames columns, derives amount, parses custom formats and decimal commas, and applies defaults", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "export.csv",
+      [
+        "Rechnung;Kunde;Datum;Menge;Preis;Beschreibung",
+        "R1;K1;1/2/2024 8:05;3;1.234,505;Tasse",
+        "R2;K2;12/31/2024 23:59;-2;0,5;",
+      ].join("\n"),
+    );
+    const { ledger } = await lake.ingest("transactions", path, {
+      name: "german-shop",
+      delimiter: ";",
+      decimal_separator: ",",
+      thousands_separator: ".",
+      timestamp_formats: "%m/%d/%Y %H:%M",
+      rename: { Rechnung: "order_id", kunde: "customer_id", Datum: "ordered_at", Menge: "quantity" },
+      derive: { amount: { multiply: ["quantity", "Preis"] } },
+      defaults: { channel: "web" },
+    });
+    expect(ledger.warnings).toEqual(['ignored unknown columns in "export.csv": Beschreibung']);
+    expect(ledger.profile).toBe("german-shop");
+    expect(
+      await lake.query("SELECT order_id, ordered_at, quantity, amount, channel FROM transactions ORDER BY 1"),
+    ).toEqual([
+      // 3 × 1234.505 = 3703.515 → 3703.52 (half away from zero)
+      { order_id: "R1", ordered_at: "2024-01-02 08:05:00", quantity: 3, amount: "3703.52", channel: "web" },
+      { order_id: "R2", ordered_at: "2024-12-31 23:59:00", quantity: -2, amount: "-1.00", channel: "web" },
+    ]);
+  });
+
+  it("reads a file without header using the profile's column names", async () => {
+    const lake = await tempLake();
+    const path = await lake.file("noheader.csv", "c1,2024-01-01,o1,9.90\nc2,2024-01-02,o2,1\n");
+    await lake.ingest("transactions", path, {
+      header: false,
+      columns: ["customer_id", "ordered_at", "order_id", "amount"],
+    });
+    expect(await lake.query("SELECT order_id, amount, line_number FROM transactions ORDER BY 1")).toEqual([
+      { order_id: "o1", amount: "9.90", line_number: "1" },
+      { order_id: "o2", amount: "1.00", line_number: "2" },
+    ]);
+  });
+
+  it("rejects an invalid profile with the key path and what was expected", async () => {
+    const lake = await tempLake();
+    const path = await lake.file("x.csv", `${HEADER}\n`);
+    await expect(lake.ingest("transactions", path, { delimiter: ";;", bogus: 1 })).rejects.toThrow(
+      /Source profile test profile is invalid: .*delimiter.*bogus|bogus.*delimiter/,
+    );
+  });
+});
+
+describe("quarantine", () => {
+  it("quarantines each kind of bad row with its reason code and line number, and keeps the rest", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "orders.csv",
+      [
+        HEADER, // line 1
+        "o1,c1,2024-01-01,,,,,1,10,,", // 2 ok
+        "o2,,2024-01-01,,,,,1,10,,", // 3 missing_customer_id
+        ",c3,2024-01-01,,,,,1,10,,", // 4 missing_required (order_id)
+        "o4,c4,yesterday,,,,,1,10,,", // 5 bad_timestamp
+        "o5,c5,2024-01-01,,,,,1,ten,,", // 6 bad_amount
+        "o6,c6,2024-01-01,,,,,1.5,10,,", // 7 bad_quantity
+        "o7,c7,2024-01-01,,,,,1,10,,-1", // 8 bad_amount (negative discount)
+        "o8,c8,2024-01-01,,,,,1,10,,,extra", // 9 malformed_row (too many fields)
+        'o9,c9,2024-01-01,"a"b,,,,1,10,,', // 10 malformed_row (quote inside a field)
+        "o10,c10,2024-01-01", // 11 malformed_row (too few fields)
+        "o11,c11,1850-01-01,,,,,1,10,,", // 12 bad_timestamp (out of range)
+        "o12,c12,2024-01-02,,,,,2,20,,", // 13 ok
+      ].join("\n"),
+    );
+    const { ledger } = await lake.ingest("transactions", path);
+    expect(ledger).toMatchObject({ rows_in: 12, rows_ok: 2, rows_quarantined: 10 });
+    expect(ledger.quarantine_reasons).toEqual({
+      missing_customer_id: 1,
+      missing_required: 1,
+      bad_timestamp: 2,
+      bad_amount: 2,
+      bad_quantity: 1,
+      malformed_row: 3,
+    });
+    const rows = await lake.query(
+      "SELECT line_number, reason_code, reason FROM quarantine ORDER BY line_number",
+    );
+    expect(rows.map((r) => [Number(r.line_number), r.reason_code])).toEqual([
+      [3, "missing_customer_id"],
+      [4, "missing_required"],
+      [5, "bad_timestamp"],
+      [6, "bad_amount"],
+      [7, "bad_quantity"],
+      [8, "bad_amount"],
+      [9, "malformed_row"],
+      [10, "malformed_row"],
+      [11, "malformed_row"],
+      [12, "bad_timestamp"],
+    ]);
+    expect(rows[2]?.reason).toBe(
+      'ordered_at "yesterday" is not a timestamp (expected ISO 8601, years 1900–2199)',
+    );
+    expect(rows[6]?.reason).toBe("the record has more fields than the header (11)");
+    // Line numbers of curated rows stay right after rows the CSV reader rejected.
+    expect(await lake.query("SELECT order_id, line_number FROM transactions ORDER BY 2")).toEqual([
+      { order_id: "o1", line_number: "2" },
+      { order_id: "o12", line_number: "13" },
+    ]);
+    const raw = await lake.query("SELECT raw FROM quarantine WHERE line_number = 9");
+    expect(raw[0]?.raw).toBe("o8,c8,2024-01-01,,,,,1,10,,,extra");
+  });
+
+  it("quarantines bad dates, allowed values and date ranges in the other datasets", async () => {
+    const lake = await tempLake();
+    const customers = await lake.file(
+      "customers.csv",
+      "customer_id,signed_up_at,country\nc1,2024-01-01,UK\nc2,2024-13-01,UK\n,2024-01-01,FR\n",
+    );
+    const campaigns = await lake.file(
+      "campaigns.csv",
+      "campaign_id,name,starts_on,ends_on,cost_per_contact\nk1,Spring,2024-03-01,2024-03-31,0.5\nk2,Bad,2024-04-30,2024-04-01,\nk3,Cost,2024-05-01,2024-05-31,-1\n",
+    );
+    const contacts = await lake.file(
+      "contacts.csv",
+      "campaign_id,customer_id,group,contacted_on\nk1,c1,Treatment,\nk1,c2,control,2024-03-02\nk1,c3,maybe,\n",
+    );
+    expect((await lake.ingest("customers", customers)).ledger.quarantine_reasons).toEqual({
+      bad_date: 1,
+      missing_customer_id: 1,
+    });
+    expect((await lake.ingest("campaigns", campaigns)).ledger.quarantine_reasons).toEqual({
+      bad_date_range: 1,
+      bad_amount: 1,
+    });
+    expect((await lake.ingest("campaign_contacts", contacts)).ledger.quarantine_reasons).toEqual({
+      bad_value: 1,
+    });
+    expect(
+      await lake.query('SELECT customer_id, "group", contacted_on FROM campaign_contacts ORDER BY 1'),
+    ).toEqual([
+      { customer_id: "c1", group: "treatment", contacted_on: null },
+      { customer_id: "c2", group: "control", contacted_on: "2024-03-02" },
+    ]);
+    expect(await lake.query("SELECT campaign_id, cost_per_contact, fixed_cost FROM campaigns")).toEqual([
+      { campaign_id: "k1", cost_per_contact: "0.50", fixed_cost: "0.00" },
+    ]);
+  });
+
+  it("quarantines a record that is not valid UTF-8 as bad_encoding", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "enc.csv",
+      Buffer.concat([
+        Buffer.from(`${HEADER}\no1,c1,2024-01-01,,,,,1,10,,\no2,c`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(",2024-01-01,,,,,1,10,,\n"),
+      ]),
+    );
+    const { ledger } = await lake.ingest("transactions", path);
+    expect(ledger).toMatchObject({ rows_in: 2, rows_ok: 1, rows_quarantined: 1 });
+    expect(ledger.quarantine_reasons).toEqual({ bad_encoding: 1 });
+  });
+});
+
+describe("whole-file rejection", () => {
+  const cases: [string, string, string | Uint8Array, RegExp][] = [
+    ["an empty file", "empty.csv", "", /is empty \(0 bytes\)/],
+    ["a header without rows", "header.csv", `${HEADER}\n`, /has no data rows/],
+    ["a .gz that is not gzip", "plain.csv.gz", `${HEADER}\n`, /is not gzip-compressed/],
+    [
+      "a corrupt gzip",
+      "corrupt.csv.gz",
+      Buffer.concat([
+        gzipSync(`${HEADER}\n${"o1,c1,2024-01-01,,,,,1,10,,\n".repeat(2000)}`).subarray(0, 200),
+        Buffer.alloc(50, 7),
+      ]),
+      /"corrupt.csv.gz" is not a valid gzip file: unexpected end of file/,
+    ],
+    ["a .parquet that is not Parquet", "fake.parquet", "order_id\n1\n", /is not a Parquet file/],
+    ["a binary file posing as CSV", "bin.csv", Buffer.from([0, 1, 2, 3, 0, 5]), /is not a text file/],
+    ["JSON Lines that are not JSON", "x.jsonl", "hello\n", /is not JSON Lines/],
+    ["an unknown extension", "orders.xlsx", "x", /Cannot tell the format/],
+    [
+      "a missing required column",
+      "nocust.csv",
+      "order_id,ordered_at,amount\no1,2024-01-01,1\n",
+      /has no column "customer_id", which transactions requires. Columns found: order_id, ordered_at, amount/,
+    ],
+  ];
+  it.each(cases)(
+    "rejects %s with one clear line and writes no data",
+    async (_label, name, content, message) => {
+      const lake = await tempLake();
+      const path = await lake.file(name, content);
+      const error = await lake.ingest("transactions", path).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(IngestError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain("\n");
+      expect(await listFiles(`${lake.lakeDir}/curated`)).toEqual([]);
+      expect(await listFiles(`${lake.lakeDir}/quarantine`)).toEqual([]);
+      const drops = await lake.query("SELECT status, error_code, rows_in FROM drops");
+      expect(drops).toEqual([{ status: "rejected", error_code: (error as IngestError).code, rows_in: "0" }]);
+    },
+  );
+});
+
+describe("idempotency", () => {
+  it("leaves one copy of a drop's rows when the same file is ingested twice", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "day.csv",
+      `${HEADER}\no1,c1,2024-01-01,,,,,1,10,,\no2,,2024-01-01,,,,,1,10,,\n`,
+    );
+    const first = await lake.ingest("transactions", path);
+    const second = await lake.ingest("transactions", path);
+    expect(second.ledger.drop_id).toBe(first.ledger.drop_id);
+    expect(await lake.query("SELECT count(*) AS n FROM transactions")).toEqual([{ n: "1" }]);
+    expect(await lake.query("SELECT count(*) AS n FROM quarantine")).toEqual([{ n: "1" }]);
+    expect(await lake.query("SELECT count(*) AS n FROM drops")).toEqual([{ n: "1" }]);
+  });
+
+  it("replaces a drop whose file changed, removing partitions it no longer has", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "day.csv",
+      `${HEADER}\no1,c1,2024-01-01,,,,,1,10,,\no2,c2,2024-02-01,,,,,1,10,,\n`,
+    );
+    await lake.ingest("transactions", path);
+    await lake.file("day.csv", `${HEADER}\no3,c3,2024-01-05,,,,,1,30,,\n`);
+    await lake.ingest("transactions", path);
+    expect(await lake.query("SELECT order_id, order_month FROM transactions")).toEqual([
+      { order_id: "o3", order_month: "2024-01" },
+    ]);
+    expect(
+      (await listFiles(`${lake.lakeDir}/curated/transactions`)).filter((f) => f.endsWith(".parquet")),
+    ).toHaveLength(1);
+  });
+
+  it("rejects the same content dropped again under another name as a duplicate", async () => {
+    const lake = await tempLake();
+    const content = `${HEADER}\no1,c1,2024-01-01,,,,,1,10,,\n`;
+    await lake.ingest("transactions", await lake.file("a.csv", content));
+    await expect(lake.ingest("transactions", await lake.file("copy-of-a.csv", content))).rejects.toThrow(
+      /same content .* as drop a-/,
+    );
+    expect(await lake.query("SELECT count(*) AS n FROM transactions")).toEqual([{ n: "1" }]);
+    expect(await lake.query("SELECT status, error_code FROM drops ORDER BY status")).toEqual([
+      { status: "duplicate", error_code: "duplicate_drop" },
+      { status: "ok", error_code: null },
+    ]);
+  });
+});
