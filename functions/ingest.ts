@@ -1,0 +1,102 @@
+/**
+ * Ingest Lambda: S3 ObjectCreated events arrive through SQS. For each landed object: stream it to /tmp,
+ * convert it with the same core as `crmlake ingest`, publish to the lake bucket, record the drop.
+ *
+ * Failure handling (partial batch responses):
+ * - a file the user must fix (unreadable, missing column, duplicate, …) is recorded in the ledger as
+ *   rejected and the message is done: retrying cannot help;
+ * - anything else (S3 unavailable, a bug, a poison message) is reported as a batch item failure, so SQS
+ *   retries it and, after maxReceiveCount, moves it to the dead-letter queue without blocking the others.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { optionalEnv, requiredEnv } from "./core/env.ts";
+import { ConfigError, IngestError } from "./core/errors.ts";
+import { ingestDrop } from "./core/ingest/ingest.ts";
+import { parseProfile, type SourceProfile } from "./core/ingest/profile.ts";
+import { parseS3Notification, routeKey } from "./core/ingest/s3-event.ts";
+import { S3ObjectStore, s3ClientFromEnv } from "./storage/s3.ts";
+
+const LAKE_BUCKET = requiredEnv("LAKE_BUCKET");
+const LAKE_PREFIX = optionalEnv("LAKE_PREFIX", "");
+const WORK_DIR = optionalEnv("CRMLAKE_WORK_DIR", "/tmp");
+/** DuckDB's share of the function's memory; the rest is Node and the SDK. */
+const DUCKDB_MEMORY = optionalEnv("DUCKDB_MEMORY_LIMIT", "1GB");
+
+const logger = new Logger({ serviceName: "crmlake-ingest" });
+const metrics = new Metrics({ namespace: "crmlake", serviceName: "ingest" });
+const client = s3ClientFromEnv();
+const lake = new S3ObjectStore({ bucket: LAKE_BUCKET, prefix: LAKE_PREFIX, client });
+
+async function loadLandingProfile(bucket: string, name: string): Promise<SourceProfile> {
+  const landing = new S3ObjectStore({ bucket, client });
+  const key = `profiles/${name}.json`;
+  const bytes = await landing.get(key);
+  if (!bytes) throw new Error(`Source profile s3://${bucket}/${key} does not exist`);
+  return { ...parseProfile(JSON.parse(Buffer.from(bytes).toString("utf8")), `s3://${bucket}/${key}`), name };
+}
+
+async function ingestObject(bucket: string, key: string): Promise<void> {
+  const source = `s3://${bucket}/${key}`;
+  const scratch = await mkdtemp(join(WORK_DIR, "crmlake-"));
+  try {
+    const route = routeKey(key);
+    const profile = route.profile ? await loadLandingProfile(bucket, route.profile) : undefined;
+    const localPath = join(scratch, basename(key));
+    await new S3ObjectStore({ bucket, client }).getToFile(key, localPath);
+    const { ledger } = await ingestDrop({
+      store: lake,
+      dataset: route.dataset,
+      source: { localPath, uri: source },
+      ...(profile ? { profile } : {}),
+      workDir: scratch,
+      duckdb: { memoryLimit: DUCKDB_MEMORY },
+    });
+    logger.info("drop ingested", { ...ledger, output_keys: ledger.output_keys.length });
+    metrics.addMetric("DropsIngested", MetricUnit.Count, 1);
+    metrics.addMetric("RowsIn", MetricUnit.Count, ledger.rows_in);
+    metrics.addMetric("RowsOk", MetricUnit.Count, ledger.rows_ok);
+    metrics.addMetric("RowsQuarantined", MetricUnit.Count, ledger.rows_quarantined);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+  try {
+    for (const record of event.Records) {
+      try {
+        for (const object of parseS3Notification(record.body)) {
+          try {
+            await ingestObject(object.bucket, object.key);
+          } catch (error) {
+            // The file's or its profile's fault: recorded in the ledger (or misplaced); a retry would give the
+            // same answer. Storage errors and bugs are retried and end in the dead-letter queue.
+            if (!(error instanceof IngestError || error instanceof ConfigError)) throw error;
+            logger.warn("drop rejected", {
+              bucket: object.bucket,
+              key: object.key,
+              code: error.code,
+              error: error.message,
+            });
+            metrics.addMetric("DropsRejected", MetricUnit.Count, 1);
+          }
+        }
+      } catch (error) {
+        logger.error("message failed; SQS will retry it, then dead-letter it", {
+          messageId: record.messageId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        metrics.addMetric("MessagesFailed", MetricUnit.Count, 1);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+  return { batchItemFailures };
+}

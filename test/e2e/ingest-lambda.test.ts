@@ -1,0 +1,205 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDuckDB } from "../../functions/engines/duckdb.ts";
+import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
+
+/** An SQS record whose body is the S3 notification S3 itself sends (key URL-encoded, `+` for spaces). */
+function sqsRecord(messageId: string, body: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "1717000000000",
+      SenderId: "AIDAEXAMPLE",
+      ApproximateFirstReceiveTimestamp: "1717000000001",
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:crmlake-ingest",
+    awsRegion: "us-east-1",
+  };
+}
+
+function s3Notification(bucket: string, key: string, size = 100): string {
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: "us-east-1",
+        eventTime: "2024-06-01T00:00:00.000Z",
+        eventName: "ObjectCreated:Put",
+        userIdentity: { principalId: "AWS:EXAMPLE" },
+        requestParameters: { sourceIPAddress: "127.0.0.1" },
+        responseElements: { "x-amz-request-id": "REQ", "x-amz-id-2": "ID2" },
+        s3: {
+          s3SchemaVersion: "1.0",
+          configurationId: "crmlake-landing",
+          bucket: { name: bucket, ownerIdentity: { principalId: "EXAMPLE" }, arn: `arn:aws:s3:::${bucket}` },
+          object: {
+            key: encodeURIComponent(key).replaceAll("%2F", "/").replaceAll("%20", "+"),
+            size,
+            eTag: "0123456789abcdef",
+            sequencer: "0A1B2C3D4E5F678901",
+          },
+        },
+      },
+    ],
+  });
+}
+
+const CSV = [
+  "order_id,customer_id,ordered_at,amount",
+  "o1,c1,2024-01-15 10:00:00,10.50",
+  "o2,,2024-01-16 11:00:00,3.00",
+  "o3,c2,2024-02-01 09:30:00.250,-2.00",
+].join("\n");
+
+describe("ingest Lambda on a real S3-compatible server", () => {
+  let server: S3TestServer;
+  let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  let lake: S3ObjectStore;
+
+  beforeAll(async () => {
+    server = await startS3Server(["landing", "lake"]);
+    process.env.LAKE_BUCKET = "lake";
+    process.env.CRMLAKE_S3_ENDPOINT = server.endpoint;
+    process.env.AWS_ACCESS_KEY_ID = "S3RVER";
+    process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
+    process.env.AWS_REGION = "us-east-1";
+    process.env.POWERTOOLS_METRICS_DISABLED = "true";
+    process.env.POWERTOOLS_LOG_LEVEL = "ERROR";
+    process.env.CRMLAKE_WORK_DIR = await mkdtemp(join(tmpdir(), "crmlake-lambda-"));
+    ({ handler } = await import("../../functions/ingest.ts"));
+    lake = new S3ObjectStore({ bucket: "lake", client: server.client });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const put = (key: string, body: string) =>
+    server.client.send(new PutObjectCommand({ Bucket: "landing", Key: key, Body: body }));
+
+  async function readCurated(): Promise<Record<string, unknown>[]> {
+    const dir = await mkdtemp(join(tmpdir(), "crmlake-read-"));
+    const keys = (await lake.list("curated/transactions/")).map((o) => o.key);
+    for (const key of keys) await lake.getToFile(key, join(dir, key));
+    const session = await openDuckDB({ threads: 1 });
+    try {
+      const reader = await session.connection.runAndReadAll(
+        `SELECT order_id, customer_id, ordered_at, amount, order_month FROM read_parquet('${dir}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false) ORDER BY order_id`,
+      );
+      return reader.getRowObjectsJson() as Record<string, unknown>[];
+    } finally {
+      session.close();
+    }
+  }
+
+  it("converts a landed CSV into partitioned Parquet, quarantine and ledger in the lake bucket", async () => {
+    await put("transactions/day one.csv", CSV);
+    const response = await handler({
+      Records: [sqsRecord("m1", s3Notification("landing", "transactions/day one.csv"))],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+
+    const keys = (await lake.list("")).map((o) => o.key);
+    expect(keys.filter((k) => k.startsWith("curated/"))).toEqual([
+      expect.stringMatching(/^curated\/transactions\/order_month=2024-01\/day-one-[0-9a-f]{10}\.parquet$/),
+      expect.stringMatching(/^curated\/transactions\/order_month=2024-02\/day-one-[0-9a-f]{10}\.parquet$/),
+    ]);
+    expect(keys.some((k) => /^quarantine\/dataset=transactions\/day-one-.*\.parquet$/.test(k))).toBe(true);
+    const ledgerKey = keys.find((k) => k.startsWith("ledger/drops/"));
+    expect(ledgerKey).toBeDefined();
+    const ledger = JSON.parse(Buffer.from((await lake.get(ledgerKey ?? "")) ?? []).toString("utf8"));
+    expect(ledger).toMatchObject({
+      source: "s3://landing/transactions/day one.csv",
+      status: "ok",
+      rows_in: 3,
+      rows_ok: 2,
+      rows_quarantined: 1,
+      quarantine_reasons: { missing_customer_id: 1 },
+    });
+    expect(await readCurated()).toEqual([
+      {
+        order_id: "o1",
+        customer_id: "c1",
+        ordered_at: "2024-01-15 10:00:00",
+        amount: "10.50",
+        order_month: "2024-01",
+      },
+      {
+        order_id: "o3",
+        customer_id: "c2",
+        ordered_at: "2024-02-01 09:30:00.25",
+        amount: "-2.00",
+        order_month: "2024-02",
+      },
+    ]);
+  });
+
+  it("is harmless when S3 or SQS delivers the same event again", async () => {
+    const before = (await lake.list("")).map((o) => o.key);
+    const response = await handler({
+      Records: [sqsRecord("m2", s3Notification("landing", "transactions/day one.csv"))],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await lake.list("")).map((o) => o.key)).toEqual(before);
+    expect(await readCurated()).toHaveLength(2);
+  });
+
+  it("applies the source profile named in the key", async () => {
+    await server.client.send(
+      new PutObjectCommand({
+        Bucket: "landing",
+        Key: "profiles/shop.json",
+        Body: JSON.stringify({ rename: { Kunde: "customer_id" }, delimiter: ";" }),
+      }),
+    );
+    await put("transactions/shop/2024-03.csv", "order_id;Kunde;ordered_at;amount\nx1;k1;2024-03-03;5\n");
+    const response = await handler({
+      Records: [sqsRecord("m3", s3Notification("landing", "transactions/shop/2024-03.csv"))],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await readCurated()).map((r) => [r.order_id, r.customer_id])).toContainEqual(["x1", "k1"]);
+  });
+
+  it("records a file the user must fix as rejected and does not retry it", async () => {
+    await put("transactions/broken.csv", "order_id,amount\no1,1\n");
+    const response = await handler({
+      Records: [sqsRecord("m4", s3Notification("landing", "transactions/broken.csv"))],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    const rejected = (await lake.list("ledger/rejected/")).map((o) => o.key);
+    expect(rejected).toEqual([expect.stringMatching(/^ledger\/rejected\/broken-/)]);
+  });
+
+  it("fails only the poison message of a batch, so SQS dead-letters it without blocking the others", async () => {
+    await put("customers/customers.csv", "customer_id,country\nc1,UK\n");
+    const response = await handler({
+      Records: [
+        sqsRecord("poison", "this is not an S3 event"),
+        sqsRecord("good", s3Notification("landing", "customers/customers.csv")),
+        sqsRecord("missing", s3Notification("landing", "customers/gone.csv")),
+      ],
+    });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "poison" }, { itemIdentifier: "missing" }]);
+    expect((await lake.list("curated/customers/")).length).toBe(1);
+  });
+
+  it("ignores S3's test event", async () => {
+    const response = await handler({
+      Records: [
+        sqsRecord("t", JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "landing" })),
+      ],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+  });
+});
