@@ -195,7 +195,9 @@ interface ColumnSql {
  */
 function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumber = false): ColumnSql {
   // A derived amount is already SQL-formatted text (1234.50): the profile's separators must not apply.
-  const numbers = canonicalNumber ? { ...profile, decimal_separator: ".", thousands_separator: "" } : profile;
+  const numbers: SourceProfile = canonicalNumber
+    ? { ...profile, decimal_separator: ".", thousands_separator: "" }
+    : profile;
   const raw = sqlIdent(`r_${column.name}`);
   const p = sqlIdent(`p_${column.name}`);
   const checks: ColumnSql["checks"] = [];
@@ -449,7 +451,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const extra = facts.format === "jsonl" ? ", __bad" : "";
   const checked = (pass: string) => `
     SELECT ${outputs.join(", ")}, line_number, raw,
-      ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
+      __fail, ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
     FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
       FROM (SELECT line_number, ${rawJson} AS raw${extra}, ${rawColumns.join(", ")} FROM (${numbered(pass)}))))`;
 
@@ -466,13 +468,13 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   if (partition) {
     const copy = await connection.runAndReadAll(`COPY (
         SELECT ${dataColumns.join(", ")}, strftime(${sqlIdent(partition.from)}, '%Y-%m') AS ${sqlIdent(partition.column)}
-        FROM (${checked("b")}) WHERE reason_code IS NULL
+        FROM (${checked("b")}) WHERE __fail IS NULL
       ) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${sqlIdent(partition.column)}),
         FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
     rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
   } else {
     const copy = await connection.runAndReadAll(`COPY (
-        SELECT ${dataColumns.join(", ")} FROM (${checked("b")}) WHERE reason_code IS NULL
+        SELECT ${dataColumns.join(", ")} FROM (${checked("b")}) WHERE __fail IS NULL
       ) TO ${sqlString(join(curatedDir, "part_0.parquet"))} (FORMAT parquet, COMPRESSION zstd)`);
     rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
   }
@@ -482,7 +484,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const quarantineFile = join(outDir, "quarantine.parquet");
   const quarantine = await connection.runAndReadAll(`COPY (
       SELECT ${sqlString(dropId)} AS drop_id, CAST(line_number AS BIGINT) AS line_number, reason_code, reason, raw
-      FROM (${checked("c")}) WHERE reason_code IS NOT NULL
+      FROM (${checked("c")}) WHERE __fail IS NOT NULL
       UNION ALL
       SELECT ${sqlString(dropId)}, line_number,
         CASE WHEN error_type = 'INVALID ENCODING' THEN 'bad_encoding' ELSE 'malformed_row' END,

@@ -50,13 +50,17 @@ export function parseS3Notification(body: string): LandedObject[] {
       `SQS message body is not an S3 event notification: ${parsed.error.issues[0]?.message ?? ""}`,
     );
   }
-  if (!("Records" in parsed.data)) return [];
-  return parsed.data.Records.filter((r) => r.eventName.startsWith("ObjectCreated")).map((r) => ({
-    bucket: r.s3.bucket.name,
-    // Keys arrive URL-encoded, with `+` for spaces.
-    key: decodeURIComponent(r.s3.object.key.replace(/\+/g, " ")),
-    ...(r.s3.object.size === undefined ? {} : { size: r.s3.object.size }),
-  }));
+  const data = parsed.data;
+  if (!("Records" in data) || !Array.isArray(data.Records)) return [];
+  const records = data.Records as z.output<typeof s3RecordSchema>[];
+  return records
+    .filter((r) => r.eventName.startsWith("ObjectCreated"))
+    .map((r) => ({
+      bucket: r.s3.bucket.name,
+      // Keys arrive URL-encoded, with `+` for spaces.
+      key: decodeURIComponent(r.s3.object.key.replace(/\+/g, " ")),
+      ...(r.s3.object.size === undefined ? {} : { size: r.s3.object.size }),
+    }));
 }
 
 export interface DropRoute {

@@ -1,0 +1,99 @@
+/**
+ * Ingest benchmark: speed and memory of `ingestDrop` on transaction drops of growing size, each against a
+ * baseline measured in the same run on the same file (DuckDB's plain typed CSV → Parquet copy), because
+ * these machines are shared and noisy. Memory must stay flat in the drop's size.
+ *
+ * Usage: npm run bench -- ingest [--sizes 250000,1000000,2000000,4000000]
+ */
+import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+interface Measure {
+  mode: string;
+  rows: number;
+  ms: number;
+  maxRssMb: number;
+}
+
+/** A deterministic transactions CSV: 1 in 200 lines lacks a customer, 1 in 1000 has a bad amount. */
+async function writeCsv(path: string, lines: number): Promise<void> {
+  const out = createWriteStream(path);
+  out.write(
+    "order_id,customer_id,ordered_at,product_id,category,channel,store_id,quantity,amount,cost,discount\n",
+  );
+  const base = Date.UTC(2022, 0, 1);
+  let chunk = "";
+  for (let i = 1; i <= lines; i++) {
+    const ts = new Date(base + ((i * 7919) % (730 * 86400)) * 1000)
+      .toISOString()
+      .replace("T", " ")
+      .slice(0, 23);
+    const customer = i % 200 === 0 ? "" : `c${(i * 31) % 50000}`;
+    const amount = i % 1000 === 0 ? "n/a" : ((i % 9973) / 100 + 1).toFixed(2);
+    chunk += `o${Math.floor(i / 3)},${customer},${ts},p${i % 5000},cat${i % 12},${i % 2 ? "web" : "store"},s${i % 40},${(i % 5) + 1},${amount},${((i % 9973) / 250).toFixed(2)},0.00\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, "drain");
+      chunk = "";
+    }
+  }
+  out.end(chunk);
+  await once(out, "finish");
+}
+
+function measure(mode: "ingest" | "copy", csv: string, work: string): Measure {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "bench/ingest-one.ts", mode, csv, work], {
+    encoding: "utf8",
+  });
+  if (run.status !== 0) throw new Error(`${mode} failed: ${run.stderr}`);
+  const line = run.stdout.trim().split("\n").pop() ?? "";
+  return JSON.parse(line) as Measure;
+}
+
+export async function benchIngest(args: string[]): Promise<void> {
+  const sizesArg = args[args.indexOf("--sizes") + 1];
+  const sizes =
+    args.includes("--sizes") && sizesArg
+      ? sizesArg.split(",").map(Number)
+      : [250_000, 1_000_000, 2_000_000, 4_000_000];
+  const dir = await mkdtemp(join(tmpdir(), "crmlake-bench-"));
+  const results: { lines: number; mb: number; ingest: Measure; copy: Measure }[] = [];
+  try {
+    for (const lines of sizes) {
+      const csv = join(dir, `tx-${lines}.csv`);
+      await writeCsv(csv, lines);
+      const mb = (await stat(csv)).size / 1e6;
+      const copy = measure("copy", csv, join(dir, `copy-${lines}`));
+      const ingest = measure("ingest", csv, join(dir, `ingest-${lines}`));
+      if (ingest.rows !== lines) throw new Error(`ingest accounted for ${ingest.rows} of ${lines} lines`);
+      results.push({ lines, mb, ingest, copy });
+      process.stderr.write(`  ${lines.toLocaleString("en-US")} lines done\n`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const rows = results.map((r) => ({
+    lines: r.lines,
+    "csv MB": r.mb.toFixed(0),
+    "ingest s": (r.ingest.ms / 1000).toFixed(2),
+    "baseline s": (r.copy.ms / 1000).toFixed(2),
+    "× baseline": (r.ingest.ms / r.copy.ms).toFixed(1),
+    "ingest lines/s": Math.round(r.lines / (r.ingest.ms / 1000)).toLocaleString("en-US"),
+    "ingest peak RSS MB": r.ingest.maxRssMb,
+    "baseline peak RSS MB": r.copy.maxRssMb,
+  }));
+  console.table(rows);
+  // Flat means bounded: past the size where DuckDB's buffers fill up (its memory_limit), twice the lines
+  // must not take noticeably more memory. The two largest drops decide.
+  const [prev, last] = results.slice(-2);
+  if (prev && last) {
+    const growth = last.ingest.maxRssMb / prev.ingest.maxRssMb;
+    console.log(
+      `Memory: ${(last.lines / prev.lines).toFixed(1)}× the lines took ${growth.toFixed(2)}× the peak RSS (${prev.ingest.maxRssMb} → ${last.ingest.maxRssMb} MB): ${growth < 1.2 ? "flat" : "GROWS with the drop"}`,
+    );
+  }
+  await writeFile(join("bench", "ingest-results.json"), `${JSON.stringify(results, null, 2)}\n`);
+}
