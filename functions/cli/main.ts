@@ -1,9 +1,20 @@
 import { isCrmlakeError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { generateCommand } from "./commands/generate.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { queryCommand } from "./commands/query.ts";
+import { reportCommand } from "./commands/report.ts";
+import { runCommand } from "./commands/run.ts";
 
-const COMMANDS: readonly Command[] = [ingestCommand, queryCommand];
+const COMMANDS: readonly Command[] = [
+  demoCommand,
+  generateCommand,
+  ingestCommand,
+  runCommand,
+  queryCommand,
+  reportCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,4 +1,5 @@
 import { QueryFailedError, UsageError } from "../../core/errors.ts";
+import { attachModelViews } from "../../core/runner/views.ts";
 import { openDuckDB } from "../../engines/duckdb.ts";
 import { attachLakeViews } from "../../engines/duckdb-lake.ts";
 import type { Command, ParsedArgs } from "../command.ts";
@@ -64,7 +65,9 @@ Options:
     }
     const session = await openDuckDB();
     try {
-      await attachLakeViews(session.connection, stringOption(args, "lake") ?? "lake");
+      const lakeDir = stringOption(args, "lake") ?? "lake";
+      await attachLakeViews(session.connection, lakeDir);
+      await attachModelViews(session.connection, lakeDir);
       let reader: Awaited<ReturnType<typeof session.connection.runAndReadAll>>;
       try {
         reader = await session.connection.runAndReadAll(sql);

@@ -1,0 +1,35 @@
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { UsageError } from "../../core/errors.ts";
+import { loadLocalReport } from "../../core/report/local.ts";
+import { renderReport, textSummary } from "../../core/report/report.ts";
+import type { Command, ParsedArgs } from "../command.ts";
+import { stringOption } from "../command.ts";
+
+export const reportCommand: Command = {
+  name: "report",
+  summary: "Write the manager's report (HTML) from a run's model outputs",
+  help: `Usage: crmlake report [--lake DIR] [--as-of YYYY-MM-DD] [--out FILE]
+
+Writes a self-contained HTML page: the customer pyramid, the whale curve, tier migration, life-cycle
+stages and growth levers, RFM and needs segments, what sells where, cohort retention, cross-sell and data
+quality. Prints the headlines.
+
+Options:
+  --lake DIR       lake directory (default ./lake)
+  --as-of DATE     which run (default: the latest)
+  --out FILE       output file (default <lake>/report.html)`,
+  options: { lake: { type: "string" }, "as-of": { type: "string" }, out: { type: "string" } },
+  async run(args: ParsedArgs) {
+    const asOf = stringOption(args, "as-of");
+    if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) {
+      throw new UsageError("bad_arguments", `--as-of must be a date YYYY-MM-DD, got "${asOf}"`);
+    }
+    const lakeDir = stringOption(args, "lake") ?? "lake";
+    const data = await loadLocalReport(lakeDir, asOf);
+    const out = resolve(stringOption(args, "out") ?? `${lakeDir}/report.html`);
+    await writeFile(out, renderReport(data));
+    process.stdout.write(`${textSummary(data)}\nReport written to ${out}\n`);
+    return 0;
+  },
+};

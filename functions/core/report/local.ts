@@ -1,0 +1,41 @@
+import { openDuckDB } from "../../engines/duckdb.ts";
+import { attachLakeViews } from "../../engines/duckdb-lake.ts";
+import { CrmlakeError } from "../errors.ts";
+import { attachModelViews } from "../runner/views.ts";
+import { loadReportData, type ReportData, type Row } from "./report.ts";
+
+/** Reads a local lake's published run outputs for the report (the latest as-of unless one is given). */
+export async function loadLocalReport(lakeDir: string, asOf?: string): Promise<ReportData> {
+  const session = await openDuckDB({ threads: 2 });
+  try {
+    await attachLakeViews(session.connection, lakeDir);
+    const models = await attachModelViews(session.connection, lakeDir);
+    if (!models.includes("customer_scores")) {
+      throw new CrmlakeError(
+        "no_run",
+        `No model outputs in ${lakeDir}: run "crmlake run --lake ${lakeDir}" first`,
+      );
+    }
+    const query = async (sql: string) =>
+      (await session.connection.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+    let date = asOf;
+    if (date === undefined) {
+      const latest = (await query("SELECT CAST(max(as_of) AS VARCHAR) AS d FROM customer_scores"))[0]?.d;
+      date = typeof latest === "string" ? latest : undefined;
+    }
+    if (date === undefined) throw new CrmlakeError("no_run", `No run found in ${lakeDir}`);
+    const found = await query(`SELECT count(*) AS n FROM customer_scores WHERE as_of = DATE '${date}'`);
+    if (Number(found[0]?.n ?? 0) === 0) {
+      const dates = await query(
+        "SELECT DISTINCT CAST(as_of AS VARCHAR) AS d FROM customer_scores ORDER BY 1",
+      );
+      throw new CrmlakeError(
+        "no_run",
+        `No run as of ${date} in ${lakeDir}. Runs exist as of: ${dates.map((r) => String(r.d)).join(", ")}`,
+      );
+    }
+    return await loadReportData(query, date);
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The manager's report: one self-contained HTML page (no scripts, no external assets) that answers the
+ * analytical-CRM questions from a run's model outputs, plus a short text summary for the terminal.
+ * It only reads published tables; every number on the page comes from a model.
+ */
+
+export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
+export type Row = Record<string, Value>;
+/** Runs a SELECT on the engine that holds the run's outputs. */
+export type Query = (sql: string) => Promise<Row[]>;
+
+const num = (v: Value | undefined): number => (v === null || v === undefined || v === "" ? 0 : Number(v));
+const esc = (text: string) =>
+  text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+const int = (v: Value | undefined) => Math.round(num(v)).toLocaleString("en-US");
+const money = (v: Value | undefined) =>
+  num(v).toLocaleString("en-US", { minimumFractionDigits: 0, maximumFractionDigits: 0 });
+const pct = (v: Value | undefined, digits = 1) =>
+  v === null || v === undefined ? "–" : `${(num(v) * 100).toFixed(digits)} %`;
+const str = (v: Value | undefined) => (v === null || v === undefined ? "–" : String(v));
+
+/** The facts the report and the text summary share, read once. */
+export interface ReportData {
+  asOf: string;
+  drops: Row;
+  quarantine: Row[];
+  pyramid: Row[];
+  whale: Row[];
+  migration: Row[];
+  lifecycle: Row | undefined;
+  stages: Row[];
+  rfm: Row[];
+  needs: Row[];
+  categories: Row[];
+  channels: Row[];
+  cohorts: Row[];
+  affinity: Row[];
+  nextBest: Row[];
+  profitability: Row;
+}
+
+export async function loadReportData(query: Query, asOf: string): Promise<ReportData> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new Error(`as_of must be YYYY-MM-DD, got "${asOf}"`);
+  const at = `as_of = '${asOf}'`;
+  const one = async (sql: string): Promise<Row> => (await query(sql))[0] ?? {};
+  // The last 12 complete-or-current months of performance, by the as-of month.
+  const since = `month_start_on > CAST(DATE '${asOf}' - INTERVAL '12' MONTH AS DATE)`;
+  return {
+    asOf,
+    drops: await one(`SELECT count(*) AS drops, count(*) FILTER (WHERE status <> 'ok') AS rejected,
+        sum(rows_in) AS rows_in, sum(rows_ok) AS rows_ok, sum(rows_quarantined) AS rows_quarantined FROM drops`),
+    quarantine: await query(
+      "SELECT reason_code, count(*) AS n FROM quarantine GROUP BY reason_code ORDER BY n DESC, reason_code",
+    ),
+    pyramid: await query(`SELECT * FROM pyramid_summary WHERE ${at} ORDER BY tier_order`),
+    whale: await query(`SELECT customer_percentile, cumulative_profit_share FROM whale_curve WHERE ${at}
+      ORDER BY customer_percentile`),
+    migration:
+      await query(`SELECT previous_tier, current_tier, previous_tier_order, current_tier_order, customers
+      FROM pyramid_migration WHERE ${at} AND customers > 0 ORDER BY previous_tier_order, current_tier_order`),
+    lifecycle: (await query(`SELECT * FROM lifecycle_summary WHERE ${at}`))[0],
+    stages: await query(`SELECT lifecycle_stage, count(*) AS customers, sum(net_revenue) AS revenue
+      FROM customer_scores WHERE ${at} GROUP BY 1 ORDER BY customers DESC, lifecycle_stage`),
+    rfm: await query(`SELECT rfm_segment, count(*) AS customers, sum(net_revenue) AS revenue,
+        avg(CAST(recency_days AS DOUBLE)) AS recency, avg(CAST(orders AS DOUBLE)) AS orders
+      FROM customer_scores WHERE ${at} AND rfm_segment IS NOT NULL GROUP BY 1 ORDER BY revenue DESC, rfm_segment`),
+    needs: await query(`SELECT needs_segment, count(*) AS customers, sum(net_revenue) AS revenue
+      FROM customer_scores WHERE ${at} AND needs_segment IS NOT NULL GROUP BY 1 ORDER BY customers DESC, needs_segment`),
+    categories: await query(`SELECT category, sum(revenue) AS revenue, sum(gross_margin) AS margin,
+        sum(orders) AS orders FROM performance_by_category WHERE ${at} AND ${since}
+      GROUP BY 1 ORDER BY revenue DESC, category LIMIT 12`),
+    channels: await query(`SELECT channel, sum(revenue) AS revenue, sum(gross_margin) AS margin,
+        sum(orders) AS orders FROM performance_by_channel WHERE ${at} AND ${since}
+      GROUP BY 1 ORDER BY revenue DESC, channel`),
+    cohorts: await query(`SELECT cohort_month_on AS cohort, months_since_first,
+        cohort_customers, retention_rate FROM cohort_retention
+      WHERE ${at} AND months_since_first <= 12 AND cohort_month_on > CAST(DATE '${asOf}' - INTERVAL '13' MONTH AS DATE)
+      ORDER BY cohort, months_since_first`),
+    affinity: await query(`SELECT antecedent_category, consequent_category, confidence, lift, pair_baskets
+      FROM product_affinity WHERE ${at} ORDER BY lift DESC, pair_baskets DESC, antecedent_category, consequent_category LIMIT 8`),
+    nextBest: await query(`SELECT next_best_category, count(*) AS customers FROM customer_scores
+      WHERE ${at} AND next_best_category IS NOT NULL GROUP BY 1 ORDER BY customers DESC, next_best_category LIMIT 8`),
+    profitability: await one(`SELECT count(*) AS customers,
+        count(*) FILTER (WHERE window_net_profit < 0) AS unprofitable,
+        sum(window_net_profit) AS net_profit FROM customer_scores WHERE ${at}`),
+  };
+}
+
+function table(headers: string[], rows: string[][], numeric: boolean[] = []): string {
+  const head = headers.map((h, i) => `<th${numeric[i] ? ' class="n"' : ""}>${esc(h)}</th>`).join("");
+  const body = rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="n"' : ""}>${c}</td>`).join("")}</tr>`)
+    .join("");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function bar(share: number, color = "#2f6fb0"): string {
+  const width = Math.max(0, Math.min(100, share * 100));
+  return `<span class="bar"><span style="width:${width.toFixed(1)}%;background:${color}"></span></span>`;
+}
+
+/** The whale curve as an inline SVG line chart: cumulative profit share by customer percentile. */
+function whaleSvg(points: Row[]): string {
+  if (points.length === 0) return "<p>No customer was active in the value window.</p>";
+  const shares = points.map((p) => num(p.cumulative_profit_share));
+  const top = Math.max(1, ...shares) * 1.05;
+  const bottom = Math.min(0, ...shares);
+  const w = 560;
+  const h = 240;
+  const x = (p: number) => 40 + ((p - 1) / 99) * (w - 60);
+  const y = (s: number) => 10 + (1 - (s - bottom) / (top - bottom)) * (h - 40);
+  const path = points
+    .map(
+      (p, i) =>
+        `${i === 0 ? "M" : "L"}${x(num(p.customer_percentile)).toFixed(1)},${y(num(p.cumulative_profit_share)).toFixed(1)}`,
+    )
+    .join(" ");
+  const grid = [0, 0.25, 0.5, 0.75, 1, ...(top > 1.2 ? [Math.floor(top * 4) / 4] : [])]
+    .map(
+      (s) =>
+        `<line x1="40" x2="${w - 20}" y1="${y(s)}" y2="${y(s)}" class="grid"/><text x="34" y="${y(s) + 4}" text-anchor="end">${Math.round(s * 100)}%</text>`,
+    )
+    .join("");
+  const peak = Math.max(...shares);
+  return `<svg viewBox="0 0 ${w} ${h}" role="img" aria-label="Whale curve">${grid}
+    <line x1="40" x2="${w - 20}" y1="${y(1)}" y2="${y(1)}" class="hundred"/>
+    <path d="${path}" class="curve"/>
+    <text x="${w / 2}" y="${h - 6}" text-anchor="middle">customers ranked by profit (percentile) →</text></svg>
+    <p class="note">The curve peaks at ${pct(peak, 0)} of total profit${peak > 1.001 ? ": the customers to the right of the peak destroy profit that the others make" : ""}.</p>`;
+}
+
+function heat(rate: number): string {
+  const alpha = Math.max(0.05, Math.min(1, rate));
+  return `background:rgba(47,111,176,${alpha.toFixed(2)});color:${alpha > 0.5 ? "#fff" : "#111"}`;
+}
+
+const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
+
+/** Headline sentences a manager reads first. */
+export function headlines(d: ReportData): string[] {
+  const lines: string[] = [];
+  const byTier = new Map(d.pyramid.map((r) => [String(r.value_tier), r]));
+  const top = byTier.get("top");
+  const big = byTier.get("big");
+  if (top && big) {
+    lines.push(
+      `The top 5 % of active customers (top and big tiers, ${int(num(top.customers) + num(big.customers))} customers) bring ${pct(num(top.margin_share) + num(big.margin_share), 0)} of the last 12 months' gross margin.`,
+    );
+  }
+  const unprofitable = num(d.profitability.unprofitable);
+  if (unprofitable > 0) {
+    lines.push(`${int(unprofitable)} customers cost more to serve than they earned in the last 12 months.`);
+  }
+  if (d.lifecycle) {
+    const l = d.lifecycle;
+    lines.push(
+      `Over the last ${int(daysBetween(str(l.period_start_on), str(l.period_end_on)))} days: ${int(l.new_customers)} new customers, ${int(l.won_back_in_period)} won back and ${int(l.lost_customers)} lost (churn rate ${pct(l.churn_rate)}).`,
+    );
+  }
+  const champions = d.rfm.find((r) => r.rfm_segment === "Champions");
+  const atRisk = d.rfm.filter((r) => ["At risk", "Cannot lose them"].includes(String(r.rfm_segment)));
+  if (atRisk.length > 0) {
+    const n = atRisk.reduce((s, r) => s + num(r.customers), 0);
+    const revenue = atRisk.reduce((s, r) => s + num(r.revenue), 0);
+    lines.push(
+      `${int(n)} once-valuable customers are slipping away ("At risk" and "Cannot lose them": ${money(revenue)} of lifetime revenue).`,
+    );
+  }
+  if (champions) lines.push(`${int(champions.customers)} Champions bought recently, often and a lot.`);
+  return lines;
+}
+
+export function renderReport(d: ReportData): string {
+  const totalCustomers = d.pyramid.reduce((s, r) => s + num(r.customers), 0);
+  const revenue12 = d.pyramid.reduce((s, r) => s + num(r.revenue), 0);
+  const margin12 = d.pyramid.reduce((s, r) => s + num(r.gross_margin), 0);
+  const active = d.pyramid
+    .filter((r) => !["inactive", "prospect"].includes(String(r.value_tier)))
+    .reduce((s, r) => s + num(r.customers), 0);
+  const l = d.lifecycle ?? {};
+
+  const kpis = [
+    ["Customers on file", int(totalCustomers)],
+    ["Active (12 months)", int(active)],
+    ["Revenue (12 months)", money(revenue12)],
+    ["Gross margin (12 months)", money(margin12)],
+    ["Churn rate (period)", pct(l.churn_rate)],
+    ["Cross-sell rate", pct(l.cross_sell_rate)],
+  ]
+    .map(([k, v]) => `<div class="kpi"><div class="v">${v}</div><div class="k">${esc(k ?? "")}</div></div>`)
+    .join("");
+
+  const pyramid = table(
+    ["Tier", "Customers", "Share", "Revenue", "Margin", "Margin share", ""],
+    d.pyramid.map((r) => [
+      esc(str(r.value_tier)),
+      int(r.customers),
+      pct(r.customer_share),
+      money(r.revenue),
+      money(r.gross_margin),
+      pct(r.margin_share),
+      bar(num(r.margin_share)),
+    ]),
+    [false, true, true, true, true, true, false],
+  );
+
+  const moves = d.migration.filter((r) => r.previous_tier !== r.current_tier);
+  const up = moves.filter((r) => num(r.current_tier_order) < num(r.previous_tier_order));
+  const down = moves.filter((r) => num(r.current_tier_order) > num(r.previous_tier_order));
+  const sum = (rows: Row[]) => rows.reduce((s, r) => s + num(r.customers), 0);
+  const migration = table(
+    ["From", "To", "Customers"],
+    moves
+      .sort((a, b) => num(b.customers) - num(a.customers))
+      .slice(0, 10)
+      .map((r) => [esc(str(r.previous_tier)), esc(str(r.current_tier)), int(r.customers)]),
+    [false, false, true],
+  );
+
+  const stages = table(
+    ["Stage", "Customers", "Lifetime revenue"],
+    d.stages.map((r) => [esc(str(r.lifecycle_stage)), int(r.customers), money(r.revenue)]),
+    [false, true, true],
+  );
+  const levers = table(
+    ["Lever", "Measure", "Value"],
+    [
+      ["More", "New customers in the period", int(l.new_customers)],
+      ["More", "Won back in the period", int(l.won_back_in_period)],
+      ["More", "Lost in the period", int(l.lost_customers)],
+      ["Longer", "Average relationship (days)", int(l.avg_relationship_days)],
+      ["Longer", "Churn rate", pct(l.churn_rate)],
+      ["Deeper", "Categories per customer", num(l.avg_categories).toFixed(2)],
+      ["Deeper", "Multi-category customers", pct(l.multi_category_share)],
+      ["Deeper", "Cross-sell rate", pct(l.cross_sell_rate)],
+    ],
+    [false, false, true],
+  );
+
+  const rfmTotal = d.rfm.reduce((s, r) => s + num(r.revenue), 0);
+  const rfm = table(
+    ["RFM segment", "Customers", "Lifetime revenue", "Share", "Avg days since last order", "Avg orders"],
+    d.rfm.map((r) => [
+      esc(str(r.rfm_segment)),
+      int(r.customers),
+      money(r.revenue),
+      pct(rfmTotal ? num(r.revenue) / rfmTotal : null),
+      int(r.recency),
+      num(r.orders).toFixed(1),
+    ]),
+    [false, true, true, true, true, true],
+  );
+  const needs = table(
+    ["Needs segment", "Customers", "Lifetime revenue"],
+    d.needs.map((r) => [esc(str(r.needs_segment)), int(r.customers), money(r.revenue)]),
+    [false, true, true],
+  );
+
+  const catTotal = d.categories.reduce((s, r) => s + num(r.revenue), 0);
+  const categories = table(
+    ["Category", "Revenue", "Margin", "Margin %", "Orders", ""],
+    d.categories.map((r) => [
+      esc(str(r.category)),
+      money(r.revenue),
+      money(r.margin),
+      pct(num(r.revenue) ? num(r.margin) / num(r.revenue) : null),
+      int(r.orders),
+      bar(catTotal ? num(r.revenue) / catTotal : 0),
+    ]),
+    [false, true, true, true, true, false],
+  );
+  const channels = table(
+    ["Channel", "Revenue", "Margin", "Orders"],
+    d.channels.map((r) => [esc(str(r.channel)), money(r.revenue), money(r.margin), int(r.orders)]),
+    [false, true, true, true],
+  );
+
+  const cohortNames = [...new Set(d.cohorts.map((r) => String(r.cohort)))];
+  const monthOf = (date: string) => date.slice(0, 7);
+  const cohortRows = cohortNames.map((name) => {
+    const rows = d.cohorts.filter((r) => r.cohort === name);
+    const size = rows[0]?.cohort_customers;
+    const cells = Array.from({ length: 13 }, (_, m) => {
+      const cell = rows.find((r) => num(r.months_since_first) === m);
+      return cell
+        ? `<td class="n" style="${heat(num(cell.retention_rate))}">${pct(cell.retention_rate, 0)}</td>`
+        : "<td></td>";
+    });
+    return `<tr><td>${esc(monthOf(name))}</td><td class="n">${int(size)}</td>${cells.join("")}</tr>`;
+  });
+  const cohorts = `<table class="cohort"><thead><tr><th>Cohort</th><th class="n">Customers</th>${Array.from(
+    { length: 13 },
+    (_, m) => `<th class="n">M${m}</th>`,
+  ).join("")}</tr></thead><tbody>${cohortRows.join("")}</tbody></table>`;
+
+  const affinity = table(
+    ["Bought", "Also buy", "Confidence", "Lift", "Baskets"],
+    d.affinity.map((r) => [
+      esc(str(r.antecedent_category)),
+      esc(str(r.consequent_category)),
+      pct(r.confidence),
+      num(r.lift).toFixed(2),
+      int(r.pair_baskets),
+    ]),
+    [false, false, true, true, true],
+  );
+  const nextBest = table(
+    ["Offer next", "Customers"],
+    d.nextBest.map((r) => [esc(str(r.next_best_category)), int(r.customers)]),
+    [false, true],
+  );
+  const quarantine = d.quarantine.length
+    ? table(
+        ["Reason", "Rows"],
+        d.quarantine.map((r) => [`<code>${esc(str(r.reason_code))}</code>`, int(r.n)]),
+        [false, true],
+      )
+    : "<p>No row was quarantined.</p>";
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Customer report as of ${esc(d.asOf)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1f24;max-width:1100px;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:2px solid #e3e8ee;padding-bottom:.3rem}
+.sub{color:#57606a}.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.8rem;margin:1.2rem 0}
+.kpi{background:#f3f6f9;border-radius:8px;padding:.8rem}.kpi .v{font-size:1.35rem;font-weight:600}.kpi .k{color:#57606a;font-size:.85rem}
+ul.head li{margin:.3rem 0}table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #e3e8ee;text-align:left}
+th{background:#f6f8fa}.n{text-align:right;font-variant-numeric:tabular-nums}.bar{display:inline-block;width:120px;height:10px;background:#eef1f4;border-radius:5px}
+.bar span{display:block;height:10px;border-radius:5px}.grid{stroke:#e3e8ee}.hundred{stroke:#999;stroke-dasharray:4}.curve{fill:none;stroke:#2f6fb0;stroke-width:2.5}
+svg{max-width:560px;font-size:11px;fill:#57606a}.note{color:#57606a;font-size:.9rem}.cols{display:grid;grid-template-columns:1fr 1fr;gap:2rem}
+table.cohort td,table.cohort th{padding:.2rem .35rem;font-size:.8rem}footer{margin-top:3rem;color:#57606a;font-size:.85rem}
+</style></head><body>
+<h1>Customer report</h1>
+<div class="sub">As of ${esc(d.asOf)} · ${int(d.drops.drops)} files ingested, ${int(d.drops.rows_ok)} order and customer rows used, ${int(d.drops.rows_quarantined)} rows set aside for data fixes</div>
+<div class="kpis">${kpis}</div>
+<h2>In brief</h2><ul class="head">${headlines(d)
+    .map((h) => `<li>${esc(h)}</li>`)
+    .join("")}</ul>
+<h2>Who are our customers worth? The customer pyramid</h2>
+<p class="note">Active customers ranked by gross margin over the last 12 months: top 1 %, big (next 4 %), medium (next 15 %), small (the other 80 %); inactive customers bought before but not in the window; prospects never bought.</p>
+${pyramid}
+<h2>Where does the profit come from? The whale curve</h2>${whaleSvg(d.whale)}
+<h2>Who moved between tiers?</h2><p class="note">Compared with the start of the comparison period: ${int(sum(up))} customers moved up, ${int(sum(down))} moved down.</p>${migration}
+<h2>Where are customers in their life with us?</h2><div class="cols"><div>${stages}</div><div>${levers}</div></div>
+<h2>Segments</h2><div class="cols"><div><p class="note">RFM: recency, frequency and monetary value scored 1–5 by quintile.</p>${rfm}</div><div><p class="note">Needs: how much customers buy on discount and at what price level.</p>${needs}</div></div>
+<h2>What sells where? The last 12 months</h2><div class="cols"><div>${categories}</div><div>${channels}</div></div>
+<h2>Do new customers come back? Monthly cohorts</h2><p class="note">Share of each month's new customers who ordered again N months later.</p>${cohorts}
+<h2>What to offer next</h2><div class="cols"><div><p class="note">Categories bought together more often than chance (lift &gt; 1).</p>${affinity}</div><div><p class="note">The best next category for each customer, by lift, among categories they have not bought.</p>${nextBest}</div></div>
+<h2>Data quality</h2><p class="note">${int(d.drops.rows_in)} rows read from ${int(d.drops.drops)} files${num(d.drops.rejected) ? `, ${int(d.drops.rejected)} files rejected whole` : ""}. Rows set aside, by reason (query the <code>quarantine</code> table for the rows themselves):</p>${quarantine}
+<footer>Generated by crmlake. Every figure comes from the published model tables of the run as of ${esc(d.asOf)}; see docs/models.md for their definitions.</footer>
+</body></html>
+`;
+}
+
+/** A few lines for the terminal. */
+export function textSummary(d: ReportData): string {
+  return [`Customer report as of ${d.asOf}`, ...headlines(d).map((h) => `  • ${h}`)].join("\n");
+}

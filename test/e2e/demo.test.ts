@@ -1,0 +1,43 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+describe("crmlake demo", () => {
+  it("generates, ingests, runs and reports, catching exactly the faults the generator injected", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "crmlake-demo-"));
+    const run = spawnSync(
+      process.execPath,
+      [resolve("bin/crmlake.mjs"), "demo", "--dir", dir, "--customers", "800"],
+      {
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    const faults = /Faults caught \/ injected by the generator: (.*)/.exec(run.stdout)?.[1] ?? "";
+    const pairs = [...faults.matchAll(/([a-z_ ]+) (\d+)\/(\d+)/g)].map((m) => [
+      m[1]?.trim(),
+      Number(m[2]),
+      Number(m[3]),
+    ]);
+    expect(pairs.map((p) => p[0])).toEqual([
+      "missing_customer_id",
+      "bad_timestamp",
+      "bad_amount",
+      "malformed_row",
+      "duplicate drops",
+    ]);
+    for (const [code, caught, injected] of pairs)
+      expect({ code, caught }).toEqual({ code, caught: injected });
+
+    const html = await readFile(join(dir, "report.html"), "utf8");
+    for (const section of ["The customer pyramid", "The whale curve", "Monthly cohorts", "Data quality"]) {
+      expect(html).toContain(section);
+    }
+    expect(html).not.toMatch(/NaN|undefined|\[object Object\]/);
+    expect(run.stdout).toMatch(/Customer report as of 2024-12-31\n {2}• The top 5 % of active customers/);
+  });
+});
