@@ -6,8 +6,17 @@ export default defineConfig({
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { test: { name: "sql", include: ["test/sql/**/*.test.ts"], testTimeout: 60_000 } },
-      { test: { name: "infra", include: ["test/infra/**/*.test.ts"], testTimeout: 180_000, hookTimeout: 180_000 } },
-      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 180_000, hookTimeout: 120_000 } },
+      {
+        test: {
+          name: "infra",
+          include: ["test/infra/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 180_000, hookTimeout: 120_000 },
+      },
     ],
   },
 });

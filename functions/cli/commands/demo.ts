@@ -13,7 +13,6 @@ import { runModels } from "../../core/runner/run.ts";
 import { LocalObjectStore } from "../../storage/local.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { intOption, stringOption } from "../command.ts";
-import { summarize } from "./ingest.ts";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
