@@ -1,0 +1,390 @@
+/**
+ * Every SQL statement the Athena adapter sends is built here (docs/adr/0004-athena-adapter.md). Names come
+ * from the runner (model and relation names, validated lower-case identifiers) or from the engine's own
+ * catalogue (column names); locations from the deployment. Each is checked against a strict pattern before
+ * it is spliced in, and nothing here ever receives a data value.
+ *
+ * Quoting follows Athena's two grammars: Hive DDL (CREATE EXTERNAL TABLE, DATABASE) takes backticks,
+ * Trino DML and views take double quotes, and CTAS/UNLOAD names stay unquoted (Athena CTAS limitations),
+ * which the identifier pattern makes safe.
+ */
+import { QueryFailedError } from "../core/errors.ts";
+
+/** Glue database, table and view names the adapter creates or reads: lower-case, like the runner's. */
+const NAME = /^[a-z][a-z0-9_]{0,254}$/;
+/** Column names as Athena reports them (always lower-case). */
+const COLUMN = /^[a-z_][a-z0-9_]{0,254}$/;
+/** Glue catalog names (`AwsDataCatalog`, or a registered catalog). */
+const CATALOG = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
+/**
+ * `s3://bucket/prefix/` with characters that need no escaping in a SQL literal or an S3 key. Run ids
+ * (`20240131T120000123Z-a1b2c3`) and Hive partition directories (`as_of=2024-01-31`) fit.
+ */
+const S3_LOCATION = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:[A-Za-z0-9_.=+-]+\/)*$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Athena rejects longer query strings (service quota, not adjustable). */
+export const MAX_QUERY_BYTES = 262_144;
+
+/** The suffix of the CTAS table that holds a model's rows in the run database; `<model>` is a view over it. */
+export const CTAS_SUFFIX = "__ctas";
+/** The suffix of the view that holds a model's body before UNLOAD (materialization "unload"). */
+export const BODY_SUFFIX = "__body";
+/** The suffix of the external table over a model's UNLOADed files. */
+export const UNLOADED_SUFFIX = "__unloaded";
+
+export type NameKind = "database" | "table" | "view" | "model" | "relation";
+
+function invalid(message: string): QueryFailedError {
+  return new QueryFailedError("athena_invalid_name", message);
+}
+
+/** Returns `name` when it is a valid lower-case identifier; throws a message naming it otherwise. */
+export function identifier(kind: NameKind, name: string): string {
+  if (!NAME.test(name)) {
+    throw invalid(
+      `Invalid ${kind} name "${name}": Athena names here must match ${NAME.source} (lower-case letters, digits and _, starting with a letter)`,
+    );
+  }
+  return name;
+}
+
+export function columnName(name: string): string {
+  if (!COLUMN.test(name)) {
+    throw invalid(`Invalid column name "${name}": expected ${COLUMN.source}`);
+  }
+  return name;
+}
+
+export function catalogName(name: string): string {
+  if (!CATALOG.test(name)) throw invalid(`Invalid catalog name "${name}": expected ${CATALOG.source}`);
+  return name;
+}
+
+/** A normalised S3 location (trailing `/` added); throws unless it is a plain `s3://bucket/prefix/`. */
+export function s3Location(location: string): string {
+  const normalised = location.endsWith("/") ? location : `${location}/`;
+  if (!S3_LOCATION.test(normalised)) {
+    throw invalid(
+      `Invalid S3 location "${location}": expected s3://<bucket>/<prefix>/ with letters, digits and _ . = + - in the key`,
+    );
+  }
+  return normalised;
+}
+
+/** A real calendar date written `YYYY-MM-DD`. */
+export function isoDate(value: string): string {
+  const match = ISO_DATE.exec(value);
+  const date = match === null ? undefined : new Date(`${value}T00:00:00Z`);
+  if (date === undefined || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
+    throw invalid(`Invalid as_of "${value}": expected a date written YYYY-MM-DD`);
+  }
+  return value;
+}
+
+/** A model body as a subquery: no trailing `;`, and a closing parenthesis a trailing `-- comment` cannot hide. */
+function subquery(body: string): string {
+  const trimmed = body.trim().replace(/;\s*$/, "");
+  if (trimmed === "") throw new QueryFailedError("athena_empty_body", "The model body is empty");
+  return `(\n${trimmed}\n)`;
+}
+
+/** `"a", "b"`: column lists of views (double quotes: `group` and other keywords are valid column names). */
+function dmlColumns(columns: readonly string[]): string {
+  return columns.map((c) => `"${columnName(c)}"`).join(", ");
+}
+
+export const sql = {
+  createRunDatabase(database: string): string {
+    return `CREATE DATABASE IF NOT EXISTS ${identifier("database", database)} COMMENT 'crmlake run database: views over the inputs and the tables of one model run, dropped when the run ends'`;
+  },
+
+  dropDatabase(database: string): string {
+    return `DROP DATABASE IF EXISTS ${identifier("database", database)} CASCADE`;
+  },
+
+  /** A view in the run database that stands for an input relation of the curated lake. */
+  inputView(runDatabase: string, inputDatabase: string, name: string): string {
+    const relation = identifier("relation", name);
+    return `CREATE OR REPLACE VIEW ${identifier("database", runDatabase)}.${relation} AS SELECT * FROM ${identifier("database", inputDatabase)}.${relation}`;
+  },
+
+  view(database: string, name: string, select: string): string {
+    return `CREATE OR REPLACE VIEW ${identifier("database", database)}.${identifier("view", name)} AS\n${select.trim().replace(/;\s*$/, "")}`;
+  },
+
+  /** A view that shows `columns` of `table` in order (hides the CTAS table's partition column). */
+  projectionView(database: string, name: string, table: string, columns: readonly string[]): string {
+    const db = identifier("database", database);
+    return `CREATE OR REPLACE VIEW ${db}.${identifier("view", name)} AS SELECT ${dmlColumns(columns)} FROM ${db}.${identifier("table", table)}`;
+  },
+
+  dropView(database: string, name: string): string {
+    return `DROP VIEW IF EXISTS ${identifier("database", database)}.${identifier("view", name)}`;
+  },
+
+  dropTable(database: string, name: string): string {
+    return `DROP TABLE IF EXISTS ${identifier("database", database)}.${identifier("table", name)}`;
+  },
+
+  /**
+   * The CTAS of a model (the Warehouse contract): Parquet at `location`, one `as_of` partition, the
+   * partition column last. One partition per statement keeps it far under Athena's 100-partition limit.
+   * `as_of` is cast to plain varchar so the Glue column is `string`, like the published tables'.
+   */
+  ctas(database: string, table: string, location: string, asOf: string, body: string): string {
+    return [
+      `CREATE TABLE ${identifier("database", database)}.${identifier("table", table)}`,
+      "WITH (",
+      "  format = 'PARQUET',",
+      "  write_compression = 'ZSTD',",
+      `  external_location = '${s3Location(location)}',`,
+      "  partitioned_by = ARRAY['as_of']",
+      ")",
+      `AS SELECT *, CAST('${isoDate(asOf)}' AS varchar) AS as_of FROM ${subquery(body)}`,
+    ].join("\n");
+  },
+
+  /** UNLOAD of a SELECT as Parquet files under `location` (which must be empty). */
+  unload(select: string, location: string, compression: "SNAPPY" | "ZSTD"): string {
+    return `UNLOAD ${subquery(select)}\nTO '${s3Location(location)}'\nWITH (format = 'PARQUET', compression = '${compression}')`;
+  },
+
+  /** Columns of a table or view, in order, with their Trino types (`decimal(18,2)`, `array(varchar)`). */
+  columns(catalog: string, database: string, table: string): string {
+    return [
+      "SELECT column_name, data_type",
+      `FROM ${catalogName(catalog)}.information_schema.columns`,
+      `WHERE table_schema = '${identifier("database", database)}' AND table_name = '${identifier("table", table)}'`,
+      "ORDER BY ordinal_position",
+    ].join("\n");
+  },
+
+  count(database: string, table: string): string {
+    return `SELECT COUNT(*) AS n FROM ${identifier("database", database)}.${identifier("table", table)}`;
+  },
+
+  selectAll(database: string, name: string): string {
+    return `SELECT * FROM ${identifier("database", database)}.${identifier("relation", name)}`;
+  },
+
+  /** An unpartitioned external Parquet table over the files under `location`. */
+  parquetTable(
+    database: string,
+    table: string,
+    columns: readonly { name: string; type: string }[],
+    location: string,
+  ): string {
+    return [
+      `CREATE EXTERNAL TABLE ${identifier("database", database)}.${identifier("table", table)} (`,
+      hiveColumns(columns),
+      ")",
+      "STORED AS PARQUET",
+      `LOCATION '${s3Location(location)}'`,
+    ].join("\n");
+  },
+
+  /**
+   * A model's published output as Athena reads it: every as_of partition under `location`, found by
+   * partition projection (no Glue partitions to register, as for the stack's tables), `as_of` a DATE
+   * partition column (last), so `WHERE as_of = DATE '…'` prunes to one prefix.
+   */
+  publishedTable(
+    database: string,
+    table: string,
+    columns: readonly { name: string; type: string }[],
+    location: string,
+    asOfRange: string,
+  ): string {
+    const root = s3Location(location);
+    if (!/^\d{4}-\d{2}-\d{2},(?:NOW|\d{4}-\d{2}-\d{2})$/.test(asOfRange)) {
+      throw invalid(
+        `Invalid as_of projection range "${asOfRange}": expected YYYY-MM-DD,NOW or YYYY-MM-DD,YYYY-MM-DD`,
+      );
+    }
+    return [
+      `CREATE EXTERNAL TABLE ${identifier("database", database)}.${identifier("table", table)} (`,
+      hiveColumns(columns),
+      ")",
+      "PARTITIONED BY (`as_of` date)",
+      "STORED AS PARQUET",
+      `LOCATION '${root}'`,
+      "TBLPROPERTIES (",
+      "  'projection.enabled' = 'true',",
+      "  'projection.as_of.type' = 'date',",
+      "  'projection.as_of.format' = 'yyyy-MM-dd',",
+      `  'projection.as_of.range' = '${asOfRange}',`,
+      "  'projection.as_of.interval' = '1',",
+      "  'projection.as_of.interval.unit' = 'DAYS',",
+      `  'storage.location.template' = '${root}as_of=\${as_of}/'`,
+      ")",
+    ].join("\n");
+  },
+} as const;
+
+function hiveColumns(columns: readonly { name: string; type: string }[]): string {
+  if (columns.length === 0)
+    throw new QueryFailedError("athena_no_columns", "A table needs at least one column");
+  return columns.map((c) => `  \`${columnName(c.name)}\` ${hiveType(c.type)}`).join(",\n");
+}
+
+// ---- Trino types (information_schema, ColumnInfo) → Hive DDL types (CREATE EXTERNAL TABLE).
+
+const SIMPLE_HIVE_TYPES: Readonly<Record<string, string>> = {
+  varchar: "string",
+  string: "string",
+  boolean: "boolean",
+  tinyint: "tinyint",
+  smallint: "smallint",
+  integer: "int",
+  int: "int",
+  bigint: "bigint",
+  real: "float",
+  float: "float",
+  double: "double",
+  date: "date",
+  timestamp: "timestamp",
+  varbinary: "binary",
+  binary: "binary",
+};
+
+class TypeParser {
+  private position = 0;
+  constructor(private readonly text: string) {}
+
+  parse(): string {
+    const type = this.type();
+    this.space();
+    if (this.position !== this.text.length) this.fail();
+    return type;
+  }
+
+  private fail(): never {
+    throw new QueryFailedError(
+      "athena_unsupported_type",
+      `Cannot declare the Athena type "${this.text}" in a Glue table (at character ${this.position + 1})`,
+    );
+  }
+
+  private space(): void {
+    while (this.text[this.position] === " ") this.position++;
+  }
+
+  private word(): string {
+    this.space();
+    const match = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.text.slice(this.position));
+    if (match === null) this.fail();
+    this.position += match[0].length;
+    return match[0].toLowerCase();
+  }
+
+  private fieldName(): string {
+    this.space();
+    if (this.text[this.position] === '"') {
+      const end = this.text.indexOf('"', this.position + 1);
+      if (end < 0) this.fail();
+      const name = this.text.slice(this.position + 1, end);
+      this.position = end + 1;
+      return columnName(name.toLowerCase());
+    }
+    return columnName(this.word());
+  }
+
+  private expect(char: string): void {
+    this.space();
+    if (this.text[this.position] !== char) this.fail();
+    this.position++;
+  }
+
+  private peek(): string | undefined {
+    this.space();
+    return this.text[this.position];
+  }
+
+  private numbers(): number[] {
+    const values: number[] = [];
+    this.expect("(");
+    for (;;) {
+      this.space();
+      const match = /^\d+/.exec(this.text.slice(this.position));
+      if (match === null) this.fail();
+      values.push(Number(match[0]));
+      this.position += match[0].length;
+      if (this.peek() === ",") {
+        this.position++;
+        continue;
+      }
+      this.expect(")");
+      return values;
+    }
+  }
+
+  private type(): string {
+    const name = this.word();
+    const open = this.peek();
+    if (name === "decimal") {
+      const [precision, scale] = open === "(" ? this.numbers() : [38, 0];
+      if (precision === undefined || precision < 1 || precision > 38) this.fail();
+      return `decimal(${precision},${scale ?? 0})`;
+    }
+    if (name === "char" || name === "varchar") {
+      if (open !== "(") return name === "char" ? "char(1)" : "string";
+      const [length] = this.numbers();
+      return name === "char" ? `char(${length})` : `varchar(${length})`;
+    }
+    if (name === "timestamp") {
+      if (open === "(") this.numbers(); // Athena's Hive tables read timestamps as timestamp(3) whatever the declaration
+      return "timestamp";
+    }
+    if (name === "array") return `array<${this.nested(1)[0]}>`;
+    if (name === "map") {
+      const [key, value] = this.nested(2);
+      return `map<${key},${value}>`;
+    }
+    if (name === "row" || name === "struct") return `struct<${this.fields().join(",")}>`;
+    const simple = SIMPLE_HIVE_TYPES[name];
+    if (simple === undefined) this.fail();
+    return simple;
+  }
+
+  /** `(T)` / `(K, V)` in Trino notation, `<T>` / `<K,V>` in Hive notation. */
+  private nested(count: number): string[] {
+    const open = this.peek();
+    if (open !== "(" && open !== "<") this.fail();
+    this.position++;
+    const types: string[] = [];
+    for (let i = 0; i < count; i++) {
+      if (i > 0) this.expect(",");
+      types.push(this.type());
+    }
+    this.expect(open === "(" ? ")" : ">");
+    return types;
+  }
+
+  /** `(a integer, b varchar)` in Trino notation, `<a:int,b:string>` in Hive notation. */
+  private fields(): string[] {
+    const open = this.peek();
+    if (open !== "(" && open !== "<") this.fail();
+    this.position++;
+    const fields: string[] = [];
+    for (;;) {
+      const name = this.fieldName();
+      if (open === "<") this.expect(":");
+      fields.push(`${name}:${this.type()}`);
+      if (this.peek() === ",") {
+        this.position++;
+        continue;
+      }
+      this.expect(open === "(" ? ")" : ">");
+      return fields;
+    }
+  }
+}
+
+/**
+ * The Hive DDL type of an Athena column type, as information_schema reports it (Trino notation:
+ * `varchar`, `decimal(18,2)`, `array(row(a integer))`) or as Glue stores it (`string`, `array<struct<a:int>>`).
+ */
+export function hiveType(trinoType: string): string {
+  return new TypeParser(trinoType.trim()).parse();
+}

@@ -1,0 +1,422 @@
+/**
+ * The Athena adapter of Warehouse (functions/core/runner/warehouse.ts; docs/adr/0004-athena-adapter.md).
+ *
+ * A run works in its own Glue database (`runDatabase`), created on first use and dropped by close():
+ * - attachInputs: one view per input relation over the curated tables of `inputDatabase`, so model bodies
+ *   read `transactions`, `customers`, … unqualified, exactly as on DuckDB;
+ * - materialize: a CTAS writes the rows as Parquet under `<tableLocation>as_of=<d>/` (the runner's layout)
+ *   into the table `<model>__ctas`, and the view `<model>` shows its columns without the partition column,
+ *   like the DuckDB adapter's view over its file. With `materialization: "unload"` (for a workgroup that
+ *   enforces its result location, where Athena rejects a CTAS with external_location) the body is written
+ *   with UNLOAD and read back through an external table instead;
+ * - attachPublished: each model materialized in the run becomes an external table over its published
+ *   location `<lakeLocation>models/<model>/`, every as_of found by partition projection, `as_of` a DATE
+ *   partition column (last), as the runner's verification query expects;
+ * - close: DROP DATABASE … CASCADE. The tables are external: their files stay where the runner put them.
+ *
+ * Every statement is generated in athena-sql.ts from names checked against strict patterns.
+ */
+import { DATASET_NAMES } from "../core/contracts.ts";
+import { QueryFailedError } from "../core/errors.ts";
+import { MODEL_LAYOUT } from "../core/runner/layout.ts";
+import type {
+  ColumnInfo,
+  MaterializeRequest,
+  MaterializeResult,
+  QueryResult,
+  Warehouse,
+} from "../core/runner/warehouse.ts";
+import {
+  AthenaQueryRunner,
+  type AthenaQueryRunnerOptions,
+  type QueryStats,
+  type RunQueryOptions,
+  systemClock,
+  type UnloadResult,
+  type UsageTotals,
+} from "./athena-client.ts";
+import {
+  BODY_SUFFIX,
+  CTAS_SUFFIX,
+  identifier,
+  isoDate,
+  s3Location,
+  sql,
+  UNLOADED_SUFFIX,
+} from "./athena-sql.ts";
+
+export * from "./athena-client.ts";
+export { athenaTypeName, decodeDatum, normaliseDecimal, normaliseTimestamp } from "./athena-results.ts";
+export { hiveType, sql as athenaSql } from "./athena-sql.ts";
+
+/** The relations attachInputs makes readable (the Warehouse contract): the curated datasets, quarantine, drops. */
+export const INPUT_RELATIONS: readonly string[] = [...DATASET_NAMES, "quarantine", "drops"];
+
+/** First as_of the published tables project (the stack's model tables use the same). */
+export const FIRST_AS_OF = "2000-01-01";
+
+/** Default cap on rows read through GetQueryResults by query() and readTable(). */
+export const DEFAULT_MAX_READ_ROWS = 1_000_000;
+
+/**
+ * What the Athena adapter offers beyond Warehouse. The runner can feature-test for it
+ * (`isAthenaWarehouse(w)`) to put bytes scanned and cost in the run record, or to resume a run.
+ */
+export interface WarehouseUsage {
+  /** Totals over every statement of the run: count, bytes scanned, engine time, estimated USD. */
+  usage(): UsageTotals;
+  /** Each statement, in order. */
+  readonly history: readonly QueryStats[];
+}
+
+export interface AthenaWarehouseExtensions extends WarehouseUsage {
+  /**
+   * A model this run database already holds (a run resumed in a new invocation): restores its view and
+   * returns what materialize() returned, or undefined when it was not materialized.
+   */
+  materialized(model: string, asOf: string): Promise<MaterializeResult | undefined>;
+  /** Writes a SELECT's rows as Parquet under an empty S3 prefix (large reads for TypeScript stages). */
+  unloadToParquet(select: string, s3Prefix: string): Promise<UnloadResult>;
+}
+
+export interface AthenaWarehouseOptions extends Omit<AthenaQueryRunnerOptions, "workGroup"> {
+  readonly workGroup: string;
+  /** The Glue database of the curated tables (the stack's database). */
+  readonly inputDatabase: string;
+  /** The run's own Glue database (see runDatabaseName); created on first use. */
+  readonly runDatabase: string;
+  /** The lake root, `s3://bucket/prefix/`; published outputs are under `<lake>models/<model>/`. */
+  readonly lakeLocation: string;
+  /** An existing query runner (shares its history and token scope); default one built from these options. */
+  readonly runner?: AthenaQueryRunner;
+  /** The relations attachInputs exposes; default INPUT_RELATIONS. */
+  readonly inputs?: readonly string[];
+  /** "ctas" (default, the Warehouse contract) or "unload" (for workgroups that enforce their result location). */
+  readonly materialization?: "ctas" | "unload";
+  /**
+   * Empties an S3 prefix. When given, a CTAS/UNLOAD that FAILED with AthenaError.Retryable is retried after
+   * emptying its location (Athena leaves partial files, and a CTAS requires an empty location); without it
+   * such statements are not retried.
+   */
+  readonly clearLocation?: (location: string) => Promise<void>;
+  /** Drop the run database on close (default true; keep it to debug a run). */
+  readonly dropRunDatabaseOnClose?: boolean;
+  /** Cap on rows read by query() and readTable() (default 1,000,000). */
+  readonly maxReadRows?: number;
+}
+
+/** A Glue database name for a run: `<prefix>_run_<run id>`, lower-cased, other characters as `_`. */
+export function runDatabaseName(prefix: string, runId: string): string {
+  const name = `${prefix}_run_${runId}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+  return identifier("database", name.slice(0, 255));
+}
+
+/** A model name that cannot collide with the adapter's own tables (`<model>__ctas`, …). */
+function modelName(name: string): string {
+  const model = identifier("model", name);
+  for (const suffix of [CTAS_SUFFIX, BODY_SUFFIX, UNLOADED_SUFFIX]) {
+    if (model.endsWith(suffix)) {
+      throw new QueryFailedError(
+        "athena_invalid_name",
+        `Invalid model name "${name}": names ending in ${suffix} are reserved for the Athena adapter's tables`,
+      );
+    }
+  }
+  return model;
+}
+
+export function isAthenaWarehouse(warehouse: Warehouse): warehouse is Warehouse & AthenaWarehouseExtensions {
+  return warehouse instanceof AthenaWarehouse;
+}
+
+interface ModelTable {
+  /** The Glue table holding the rows in the run database. */
+  readonly table: string;
+  readonly columns: readonly ColumnInfo[];
+  readonly asOf: string;
+}
+
+export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
+  readonly engine = "athena";
+  readonly athena: AthenaQueryRunner;
+  readonly runDatabase: string;
+  readonly inputDatabase: string;
+  readonly lakeLocation: string;
+  private readonly options: AthenaWarehouseOptions;
+  private readonly models = new Map<string, ModelTable>();
+  /** Models whose name is now an external table over the published output (not a view). */
+  private readonly published = new Set<string>();
+  private database: Promise<void> | undefined;
+
+  constructor(options: AthenaWarehouseOptions) {
+    this.options = options;
+    this.athena = options.runner ?? new AthenaQueryRunner(options);
+    this.runDatabase = identifier("database", options.runDatabase);
+    this.inputDatabase = identifier("database", options.inputDatabase);
+    this.lakeLocation = s3Location(options.lakeLocation);
+    if (this.runDatabase === this.inputDatabase) {
+      throw new QueryFailedError(
+        "athena_invalid_name",
+        `The run database must differ from the input database "${this.inputDatabase}": close() drops it`,
+      );
+    }
+    for (const name of options.inputs ?? INPUT_RELATIONS) identifier("relation", name);
+  }
+
+  get history(): readonly QueryStats[] {
+    return this.athena.history;
+  }
+
+  usage(): UsageTotals {
+    return this.athena.usage();
+  }
+
+  async attachInputs(): Promise<void> {
+    await this.ensureDatabase();
+    for (const name of this.options.inputs ?? INPUT_RELATIONS) {
+      await this.run(sql.inputView(this.runDatabase, this.inputDatabase, name), `attach input ${name}`);
+    }
+  }
+
+  async replaceView(name: string, select: string): Promise<void> {
+    const statement = sql.view(this.runDatabase, identifier("view", name), select);
+    await this.ensureDatabase();
+    await this.run(statement, `view ${name}`);
+  }
+
+  async materialize(request: MaterializeRequest): Promise<MaterializeResult> {
+    const model = modelName(request.model);
+    const asOf = isoDate(request.partition.value);
+    if (request.partition.column !== "as_of") {
+      throw new QueryFailedError(
+        "athena_partition",
+        `Unsupported partition column "${request.partition.column}"`,
+      );
+    }
+    const location = s3Location(request.tableLocation);
+    await this.ensureDatabase();
+    await this.dropPublished(model);
+    return this.options.materialization === "unload"
+      ? this.materializeByUnload(model, request.body, location, asOf)
+      : this.materializeByCtas(model, request.body, location, asOf);
+  }
+
+  async attachPublished(): Promise<void> {
+    await this.ensureDatabase();
+    const today = new Date((this.options.clock ?? systemClock).now()).toISOString().slice(0, 10);
+    for (const [model, table] of this.models) {
+      // Projection ends at NOW; a run as of a later date must still see its own partition.
+      const end = table.asOf > today ? table.asOf : "NOW";
+      await this.run(
+        this.published.has(model)
+          ? sql.dropTable(this.runDatabase, model)
+          : sql.dropView(this.runDatabase, model),
+        `attach published ${model}: drop the run's relation`,
+      );
+      await this.run(
+        sql.publishedTable(
+          this.runDatabase,
+          model,
+          table.columns.map((c) => ({ name: c.name, type: c.type })),
+          `${this.lakeLocation}${MODEL_LAYOUT.modelPrefix(model)}`,
+          `${FIRST_AS_OF},${end}`,
+        ),
+        `attach published ${model}`,
+      );
+      this.published.add(model);
+    }
+  }
+
+  async query(select: string): Promise<QueryResult> {
+    await this.ensureDatabase();
+    const { columns, rows } = await this.athena.query(select, {
+      ...this.context("query"),
+      maxRows: this.options.maxReadRows ?? DEFAULT_MAX_READ_ROWS,
+    });
+    return { columns, rows };
+  }
+
+  async readTable(name: string): Promise<QueryResult> {
+    const statement = sql.selectAll(this.runDatabase, identifier("relation", name));
+    await this.ensureDatabase();
+    const { columns, rows } = await this.athena.query(statement, {
+      ...this.context(`read ${name}`),
+      maxRows: this.options.maxReadRows ?? DEFAULT_MAX_READ_ROWS,
+    });
+    return { columns, rows };
+  }
+
+  async unloadToParquet(select: string, s3Prefix: string): Promise<UnloadResult> {
+    const location = s3Location(s3Prefix);
+    await this.ensureDatabase();
+    return this.athena.unloadToParquet(select, location, {
+      ...this.context(`unload to ${location}`),
+      ...this.retryAfterClearing(location),
+    });
+  }
+
+  async materialized(model: string, asOf: string): Promise<MaterializeResult | undefined> {
+    const name = modelName(model);
+    const date = isoDate(asOf);
+    await this.ensureDatabase();
+    for (const suffix of [CTAS_SUFFIX, UNLOADED_SUFFIX]) {
+      const table = `${name}${suffix}`;
+      const columns = (await this.columnsOf(table)).filter((c) => c.name !== "as_of");
+      if (columns.length === 0) continue;
+      await this.dropPublished(name);
+      await this.run(
+        sql.projectionView(
+          this.runDatabase,
+          name,
+          table,
+          columns.map((c) => c.name),
+        ),
+        `resume ${name}: view`,
+      );
+      const rows = await this.count(table, `resume ${name}: count`);
+      this.models.set(name, { table, columns, asOf: date });
+      return { rows, columns };
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.options.dropRunDatabaseOnClose === false || this.database === undefined) return;
+    this.database = undefined;
+    await this.athena.runQuery(sql.dropDatabase(this.runDatabase), {
+      label: `drop run database ${this.runDatabase}`,
+      catalog: this.athena.catalog,
+    });
+  }
+
+  // ---- Internals.
+
+  private async materializeByCtas(
+    model: string,
+    body: string,
+    location: string,
+    asOf: string,
+  ): Promise<MaterializeResult> {
+    const table = `${model}${CTAS_SUFFIX}`;
+    const completed = await this.athena.runQuery(sql.ctas(this.runDatabase, table, location, asOf, body), {
+      ...this.context(`materialize ${model} (CTAS)`),
+      ...this.retryAfterClearing(location),
+    });
+    const updated = await this.athena.updateCount(completed);
+    // information_schema lists the partition column last; the view and the result leave it out.
+    const columns = (await this.columnsOf(table)).filter((c) => c.name !== "as_of");
+    if (columns.length === 0) {
+      throw new QueryFailedError(
+        "athena_no_columns",
+        `Athena query ${completed.queryExecutionId} (materialize ${model}) succeeded, but ${this.runDatabase}.${table} has no columns in information_schema`,
+      );
+    }
+    await this.run(
+      sql.projectionView(
+        this.runDatabase,
+        model,
+        table,
+        columns.map((c) => c.name),
+      ),
+      `materialize ${model}: view`,
+    );
+    const rows = updated ?? (await this.count(table, `materialize ${model}: count`));
+    this.models.set(model, { table, columns, asOf });
+    return { rows, columns };
+  }
+
+  private async materializeByUnload(
+    model: string,
+    body: string,
+    location: string,
+    asOf: string,
+  ): Promise<MaterializeResult> {
+    const bodyView = `${model}${BODY_SUFFIX}`;
+    const table = `${model}${UNLOADED_SUFFIX}`;
+    const partition = `${location}${MODEL_LAYOUT.partitionDir(asOf)}/`;
+    await this.run(sql.view(this.runDatabase, bodyView, body), `materialize ${model}: body view`);
+    const columns = await this.columnsOf(bodyView);
+    if (columns.length === 0) {
+      throw new QueryFailedError(
+        "athena_no_columns",
+        `The body of ${model} has no columns in information_schema (view ${this.runDatabase}.${bodyView})`,
+      );
+    }
+    const completed = await this.athena.runQuery(
+      sql.unload(`SELECT * FROM ${this.runDatabase}.${bodyView}`, partition, "ZSTD"),
+      { ...this.context(`materialize ${model} (UNLOAD)`), ...this.retryAfterClearing(partition) },
+    );
+    const updated = await this.athena.updateCount(completed);
+    await this.run(sql.dropTable(this.runDatabase, table), `materialize ${model}: drop old table`);
+    await this.run(
+      sql.parquetTable(
+        this.runDatabase,
+        table,
+        columns.map((c) => ({ name: c.name, type: c.type })),
+        partition,
+      ),
+      `materialize ${model}: table`,
+    );
+    await this.run(
+      sql.projectionView(
+        this.runDatabase,
+        model,
+        table,
+        columns.map((c) => c.name),
+      ),
+      `materialize ${model}: view`,
+    );
+    const rows = updated ?? (await this.count(table, `materialize ${model}: count`));
+    this.models.set(model, { table, columns, asOf });
+    return { rows, columns };
+  }
+
+  private retryAfterClearing(location: string): Pick<RunQueryOptions, "maxFailedRetries" | "beforeRetry"> {
+    const clear = this.options.clearLocation;
+    return clear === undefined ? { maxFailedRetries: 0 } : { beforeRetry: () => clear(location) };
+  }
+
+  private context(label: string): RunQueryOptions {
+    return { label, database: this.runDatabase, catalog: this.athena.catalog };
+  }
+
+  private ensureDatabase(): Promise<void> {
+    this.database ??= this.athena
+      .runQuery(sql.createRunDatabase(this.runDatabase), {
+        label: `create run database ${this.runDatabase}`,
+        catalog: this.athena.catalog,
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.database = undefined;
+          throw error;
+        },
+      );
+    return this.database;
+  }
+
+  private async run(statement: string, label: string): Promise<void> {
+    await this.athena.runQuery(statement, this.context(label));
+  }
+
+  private async columnsOf(table: string): Promise<ColumnInfo[]> {
+    const { rows } = await this.athena.query(
+      sql.columns(this.athena.catalog, this.runDatabase, table),
+      this.context(`columns of ${table}`),
+    );
+    return rows.map((row) => ({ name: String(row.column_name), type: String(row.data_type) }));
+  }
+
+  private async count(table: string, label: string): Promise<number> {
+    const { rows } = await this.athena.query(sql.count(this.runDatabase, table), this.context(label));
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** After attachPublished, a model's name is a table; materializing it again needs the name back for a view. */
+  private async dropPublished(model: string): Promise<void> {
+    if (!this.published.has(model)) return;
+    await this.run(sql.dropTable(this.runDatabase, model), `drop published ${model}`);
+    this.published.delete(model);
+  }
+}
