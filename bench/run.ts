@@ -1,7 +1,19 @@
 /** `npm run bench [-- <name> [options]]`: runs the named benchmark, or all of them. */
+import { spawnSync } from "node:child_process";
 import { benchIngest } from "./ingest.ts";
 
-const BENCHES: Record<string, (args: string[]) => Promise<void>> = { ingest: benchIngest };
+/** The generator benchmark is a script of its own (it measures its process's peak RSS). */
+async function benchGenerate(args: string[]): Promise<void> {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "bench/generate.ts", ...args], {
+    stdio: "inherit",
+  });
+  if (run.status !== 0) throw new Error(`bench/generate.ts exited with ${run.status}`);
+}
+
+const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
+  ingest: benchIngest,
+  generate: benchGenerate,
+};
 
 const [name, ...args] = process.argv.slice(2);
 const selected = name && !name.startsWith("--") ? [name] : Object.keys(BENCHES);
