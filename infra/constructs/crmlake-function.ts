@@ -1,0 +1,315 @@
+/**
+ * One place for the Lambda defaults (STYLE.md): runtime, architecture, an explicit log group with a
+ * retention, JSON logs, source maps, X-Ray tracing, a role of its own with no managed policy. Its `use…`
+ * helpers set an environment variable and grant the access that variable implies, so that a handler can
+ * never be told about a resource it may not use, nor be allowed one it is not told about.
+ */
+import { isAbsolute, join } from "node:path";
+import {
+  Annotations,
+  CfnElement,
+  type Duration,
+  type RemovalPolicy,
+  type Size,
+  Stack,
+  Validations,
+} from "aws-cdk-lib";
+import type { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { copyCommands, resolveDuckdbPackages } from "../bundling/duckdb.ts";
+import type { ArchitectureName } from "../config.ts";
+import type { LakeCatalog } from "./lake-catalog.ts";
+
+/**
+ * Node.js 22: the newest Lambda runtime within the project's supported line (package.json engines >= 20.19,
+ * CI on 20); nodejs24.x would run code on a major version no test has run on.
+ */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+export interface CrmlakeFunctionProps {
+  /** The handler module, relative to the project root (e.g. `functions/ingest.ts`); it exports `handler`. */
+  readonly entry: string;
+  readonly projectRoot: string;
+  readonly description: string;
+  readonly architecture: ArchitectureName;
+  readonly memorySize: Size;
+  readonly timeout: Duration;
+  readonly ephemeralStorageSize?: Size;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** Package DuckDB and its native binding with the function (ingest only: DuckDB runs nowhere else). */
+  readonly withDuckdb?: boolean;
+  /** See CrmlakeSettings.placeholderCode: tests only. */
+  readonly placeholderCode: boolean;
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** Access to a bucket, as lists of key prefixes (`""` = the whole bucket). */
+export interface BucketAccess {
+  /** Get objects (and their versions), list keys. */
+  readonly read?: readonly string[];
+  /** Put and delete objects: every writer in crmlake replaces what it wrote before. */
+  readonly write?: readonly string[];
+}
+
+const S3_READ_OBJECT = ["s3:GetObject", "s3:GetObjectVersion"];
+const S3_WRITE_OBJECT = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
+const GLUE_READ = [
+  "glue:GetDatabase",
+  "glue:GetTable",
+  "glue:GetTables",
+  "glue:GetPartition",
+  "glue:GetPartitions",
+  "glue:BatchGetPartition",
+];
+const GLUE_WRITE = [
+  "glue:CreateTable",
+  "glue:UpdateTable",
+  "glue:DeleteTable",
+  "glue:CreatePartition",
+  "glue:BatchCreatePartition",
+  "glue:UpdatePartition",
+  "glue:DeletePartition",
+  "glue:BatchDeletePartition",
+];
+
+export class CrmlakeFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CrmlakeFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    // A role of our own rather than the default one, which attaches the AWSLambdaBasicExecutionRole managed
+    // policy (log writes to every log group of the account): this one may write to its own log group only.
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Runs ${props.entry}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const common = {
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: props.architecture === "arm64" ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      memorySize: props.memorySize.toMebibytes(),
+      timeout: props.timeout,
+      ephemeralStorageSize: props.ephemeralStorageSize,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        // Stack traces point into the TypeScript sources through the bundle's source map.
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+    } satisfies Partial<lambda.FunctionProps>;
+
+    if (props.placeholderCode) {
+      Annotations.of(this).addWarningV2(
+        "@crmlake/placeholder-code",
+        `${props.entry} is replaced by placeholder code (crmlake:placeholderCode): never deploy this synth`,
+      );
+      this.function = new lambda.Function(this, "Function", {
+        ...common,
+        handler: "index.handler",
+        code: lambda.Code.fromInline(
+          'exports.handler = async () => { throw new Error("placeholder code"); };',
+        ),
+      });
+    } else {
+      const duckdb = props.withDuckdb
+        ? resolveDuckdbPackages({ projectRoot: props.projectRoot, architecture: props.architecture })
+        : undefined;
+      this.function = new nodejs.NodejsFunction(this, "Function", {
+        ...common,
+        entry: isAbsolute(props.entry) ? props.entry : join(props.projectRoot, props.entry),
+        handler: "handler",
+        projectRoot: props.projectRoot,
+        depsLockFilePath: join(props.projectRoot, "package-lock.json"),
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: "node22",
+          mainFields: ["module", "main"],
+          // Bundled CommonJS dependencies (the AWS SDK among them) call require(); give ESM one.
+          banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+          minify: true,
+          keepNames: true,
+          sourceMap: true,
+          sourcesContent: false,
+          // The SDK version the tests ran, not whichever the runtime happens to carry.
+          bundleAwsSDK: true,
+          externalModules: duckdb ? ["@duckdb/*"] : [],
+          forceDockerBundling: false,
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir, outputDir) => (duckdb ? copyCommands(duckdb, outputDir) : []),
+          },
+        },
+      });
+    }
+
+    Validations.of(this.function).acknowledge({
+      id: "AwsSolutions-L1",
+      reason:
+        "Pinned to nodejs22.x, the newest runtime of the Node.js line the project supports and tests " +
+        "(engines >= 20.19); nodejs24.x would run on a major version no test has run on.",
+    });
+    Validations.of(this.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Active tracing: X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level " +
+        "permissions, so Lambda's tracing policy must name Resource '*'.",
+    });
+  }
+
+  /**
+   * Puts the bucket's name in `envName` and grants exactly the object access under the given prefixes,
+   * plus the KMS use that the bucket's encryption implies.
+   */
+  useBucket(envName: string, bucket: s3.IBucket, access: BucketAccess): this {
+    this.function.addEnvironment(envName, bucket.bucketName);
+    const read = access.read ?? [];
+    const write = access.write ?? [];
+    const objects = (prefixes: readonly string[]) => prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+
+    if (read.length > 0) {
+      this.allow(S3_READ_OBJECT, objects(read));
+      this.allow(["s3:GetBucketLocation"], [bucket.bucketArn]);
+      // Listing lets a reader tell a missing key (404) from a forbidden one (403), and Athena needs it.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [bucket.bucketArn],
+          ...(read.includes("")
+            ? {}
+            : { conditions: { StringLike: { "s3:prefix": read.flatMap((p) => [p, `${p}*`]) } } }),
+        }),
+      );
+    }
+    if (write.length > 0) {
+      this.allow(S3_WRITE_OBJECT, objects(write));
+    }
+    if (bucket.encryptionKey) {
+      // Reading an SSE-KMS object needs Decrypt; writing one needs GenerateDataKey, and Decrypt as well when
+      // the upload is multipart. Only through S3: the key is no general-purpose decryption oracle.
+      this.useKeyViaService(bucket.encryptionKey, write.length > 0, "s3");
+    }
+    this.suppressPrefixWildcards(bucket, [...new Set([...read, ...write])]);
+    return this;
+  }
+
+  /** Puts the workgroup's name in `envName` and allows running, watching and stopping queries in it. */
+  useWorkGroup(envName: string, workGroup: CfnWorkGroup): this {
+    this.function.addEnvironment(envName, workGroup.ref);
+    this.allow(
+      [
+        "athena:GetWorkGroup",
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+        "athena:StopQueryExecution",
+      ],
+      [Stack.of(this).formatArn({ service: "athena", resource: "workgroup", resourceName: workGroup.ref })],
+    );
+    return this;
+  }
+
+  /**
+   * Puts the Glue database's name in `envName`; allows reading every table of it, and creating, replacing and
+   * dropping the tables and views a run registers (Athena needs the Glue calls under the caller's rights).
+   * The tables the stack declares belong to CloudFormation: an explicit Deny keeps a run from altering them.
+   */
+  useCatalog(envName: string, catalog: LakeCatalog): this {
+    this.function.addEnvironment(envName, catalog.databaseName);
+    const arns = catalog.arns();
+    this.allow([...GLUE_READ, ...GLUE_WRITE], [arns.catalog, arns.database, arns.tables]);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "TablesOfTheStackAreReadOnly",
+        effect: iam.Effect.DENY,
+        actions: GLUE_WRITE,
+        resources: [...catalog.tables.keys()].map((t) => catalog.tableArn(t)),
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${catalog.databaseName}/*]`,
+      reason:
+        "A run registers tables and views whose names it only knows at run time (model outputs, *_latest " +
+        "views, Athena CTAS tables): the grant is every table of this one database; the tables the stack " +
+        "declares are denied write access by an explicit Deny.",
+    });
+    return this;
+  }
+
+  /**
+   * A Lambda destination (asynchronous invocation failures) that is the queue, granted exactly: sending, and
+   * the KMS use of an encrypted queue. (CDK's SqsDestination grants kms:ReEncrypt* and GenerateDataKey*.)
+   */
+  queueDestination(queue: sqs.IQueue): lambda.IDestination {
+    return {
+      bind: () => {
+        this.allow(["sqs:SendMessage"], [queue.queueArn]);
+        if (queue.encryptionMasterKey) this.useKeyViaService(queue.encryptionMasterKey, true, "sqs");
+        return { destination: queue.queueArn };
+      },
+    };
+  }
+
+  /** Allows the Lambda to encrypt and decrypt with `key`, only through the named service. */
+  useKeyViaService(key: kms.IKey, encrypt: boolean, service: "s3" | "sqs"): this {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: encrypt ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { "kms:ViaService": `${service}.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
+    return this;
+  }
+
+  /** Adds an Allow statement to the function's role. */
+  allow(actions: readonly string[], resources: readonly string[]): this {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...actions], resources: [...resources] }),
+    );
+    return this;
+  }
+
+  /**
+   * Object actions must name objects, and the keys are only known at run time (one per drop, one per run):
+   * the grant names the bucket's prefix with a trailing `*` — nothing wider — and says so to cdk-nag.
+   */
+  private suppressPrefixWildcards(bucket: s3.IBucket, prefixes: readonly string[]): void {
+    const stack = Stack.of(this);
+    const cfn = bucket.node.defaultChild;
+    if (!(cfn instanceof CfnElement)) return;
+    const logicalId: unknown = stack.resolve(stack.getLogicalId(cfn));
+    for (const prefix of prefixes) {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${String(logicalId)}.Arn>/${prefix}*]`,
+        reason:
+          `Object-level S3 actions on keys that are only known at run time (one per drop or run): the resource ` +
+          `is the ARN of ${bucket.node.id} with the prefix "${prefix}" and a trailing '*', nothing wider.`,
+      });
+    }
+  }
+}

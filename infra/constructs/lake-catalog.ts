@@ -1,0 +1,336 @@
+/**
+ * The Glue database and the tables over the lake, generated from the data contracts
+ * (functions/core/contracts.ts: a pure data module, the one runtime file infra may import).
+ *
+ * Partitions are projected (Athena computes them from table properties): no crawler, no MSCK REPAIR, no
+ * partition registration by the ingest Lambda, and a new month is queryable the moment its file lands.
+ *
+ * The key layout mirrors functions/core/lake.ts; test/infra checks that the two agree.
+ */
+import { Stack } from "aws-cdk-lib";
+import * as glue from "aws-cdk-lib/aws-glue";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import {
+  COLUMN_TYPES,
+  CONTRACTS,
+  DATASET_NAMES,
+  type DatasetContract,
+  type DatasetName,
+  LINEAGE_COLUMNS,
+} from "../../functions/core/contracts.ts";
+
+/** Top-level prefixes of the lake bucket and who writes them. */
+export const LAKE_PREFIXES = {
+  /** ingest: validated rows, `curated/<dataset>/[<partition>=<value>/]<drop_id>.parquet` */
+  curated: "curated/",
+  /** ingest: rejected rows, `quarantine/dataset=<dataset>/<drop_id>.parquet` */
+  quarantine: "quarantine/",
+  /** ingest: `ledger/drops/<drop_id>.json`, `ledger/rejected/…`, `ledger/content/…` */
+  ledger: "ledger/",
+  /** scoring: model outputs, `models/<model>/as_of=<yyyy-MM-dd>/data.parquet` (functions/core/runner/layout.ts) */
+  models: "models/",
+  /** scoring: run staging, publish journals, run records and the run lock */
+  runs: "runs/",
+} as const;
+
+/** Glue rejects longer column comments. */
+const MAX_COMMENT = 255;
+
+export interface GlueColumn {
+  readonly name: string;
+  /** A Hive/Glue type: `string`, `bigint`, `decimal(18,2)`, `map<string,bigint>`, … */
+  readonly type: string;
+  readonly comment: string;
+}
+
+export type TableFormat = "parquet" | "json-lines";
+
+/** What a table is, independent of CDK: the tests read these too. */
+export interface TableSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Key prefix of the table in the lake bucket, ending in `/`. */
+  readonly prefix: string;
+  readonly format: TableFormat;
+  readonly columns: readonly GlueColumn[];
+  readonly partitionKeys: readonly GlueColumn[];
+  /**
+   * Partition projection properties per partition key, without the `projection.<key>.` prefix
+   * (e.g. `{ order_month: { type: "date", format: "yyyy-MM", … } }`).
+   */
+  readonly projection: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Partition directories are `<key>=<value>/` (Hive, the default) or plain `<value>/`. */
+  readonly partitionDirs?: "hive" | "plain";
+}
+
+/** First month a curated row may fall in; rows before it are invisible to Athena's projection. */
+export const FIRST_ORDER_MONTH = "2000-01";
+
+const lineage: readonly GlueColumn[] = LINEAGE_COLUMNS.map((c) =>
+  column(c.name, COLUMN_TYPES[c.type].glue, c.description),
+);
+
+/** A curated dataset: the contract's columns in order, then the lineage columns. */
+export function datasetTable(contract: DatasetContract): TableSpec {
+  const columns = [
+    ...contract.columns.map((c) => column(c.name, COLUMN_TYPES[c.type].glue, c.description)),
+    ...lineage,
+  ];
+  const partition = contract.partition;
+  if (partition === undefined) {
+    return {
+      name: contract.name,
+      description: contract.description,
+      prefix: `${LAKE_PREFIXES.curated}${contract.name}/`,
+      format: "parquet",
+      columns,
+      partitionKeys: [],
+      projection: {},
+    };
+  }
+  return {
+    name: contract.name,
+    description: contract.description,
+    prefix: `${LAKE_PREFIXES.curated}${contract.name}/`,
+    format: "parquet",
+    columns,
+    partitionKeys: [
+      column(
+        partition.column,
+        "string",
+        `Month of ${partition.from} (yyyy-MM), the Hive partition; filter on it to scan only those months`,
+      ),
+    ],
+    projection: {
+      [partition.column]: {
+        type: "date",
+        format: "yyyy-MM",
+        // NOW: a new month is queryable from its first day; months after it (future-dated rows) are not.
+        range: `${FIRST_ORDER_MONTH},NOW`,
+        interval: "1",
+        "interval.unit": "MONTHS",
+      },
+    },
+  };
+}
+
+export function quarantineTable(): TableSpec {
+  return {
+    name: "quarantine",
+    description: "One row per input row that failed validation, with the reason; fix the source and re-drop.",
+    prefix: LAKE_PREFIXES.quarantine,
+    format: "parquet",
+    columns: [
+      column("drop_id", "string", "Id of the drop (input file) the row came from"),
+      column("line_number", "bigint", LINEAGE_COLUMNS[1].description),
+      column("reason_code", "string", "Stable reason code (REASON_CODES in functions/core/contracts.ts)"),
+      column("reason", "string", "Readable message: the column, the value and what was expected"),
+      column("raw", "string", "The input record as read, for the data engineer who fixes the source"),
+    ],
+    partitionKeys: [column("dataset", "string", "Dataset the drop was ingested as")],
+    projection: { dataset: { type: "enum", values: DATASET_NAMES.join(",") } },
+  };
+}
+
+/** Where the ledger keeps its records: one JSON object, on one line, per `<dir>/<drop_id>.json`. */
+export const LEDGER_DIRS = ["drops", "rejected"] as const;
+
+/**
+ * The drop ledger: the last successful ingest of each drop (`ledger/drops/`) and the last rejected attempt
+ * (`ledger/rejected/`), like the local `drops` view. The directory is a projected partition, so Athena reads
+ * those two prefixes and never the content index beside them (`ledger/content/`).
+ */
+export function ledgerTable(): TableSpec {
+  return {
+    name: "drops",
+    description:
+      "The drop ledger: one row per drop, its last successful ingest or its last rejected attempt.",
+    prefix: LAKE_PREFIXES.ledger,
+    format: "json-lines",
+    partitionKeys: [
+      column("ledger_dir", "string", "drops (last successful ingest) or rejected (last rejected attempt)"),
+    ],
+    projection: { ledger_dir: { type: "enum", values: LEDGER_DIRS.join(",") } },
+    partitionDirs: "plain",
+    columns: [
+      column("drop_id", "string", "Id of the drop: derived from its source and content"),
+      column("dataset", "string", "Dataset the drop was ingested as"),
+      column("source", "string", "Where the drop came from (s3://bucket/key or a path)"),
+      column("content_sha256", "string", "SHA-256 of the drop's bytes (hex)"),
+      column("size_bytes", "bigint", "Size of the drop in bytes"),
+      column("format", "string", "Detected or declared format (csv, tsv, jsonl, parquet; .gz noted)"),
+      column("profile", "string", "Source profile applied, if any"),
+      column("status", "string", "ok, rejected or duplicate"),
+      column("rows_in", "bigint", "Rows read; rows_in = rows_ok + rows_quarantined"),
+      column("rows_ok", "bigint", "Rows written to the curated dataset"),
+      column("rows_quarantined", "bigint", "Rows written to the quarantine"),
+      column("quarantine_reasons", "map<string,bigint>", "Quarantined rows per reason code"),
+      column("error_code", "string", "Stable code of the whole-file error of a rejected drop"),
+      column("error", "string", "Message of the whole-file error of a rejected drop"),
+      column("warnings", "array<string>", "Warnings, e.g. unknown columns that were ignored"),
+      column("output_keys", "array<string>", "Lake keys the drop wrote"),
+      column(
+        "started_at",
+        "string",
+        "Start of the ingest, ISO 8601 UTC (from_iso8601_timestamp() in Athena)",
+      ),
+      column("finished_at", "string", "End of the ingest, ISO 8601 UTC"),
+      column("duration_ms", "bigint", "Duration of the ingest in milliseconds"),
+    ],
+  };
+}
+
+/** The header of a model's SQL file: grain, question and output columns (STYLE.md, SQL). */
+export interface ModelTableHeader {
+  readonly name: string;
+  readonly description: string;
+  readonly columns: readonly GlueColumn[];
+}
+
+/**
+ * The output table of each model, partitioned by the run's `as_of` date. Nothing calls it with a model yet:
+ * the SQL models' headers (sql/, read as files) will feed it once they exist.
+ */
+export function modelOutputTables(headers: readonly ModelTableHeader[]): TableSpec[] {
+  return headers.map((h) => ({
+    name: h.name,
+    description: h.description,
+    prefix: `${LAKE_PREFIXES.models}${h.name}/`,
+    format: "parquet",
+    columns: h.columns.map((c) => column(c.name, c.type, c.comment)),
+    partitionKeys: [column("as_of", "string", "Date the run computed the model as of (yyyy-MM-dd)")],
+    projection: {
+      as_of: {
+        type: "date",
+        format: "yyyy-MM-dd",
+        range: "2000-01-01,NOW",
+        interval: "1",
+        "interval.unit": "DAYS",
+      },
+    },
+  }));
+}
+
+/** The tables of the input side of the lake: curated datasets, quarantine, ledger. */
+export function lakeTables(): TableSpec[] {
+  return [
+    ...DATASET_NAMES.map((d: DatasetName) => datasetTable(CONTRACTS[d])),
+    quarantineTable(),
+    ledgerTable(),
+  ];
+}
+
+const FORMATS: Record<TableFormat, glue.CfnTable.StorageDescriptorProperty> = {
+  parquet: {
+    inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    serdeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+  },
+  "json-lines": {
+    inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+    outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    // A malformed ledger file must fail the query, not vanish from it.
+    serdeInfo: {
+      serializationLibrary: "org.openx.data.jsonserde.JsonSerDe",
+      parameters: { "ignore.malformed.json": "FALSE" },
+    },
+  },
+};
+
+/** The Glue TableInput of a spec, over `s3://<bucket>/<prefix>`. */
+export function tableInput(spec: TableSpec, bucketName: string): glue.CfnTable.TableInputProperty {
+  const location = `s3://${bucketName}/${spec.prefix}`;
+  const parameters: Record<string, string> = {
+    EXTERNAL: "TRUE",
+    classification: spec.format === "parquet" ? "parquet" : "json",
+  };
+  const keys = Object.keys(spec.projection);
+  if (keys.length > 0) {
+    parameters["projection.enabled"] = "true";
+    for (const [key, props] of Object.entries(spec.projection)) {
+      for (const [name, value] of Object.entries(props)) parameters[`projection.${key}.${name}`] = value;
+    }
+    const dir = (k: string) => (spec.partitionDirs === "plain" ? `\${${k}}/` : `${k}=\${${k}}/`);
+    parameters["storage.location.template"] = location + keys.map(dir).join("");
+  }
+  return {
+    name: spec.name,
+    description: spec.description,
+    tableType: "EXTERNAL_TABLE",
+    parameters,
+    partitionKeys: spec.partitionKeys.map(toCfn),
+    storageDescriptor: { ...FORMATS[spec.format], location, columns: spec.columns.map(toCfn) },
+  };
+}
+
+export interface LakeCatalogProps {
+  readonly databaseName: string;
+  readonly lake: s3.IBucket;
+  readonly tables: readonly TableSpec[];
+}
+
+export class LakeCatalog extends Construct {
+  readonly database: glue.CfnDatabase;
+  readonly databaseName: string;
+  readonly tables: ReadonlyMap<string, glue.CfnTable>;
+
+  constructor(scope: Construct, id: string, props: LakeCatalogProps) {
+    super(scope, id);
+    const catalogId = Stack.of(this).account;
+    this.databaseName = props.databaseName;
+    this.database = new glue.CfnDatabase(this, "Database", {
+      catalogId,
+      databaseInput: {
+        name: props.databaseName,
+        description: "crmlake: curated input data, quarantine, drop ledger and model outputs (Athena)",
+      },
+    });
+    const tables = new Map<string, glue.CfnTable>();
+    for (const spec of props.tables) {
+      if (tables.has(spec.name)) throw new Error(`Glue table "${spec.name}" is declared twice`);
+      tables.set(
+        spec.name,
+        new glue.CfnTable(this, `Table-${spec.name}`, {
+          catalogId,
+          // The Ref of a Glue database is its name: the table waits for the database.
+          databaseName: this.database.ref,
+          tableInput: tableInput(spec, props.lake.bucketName),
+        }),
+      );
+    }
+    this.tables = tables;
+  }
+
+  /** ARNs of the catalog, the database and every table in it (IAM names Glue tables by database). */
+  arns(): { catalog: string; database: string; tables: string } {
+    const stack = Stack.of(this);
+    return {
+      catalog: stack.formatArn({ service: "glue", resource: "catalog" }),
+      database: stack.formatArn({ service: "glue", resource: "database", resourceName: this.databaseName }),
+      tables: stack.formatArn({ service: "glue", resource: "table", resourceName: `${this.databaseName}/*` }),
+    };
+  }
+
+  /** ARN of one table of this database. */
+  tableArn(name: string): string {
+    return Stack.of(this).formatArn({
+      service: "glue",
+      resource: "table",
+      resourceName: `${this.databaseName}/${name}`,
+    });
+  }
+}
+
+function column(name: string, type: string, comment: string): GlueColumn {
+  if (comment.length > MAX_COMMENT) {
+    throw new Error(
+      `Comment of column "${name}" has ${comment.length} characters; Glue allows ${MAX_COMMENT}`,
+    );
+  }
+  return { name, type, comment };
+}
+
+function toCfn(c: GlueColumn): glue.CfnTable.ColumnProperty {
+  return { name: c.name, type: c.type, comment: c.comment };
+}

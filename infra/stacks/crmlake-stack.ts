@@ -1,0 +1,477 @@
+/**
+ * The crmlake deployment (DESIGN.md §7): buckets, Glue catalog, Athena workgroup, the ingest Lambda behind
+ * S3 → SQS, the scoring Lambda on an EventBridge Scheduler schedule, alarms on SNS. Environment-agnostic:
+ * no lookups, every account- or region-specific value is a CloudFormation pseudo parameter.
+ * Decisions and their reasons: docs/adr/0003-aws-deployment.md.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import * as athena from "aws-cdk-lib/aws-athena";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as sources from "aws-cdk-lib/aws-lambda-event-sources";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as s3n from "aws-cdk-lib/aws-s3-notifications";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { DATASET_NAMES } from "../../functions/core/contracts.ts";
+import type { CrmlakeSettings } from "../config.ts";
+import { CrmlakeFunction } from "../constructs/crmlake-function.ts";
+import { LAKE_PREFIXES, LakeCatalog, lakeTables, modelOutputTables } from "../constructs/lake-catalog.ts";
+
+/** CloudWatch namespace of the handlers' own metrics (Powertools Metrics, EMF). */
+export const METRICS_NAMESPACE = "crmlake";
+/**
+ * Powertools adds the service name as the `service` dimension of every metric, and an alarm matches a metric
+ * only with its exact dimensions: these are the `serviceName`s the handlers give their `Metrics`
+ * (functions/ingest.ts: `new Metrics({ namespace: "crmlake", serviceName: "ingest" })`; test/infra checks it).
+ */
+export const METRIC_SERVICES = { ingest: "ingest", score: "score" } as const;
+
+/** The handler modules, relative to the project root. */
+export const DEFAULT_ENTRIES = { ingest: "functions/ingest.ts", score: "functions/score.ts" } as const;
+
+/**
+ * Ingest sizing. Promise: one drop of up to 4 GB (uncompressed) is ingested in one invocation. /tmp holds
+ * the downloaded drop plus DuckDB's Parquet output and spill files, hence the 10 GB maximum; 3008 MB is the largest memory every account gets
+ * without a quota increase and gives DuckDB ~2 vCPUs (ingest memory stays flat in the drop's size, DESIGN §4);
+ * 15 minutes is the Lambda maximum.
+ */
+export const INGEST_SIZING = {
+  memorySize: Size.mebibytes(3008),
+  ephemeralStorageSize: Size.gibibytes(10),
+  timeout: Duration.minutes(15),
+  /** One drop per invocation: two 4 GB drops would not share one /tmp. */
+  batchSize: 1,
+  /** At most this many drops convert at once (protects the account's concurrency and S3 request rates). */
+  maxConcurrency: 5,
+} as const;
+
+/**
+ * Scoring sizing: Athena does the heavy lifting; the Lambda orchestrates and runs the TypeScript stages
+ * (CLV fitting) on one model's output at a time. 2048 MB buys more than one vCPU for those.
+ */
+export const SCORING_SIZING = { memorySize: Size.mebibytes(2048), timeout: Duration.minutes(15) } as const;
+
+export interface CrmlakeStackProps extends StackProps {
+  readonly settings: CrmlakeSettings;
+  readonly projectRoot: string;
+  /** Handler entries; tests point them at fixtures. */
+  readonly entries?: { readonly ingest: string; readonly score: string };
+}
+
+export class CrmlakeStack extends Stack {
+  readonly dataKey: kms.Key;
+  readonly messageKey: kms.Key;
+  readonly accessLogs: s3.Bucket;
+  readonly landing: s3.Bucket;
+  readonly lake: s3.Bucket;
+  readonly results: s3.Bucket;
+  readonly catalog: LakeCatalog;
+  readonly workGroup: athena.CfnWorkGroup;
+  readonly ingestQueue: sqs.Queue;
+  readonly ingestDeadLetters: sqs.Queue;
+  readonly scoringDeadLetters: sqs.Queue;
+  readonly ingest: CrmlakeFunction;
+  readonly scoring: CrmlakeFunction;
+  readonly schedule: scheduler.CfnSchedule;
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+
+  constructor(scope: Construct, id: string, props: CrmlakeStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const entries = props.entries ?? DEFAULT_ENTRIES;
+    const retained = settings.destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    /** Glue database and Athena workgroup share it: one per stack, so two stacks can share an account. */
+    const name = this.stackName.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+
+    // ---- Keys. Data and messages apart: the message key must trust S3 (notifications into SQS) and
+    // CloudWatch (alarms into SNS); the data key trusts no service principal at all. A retained bucket
+    // keeps its key: deleting the key would make the retained data unreadable.
+    this.dataKey = new kms.Key(this, "DataKey", {
+      description: `${id}: encrypts the landing, lake and Athena results buckets`,
+      enableKeyRotation: true,
+      removalPolicy: retained,
+    });
+    this.messageKey = new kms.Key(this, "MessageKey", {
+      description: `${id}: encrypts the ingest and dead-letter queues and the alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: retained,
+    });
+    this.messageKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "CloudWatchAlarmsPublishToEncryptedTopic",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+        resources: ["*"],
+      }),
+    );
+
+    // ---- Buckets.
+    const bucketDefaults = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: retained,
+      autoDeleteObjects: settings.destroyData,
+    } satisfies s3.BucketProps;
+    const abortUploads: s3.LifecycleRule = {
+      id: "abort-incomplete-uploads",
+      abortIncompleteMultipartUploadAfter: Duration.days(7),
+    };
+    const expireNoncurrent: s3.LifecycleRule = {
+      id: "expire-noncurrent-versions",
+      noncurrentVersionExpiration: Duration.days(settings.noncurrentVersionDays),
+    };
+
+    // S3 delivers server access logs only to a bucket encrypted with SSE-S3, not SSE-KMS.
+    this.accessLogs = new s3.Bucket(this, "AccessLogs", {
+      ...bucketDefaults,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      lifecycleRules: [
+        { id: "expire-logs", expiration: Duration.days(settings.logRetentionDays) },
+        abortUploads,
+      ],
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: "AwsSolutions-S1",
+      reason: "This is the access-log bucket of the other buckets; logging it into itself would loop.",
+    });
+    const dataBucket = (bucketId: string, extra: Partial<s3.BucketProps>) =>
+      new s3.Bucket(this, bucketId, {
+        ...bucketDefaults,
+        encryption: s3.BucketEncryption.KMS,
+        encryptionKey: this.dataKey,
+        // One data key per bucket and hour instead of a KMS request per object: Athena reads many objects.
+        bucketKeyEnabled: true,
+        serverAccessLogsBucket: this.accessLogs,
+        serverAccessLogsPrefix: `${bucketId.toLowerCase()}/`,
+        ...extra,
+      });
+    this.landing = dataBucket("Landing", {
+      versioned: true,
+      lifecycleRules: [
+        {
+          id: "age-raw-drops",
+          transitions: [
+            {
+              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(settings.rawInfrequentAccessDays),
+            },
+            // Instant retrieval: an old drop can still be re-ingested without a restore.
+            {
+              storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: Duration.days(settings.rawGlacierDays),
+            },
+          ],
+        },
+        expireNoncurrent,
+        abortUploads,
+      ],
+    });
+    this.lake = dataBucket("Lake", { versioned: true, lifecycleRules: [expireNoncurrent, abortUploads] });
+    this.results = dataBucket("AthenaResults", {
+      lifecycleRules: [
+        { id: "expire-query-results", expiration: Duration.days(settings.resultsRetentionDays) },
+        abortUploads,
+      ],
+    });
+
+    // ---- Glue catalog and Athena workgroup.
+    this.catalog = new LakeCatalog(this, "Catalog", {
+      databaseName: name,
+      lake: this.lake,
+      // Model output tables join here once the SQL models declare their headers.
+      tables: [...lakeTables(), ...modelOutputTables([])],
+    });
+    this.workGroup = new athena.CfnWorkGroup(this, "WorkGroup", {
+      name,
+      description: "crmlake: the scoring runs and the analysts' queries",
+      state: "ENABLED",
+      // Deleting the stack deletes the workgroup even though it holds saved queries.
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        engineVersion: { selectedEngineVersion: "Athena engine version 3" },
+        enforceWorkGroupConfiguration: true,
+        bytesScannedCutoffPerQuery: settings.bytesScannedCutoff,
+        publishCloudWatchMetricsEnabled: true,
+        requesterPaysEnabled: false,
+        resultConfiguration: {
+          outputLocation: `s3://${this.results.bucketName}/athena/`,
+          encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKey: this.dataKey.keyArn },
+          expectedBucketOwner: this.account,
+        },
+      },
+    });
+
+    // ---- Queues.
+    const queueDefaults = {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.messageKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+    } satisfies sqs.QueueProps;
+    this.ingestDeadLetters = new sqs.Queue(this, "IngestDeadLetters", {
+      ...queueDefaults,
+      retentionPeriod: Duration.days(14),
+    });
+    this.ingestQueue = new sqs.Queue(this, "IngestQueue", {
+      ...queueDefaults,
+      // AWS's rule for a queue feeding Lambda: at least six times the function timeout, so that retries of a
+      // throttled batch do not make the message visible again while it is still being processed.
+      visibilityTimeout: Duration.seconds(INGEST_SIZING.timeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.ingestDeadLetters, maxReceiveCount: 3 },
+    });
+    this.scoringDeadLetters = new sqs.Queue(this, "ScoringDeadLetters", {
+      ...queueDefaults,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.scoringDeadLetters).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason:
+        "This queue is a dead-letter queue: of the scoring schedule (Scheduler DeadLetterConfig) and of the " +
+        "scoring Lambda's asynchronous invocations (OnFailure destination); neither is an SQS redrive policy.",
+    });
+    // Only keys under a dataset's prefix are drops (functions/core/ingest/s3-event.ts routeKey); the source
+    // profiles under profiles/ are read by ingest, not ingested.
+    for (const dataset of DATASET_NAMES) {
+      this.landing.addEventNotification(
+        s3.EventType.OBJECT_CREATED,
+        new s3n.SqsDestination(this.ingestQueue),
+        {
+          prefix: `${dataset}/`,
+        },
+      );
+    }
+    // CDK applies notifications through a singleton Lambda of its own (CloudFormation cannot configure them on
+    // a bucket whose queue policy names the bucket without a circular dependency).
+    const notificationsHandler = this.node.tryFindChild(
+      "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
+    );
+    if (notificationsHandler) {
+      Validations.of(notificationsHandler).acknowledge({
+        id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        reason:
+          "CDK's own bucket-notifications handler (a singleton that runs once per deploy) attaches the basic " +
+          "execution policy for its logs; its role and policy are not configurable.",
+      });
+    }
+
+    // ---- Lambdas.
+    const runConfig: Record<string, string> =
+      settings.runConfig === undefined ? {} : { CRMLAKE_CONFIG: settings.runConfig };
+    const common = {
+      projectRoot: props.projectRoot,
+      architecture: settings.architecture,
+      logRetentionDays: settings.logRetentionDays,
+      logRemovalPolicy: retained,
+      placeholderCode: settings.placeholderCode,
+    } as const;
+
+    this.ingest = new CrmlakeFunction(this, "Ingest", {
+      ...common,
+      entry: entries.ingest,
+      description: "crmlake ingest: one landed drop → curated Parquet, quarantine, ledger (DuckDB)",
+      withDuckdb: true,
+      memorySize: INGEST_SIZING.memorySize,
+      ephemeralStorageSize: INGEST_SIZING.ephemeralStorageSize,
+      timeout: INGEST_SIZING.timeout,
+      environment: {
+        ...runConfig,
+        // DuckDB's buffer manager gets 60 % of the memory and spills to /tmp beyond it; the rest is Node, the
+        // SDK's upload buffers and DuckDB's allocations outside the buffer manager.
+        DUCKDB_MEMORY_LIMIT: `${Math.floor(INGEST_SIZING.memorySize.toMebibytes() * 0.6)}MB`,
+      },
+    })
+      .useBucket("LANDING_BUCKET", this.landing, { read: [""] })
+      .useBucket("LAKE_BUCKET", this.lake, {
+        read: [LAKE_PREFIXES.curated, LAKE_PREFIXES.quarantine, LAKE_PREFIXES.ledger],
+        write: [LAKE_PREFIXES.curated, LAKE_PREFIXES.quarantine, LAKE_PREFIXES.ledger],
+      });
+    this.ingest.function.addEventSource(
+      new sources.SqsEventSource(this.ingestQueue, {
+        batchSize: INGEST_SIZING.batchSize,
+        maxConcurrency: INGEST_SIZING.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    this.scoring = new CrmlakeFunction(this, "Scoring", {
+      ...common,
+      entry: entries.score,
+      description: "crmlake scoring: runs the models as of a date on Athena",
+      memorySize: SCORING_SIZING.memorySize,
+      timeout: SCORING_SIZING.timeout,
+      environment: runConfig,
+    })
+      .useBucket("LAKE_BUCKET", this.lake, { read: [""], write: [LAKE_PREFIXES.models, LAKE_PREFIXES.runs] })
+      .useBucket("RESULTS_BUCKET", this.results, { read: [""], write: [""] })
+      .useWorkGroup("ATHENA_WORKGROUP", this.workGroup)
+      .useCatalog("GLUE_DATABASE", this.catalog);
+    // A failed run is retried once (transient Athena trouble), then lands in the dead-letter queue (alarm).
+    this.scoring.function.configureAsyncInvoke({
+      retryAttempts: 1,
+      maxEventAge: Duration.hours(6),
+      onFailure: this.scoring.queueDestination(this.scoringDeadLetters),
+    });
+
+    // ---- Schedule. Scheduler rather than an EventBridge rule: it reads cron in a time zone (daylight saving
+    // included), retries delivery with a policy of our own and has a dead-letter queue (ADR 0003).
+    const schedulerRole = new iam.Role(this, "SchedulerRole", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+      description: "EventBridge Scheduler: invokes the scoring Lambda, dead-letters what it cannot deliver",
+    });
+    schedulerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: [this.scoring.function.functionArn],
+      }),
+    );
+    schedulerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["sqs:SendMessage"],
+        resources: [this.scoringDeadLetters.queueArn],
+      }),
+    );
+    schedulerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+        resources: [this.messageKey.keyArn],
+        conditions: { StringEquals: { "kms:ViaService": `sqs.${this.region}.amazonaws.com` } },
+      }),
+    );
+    this.schedule = new scheduler.CfnSchedule(this, "ScoringSchedule", {
+      description: "crmlake: the scoring run",
+      scheduleExpression: settings.schedule,
+      scheduleExpressionTimezone: settings.scheduleTimeZone,
+      flexibleTimeWindow: { mode: "OFF" },
+      state: "ENABLED",
+      target: {
+        arn: this.scoring.function.functionArn,
+        roleArn: schedulerRole.roleArn,
+        // The handler derives the run's as_of from the scheduled time, read in the schedule's time zone.
+        input: JSON.stringify({
+          source: "crmlake.schedule",
+          scheduledTime: "<aws.scheduler.scheduled-time>",
+          timeZone: settings.scheduleTimeZone,
+          executionId: "<aws.scheduler.execution-id>",
+        }),
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: Duration.hours(1).toSeconds() },
+        deadLetterConfig: { arn: this.scoringDeadLetters.queueArn },
+      },
+    });
+
+    // ---- Alarms.
+    this.alarmTopic = new sns.Topic(this, "Alarms", {
+      displayName: `${id} alarms`,
+      masterKey: this.messageKey,
+      enforceSSL: true,
+    });
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "CloudWatchAlarmsOfThisAccount",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+    );
+    if (settings.alarmEmail !== undefined) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+    }
+    this.alarms = this.createAlarms(settings);
+
+    // ---- Outputs: what a user needs after `cdk deploy`.
+    new CfnOutput(this, "LandingBucketName", {
+      value: this.landing.bucketName,
+      description: "Drop input files here, under <dataset>/",
+    });
+    new CfnOutput(this, "LakeBucketName", { value: this.lake.bucketName });
+    new CfnOutput(this, "AthenaResultsBucketName", { value: this.results.bucketName });
+    new CfnOutput(this, "GlueDatabaseName", { value: this.catalog.databaseName });
+    new CfnOutput(this, "AthenaWorkGroupName", { value: this.workGroup.ref });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
+  }
+
+  private createAlarms(settings: CrmlakeSettings): Record<string, cloudwatch.Alarm> {
+    const fiveMinutes = Duration.minutes(5);
+    const atLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    } as const;
+    const handlerMetric = (service: string, metricName: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service },
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      });
+    const deadLetters = (queue: sqs.Queue) =>
+      queue.metricApproximateNumberOfMessagesVisible({
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      });
+
+    const hour = Duration.hours(1);
+    const alarms: Record<string, cloudwatch.Alarm> = {
+      IngestDeadLetters: new cloudwatch.Alarm(this, "IngestDeadLettersAlarm", {
+        alarmDescription: "Drops that failed ingest three times wait in the ingest dead-letter queue",
+        metric: deadLetters(this.ingestDeadLetters),
+        ...atLeastOnce,
+      }),
+      ScoringDeadLetters: new cloudwatch.Alarm(this, "ScoringDeadLettersAlarm", {
+        alarmDescription: "A scheduled scoring run could not be delivered or failed after its retry",
+        metric: deadLetters(this.scoringDeadLetters),
+        ...atLeastOnce,
+      }),
+      IngestErrors: new cloudwatch.Alarm(this, "IngestErrorsAlarm", {
+        alarmDescription: "The ingest Lambda failed (crashed or timed out)",
+        metric: this.ingest.function.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        ...atLeastOnce,
+      }),
+      ScoringErrors: new cloudwatch.Alarm(this, "ScoringErrorsAlarm", {
+        alarmDescription: "The scoring Lambda failed (crashed or timed out)",
+        metric: this.scoring.function.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        ...atLeastOnce,
+      }),
+      RunFailed: new cloudwatch.Alarm(this, "RunFailedAlarm", {
+        alarmDescription: "A scoring run failed; the last good run stays in place",
+        metric: handlerMetric(METRIC_SERVICES.score, "RunFailed", fiveMinutes),
+        ...atLeastOnce,
+      }),
+      QuarantineRatio: new cloudwatch.Alarm(this, "QuarantineRatioAlarm", {
+        alarmDescription:
+          `More than ${settings.quarantineRatioThreshold * 100} % of the rows ingested in an hour went to ` +
+          "quarantine: a source changed its format?",
+        metric: new cloudwatch.MathExpression({
+          expression: "IF(rowsIn > 0, rowsQuarantined / rowsIn, 0)",
+          usingMetrics: {
+            rowsIn: handlerMetric(METRIC_SERVICES.ingest, "RowsIn", hour),
+            rowsQuarantined: handlerMetric(METRIC_SERVICES.ingest, "RowsQuarantined", hour),
+          },
+          period: hour,
+          label: "Share of ingested rows quarantined",
+        }),
+        threshold: settings.quarantineRatioThreshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    };
+    const action = new actions.SnsAction(this.alarmTopic);
+    for (const alarm of Object.values(alarms)) alarm.addAlarmAction(action);
+    return alarms;
+  }
+}

@@ -1,0 +1,312 @@
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  copyCommands,
+  type DuckdbInstaller,
+  ELF_MACHINE,
+  elfMachine,
+  NPM_CPU,
+  resolveDuckdbPackages,
+} from "../../infra/bundling/duckdb.ts";
+import type { ArchitectureName } from "../../infra/config.ts";
+import { PROJECT_ROOT } from "../../infra/config.ts";
+import { DEFAULT_ENTRIES } from "../../infra/stacks/crmlake-stack.ts";
+import { cleanup, logicalId, type Synth, synth } from "./helpers.ts";
+
+const installedVersion = (
+  JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules/@duckdb/node-api/package.json"), "utf8")) as {
+    version: string;
+  }
+).version;
+
+/**
+ * The real ingest handler; the scoring handler too once it exists (until then a fixture stands in, and the
+ * test says so), because the stack bundles both.
+ */
+const scoreEntry = existsSync(join(PROJECT_ROOT, DEFAULT_ENTRIES.score))
+  ? DEFAULT_ENTRIES.score
+  : "test/infra/fixtures/score-handler.ts";
+if (scoreEntry !== DEFAULT_ENTRIES.score) {
+  console.warn(`${DEFAULT_ENTRIES.score} does not exist yet: bundling ${scoreEntry} in its place.`);
+}
+
+describe("ingest asset, bundled for real (esbuild, no Docker)", () => {
+  let b: Synth;
+  const asset = (fn: "ingest" | "scoring") => {
+    const resources = b.template.toJSON().Resources as Record<
+      string,
+      { Properties: { Code: { S3Key: string } } }
+    >;
+    const code = resources[logicalId(b, b.stack[fn].function)]?.Properties.Code;
+    if (code === undefined) throw new Error(`no code for ${fn}`);
+    return join(b.outdir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+  };
+
+  beforeAll(() => {
+    b = synth(
+      { "crmlake:placeholderCode": false, "crmlake:architecture": "x86_64" },
+      { entries: { ingest: DEFAULT_ENTRIES.ingest, score: scoreEntry } },
+    );
+  });
+  afterAll(() => cleanup(b));
+
+  it("holds the ESM bundle with its source map, DuckDB left external", () => {
+    const dir = asset("ingest");
+    expect(readdirSync(dir).sort()).toEqual(["index.mjs", "index.mjs.map", "node_modules"]);
+    const bundle = readFileSync(join(dir, "index.mjs"), "utf8");
+    expect(bundle).toMatch(/from\s*"@duckdb\/node-api"/);
+    expect(bundle).toContain("//# sourceMappingURL=index.mjs.map");
+  });
+
+  it("holds the x86_64 Linux binding of the installed DuckDB version, and no other binding", () => {
+    const modules = join(asset("ingest"), "node_modules");
+    expect(readdirSync(modules).sort()).toEqual(["@duckdb", "detect-libc"]);
+    expect(readdirSync(join(modules, "@duckdb")).sort()).toEqual([
+      "node-api",
+      "node-bindings",
+      "node-bindings-linux-x64",
+    ]);
+    const binding = join(modules, "@duckdb", "node-bindings-linux-x64");
+    expect(elfMachine(join(binding, "duckdb.node"))).toBe(ELF_MACHINE.x86_64);
+    for (const pkg of ["node-api", "node-bindings", "node-bindings-linux-x64"]) {
+      const json = JSON.parse(readFileSync(join(modules, "@duckdb", pkg, "package.json"), "utf8"));
+      expect(json.version).toBe(installedVersion);
+    }
+  });
+
+  it("bundles both functions with the CrmlakeFunction defaults", () => {
+    const resources = b.template.toJSON().Resources as Record<
+      string,
+      { Properties: Record<string, unknown> }
+    >;
+    for (const fn of [b.stack.ingest, b.stack.scoring]) {
+      expect(resources[logicalId(b, fn.function)]?.Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Handler: "index.handler",
+        Architectures: ["x86_64"],
+        TracingConfig: { Mode: "Active" },
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: "--enable-source-maps" }) },
+      });
+    }
+  });
+
+  it("ships no DuckDB with the scoring Lambda", () => {
+    expect(readdirSync(asset("scoring")).sort()).toEqual(["index.mjs", "index.mjs.map"]);
+  });
+
+  const hostMatches = process.platform === "linux" && process.arch === "x64";
+  if (!hostMatches) {
+    console.warn(
+      `Not loading the x86_64 Linux asset on ${process.platform}-${process.arch}: it cannot run here.`,
+    );
+  }
+
+  it.runIf(hostMatches)(
+    "runs a DuckDB query with the binding from the asset's own node_modules",
+    async () => {
+      const dir = asset("ingest");
+      const require = createRequire(join(dir, "index.mjs"));
+      expect(
+        require.resolve("@duckdb/node-bindings-linux-x64/duckdb.node").startsWith(join(dir, "node_modules")),
+      ).toBe(true);
+      const { DuckDBInstance } = require("@duckdb/node-api") as typeof import("@duckdb/node-api");
+      const instance = await DuckDBInstance.create(":memory:");
+      const connection = await instance.connect();
+      const reader = await connection.runAndReadAll("select 6 * 7 as answer");
+      expect(reader.getRows()).toEqual([[42]]);
+      connection.closeSync();
+      instance.closeSync();
+    },
+  );
+
+  it.runIf(hostMatches)("loads the bundled ingest handler as the Lambda runtime would", async () => {
+    const saved = process.env.LAKE_BUCKET;
+    process.env.LAKE_BUCKET = "crmlake-test-lake";
+    try {
+      const mod = (await import(pathToFileURL(join(asset("ingest"), "index.mjs")).href)) as {
+        handler?: unknown;
+      };
+      expect(typeof mod.handler).toBe("function");
+    } finally {
+      if (saved === undefined) delete process.env.LAKE_BUCKET;
+      else process.env.LAKE_BUCKET = saved;
+    }
+  });
+});
+
+/** A fake node_modules with DuckDB's packages; the binding is a 20-byte ELF header of the given machine. */
+function fakePackages(
+  root: string,
+  options: { version: string; cpu?: "x64" | "arm64"; machine?: number; bindingVersion?: string },
+) {
+  const write = (pkg: string, version: string) => {
+    mkdirSync(join(root, "node_modules", pkg), { recursive: true });
+    writeFileSync(join(root, "node_modules", pkg, "package.json"), JSON.stringify({ name: pkg, version }));
+  };
+  write("@duckdb/node-api", options.version);
+  write("@duckdb/node-bindings", options.version);
+  write("detect-libc", "2.1.2");
+  if (options.cpu !== undefined) {
+    const pkg = `@duckdb/node-bindings-linux-${options.cpu}`;
+    write(pkg, options.bindingVersion ?? options.version);
+    const header = Buffer.alloc(20);
+    header.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    header.writeUInt16LE(options.machine ?? (options.cpu === "x64" ? 0x3e : 0xb7), 18);
+    writeFileSync(join(root, "node_modules", pkg, "duckdb.node"), header);
+  }
+}
+
+describe("resolveDuckdbPackages", () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "crmlake-duckdb-"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const project = (name: string) => {
+    const dir = join(root, name);
+    fakePackages(dir, { version: "1.2.3", cpu: "x64" });
+    return dir;
+  };
+  const staging = (dir: string, cpu: string) => join(dir, ".crmlake", "duckdb", `1.2.3-linux-${cpu}`);
+  const failInstall: DuckdbInstaller = () => {
+    throw new Error("npm must not run");
+  };
+
+  it("uses the project's node_modules when synth runs on Linux with the Lambda's CPU", () => {
+    const dir = project("same-host");
+    const found = resolveDuckdbPackages({
+      projectRoot: dir,
+      architecture: "x86_64",
+      host: { platform: "linux", arch: "x64" },
+      install: failInstall,
+    });
+    expect(found.version).toBe("1.2.3");
+    expect(found.packages.map((p) => [p.name, p.dir])).toEqual([
+      ["@duckdb/node-api", join(dir, "node_modules/@duckdb/node-api")],
+      ["@duckdb/node-bindings", join(dir, "node_modules/@duckdb/node-bindings")],
+      ["detect-libc", join(dir, "node_modules/detect-libc")],
+      ["@duckdb/node-bindings-linux-x64", join(dir, "node_modules/@duckdb/node-bindings-linux-x64")],
+    ]);
+  });
+
+  it.each([
+    ["x86_64", { platform: "darwin", arch: "arm64" }],
+    ["arm64", { platform: "linux", arch: "x64" }],
+  ] as [ArchitectureName, { platform: string; arch: string }][])(
+    "stages the %s binding once with npm when the host is %o",
+    (architecture, host) => {
+      const dir = project(`stage-${architecture}`);
+      const calls: [string, string, string][] = [];
+      const install: DuckdbInstaller = (target, version, cpu) => {
+        calls.push([target, version, cpu]);
+        fakePackages(target, { version, cpu });
+      };
+      const first = resolveDuckdbPackages({ projectRoot: dir, architecture, host, install });
+      const second = resolveDuckdbPackages({ projectRoot: dir, architecture, host, install });
+      const cpu = NPM_CPU[architecture];
+      expect(calls).toEqual([[staging(dir, cpu), "1.2.3", cpu]]);
+      expect(second).toEqual(first);
+      expect(first.packages.at(-1)).toEqual({
+        name: `@duckdb/node-bindings-linux-${cpu}`,
+        dir: join(staging(dir, cpu), "node_modules", `@duckdb/node-bindings-linux-${cpu}`),
+      });
+    },
+  );
+
+  it("refuses a binding that npm silently skipped (not published for this version)", () => {
+    const dir = project("skipped");
+    expect(() =>
+      resolveDuckdbPackages({
+        projectRoot: dir,
+        architecture: "arm64",
+        host: { platform: "linux", arch: "x64" },
+        install: (target, version) => fakePackages(target, { version }),
+      }),
+    ).toThrow(
+      /@duckdb\/node-bindings-linux-arm64@1\.2\.3 is missing .*not published for this version .*crmlake:architecture=x86_64/,
+    );
+  });
+
+  it("refuses a binding built for another machine", () => {
+    const dir = project("wrong-machine");
+    expect(() =>
+      resolveDuckdbPackages({
+        projectRoot: dir,
+        architecture: "arm64",
+        host: { platform: "linux", arch: "x64" },
+        install: (target, version) => fakePackages(target, { version, cpu: "arm64", machine: 0x3e }),
+      }),
+    ).toThrow(/duckdb\.node is not a Linux arm64 library \(ELF machine 62\)/);
+  });
+
+  it("refuses a binding of another version than @duckdb/node-api", () => {
+    const dir = join(root, "mismatch");
+    fakePackages(dir, { version: "1.2.3", cpu: "x64", bindingVersion: "1.2.2" });
+    expect(() =>
+      resolveDuckdbPackages({
+        projectRoot: dir,
+        architecture: "x86_64",
+        host: { platform: "linux", arch: "x64" },
+      }),
+    ).toThrow(/node-bindings-linux-x64 in .* is version 1\.2\.2; @duckdb\/node-api 1\.2\.3 needs 1\.2\.3/);
+  });
+
+  it("says to run npm ci when DuckDB is not installed at all", () => {
+    const dir = join(root, "empty");
+    mkdirSync(dir, { recursive: true });
+    expect(() => resolveDuckdbPackages({ projectRoot: dir, architecture: "x86_64" })).toThrow(/run "npm ci"/);
+  });
+
+  it("explains a failed npm install", () => {
+    const dir = project("offline");
+    expect(() =>
+      resolveDuckdbPackages({
+        projectRoot: dir,
+        architecture: "arm64",
+        host: { platform: "linux", arch: "x64" },
+        install: () => {
+          throw new Error("getaddrinfo ENOTFOUND registry.npmjs.org");
+        },
+      }),
+    ).toThrow(
+      /Could not stage DuckDB 1\.2\.3 for linux-arm64 .*ENOTFOUND.*fetched from the npm registry once/,
+    );
+  });
+});
+
+describe("copyCommands", () => {
+  it("copies each package under the asset's node_modules, quoting paths for the shell", () => {
+    const commands = copyCommands(
+      {
+        version: "1.2.3",
+        architecture: "x86_64",
+        packages: [{ name: "@duckdb/node-api", dir: "/home/o'neil/p/node_modules/@duckdb/node-api" }],
+      },
+      "/tmp/out dir",
+    );
+    expect(commands).toEqual([
+      "mkdir -p '/tmp/out dir/node_modules/@duckdb'",
+      "cp -RL '/home/o'\\''neil/p/node_modules/@duckdb/node-api' '/tmp/out dir/node_modules/@duckdb/node-api'",
+    ]);
+    // The quoting survives a real shell.
+    const out = execFileSync("bash", ["-c", `printf '%s\\n' ${commands[1]?.slice("cp -RL ".length)}`], {
+      encoding: "utf8",
+    });
+    expect(out).toBe(
+      "/home/o'neil/p/node_modules/@duckdb/node-api\n/tmp/out dir/node_modules/@duckdb/node-api\n",
+    );
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Synthesises the crmlake stack the way `cdk synth` does: the feature flags of cdk.json, the settings read
+ * from context by infra/config.ts, plus the test's own context. Placeholder code unless a test asks for real
+ * bundling (which takes seconds, not milliseconds).
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, CfnElement, Validations } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { PROJECT_ROOT, readSettings } from "../../infra/config.ts";
+import { CrmlakeStack, type CrmlakeStackProps } from "../../infra/stacks/crmlake-stack.ts";
+
+/** The context of cdk.json (feature flags): what `cdk synth` gives the app. */
+export const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(join(PROJECT_ROOT, "cdk.json"), "utf8")) as { context: Record<string, unknown> }
+).context;
+
+export interface Synth {
+  readonly outdir: string;
+  readonly app: App;
+  readonly stack: CrmlakeStack;
+  readonly template: Template;
+}
+
+export function synth(
+  context: Record<string, unknown> = {},
+  options: { entries?: CrmlakeStackProps["entries"]; outdir?: string } = {},
+): Synth {
+  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), "crmlake-cdk-"));
+  const app = new App({
+    outdir,
+    context: { ...CDK_JSON_CONTEXT, "crmlake:placeholderCode": true, ...context },
+  });
+  Validations.of(app).acknowledge({
+    id: "@crmlake/placeholder-code",
+    reason: "Assertion tests synthesise placeholder code on purpose and deploy nothing.",
+  });
+  const stack = new CrmlakeStack(app, "Crmlake", {
+    settings: readSettings(app.node),
+    projectRoot: PROJECT_ROOT,
+    ...(options.entries ? { entries: options.entries } : {}),
+  });
+  return { outdir, app, stack, template: Template.fromStack(stack) };
+}
+
+/** Removes the cloud assembly a synth wrote (real bundling writes ~70 MB per DuckDB asset). */
+export function cleanup(synthesis: Synth | undefined): void {
+  if (synthesis) rmSync(synthesis.outdir, { recursive: true, force: true });
+}
+
+/** The logical id CloudFormation knows a construct's resource by. */
+export function logicalId(synthesis: Synth, construct: IConstruct): string {
+  const element = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(element instanceof CfnElement))
+    throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return synthesis.stack.resolve(synthesis.stack.getLogicalId(element)) as string;
+}

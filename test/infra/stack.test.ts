@@ -1,0 +1,1013 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, Stack, Validations } from "aws-cdk-lib";
+import { Match } from "aws-cdk-lib/assertions";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COLUMN_TYPES, CONTRACTS, DATASET_NAMES, LINEAGE_COLUMNS } from "../../functions/core/contracts.ts";
+import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
+import { LAKE } from "../../functions/core/lake.ts";
+import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { PROJECT_ROOT } from "../../infra/config.ts";
+import { buildCrmlakeApp } from "../../infra/crmlake-app.ts";
+import { METRIC_SERVICES, METRICS_NAMESPACE } from "../../infra/stacks/crmlake-stack.ts";
+import { CDK_JSON_CONTEXT, cleanup, logicalId, type Synth, synth } from "./helpers.ts";
+
+type Resource = {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
+interface Statement {
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+  Principal?: unknown;
+}
+
+/** Renders CloudFormation intrinsics as text: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`. */
+function flat(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value !== null && typeof value === "object") {
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === "string") return `<${v.Ref}>`;
+    const getAtt = v["Fn::GetAtt"];
+    if (Array.isArray(getAtt)) return `<${getAtt.join(".")}>`;
+    const join = v["Fn::Join"];
+    if (Array.isArray(join)) return (join[1] as unknown[]).map(flat).join(join[0] as string);
+  }
+  return JSON.stringify(value);
+}
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const strings = (value: unknown): string[] => list(value as string | string[]);
+
+let s: Synth;
+let resources: Record<string, Resource>;
+let id: (construct: IConstruct) => string;
+
+/** Resource of a construct; fails the test when absent. */
+function resourceOf(construct: IConstruct): Resource {
+  const r = resources[id(construct)];
+  if (r === undefined) throw new Error(`no resource ${id(construct)}`);
+  return r;
+}
+
+/** Every statement of the inline policies attached to a role. */
+function statementsOf(roleLogicalId: string): Statement[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === "AWS::IAM::Policy")
+    .filter((r) => list(r.Properties.Roles as unknown[]).some((ref) => flat(ref) === `<${roleLogicalId}>`))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+/** Actions → flattened resources, for the Allow statements of a role. */
+function allowed(roleLogicalId: string): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  for (const st of statementsOf(roleLogicalId).filter((x) => x.Effect === "Allow")) {
+    for (const action of list(st.Action)) {
+      const set = map.get(action) ?? new Set<string>();
+      for (const r of list(st.Resource)) set.add(flat(r));
+      map.set(action, set);
+    }
+  }
+  return map;
+}
+
+beforeAll(() => {
+  s = synth();
+  resources = s.template.toJSON().Resources as Record<string, Resource>;
+  id = (construct) => logicalId(s, construct);
+});
+afterAll(() => cleanup(s));
+
+describe("buckets", () => {
+  it("creates landing, lake, Athena results and access-log buckets, nothing else", () => {
+    s.template.resourceCountIs("AWS::S3::Bucket", 4);
+  });
+
+  it("encrypts the data buckets with the rotating data key (bucket keys on) and access logs with SSE-S3", () => {
+    for (const bucket of [s.stack.landing, s.stack.lake, s.stack.results]) {
+      expect(resourceOf(bucket).Properties.BucketEncryption).toEqual({
+        ServerSideEncryptionConfiguration: [
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: "aws:kms",
+              KMSMasterKeyID: { "Fn::GetAtt": [id(s.stack.dataKey), "Arn"] },
+            },
+          },
+        ],
+      });
+    }
+    expect(resourceOf(s.stack.accessLogs).Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+    });
+    s.template.resourceCountIs("AWS::KMS::Key", 2);
+    s.template.allResourcesProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+  });
+
+  it("blocks all public access on every bucket", () => {
+    s.template.allResourcesProperties("AWS::S3::Bucket", {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+  });
+
+  it("denies every request without TLS (and below TLS 1.2) in each bucket's policy", () => {
+    for (const bucket of [s.stack.landing, s.stack.lake, s.stack.results, s.stack.accessLogs]) {
+      s.template.hasResourceProperties("AWS::S3::BucketPolicy", {
+        Bucket: { Ref: id(bucket) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "s3:*",
+              Principal: { AWS: "*" },
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "s3:*",
+              Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("versions landing and lake, not results or logs", () => {
+    for (const bucket of [s.stack.landing, s.stack.lake]) {
+      expect(resourceOf(bucket).Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
+    }
+    for (const bucket of [s.stack.results, s.stack.accessLogs]) {
+      expect(resourceOf(bucket).Properties.VersioningConfiguration).toBeUndefined();
+    }
+  });
+
+  it("logs requests to the data buckets into the access-log bucket, one prefix per bucket", () => {
+    const prefixes = [s.stack.landing, s.stack.lake, s.stack.results].map((bucket) => {
+      const logging = resourceOf(bucket).Properties.LoggingConfiguration as Record<string, unknown>;
+      expect(logging.DestinationBucketName).toEqual({ Ref: id(s.stack.accessLogs) });
+      return logging.LogFilePrefix;
+    });
+    expect(new Set(prefixes).size).toBe(3);
+    expect(resourceOf(s.stack.accessLogs).Properties.LoggingConfiguration).toBeUndefined();
+  });
+
+  it("ages raw drops to STANDARD_IA after 30 days and GLACIER_IR after 90, and expires old versions", () => {
+    const rules = (resourceOf(s.stack.landing).Properties.LifecycleConfiguration as { Rules: unknown[] })
+      .Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Status: "Enabled",
+          Transitions: [
+            { StorageClass: "STANDARD_IA", TransitionInDays: 30 },
+            { StorageClass: "GLACIER_IR", TransitionInDays: 90 },
+          ],
+        }),
+        expect.objectContaining({ Status: "Enabled", NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+      ]),
+    );
+    const lakeRules = (resourceOf(s.stack.lake).Properties.LifecycleConfiguration as { Rules: unknown[] })
+      .Rules;
+    expect(lakeRules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+      ]),
+    );
+    expect(JSON.stringify(lakeRules)).not.toContain("ExpirationInDays");
+  });
+
+  it("expires Athena results after 7 days and access logs after the log retention", () => {
+    expect(resourceOf(s.stack.results).Properties.LifecycleConfiguration).toEqual({
+      Rules: expect.arrayContaining([expect.objectContaining({ ExpirationInDays: 7, Status: "Enabled" })]),
+    });
+    expect(resourceOf(s.stack.accessLogs).Properties.LifecycleConfiguration).toEqual({
+      Rules: expect.arrayContaining([expect.objectContaining({ ExpirationInDays: 90, Status: "Enabled" })]),
+    });
+  });
+
+  it("retains buckets, keys and logs on stack deletion by default, and deletes no objects", () => {
+    for (const type of ["AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"]) {
+      const found = Object.values(resources).filter((r) => r.Type === type);
+      expect(found.length).toBeGreaterThan(0);
+      for (const r of found) {
+        expect(r.DeletionPolicy).toBe("Retain");
+        expect(r.UpdateReplacePolicy).toBe("Retain");
+      }
+    }
+    s.template.resourceCountIs("Custom::S3AutoDeleteObjects", 0);
+  });
+});
+
+describe("crmlake:destroyData", () => {
+  let d: Synth;
+  beforeAll(() => {
+    d = synth({ "crmlake:destroyData": "true" });
+  });
+  afterAll(() => cleanup(d));
+
+  it("deletes buckets with their objects, keys and logs when set", () => {
+    const all = Object.values(d.template.toJSON().Resources as Record<string, Resource>);
+    for (const type of ["AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"]) {
+      for (const r of all.filter((x) => x.Type === type)) expect(r.DeletionPolicy).toBe("Delete");
+    }
+    d.template.resourceCountIs("Custom::S3AutoDeleteObjects", 4);
+  });
+});
+
+describe("Glue catalog", () => {
+  const table = (name: string) => {
+    const found = Object.values(resources).filter(
+      (r) => r.Type === "AWS::Glue::Table" && (r.Properties.TableInput as { Name: string }).Name === name,
+    );
+    expect(found).toHaveLength(1);
+    const input = (found[0] as Resource).Properties.TableInput as {
+      Name: string;
+      Description: string;
+      TableType: string;
+      Parameters: Record<string, unknown>;
+      PartitionKeys: { Name: string; Type: string; Comment: string }[];
+      StorageDescriptor: {
+        Location: unknown;
+        Columns: { Name: string; Type: string; Comment: string }[];
+        SerdeInfo: { SerializationLibrary: string; Parameters?: Record<string, string> };
+        InputFormat: string;
+      };
+    };
+    return { ...input, location: flat(input.StorageDescriptor.Location) };
+  };
+  const lake = () => `s3://<${id(s.stack.lake)}>/`;
+
+  it("declares one database named after the stack and a table per dataset, quarantine and ledger", () => {
+    s.template.hasResourceProperties("AWS::Glue::Database", {
+      CatalogId: { Ref: "AWS::AccountId" },
+      DatabaseInput: { Name: "crmlake" },
+    });
+    s.template.resourceCountIs("AWS::Glue::Table", DATASET_NAMES.length + 2);
+    s.template.allResourcesProperties("AWS::Glue::Table", {
+      DatabaseName: { Ref: id(s.stack.catalog.database) },
+      TableInput: { TableType: "EXTERNAL_TABLE" },
+    });
+  });
+
+  it.each(DATASET_NAMES)(
+    "types the columns of %s from the contract, comments included, plus lineage",
+    (name) => {
+      const t = table(name);
+      const contract = CONTRACTS[name];
+      expect(t.StorageDescriptor.Columns).toEqual([
+        ...contract.columns.map((c) => ({
+          Name: c.name,
+          Type: COLUMN_TYPES[c.type].glue,
+          Comment: c.description,
+        })),
+        ...LINEAGE_COLUMNS.map((c) => ({
+          Name: c.name,
+          Type: COLUMN_TYPES[c.type].glue,
+          Comment: c.description,
+        })),
+      ]);
+      expect(t.Description).toBe(contract.description);
+      expect(t.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+      );
+      expect(t.location).toBe(`${lake()}${LAKE.curatedPrefix(name)}`);
+    },
+  );
+
+  it("types money as decimal(18,2), timestamps as timestamp and the line number as bigint", () => {
+    const types = Object.fromEntries(
+      table("transactions").StorageDescriptor.Columns.map((c) => [c.Name, c.Type]),
+    );
+    expect(types).toMatchObject({
+      amount: "decimal(18,2)",
+      ordered_at: "timestamp",
+      quantity: "int",
+      drop_id: "string",
+      line_number: "bigint",
+    });
+  });
+
+  it("projects transactions' order_month partitions (yyyy-MM, 2000-01 to now) onto ingest's keys", () => {
+    const t = table("transactions");
+    expect(t.PartitionKeys).toEqual([{ Name: "order_month", Type: "string", Comment: expect.any(String) }]);
+    expect(t.Parameters).toMatchObject({
+      "projection.enabled": "true",
+      "projection.order_month.type": "date",
+      "projection.order_month.format": "yyyy-MM",
+      "projection.order_month.range": "2000-01,NOW",
+      "projection.order_month.interval": "1",
+      "projection.order_month.interval.unit": "MONTHS",
+    });
+    const template = flat(t.Parameters["storage.location.template"]);
+    expect(template).toBe(`${lake()}curated/transactions/order_month=\${order_month}/`);
+    // The key ingest writes for a drop of March 2011 is where the projection looks for that month.
+    const key = LAKE.curatedKey("transactions", "d1", { column: "order_month", value: "2011-03" });
+    expect(`${lake()}${key}`.startsWith(template.replace(`\${order_month}`, "2011-03"))).toBe(true);
+  });
+
+  it("leaves the unpartitioned datasets without projection", () => {
+    for (const name of DATASET_NAMES.filter((n) => CONTRACTS[n].partition === undefined)) {
+      expect(table(name).PartitionKeys).toEqual([]);
+      expect(table(name).Parameters["projection.enabled"]).toBeUndefined();
+    }
+  });
+
+  it("declares the quarantine with its columns and an enum projection of the datasets", () => {
+    const t = table("quarantine");
+    expect(t.StorageDescriptor.Columns.map((c) => [c.Name, c.Type])).toEqual([
+      ["drop_id", "string"],
+      ["line_number", "bigint"],
+      ["reason_code", "string"],
+      ["reason", "string"],
+      ["raw", "string"],
+    ]);
+    expect(t.PartitionKeys.map((c) => [c.Name, c.Type])).toEqual([["dataset", "string"]]);
+    expect(t.Parameters).toMatchObject({
+      "projection.enabled": "true",
+      "projection.dataset.type": "enum",
+      "projection.dataset.values": DATASET_NAMES.join(","),
+    });
+    const template = flat(t.Parameters["storage.location.template"]);
+    expect(template).toBe(`${lake()}quarantine/dataset=\${dataset}/`);
+    expect(`${lake()}${LAKE.quarantineKey("customers", "d1")}`).toContain(
+      template.replace(`\${dataset}`, "customers"),
+    );
+  });
+
+  it("declares the drop ledger as JSON lines with every LedgerRecord field", () => {
+    // Adding a field to LedgerRecord fails type-checking here until the Glue table gets the column too.
+    const fields = {
+      drop_id: "string",
+      dataset: "string",
+      source: "string",
+      content_sha256: "string",
+      size_bytes: "bigint",
+      format: "string",
+      profile: "string",
+      status: "string",
+      rows_in: "bigint",
+      rows_ok: "bigint",
+      rows_quarantined: "bigint",
+      quarantine_reasons: "map<string,bigint>",
+      error_code: "string",
+      error: "string",
+      warnings: "array<string>",
+      output_keys: "array<string>",
+      started_at: "string",
+      finished_at: "string",
+      duration_ms: "bigint",
+    } satisfies Record<keyof LedgerRecord, string>;
+    const t = table("drops");
+    expect(Object.fromEntries(t.StorageDescriptor.Columns.map((c) => [c.Name, c.Type]))).toEqual(fields);
+    expect(t.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe("org.openx.data.jsonserde.JsonSerDe");
+    expect(t.StorageDescriptor.InputFormat).toBe("org.apache.hadoop.mapred.TextInputFormat");
+  });
+
+  it("reads successful and rejected ledger records, like the local drops view, and not the content index", () => {
+    const t = table("drops");
+    expect(t.PartitionKeys.map((c) => [c.Name, c.Type])).toEqual([["ledger_dir", "string"]]);
+    expect(t.Parameters).toMatchObject({
+      "projection.enabled": "true",
+      "projection.ledger_dir.type": "enum",
+      "projection.ledger_dir.values": "drops,rejected",
+    });
+    const template = flat(t.Parameters["storage.location.template"]);
+    expect(template).toBe(`${lake()}ledger/\${ledger_dir}/`);
+    expect(`${lake()}${LAKE.ledgerKey("d1")}`).toBe(`${template.replace(`\${ledger_dir}`, "drops")}d1.json`);
+    expect(`${lake()}${LAKE.rejectedKey("d1")}`).toBe(
+      `${template.replace(`\${ledger_dir}`, "rejected")}d1.json`,
+    );
+  });
+
+  it("gives every column a comment", () => {
+    for (const r of Object.values(resources).filter((x) => x.Type === "AWS::Glue::Table")) {
+      const input = r.Properties.TableInput as {
+        PartitionKeys: { Comment?: string }[];
+        StorageDescriptor: { Columns: { Comment?: string }[] };
+      };
+      for (const c of [...input.StorageDescriptor.Columns, ...input.PartitionKeys]) {
+        expect(c.Comment?.length ?? 0).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe("Athena workgroup", () => {
+  it("runs engine v3 with enforced settings, a 10 GB cutoff, metrics and KMS-encrypted results", () => {
+    s.template.hasResourceProperties("AWS::Athena::WorkGroup", {
+      Name: "crmlake",
+      State: "ENABLED",
+      RecursiveDeleteOption: true,
+      WorkGroupConfiguration: {
+        EngineVersion: { SelectedEngineVersion: "Athena engine version 3" },
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        PublishCloudWatchMetricsEnabled: true,
+        ResultConfiguration: {
+          OutputLocation: { "Fn::Join": ["", ["s3://", { Ref: id(s.stack.results) }, "/athena/"]] },
+          EncryptionConfiguration: {
+            EncryptionOption: "SSE_KMS",
+            KmsKey: { "Fn::GetAtt": [id(s.stack.dataKey), "Arn"] },
+          },
+          ExpectedBucketOwner: { Ref: "AWS::AccountId" },
+        },
+      },
+    });
+  });
+});
+
+describe("ingest path: S3 → SQS → Lambda", () => {
+  it("sends the ObjectCreated events of each dataset's prefix in the landing bucket to the ingest queue", () => {
+    s.template.hasResourceProperties("Custom::S3BucketNotifications", {
+      BucketName: { Ref: id(s.stack.landing) },
+      NotificationConfiguration: {
+        QueueConfigurations: DATASET_NAMES.map((dataset) => ({
+          Events: ["s3:ObjectCreated:*"],
+          Filter: { Key: { FilterRules: [{ Name: "prefix", Value: `${dataset}/` }] } },
+          QueueArn: { "Fn::GetAtt": [id(s.stack.ingestQueue), "Arn"] },
+        })),
+      },
+    });
+  });
+
+  it("encrypts all queues with the message key and denies them non-TLS requests", () => {
+    s.template.resourceCountIs("AWS::SQS::Queue", 3);
+    s.template.allResourcesProperties("AWS::SQS::Queue", {
+      KmsMasterKeyId: { "Fn::GetAtt": [id(s.stack.messageKey), "Arn"] },
+    });
+    for (const queue of [s.stack.ingestQueue, s.stack.ingestDeadLetters, s.stack.scoringDeadLetters]) {
+      s.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: id(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("dead-letters a drop after three receives, and hides a message for 6× the function timeout", () => {
+    const queue = resourceOf(s.stack.ingestQueue).Properties;
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [id(s.stack.ingestDeadLetters), "Arn"] },
+      maxReceiveCount: 3,
+    });
+    const fn = resourceOf(s.stack.ingest.function).Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (fn.Timeout as number));
+  });
+
+  it("feeds the ingest Lambda one drop at a time and lets it report failed items", () => {
+    s.template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    s.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [id(s.stack.ingestQueue), "Arn"] },
+      FunctionName: { Ref: id(s.stack.ingest.function) },
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it("sizes the ingest Lambda for drops of a few GB: 3008 MB, 10 GB of /tmp, 15 minutes", () => {
+    expect(resourceOf(s.stack.ingest.function).Properties).toMatchObject({
+      MemorySize: 3008,
+      EphemeralStorage: { Size: 10240 },
+      Timeout: 900,
+    });
+  });
+
+  it("tells the ingest Lambda its buckets and DuckDB's share of its memory", () => {
+    const env = (resourceOf(s.stack.ingest.function).Properties.Environment as { Variables: object })
+      .Variables;
+    expect(env).toEqual({
+      LANDING_BUCKET: { Ref: id(s.stack.landing) },
+      LAKE_BUCKET: { Ref: id(s.stack.lake) },
+      DUCKDB_MEMORY_LIMIT: "1804MB",
+      NODE_OPTIONS: "--enable-source-maps",
+    });
+  });
+});
+
+describe("Lambda defaults (CrmlakeFunction)", () => {
+  it("runs Node.js 22 on x86_64 with active tracing and JSON logs into its own log group", () => {
+    for (const fn of [s.stack.ingest, s.stack.scoring]) {
+      expect(resourceOf(fn.function).Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["x86_64"],
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogFormat: "JSON", LogGroup: { Ref: id(fn.logGroup) } },
+        Role: { "Fn::GetAtt": [id(fn.role), "Arn"] },
+      });
+      expect(resourceOf(fn.logGroup).Properties.RetentionInDays).toBe(90);
+    }
+  });
+
+  it("gives the Lambdas roles without managed policies, writing only to their own log group", () => {
+    for (const fn of [s.stack.ingest, s.stack.scoring]) {
+      expect(resourceOf(fn.role).Properties.ManagedPolicyArns).toBeUndefined();
+      expect([...(allowed(id(fn.role)).get("logs:PutLogEvents") ?? [])]).toEqual([
+        `<${id(fn.logGroup)}.Arn>`,
+      ]);
+    }
+  });
+});
+
+describe("scoring path: Scheduler → Lambda → Athena", () => {
+  it("invokes the scoring Lambda daily at 03:00 UTC with a retry policy and a dead-letter queue", () => {
+    const schedule = resourceOf(s.stack.schedule).Properties;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: "cron(0 3 * * ? *)",
+      ScheduleExpressionTimezone: "Etc/UTC",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      State: "ENABLED",
+      Target: {
+        Arn: { "Fn::GetAtt": [id(s.stack.scoring.function), "Arn"] },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [id(s.stack.scoringDeadLetters), "Arn"] } },
+      },
+    });
+    const input = JSON.parse((schedule.Target as { Input: string }).Input);
+    expect(input).toEqual({
+      source: "crmlake.schedule",
+      scheduledTime: "<aws.scheduler.scheduled-time>",
+      timeZone: "Etc/UTC",
+      executionId: "<aws.scheduler.execution-id>",
+    });
+  });
+
+  it("retries a failed run once, then dead-letters it", () => {
+    s.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: id(s.stack.scoring.function) },
+      MaximumRetryAttempts: 1,
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::GetAtt": [id(s.stack.scoringDeadLetters), "Arn"] } },
+      },
+    });
+  });
+
+  it("gives the scoring Lambda 15 minutes and tells it the workgroup, database and buckets", () => {
+    const fn = resourceOf(s.stack.scoring.function).Properties;
+    expect(fn.Timeout).toBe(900);
+    expect((fn.Environment as { Variables: object }).Variables).toEqual({
+      LAKE_BUCKET: { Ref: id(s.stack.lake) },
+      RESULTS_BUCKET: { Ref: id(s.stack.results) },
+      ATHENA_WORKGROUP: { Ref: id(s.stack.workGroup) },
+      GLUE_DATABASE: "crmlake",
+      NODE_OPTIONS: "--enable-source-maps",
+    });
+  });
+});
+
+describe("alarms", () => {
+  it("watch the metrics the ingest handler publishes: namespace, service dimension and names", () => {
+    const source = readFileSync(join(PROJECT_ROOT, "functions", "ingest.ts"), "utf8");
+    expect(source).toMatch(
+      new RegExp(
+        `new Metrics\\(\\{\\s*namespace:\\s*"${METRICS_NAMESPACE}",\\s*serviceName:\\s*"${METRIC_SERVICES.ingest}"\\s*\\}\\)`,
+      ),
+    );
+    for (const name of ["RowsIn", "RowsQuarantined"]) expect(source).toContain(`addMetric("${name}"`);
+  });
+
+  const alarm = (key: string) => {
+    const a = s.stack.alarms[key];
+    if (a === undefined) throw new Error(`no alarm ${key}`);
+    return resourceOf(a).Properties;
+  };
+
+  it("encrypts the alarm topic, requires TLS to publish and lets this account's alarms publish", () => {
+    s.template.hasResourceProperties("AWS::SNS::Topic", {
+      KmsMasterKeyId: { "Fn::GetAtt": [id(s.stack.messageKey), "Arn"] },
+    });
+    s.template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          Match.objectLike({
+            Effect: "Allow",
+            Action: "sns:Publish",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
+          }),
+        ]),
+      },
+    });
+    s.template.hasResourceProperties("AWS::KMS::Key", {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+          }),
+        ]),
+      },
+    });
+    s.template.resourceCountIs("AWS::SNS::Subscription", 0);
+  });
+
+  it("sends every alarm to the topic", () => {
+    s.template.resourceCountIs("AWS::CloudWatch::Alarm", 6);
+    s.template.allResourcesProperties("AWS::CloudWatch::Alarm", {
+      AlarmActions: [{ Ref: id(s.stack.alarmTopic) }],
+      TreatMissingData: "notBreaching",
+    });
+  });
+
+  it.each([
+    ["IngestDeadLetters", () => s.stack.ingestDeadLetters],
+    ["ScoringDeadLetters", () => s.stack.scoringDeadLetters],
+  ])("fires when a message waits in the %s queue", (key, queue) => {
+    expect(alarm(key)).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [id(queue()), "QueueName"] } }],
+      Statistic: "Maximum",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+  });
+
+  it.each([
+    ["IngestErrors", () => s.stack.ingest],
+    ["ScoringErrors", () => s.stack.scoring],
+  ])("fires on any %s", (key, fn) => {
+    expect(alarm(key)).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: id(fn().function) } }],
+      Statistic: "Sum",
+      Threshold: 1,
+    });
+  });
+
+  it("fires on a failed run reported by the scoring handler (RunFailed, crmlake namespace)", () => {
+    expect(alarm("RunFailed")).toMatchObject({
+      Namespace: "crmlake",
+      MetricName: "RunFailed",
+      Dimensions: [{ Name: "service", Value: METRIC_SERVICES.score }],
+      Statistic: "Sum",
+      Threshold: 1,
+    });
+  });
+
+  it("fires when more than 5 % of the rows ingested in an hour were quarantined", () => {
+    const a = alarm("QuarantineRatio");
+    expect(a).toMatchObject({ Threshold: 0.05, ComparisonOperator: "GreaterThanThreshold" });
+    const metrics = a.Metrics as {
+      Id: string;
+      Expression?: string;
+      ReturnData?: boolean;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Stat: string };
+    }[];
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe(
+      "IF(rowsIn > 0, rowsQuarantined / rowsIn, 0)",
+    );
+    for (const [metricId, name] of [
+      ["rowsIn", "RowsIn"],
+      ["rowsQuarantined", "RowsQuarantined"],
+    ]) {
+      expect(metrics.find((m) => m.Id === metricId)?.MetricStat).toMatchObject({
+        Metric: {
+          Namespace: "crmlake",
+          MetricName: name,
+          Dimensions: [{ Name: "service", Value: METRIC_SERVICES.ingest }],
+        },
+        Stat: "Sum",
+        Period: 3600,
+      });
+    }
+  });
+});
+
+describe("least-privilege IAM", () => {
+  const lakeArn = () => `<${id(s.stack.lake)}.Arn>`;
+
+  it("lets ingest read the landing bucket and write only curated/, quarantine/ and ledger/ of the lake", () => {
+    const a = allowed(id(s.stack.ingest.role));
+    const prefixes = ["curated/*", "quarantine/*", "ledger/*"].map((p) => `${lakeArn()}/${p}`);
+    expect([...(a.get("s3:GetObject") ?? [])].sort()).toEqual(
+      [`<${id(s.stack.landing)}.Arn>/*`, ...prefixes].sort(),
+    );
+    for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]) {
+      expect([...(a.get(action) ?? [])].sort()).toEqual([...prefixes].sort());
+    }
+    const listLake = statementsOf(id(s.stack.ingest.role)).find(
+      (st) => strings(st.Action).includes("s3:ListBucket") && flat(st.Resource) === lakeArn(),
+    );
+    expect(listLake?.Condition).toEqual({
+      StringLike: {
+        "s3:prefix": ["curated/", "curated/*", "quarantine/", "quarantine/*", "ledger/", "ledger/*"],
+      },
+    });
+    expect(a.has("glue:GetTable")).toBe(false);
+    expect(a.has("athena:StartQueryExecution")).toBe(false);
+  });
+
+  it("lets ingest use the data key only through S3, and consume only its queue", () => {
+    const kms = statementsOf(id(s.stack.ingest.role)).find(
+      (st) => flat(st.Resource) === `<${id(s.stack.dataKey)}.Arn>`,
+    );
+    expect(kms).toMatchObject({
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": { "Fn::Join": ["", ["s3.", { Ref: "AWS::Region" }, ".amazonaws.com"]] },
+        },
+      },
+    });
+    expect([...(allowed(id(s.stack.ingest.role)).get("sqs:ReceiveMessage") ?? [])]).toEqual([
+      `<${id(s.stack.ingestQueue)}.Arn>`,
+    ]);
+  });
+
+  it("lets scoring read the lake, write only the runner's models/ and runs/, and use the results bucket", () => {
+    const a = allowed(id(s.stack.scoring.role));
+    const results = `<${id(s.stack.results)}.Arn>/*`;
+    expect([...(a.get("s3:GetObject") ?? [])].sort()).toEqual([`${lakeArn()}/*`, results].sort());
+    expect([...(a.get("s3:PutObject") ?? [])].sort()).toEqual(
+      [`${lakeArn()}/models/*`, `${lakeArn()}/runs/*`, results].sort(),
+    );
+    // Every key the model runner writes falls under those two prefixes.
+    for (const key of [
+      `${MODEL_LAYOUT.modelPrefix("m")}${MODEL_LAYOUT.partitionDir("2024-01-31")}/${MODEL_LAYOUT.dataFile}`,
+      MODEL_LAYOUT.stagingTable("r1", "m"),
+      MODEL_LAYOUT.publishJournal("r1"),
+      MODEL_LAYOUT.runRecord("r1"),
+      MODEL_LAYOUT.lock,
+    ]) {
+      expect(key).toMatch(/^(models|runs)\//);
+    }
+    expect(
+      a.has("s3:GetObject") &&
+        [...(a.get("s3:GetObject") ?? [])].some((r) => r.includes(id(s.stack.landing))),
+    ).toBe(false);
+  });
+
+  it("lets scoring run queries in its workgroup only", () => {
+    const a = allowed(id(s.stack.scoring.role));
+    for (const action of [
+      "athena:StartQueryExecution",
+      "athena:GetQueryExecution",
+      "athena:StopQueryExecution",
+    ]) {
+      expect([...(a.get(action) ?? [])]).toEqual([
+        `arn:<AWS::Partition>:athena:<AWS::Region>:<AWS::AccountId>:workgroup/<${id(s.stack.workGroup)}>`,
+      ]);
+    }
+  });
+
+  it("lets scoring use its Glue database, and never alter the tables the stack declares", () => {
+    const glue = (rest: string) => `arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:${rest}`;
+    const a = allowed(id(s.stack.scoring.role));
+    expect([...(a.get("glue:CreateTable") ?? [])].sort()).toEqual(
+      [glue("catalog"), glue("database/crmlake"), glue("table/crmlake/*")].sort(),
+    );
+    const deny = statementsOf(id(s.stack.scoring.role)).find((st) => st.Effect === "Deny");
+    expect(strings(deny?.Action ?? [])).toEqual(
+      expect.arrayContaining(["glue:CreateTable", "glue:DeleteTable"]),
+    );
+    expect(
+      strings(deny?.Resource ?? [])
+        .map(flat)
+        .sort(),
+    ).toEqual([...DATASET_NAMES, "quarantine", "drops"].map((t) => glue(`table/crmlake/${t}`)).sort());
+  });
+
+  it("lets the scheduler invoke the scoring Lambda and dead-letter to its queue, nothing more", () => {
+    const role = Object.entries(resources).find(
+      ([, r]) =>
+        r.Type === "AWS::IAM::Role" &&
+        JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes("scheduler.amazonaws.com"),
+    );
+    expect(role).toBeDefined();
+    const [roleId, r] = role as [string, Resource];
+    expect(JSON.stringify(r.Properties.AssumeRolePolicyDocument)).toContain("aws:SourceAccount");
+    const a = allowed(roleId);
+    expect(Object.fromEntries([...a].map(([k, v]) => [k, [...v]]))).toEqual({
+      "lambda:InvokeFunction": [`<${id(s.stack.scoring.function)}.Arn>`],
+      "sqs:SendMessage": [`<${id(s.stack.scoringDeadLetters)}.Arn>`],
+      "kms:Decrypt": [`<${id(s.stack.messageKey)}.Arn>`],
+      "kms:GenerateDataKey": [`<${id(s.stack.messageKey)}.Arn>`],
+    });
+  });
+
+  it("names no wildcard action, and Resource '*' only for X-Ray, in the stack's own roles", () => {
+    const own = [s.stack.ingest.role, s.stack.scoring.role].map((r) => id(r));
+    for (const roleId of own) {
+      for (const st of statementsOf(roleId)) {
+        for (const action of strings(st.Action)) expect(action).not.toContain("*");
+        const targets = strings(st.Resource).map(flat);
+        if (targets.includes("*")) {
+          expect(strings(st.Action).sort()).toEqual(["xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
+        }
+        for (const t of targets.filter((x) => x !== "*" && x.includes("*"))) {
+          // Only a bucket ARN with a prefix, or every table of the one database.
+          expect(t).toMatch(/^(<\w+\.Arn>\/([a-z]+\/)?\*|arn:<AWS::Partition>:glue:.*:table\/crmlake\/\*)$/);
+        }
+      }
+    }
+  });
+});
+
+describe("outputs", () => {
+  it("tells the user where to drop files and what to query", () => {
+    for (const name of [
+      "LandingBucketName",
+      "LakeBucketName",
+      "AthenaResultsBucketName",
+      "GlueDatabaseName",
+      "AthenaWorkGroupName",
+      "AlarmTopicArn",
+    ]) {
+      s.template.hasOutput(name, {});
+    }
+  });
+});
+
+describe("context options", () => {
+  let c: Synth;
+  let dir: string;
+  const config = { pyramid: { top_share: 0.02 }, note: "é" };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "crmlake-config-"));
+    writeFileSync(join(dir, "crmlake.json"), JSON.stringify(config, null, 2));
+    c = synth({
+      "crmlake:architecture": "arm64",
+      "crmlake:schedule": "cron(30 5 ? * MON-FRI *)",
+      "crmlake:scheduleTimeZone": "Europe/Berlin",
+      "crmlake:bytesScannedCutoff": "500MB",
+      "crmlake:logRetentionDays": "30",
+      "crmlake:resultsRetentionDays": 3,
+      "crmlake:rawInfrequentAccessDays": 60,
+      "crmlake:rawGlacierDays": 180,
+      "crmlake:noncurrentVersionDays": 10,
+      "crmlake:alarmEmail": "data-team@example.com",
+      "crmlake:quarantineRatioThreshold": "0.2",
+      "crmlake:configFile": join(dir, "crmlake.json"),
+    });
+  });
+  afterAll(() => {
+    cleanup(c);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const of = (construct: IConstruct) =>
+    (c.template.toJSON().Resources as Record<string, Resource>)[logicalId(c, construct)] as Resource;
+
+  it("runs both Lambdas on arm64 when asked", () => {
+    for (const fn of [c.stack.ingest, c.stack.scoring]) {
+      expect(of(fn.function).Properties.Architectures).toEqual(["arm64"]);
+    }
+  });
+
+  it("schedules with the given cron expression in the given time zone", () => {
+    expect(of(c.stack.schedule).Properties).toMatchObject({
+      ScheduleExpression: "cron(30 5 ? * MON-FRI *)",
+      ScheduleExpressionTimezone: "Europe/Berlin",
+    });
+    const input = JSON.parse((of(c.stack.schedule).Properties.Target as { Input: string }).Input);
+    expect(input.timeZone).toBe("Europe/Berlin");
+  });
+
+  it("applies the bytes-scanned cutoff, retentions and lifecycle days", () => {
+    c.template.hasResourceProperties("AWS::Athena::WorkGroup", {
+      WorkGroupConfiguration: { BytesScannedCutoffPerQuery: 500 * 1024 ** 2 },
+    });
+    c.template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+    const rules = (b: IConstruct) =>
+      JSON.stringify((of(b).Properties.LifecycleConfiguration as { Rules: unknown[] }).Rules);
+    expect(rules(c.stack.results)).toContain('"ExpirationInDays":3');
+    expect(rules(c.stack.accessLogs)).toContain('"ExpirationInDays":30');
+    expect(rules(c.stack.landing)).toContain('{"StorageClass":"STANDARD_IA","TransitionInDays":60}');
+    expect(rules(c.stack.landing)).toContain('{"StorageClass":"GLACIER_IR","TransitionInDays":180}');
+    expect(rules(c.stack.lake)).toContain('"NoncurrentVersionExpiration":{"NoncurrentDays":10}');
+  });
+
+  it("subscribes the alarm e-mail address to the topic", () => {
+    c.template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "data-team@example.com",
+      TopicArn: { Ref: logicalId(c, c.stack.alarmTopic) },
+    });
+  });
+
+  it("uses the given quarantine ratio threshold", () => {
+    const a = c.stack.alarms.QuarantineRatio;
+    if (a === undefined) throw new Error("no quarantine alarm");
+    expect(of(a).Properties.Threshold).toBe(0.2);
+  });
+
+  it("passes the run configuration, minified, to both Lambdas in CRMLAKE_CONFIG", () => {
+    for (const fn of [c.stack.ingest, c.stack.scoring]) {
+      const env = (of(fn.function).Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      expect(env.CRMLAKE_CONFIG).toBe(JSON.stringify(config));
+    }
+  });
+});
+
+describe("cdk-nag (AwsSolutions)", () => {
+  /** Findings of the AwsSolutions pack that are not acknowledged, as readable lines. */
+  const findings = (app: IConstruct) =>
+    new AwsSolutionsChecks(undefined, { verbose: false })
+      .validateScope(app)
+      .violations.flatMap((v) =>
+        v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
+      );
+
+  it("reports no unacknowledged error or warning on the default stack", () => {
+    expect(findings(s.app)).toEqual([]);
+  });
+
+  it("reports none with destroyData (auto-delete custom resources) or the other options either", () => {
+    const d = synth({
+      "crmlake:destroyData": true,
+      "crmlake:alarmEmail": "ops@example.com",
+      "crmlake:architecture": "arm64",
+    });
+    try {
+      expect(findings(d.app)).toEqual([]);
+    } finally {
+      cleanup(d);
+    }
+  });
+
+  it("would report an unencrypted, unlogged bucket (the check above can fail)", () => {
+    const app = new App();
+    new s3.Bucket(new Stack(app, "Bad"), "Plain");
+    const found = findings(app);
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^error AwsSolutions-S1 at Bad\/Plain/)]),
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^error AwsSolutions-S10 at Bad\/Plain/)]),
+    );
+  });
+
+  it("gives every acknowledgment a reason of its own", () => {
+    const reasons: string[] = [];
+    const visit = (node: IConstruct) => {
+      for (const entry of node.node.metadata) {
+        if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+          reasons.push(...Object.values(entry.data as Record<string, string>));
+        }
+      }
+      for (const child of node.node.children) visit(child);
+    };
+    visit(s.app);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
+  });
+});
+
+describe("the app (infra/app.ts)", () => {
+  it("synthesises offline with cdk.json's context, cdk-nag passing", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "crmlake-app-"));
+    try {
+      const run = spawnSync(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "infra", "app.ts")], {
+        cwd: PROJECT_ROOT,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          CDK_OUTDIR: outdir,
+          CDK_CONTEXT_JSON: JSON.stringify({ ...CDK_JSON_CONTEXT, "crmlake:placeholderCode": true }),
+        },
+      });
+      expect(run.stderr).not.toMatch(/AwsSolutions-/);
+      expect(run.status, run.stderr).toBe(0);
+      const template = JSON.parse(readFileSync(join(outdir, "Crmlake.template.json"), "utf8"));
+      expect(Object.keys(template.Resources).length).toBeGreaterThan(40);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it("fails the synth on a cdk-nag finding nobody acknowledged", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "crmlake-app-"));
+    try {
+      const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, "crmlake:placeholderCode": true } });
+      const stack = buildCrmlakeApp(app);
+      new s3.Bucket(stack, "Unlogged", { enforceSSL: true });
+      expect(() => app.synth()).toThrow(/Crmlake\/Unlogged[\s\S]*AwsSolutions-S1/);
+      const report = readFileSync(join(outdir, "validation-report.json"), "utf8");
+      expect(report).toContain("AwsSolutions-S1");
+      expect(report).toContain("Crmlake/Unlogged");
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
