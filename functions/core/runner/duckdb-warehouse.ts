@@ -1,0 +1,108 @@
+/**
+ * The DuckDB adapter of Warehouse: the lake's curated Parquet as views, model outputs written with
+ * `COPY … TO … (FORMAT parquet)`, and each output re-read as a view for the models after it.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api";
+import { openDuckDB, sqlIdent, sqlString } from "../../engines/duckdb.ts";
+import { attachLakeViews } from "../../engines/duckdb-lake.ts";
+import { QueryFailedError } from "../errors.ts";
+import { MODEL_LAYOUT } from "./layout.ts";
+import { attachModelViews } from "./views.ts";
+import type {
+  ColumnInfo,
+  MaterializeRequest,
+  MaterializeResult,
+  QueryResult,
+  Row,
+  Warehouse,
+} from "./warehouse.ts";
+
+function firstLine(error: unknown): string {
+  return ((error as Error).message ?? String(error)).split("\n")[0] ?? "query failed";
+}
+
+export class DuckDBWarehouse implements Warehouse {
+  readonly engine = "duckdb";
+  private readonly connection: DuckDBConnection;
+  private readonly lakeDir: string;
+  private readonly onClose: (() => void) | undefined;
+
+  /** Wraps an open connection; `onClose` (if given) is called by close(). */
+  constructor(connection: DuckDBConnection, lakeDir: string, onClose?: () => void) {
+    this.connection = connection;
+    this.lakeDir = lakeDir;
+    this.onClose = onClose;
+  }
+
+  /** Opens an in-memory DuckDB over a lake directory. */
+  static async open(lakeDir: string): Promise<DuckDBWarehouse> {
+    const session = await openDuckDB();
+    return new DuckDBWarehouse(session.connection, lakeDir, () => session.close());
+  }
+
+  async attachInputs(): Promise<void> {
+    await attachLakeViews(this.connection, this.lakeDir);
+  }
+
+  async replaceView(name: string, select: string): Promise<void> {
+    await this.run(`CREATE OR REPLACE VIEW ${sqlIdent(name)} AS ${select}`);
+  }
+
+  async materialize(request: MaterializeRequest): Promise<MaterializeResult> {
+    const { column, value } = request.partition;
+    const dir = join(request.tableLocation, `${column}=${value}`);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, MODEL_LAYOUT.dataFile);
+    const ordered =
+      request.orderBy.length === 0
+        ? request.body
+        : `SELECT * FROM (${request.body}\n) AS model_rows ORDER BY ${request.orderBy.map(sqlIdent).join(", ")}`;
+    const written = await this.run(
+      `COPY (${ordered}\n) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    await this.replaceView(
+      request.model,
+      `SELECT * FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`,
+    );
+    const described = await this.query(`SELECT * FROM ${sqlIdent(request.model)} LIMIT 0`);
+    return { rows: Number(written.rowsChanged), columns: described.columns };
+  }
+
+  async attachPublished(): Promise<void> {
+    await attachModelViews(this.connection, this.lakeDir);
+  }
+
+  async query(sql: string): Promise<QueryResult> {
+    const result = await this.runAndReadAll(sql);
+    const names = result.columnNames();
+    const types = result.columnTypes();
+    const columns: ColumnInfo[] = names.map((name, i) => ({ name, type: types[i]?.toString() ?? "UNKNOWN" }));
+    return { columns, rows: result.getRowObjectsJson() as Row[] };
+  }
+
+  async readTable(name: string): Promise<QueryResult> {
+    return this.query(`SELECT * FROM ${sqlIdent(name)}`);
+  }
+
+  async close(): Promise<void> {
+    this.onClose?.();
+  }
+
+  private async run(sql: string) {
+    try {
+      return await this.connection.run(sql);
+    } catch (error) {
+      throw new QueryFailedError("query_failed", firstLine(error), { cause: error });
+    }
+  }
+
+  private async runAndReadAll(sql: string): Promise<DuckDBResultReader> {
+    try {
+      return await this.connection.runAndReadAll(sql);
+    } catch (error) {
+      throw new QueryFailedError("query_failed", firstLine(error), { cause: error });
+    }
+  }
+}

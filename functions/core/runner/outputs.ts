@@ -1,0 +1,214 @@
+/**
+ * ModelOutputs: where a run stages its tables, how it publishes them, and where it records itself. The
+ * local implementation works on a lake directory; an S3/Glue implementation will follow with the Athena
+ * adapter (publish = copy the staged objects, then point the Glue partitions at them).
+ *
+ * Local publishing (docs/adr/0002-model-runner.md):
+ * 1. every model of the run is written under runs/staging/<run_id>/; nothing under models/ changes;
+ * 2. when all succeeded, a journal (_publish.json) listing every partition and its files is written;
+ * 3. each staged file is renamed over its published name — rename(2) replaces a file atomically, so a
+ *    reader of one model sees the old file or the new one, never half of either;
+ * 4. published files the journal does not list are removed, then the staging directory.
+ * A run that dies before step 2 leaves only staging debris (removed by the next run); one that dies
+ * during steps 3–4 is rolled forward by the next run from the journal. A failed run never reaches step 2.
+ */
+
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { RunLockedError } from "./errors.ts";
+import { MODEL_LAYOUT } from "./layout.ts";
+import type { RunRecord } from "./runs.ts";
+
+export interface ModelOutputs {
+  /** Human-readable location, for messages. */
+  readonly location: string;
+  /** The table location a run writes `model` to (MaterializeRequest.tableLocation). */
+  stagingTable(runId: string, model: string): string;
+  /** Takes the lake's run lock; returns the release function. */
+  lock(runId: string): Promise<() => Promise<void>>;
+  /** Finishes interrupted publishes and removes abandoned staging (call while holding the lock). */
+  recover(): Promise<void>;
+  /** Makes the staged as-of partitions of `models` the published ones. */
+  publish(runId: string, asOf: string, models: readonly string[]): Promise<void>;
+  /** Removes a run's staging (after a failure). */
+  discard(runId: string): Promise<void>;
+  writeRunRecord(record: RunRecord): Promise<void>;
+}
+
+interface Journal {
+  run_id: string;
+  as_of: string;
+  partitions: { model: string; files: string[] }[];
+}
+
+interface LockInfo {
+  run_id: string;
+  pid: number;
+  host: string;
+  started_at: string;
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === "ENOENT";
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Writes a small file by writing a sibling and renaming it into place. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+export class LocalModelOutputs implements ModelOutputs {
+  readonly location: string;
+
+  constructor(lakeDir: string) {
+    this.location = lakeDir;
+  }
+
+  private path(key: string): string {
+    return join(this.location, ...key.split("/").filter((p) => p !== ""));
+  }
+
+  stagingTable(runId: string, model: string): string {
+    return this.path(MODEL_LAYOUT.stagingTable(runId, model));
+  }
+
+  async lock(runId: string): Promise<() => Promise<void>> {
+    const file = this.path(MODEL_LAYOUT.lock);
+    await mkdir(join(file, ".."), { recursive: true });
+    const info: LockInfo = {
+      run_id: runId,
+      pid: process.pid,
+      host: hostname(),
+      started_at: new Date().toISOString(),
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(file, "wx");
+        await handle.writeFile(JSON.stringify(info));
+        await handle.close();
+        return async () => {
+          await rm(file, { force: true });
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        let holder: LockInfo | undefined;
+        try {
+          holder = JSON.parse(await readFile(file, "utf8")) as LockInfo;
+        } catch {
+          holder = undefined;
+        }
+        // A lock left by a process of this host that no longer exists is stale: take it over.
+        if (
+          holder !== undefined &&
+          holder.host === hostname() &&
+          !processAlive(holder.pid) &&
+          attempt === 0
+        ) {
+          await rm(file, { force: true });
+          continue;
+        }
+        const who =
+          holder === undefined
+            ? "an unreadable lock file"
+            : `run ${holder.run_id} (pid ${holder.pid} on ${holder.host}, started ${holder.started_at})`;
+        throw new RunLockedError(
+          "run_locked",
+          `Another run is using the lake ${this.location}: ${who}. Wait for it, or delete ${file} if that run is gone.`,
+        );
+      }
+    }
+    throw new RunLockedError("run_locked", `Could not take the run lock ${file}`);
+  }
+
+  async recover(): Promise<void> {
+    const stagingRoot = this.path("runs/staging");
+    let runs: string[];
+    try {
+      runs = (await readdir(stagingRoot, { withFileTypes: true }))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    for (const runId of runs.sort()) {
+      let journal: Journal | undefined;
+      try {
+        journal = JSON.parse(
+          await readFile(this.path(MODEL_LAYOUT.publishJournal(runId)), "utf8"),
+        ) as Journal;
+      } catch (error) {
+        if (!isMissing(error) && !(error instanceof SyntaxError)) throw error;
+      }
+      if (journal !== undefined) await this.applyJournal(journal);
+      await rm(this.path(MODEL_LAYOUT.stagingPrefix(runId)), { recursive: true, force: true });
+    }
+  }
+
+  async publish(runId: string, asOf: string, models: readonly string[]): Promise<void> {
+    const partition = MODEL_LAYOUT.partitionDir(asOf);
+    const journal: Journal = { run_id: runId, as_of: asOf, partitions: [] };
+    for (const model of models) {
+      const files = await listFiles(join(this.stagingTable(runId, model), partition));
+      journal.partitions.push({ model, files });
+    }
+    await mkdir(this.path(MODEL_LAYOUT.stagingPrefix(runId)), { recursive: true });
+    await writeAtomic(this.path(MODEL_LAYOUT.publishJournal(runId)), JSON.stringify(journal));
+    await this.applyJournal(journal);
+    await rm(this.path(MODEL_LAYOUT.stagingPrefix(runId)), { recursive: true, force: true });
+  }
+
+  /** Idempotent: moves what is still staged, then removes published files the journal does not list. */
+  private async applyJournal(journal: Journal): Promise<void> {
+    const partition = MODEL_LAYOUT.partitionDir(journal.as_of);
+    for (const { model, files } of journal.partitions) {
+      const staged = join(this.stagingTable(journal.run_id, model), partition);
+      const target = join(this.path(MODEL_LAYOUT.modelPrefix(model)), partition);
+      await mkdir(target, { recursive: true });
+      for (const file of files) {
+        try {
+          await rename(join(staged, file), join(target, file));
+        } catch (error) {
+          if (!isMissing(error)) throw error; // already moved by an earlier attempt
+        }
+      }
+      for (const stale of await listFiles(target)) {
+        if (!files.includes(stale)) await rm(join(target, stale), { force: true });
+      }
+    }
+  }
+
+  async discard(runId: string): Promise<void> {
+    await rm(this.path(MODEL_LAYOUT.stagingPrefix(runId)), { recursive: true, force: true });
+  }
+
+  async writeRunRecord(record: RunRecord): Promise<void> {
+    const file = this.path(MODEL_LAYOUT.runRecord(record.run_id));
+    await mkdir(join(file, ".."), { recursive: true });
+    await writeAtomic(file, `${JSON.stringify(record)}\n`);
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * Run parameters and the one macro syntax models may use: `{{ name }}`, replaced by a typed SQL literal
+ * (`DATE '2024-01-31'`, `CAST(0.3 AS DECIMAL(9,4))`, `90`, `'gross_margin'`). Values come from the
+ * validated config and the as-of date only, never from data, and every one is checked here again before
+ * it is rendered, so no model ever receives a string-built value.
+ */
+import type { CrmlakeConfig } from "../config.ts";
+import { ModelError } from "./errors.ts";
+import { didYouMean } from "./models.ts";
+
+export type ParamType =
+  | { readonly kind: "date" }
+  | { readonly kind: "integer" }
+  | { readonly kind: "double" }
+  | { readonly kind: "decimal"; readonly precision: number; readonly scale: number }
+  | { readonly kind: "varchar" }
+  | { readonly kind: "boolean" };
+
+export type ParamValue = string | number | boolean;
+
+export interface ParamDefinition {
+  readonly name: string;
+  readonly type: ParamType;
+  readonly description: string;
+  readonly value: (context: RunContext) => ParamValue;
+}
+
+export interface RunContext {
+  /** The as-of date, `YYYY-MM-DD`. */
+  readonly asOf: string;
+  readonly config: CrmlakeConfig;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Parses `YYYY-MM-DD` strictly (a real calendar date); undefined otherwise. */
+export function parseIsoDate(text: string): Date | undefined {
+  const match = DATE.exec(text);
+  if (match === null) return undefined;
+  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return date.toISOString().slice(0, 10) === text ? date : undefined;
+}
+
+function isoDate(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+function requireDate(text: string): Date {
+  const date = parseIsoDate(text);
+  if (date === undefined) throw new ModelError("bad_parameter", `"${text}" is not a date written YYYY-MM-DD`);
+  return date;
+}
+
+/** `date` minus `days` days. */
+export function minusDays(date: string, days: number): string {
+  const d = requireDate(date);
+  d.setUTCDate(d.getUTCDate() - days);
+  return isoDate(d);
+}
+
+/**
+ * `date` minus `months` calendar months, clamped to the end of the month (2024-03-31 − 1 month =
+ * 2024-02-29), which is what `CAST(d - INTERVAL 'n' MONTH AS DATE)` gives on Trino and on DuckDB.
+ */
+export function minusMonths(date: string, months: number): string {
+  const d = requireDate(date);
+  const target = d.getUTCFullYear() * 12 + d.getUTCMonth() - months;
+  const year = Math.floor(target / 12);
+  const month = target - year * 12;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return isoDate(new Date(Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay))));
+}
+
+const decimal = (precision: number, scale: number): ParamType => ({ kind: "decimal", precision, scale });
+const INTEGER: ParamType = { kind: "integer" };
+const DATE_TYPE: ParamType = { kind: "date" };
+const VARCHAR: ParamType = { kind: "varchar" };
+const BOOLEAN: ParamType = { kind: "boolean" };
+
+/**
+ * Every parameter a model can use. Dates derived from as-of are computed here (not in SQL), so each model
+ * sees the same window edges. Windows are half-open on the left: (start, end].
+ */
+export const PARAMETERS: readonly ParamDefinition[] = [
+  {
+    name: "as_of",
+    type: DATE_TYPE,
+    description: "The run's as-of date: only transactions on or before it count.",
+    value: (c) => c.asOf,
+  },
+  {
+    name: "as_of_month",
+    type: VARCHAR,
+    description: "The as-of month, `YYYY-MM`, for pruning the order_month partitions of transactions.",
+    value: (c) => c.asOf.slice(0, 7),
+  },
+  {
+    name: "value_window_start",
+    type: DATE_TYPE,
+    description: "Exclusive start of the value window: as_of minus periods.value_window_months.",
+    value: (c) => minusMonths(c.asOf, c.config.periods.value_window_months),
+  },
+  {
+    name: "comparison_as_of",
+    type: DATE_TYPE,
+    description: "as_of minus periods.comparison_days: the date the pyramid migration compares with.",
+    value: (c) => minusDays(c.asOf, c.config.periods.comparison_days),
+  },
+  {
+    name: "comparison_window_start",
+    type: DATE_TYPE,
+    description: "Exclusive start of the value window at comparison_as_of.",
+    value: (c) =>
+      minusMonths(minusDays(c.asOf, c.config.periods.comparison_days), c.config.periods.value_window_months),
+  },
+  {
+    name: "pyramid.top_share",
+    type: decimal(9, 6),
+    description: "Config pyramid.top_share.",
+    value: (c) => c.config.pyramid.top_share,
+  },
+  {
+    name: "pyramid.big_share",
+    type: decimal(9, 6),
+    description: "Config pyramid.big_share.",
+    value: (c) => c.config.pyramid.big_share,
+  },
+  {
+    name: "pyramid.medium_share",
+    type: decimal(9, 6),
+    description: "Config pyramid.medium_share.",
+    value: (c) => c.config.pyramid.medium_share,
+  },
+  {
+    name: "pyramid.value_measure",
+    type: VARCHAR,
+    description: "Config pyramid.value_measure.",
+    value: (c) => c.config.pyramid.value_measure,
+  },
+  {
+    name: "margin.default_rate",
+    type: decimal(9, 4),
+    description: "Config margin.default_rate.",
+    value: (c) => c.config.margin.default_rate,
+  },
+  {
+    name: "rfm.quantiles",
+    type: INTEGER,
+    description: "Config rfm.quantiles.",
+    value: (c) => c.config.rfm.quantiles,
+  },
+  {
+    name: "lifecycle.loyal_min_orders",
+    type: INTEGER,
+    description: "Config lifecycle.loyal_min_orders.",
+    value: (c) => c.config.lifecycle.loyal_min_orders,
+  },
+  {
+    name: "lifecycle.lapsed_after_days",
+    type: INTEGER,
+    description: "Config lifecycle.lapsed_after_days.",
+    value: (c) => c.config.lifecycle.lapsed_after_days,
+  },
+  {
+    name: "comparison_days",
+    type: INTEGER,
+    description: "Config periods.comparison_days.",
+    value: (c) => c.config.periods.comparison_days,
+  },
+  {
+    name: "needs.price_discount_share_min",
+    type: decimal(9, 6),
+    description: "Config needs.price_discount_share_min.",
+    value: (c) => c.config.needs.price_discount_share_min,
+  },
+  {
+    name: "needs.price_index_max",
+    type: decimal(9, 4),
+    description: "Config needs.price_index_max.",
+    value: (c) => c.config.needs.price_index_max,
+  },
+  {
+    name: "needs.value_discount_share_max",
+    type: decimal(9, 6),
+    description: "Config needs.value_discount_share_max.",
+    value: (c) => c.config.needs.value_discount_share_max,
+  },
+  {
+    name: "needs.value_price_index_min",
+    type: decimal(9, 4),
+    description: "Config needs.value_price_index_min.",
+    value: (c) => c.config.needs.value_price_index_min,
+  },
+  {
+    name: "cost_to_serve.per_order",
+    type: decimal(18, 2),
+    description: "Config cost_to_serve.per_order.",
+    value: (c) => c.config.cost_to_serve.per_order,
+  },
+  {
+    name: "cost_to_serve.per_return",
+    type: decimal(18, 2),
+    description: "Config cost_to_serve.per_return.",
+    value: (c) => c.config.cost_to_serve.per_return,
+  },
+  {
+    name: "cost_to_serve.include_campaign_contacts",
+    type: BOOLEAN,
+    description: "Config cost_to_serve.include_campaign_contacts.",
+    value: (c) => c.config.cost_to_serve.include_campaign_contacts,
+  },
+  {
+    name: "affinity.basket",
+    type: VARCHAR,
+    description: "Config affinity.basket.",
+    value: (c) => c.config.affinity.basket,
+  },
+  {
+    name: "affinity.min_pair_baskets",
+    type: INTEGER,
+    description: "Config affinity.min_pair_baskets.",
+    value: (c) => c.config.affinity.min_pair_baskets,
+  },
+  {
+    name: "affinity.min_lift",
+    type: decimal(9, 4),
+    description: "Config affinity.min_lift.",
+    value: (c) => c.config.affinity.min_lift,
+  },
+  {
+    name: "clv.horizon_months",
+    type: INTEGER,
+    description: "Config clv.horizon_months.",
+    value: (c) => c.config.clv.horizon_months,
+  },
+  {
+    name: "clv.annual_discount_rate",
+    type: decimal(9, 6),
+    description: "Config clv.annual_discount_rate.",
+    value: (c) => c.config.clv.annual_discount_rate,
+  },
+];
+
+function badValue(name: string, value: ParamValue, expected: string): never {
+  throw new ModelError("bad_parameter", `Parameter ${name} = ${JSON.stringify(value)} is not ${expected}`);
+}
+
+/** Renders one checked value as a typed SQL literal that means the same on Trino and DuckDB. */
+export function renderLiteral(name: string, type: ParamType, value: ParamValue): string {
+  switch (type.kind) {
+    case "date":
+      if (typeof value !== "string" || parseIsoDate(value) === undefined)
+        badValue(name, value, "a YYYY-MM-DD date");
+      return `DATE '${value}'`;
+    case "integer":
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || Math.abs(value) > 2_147_483_647) {
+        badValue(name, value, "an integer");
+      }
+      return value < 0 ? `(${value})` : String(value);
+    case "double": {
+      if (typeof value !== "number" || !Number.isFinite(value)) badValue(name, value, "a finite number");
+      const text = String(value);
+      const literal = /e/i.test(text) ? text : `${text}e0`;
+      return value < 0 ? `(${literal})` : literal;
+    }
+    case "decimal": {
+      if (typeof value !== "number" || !Number.isFinite(value)) badValue(name, value, "a finite number");
+      const text = value.toFixed(type.scale);
+      if (Number(text) !== value) badValue(name, value, `a number with at most ${type.scale} decimals`);
+      if (text.replace(/^-/, "").replace(".", "").replace(/^0+/, "").length > type.precision) {
+        badValue(name, value, `a DECIMAL(${type.precision},${type.scale})`);
+      }
+      return `CAST(${text} AS DECIMAL(${type.precision},${type.scale}))`;
+    }
+    case "varchar":
+      if (typeof value !== "string" || !/^[A-Za-z0-9_. -]*$/.test(value)) {
+        badValue(name, value, "a plain word (letters, digits, _ . - and spaces)");
+      }
+      return `'${value}'`;
+    case "boolean":
+      if (typeof value !== "boolean") badValue(name, value, "true or false");
+      return value ? "TRUE" : "FALSE";
+  }
+}
+
+/** All parameters of a run, rendered once: name → SQL literal. */
+export function renderParameters(context: RunContext): ReadonlyMap<string, string> {
+  if (parseIsoDate(context.asOf) === undefined) {
+    throw new ModelError("bad_parameter", `as_of "${context.asOf}" is not a date written YYYY-MM-DD`);
+  }
+  return new Map(PARAMETERS.map((p) => [p.name, renderLiteral(p.name, p.type, p.value(context))]));
+}
+
+const MACRO = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * Replaces every `{{ name }}` in a model with its literal. Unknown names and stray braces fail with the
+ * file, the line and the known parameters.
+ */
+export function expandMacros(sql: string, file: string, literals: ReadonlyMap<string, string>): string {
+  const lineOf = (offset: number) => sql.slice(0, offset).split("\n").length;
+  const known = [...literals.keys()];
+  const expanded = sql.replace(MACRO, (match, name: string, offset: number) => {
+    const literal = literals.get(name);
+    if (literal === undefined) {
+      throw new ModelError(
+        "unknown_parameter",
+        `${file}:${lineOf(offset)}: unknown parameter "${name}" in ${match}.${didYouMean(name, known)} Known parameters: ${known.join(", ")}`,
+      );
+    }
+    return literal;
+  });
+  const stray = /\{\{|\}\}/.exec(sql.replace(MACRO, (match) => " ".repeat(match.length)));
+  if (stray !== null) {
+    throw new ModelError(
+      "bad_macro",
+      `${file}:${lineOf(stray.index)}: unmatched "${stray[0]}"; a parameter is written {{ name }}`,
+    );
+  }
+  return expanded;
+}

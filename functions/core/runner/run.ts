@@ -1,0 +1,287 @@
+/**
+ * The model runner: computes every model (or a selection and what it needs) as of one date, in dependency
+ * order, checks each output against its header, and publishes the run atomically (outputs.ts). Each run is
+ * recorded in the `runs` table, whether it succeeds or fails.
+ */
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { type CrmlakeConfig, defaultConfig } from "../config.ts";
+import { errorMessage } from "../errors.ts";
+import { ModelError } from "./errors.ts";
+import { formatFinding, lintSql } from "./lint.ts";
+import { loadModels, type Model, selectModels } from "./models.ts";
+import { LocalModelOutputs, type ModelOutputs } from "./outputs.ts";
+import { expandMacros, parseIsoDate, renderParameters } from "./params.ts";
+import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
+import type { MaterializeResult, Warehouse } from "./warehouse.ts";
+
+/** The project's models: `sql/` at the repository root, wherever the command is run from. */
+export const DEFAULT_SQL_DIR = fileURLToPath(new URL("../../../sql", import.meta.url));
+
+export interface RunOptions {
+  /** Lake directory (curated inputs are read from it, model outputs written to it). */
+  readonly lakeDir: string;
+  /** Directory of the models; default DEFAULT_SQL_DIR. */
+  readonly sqlDir?: string;
+  /** `YYYY-MM-DD`; default the date of the latest transaction in the lake. */
+  readonly asOf?: string;
+  readonly config?: CrmlakeConfig;
+  /** Run these models and everything they depend on; default all. */
+  readonly models?: readonly string[];
+  /** Engine; default an in-memory DuckDB over lakeDir (closed at the end). */
+  readonly warehouse?: Warehouse;
+  /** Where outputs go; default LocalModelOutputs(lakeDir). */
+  readonly outputs?: ModelOutputs;
+  /** Progress lines (one per model). */
+  readonly log?: (line: string) => void;
+  readonly now?: () => Date;
+  /**
+   * The run's id; default a new one (newRunId). A caller that names engine resources after the run before
+   * it starts (the Athena adapter's run database and token scope, functions/score.ts) passes its own.
+   */
+  readonly runId?: string;
+}
+
+/** What a run id may contain: it becomes an S3 key segment and, lower-cased, part of a Glue database name. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly asOf: string;
+  readonly durationMs: number;
+  readonly models: readonly ModelRunRecord[];
+}
+
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, "").slice(0, 18);
+  return `${stamp}Z-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * The default engine, DuckDB, loaded only when no warehouse is given. The specifier is a variable so that a
+ * bundler does not follow it: the scoring Lambda passes an Athena warehouse, and its bundle must not carry
+ * DuckDB's native addon (STYLE.md: DuckDB only where it runs; test/infra/bundling.test.ts checks it).
+ */
+async function openDuckDBWarehouse(lakeDir: string): Promise<Warehouse> {
+  const specifier = "./duckdb-warehouse.ts";
+  const { DuckDBWarehouse } = (await import(specifier)) as typeof import("./duckdb-warehouse.ts");
+  return DuckDBWarehouse.open(lakeDir);
+}
+
+/** The date of the latest transaction, as the default as-of. */
+async function latestOrderDate(warehouse: Warehouse, lakeDir: string): Promise<string> {
+  const { rows } = await warehouse.query(
+    "SELECT CAST(MAX(ordered_at) AS DATE) AS latest_on FROM transactions",
+  );
+  const latest = rows[0]?.latest_on;
+  if (typeof latest !== "string") {
+    throw new ModelError(
+      "no_transactions",
+      `The lake ${lakeDir} has no transactions, so there is no default as-of date. Ingest data first, or pass --as-of YYYY-MM-DD.`,
+    );
+  }
+  return latest;
+}
+
+/** Fails when a model's output columns differ from the columns its header documents. */
+function checkColumns(model: Model, result: MaterializeResult): void {
+  const actual = result.columns.map((c) => c.name);
+  const documented = model.header.columns.map((c) => c.name);
+  if (actual.join(",") === documented.join(",")) return;
+  const missing = documented.filter((c) => !actual.includes(c));
+  const undocumented = actual.filter((c) => !documented.includes(c));
+  const parts = [
+    missing.length > 0 ? `documented but not produced: ${missing.join(", ")}` : "",
+    undocumented.length > 0 ? `produced but not documented: ${undocumented.join(", ")}` : "",
+    missing.length === 0 && undocumented.length === 0
+      ? `order differs: the SELECT gives ${actual.join(", ")}; the header documents ${documented.join(", ")}`
+      : "",
+  ].filter((p) => p !== "");
+  throw new ModelError(
+    "columns_mismatch",
+    `${model.file}: the output columns do not match the header (${parts.join("; ")})`,
+  );
+}
+
+/** Fails when the header's unique_key does not identify rows (duplicates or NULLs). */
+async function checkUniqueKey(warehouse: Warehouse, model: Model): Promise<void> {
+  const key = model.header.uniqueKey;
+  if (key.length === 0) return;
+  const list = key.join(", ");
+  const nulls = key.map((k) => `COUNT(CASE WHEN ${k} IS NULL THEN 1 END)`).join(" + ");
+  const { rows } = await warehouse.query(
+    `SELECT (SELECT COUNT(*) FROM (SELECT ${list} FROM ${model.name} GROUP BY ${list} HAVING COUNT(*) > 1) AS d) AS duplicate_keys, (SELECT ${nulls} FROM ${model.name}) AS null_keys`,
+  );
+  const duplicates = Number(rows[0]?.duplicate_keys ?? 0);
+  const nullKeys = Number(rows[0]?.null_keys ?? 0);
+  if (duplicates > 0 || nullKeys > 0) {
+    throw new ModelError(
+      "unique_key_violated",
+      `${model.file}: unique_key (${list}) does not identify rows: ${duplicates} key value(s) repeat, ${nullKeys} row(s) have a NULL key`,
+    );
+  }
+}
+
+/** Re-reads the published outputs through the query views and compares row counts with what was written. */
+async function verifyPublished(
+  warehouse: Warehouse,
+  asOf: string,
+  plan: readonly Model[],
+  records: readonly ModelRunRecord[],
+): Promise<void> {
+  await warehouse.attachPublished();
+  for (const [index, model] of plan.entries()) {
+    const expected = records[index]?.rows;
+    if (model.header.materialized !== "table" || expected === null || expected === undefined) continue;
+    const { rows } = await warehouse.query(
+      `SELECT COUNT(*) AS n FROM ${model.name} WHERE as_of = DATE '${asOf}'`,
+    );
+    const actual = Number(rows[0]?.n ?? -1);
+    if (actual !== expected) {
+      throw new ModelError(
+        "publish_mismatch",
+        `Published ${model.name} has ${actual} rows as of ${asOf}, but the run wrote ${expected}`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs the models. Resolves with the summary when every model succeeded and the run is published; rejects
+ * with a ModelError naming the failed model otherwise (the previous outputs stay as they were).
+ */
+export async function runModels(options: RunOptions): Promise<RunSummary> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => {});
+  const config = options.config ?? defaultConfig();
+  if (options.asOf !== undefined && parseIsoDate(options.asOf) === undefined) {
+    throw new ModelError("bad_as_of", `--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
+  }
+  if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {
+    throw new ModelError(
+      "bad_run_id",
+      `Run id "${options.runId}" is not allowed: use 1 to 100 letters, digits, "_" or "-", starting with a letter or digit`,
+    );
+  }
+
+  const allModels = await loadModels(options.sqlDir ?? DEFAULT_SQL_DIR);
+  const plan = selectModels(allModels, options.models);
+  const findings = plan.flatMap((m) => lintSql(m.sql, m.file));
+  if (findings.length > 0) {
+    throw new ModelError(
+      "not_portable",
+      `${findings.length} non-portable construct(s) in the models:\n${findings.map(formatFinding).join("\n")}`,
+    );
+  }
+
+  const warehouse = options.warehouse ?? (await openDuckDBWarehouse(options.lakeDir));
+  const outputs = options.outputs ?? new LocalModelOutputs(options.lakeDir);
+  try {
+    await warehouse.attachInputs();
+    const asOf = options.asOf ?? (await latestOrderDate(warehouse, options.lakeDir));
+    const literals = renderParameters({ asOf, config });
+    const bodies = new Map(plan.map((m) => [m.name, expandMacros(m.sql, m.file, literals)]));
+
+    const started = now();
+    const runId = options.runId ?? newRunId(started);
+    const records: ModelRunRecord[] = plan.map((m) => ({
+      model: m.name,
+      layer: m.layer,
+      materialized: m.header.materialized,
+      status: "not_run",
+      started_at: null,
+      finished_at: null,
+      duration_ms: null,
+      rows: null,
+      error: null,
+    }));
+    const record: RunRecord = {
+      run_id: runId,
+      as_of: asOf,
+      status: "running",
+      engine: warehouse.engine,
+      started_at: timestampText(started),
+      finished_at: null,
+      duration_ms: null,
+      models_requested:
+        options.models === undefined || options.models.length === 0 ? null : [...options.models],
+      config: JSON.stringify(config),
+      models: records,
+      error: null,
+    };
+
+    const release = await outputs.lock(runId);
+    try {
+      await outputs.recover();
+      await outputs.writeRunRecord(record);
+      log(`run ${runId}: ${plan.length} model(s) as of ${asOf}`);
+      try {
+        for (const [index, model] of plan.entries()) {
+          const entry = records[index];
+          if (entry === undefined) continue;
+          const modelStart = now();
+          entry.started_at = timestampText(modelStart);
+          try {
+            const body = bodies.get(model.name) ?? "";
+            if (model.header.materialized === "view") {
+              await warehouse.replaceView(model.name, body);
+            } else {
+              const result = await warehouse.materialize({
+                model: model.name,
+                body,
+                tableLocation: outputs.stagingTable(runId, model.name),
+                orderBy: model.header.uniqueKey,
+                partition: { column: "as_of", value: asOf },
+              });
+              checkColumns(model, result);
+              await checkUniqueKey(warehouse, model);
+              entry.rows = result.rows;
+            }
+            entry.status = "succeeded";
+          } catch (error) {
+            entry.status = "failed";
+            entry.error = errorMessage(error);
+            throw error instanceof ModelError
+              ? error
+              : new ModelError(
+                  "model_failed",
+                  `Model ${model.name} (${model.file}) failed: ${errorMessage(error)}`,
+                  {
+                    cause: error,
+                  },
+                );
+          } finally {
+            const finished = now();
+            entry.finished_at = timestampText(finished);
+            entry.duration_ms = finished.getTime() - modelStart.getTime();
+          }
+          log(
+            `  ${model.name.padEnd(32)} ${entry.rows === null ? "view" : `${entry.rows} rows`}  ${entry.duration_ms} ms`,
+          );
+        }
+        await outputs.publish(
+          runId,
+          asOf,
+          plan.filter((m) => m.header.materialized === "table").map((m) => m.name),
+        );
+        await verifyPublished(warehouse, asOf, plan, records);
+        record.status = "succeeded";
+      } catch (error) {
+        record.status = "failed";
+        record.error = errorMessage(error);
+        await outputs.discard(runId);
+        throw error;
+      } finally {
+        const finished = now();
+        record.finished_at = timestampText(finished);
+        record.duration_ms = finished.getTime() - started.getTime();
+        await outputs.writeRunRecord(record);
+      }
+    } finally {
+      await release();
+    }
+    return { runId, asOf, durationMs: record.duration_ms ?? 0, models: records };
+  } finally {
+    if (options.warehouse === undefined) await warehouse.close();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The `runs` table: one JSON record per run under runs/log/ (MODEL_LAYOUT), written when the run starts
+ * (status `running`) and rewritten when it ends. A record left `running` means the process died.
+ */
+
+export const RUN_STATUSES = ["running", "succeeded", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const MODEL_STATUSES = ["succeeded", "failed", "not_run"] as const;
+export type ModelStatus = (typeof MODEL_STATUSES)[number];
+
+export interface ModelRunRecord {
+  model: string;
+  layer: string;
+  materialized: string;
+  status: ModelStatus;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  /** Rows written; null for views and models that did not run. */
+  rows: number | null;
+  error: string | null;
+}
+
+export interface RunRecord {
+  run_id: string;
+  as_of: string;
+  status: RunStatus;
+  engine: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  /** The --models selection, or null for a full run. */
+  models_requested: string[] | null;
+  /** The effective configuration, as JSON text. */
+  config: string;
+  models: ModelRunRecord[];
+  error: string | null;
+}
+
+/** Columns of the `runs` view, for DuckDB's read_json (and later the Glue table). */
+export const RUN_COLUMNS = [
+  { name: "run_id", sql: "VARCHAR" },
+  { name: "as_of", sql: "DATE" },
+  { name: "status", sql: "VARCHAR" },
+  { name: "engine", sql: "VARCHAR" },
+  { name: "started_at", sql: "TIMESTAMP" },
+  { name: "finished_at", sql: "TIMESTAMP" },
+  { name: "duration_ms", sql: "BIGINT" },
+  { name: "models_requested", sql: "VARCHAR[]" },
+  { name: "config", sql: "VARCHAR" },
+  {
+    name: "models",
+    sql: 'STRUCT(model VARCHAR, layer VARCHAR, materialized VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, duration_ms BIGINT, "rows" BIGINT, error VARCHAR)[]',
+  },
+  { name: "error", sql: "VARCHAR" },
+] as const;
+
+/** `2024-01-31 12:00:00.123`: the timestamp text both engines parse. */
+export function timestampText(date: Date): string {
+  return date.toISOString().replace("T", " ").replace("Z", "");
+}

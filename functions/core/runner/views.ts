@@ -1,0 +1,80 @@
+/**
+ * Query views over published model outputs: one view per model (every as-of, with an `as_of` DATE column
+ * last, as in the Glue tables), `<model>_latest` (the newest as-of only), and `runs` / `run_models` over
+ * the run records. `crmlake query` and the runner both call attachModelViews, so what a user queries is
+ * exactly what the runner verified after publishing.
+ */
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { sqlIdent, sqlString } from "../../engines/duckdb.ts";
+import { IDENTIFIER } from "./header.ts";
+import { MODEL_LAYOUT } from "./layout.ts";
+import { RUN_COLUMNS } from "./runs.ts";
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+async function hasParquet(dir: string): Promise<boolean> {
+  for (const partition of await listDir(dir)) {
+    try {
+      if ((await readdir(join(dir, partition))).some((f) => f.endsWith(".parquet"))) return true;
+    } catch {
+      // a partition removed while listing: ignore
+    }
+  }
+  return false;
+}
+
+/** The SELECT of a model's view over every as_of partition under `modelDir`. */
+export function modelViewSelect(modelDir: string): string {
+  const glob = join(modelDir, "as_of=*", "*.parquet");
+  return `SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types = {'as_of': DATE}, union_by_name = true)`;
+}
+
+/** Names of the models with published output under `<lakeDir>/models/`, sorted. */
+export async function publishedModels(lakeDir: string): Promise<string[]> {
+  const root = join(lakeDir, MODEL_LAYOUT.modelsPrefix);
+  const names: string[] = [];
+  for (const name of (await listDir(root)).sort()) {
+    if (IDENTIFIER.test(name) && (await hasParquet(join(root, name)))) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * Creates (or replaces) `<model>`, `<model>_latest`, `runs` and `run_models` views over a local lake.
+ * Returns the model names it attached.
+ */
+export async function attachModelViews(connection: DuckDBConnection, lakeDir: string): Promise<string[]> {
+  const models = await publishedModels(lakeDir);
+  for (const model of models) {
+    const view = sqlIdent(model);
+    await connection.run(
+      `CREATE OR REPLACE VIEW ${view} AS ${modelViewSelect(join(lakeDir, MODEL_LAYOUT.modelPrefix(model)))}`,
+    );
+    await connection.run(
+      `CREATE OR REPLACE VIEW ${sqlIdent(`${model}_latest`)} AS SELECT * FROM ${view} WHERE as_of = (SELECT MAX(as_of) FROM ${view})`,
+    );
+  }
+  const logDir = join(lakeDir, MODEL_LAYOUT.runLogPrefix);
+  let hasRuns = false;
+  try {
+    hasRuns = (await readdir(logDir)).some((f) => f.endsWith(".json"));
+  } catch {
+    hasRuns = false;
+  }
+  const runs = hasRuns
+    ? `SELECT * FROM read_json(${sqlString(join(logDir, "*.json"))}, format = 'newline_delimited', columns = {${RUN_COLUMNS.map((c) => `${sqlString(c.name)}: ${sqlString(c.sql)}`).join(", ")}})`
+    : `SELECT ${RUN_COLUMNS.map((c) => `CAST(NULL AS ${c.sql}) AS ${sqlIdent(c.name)}`).join(", ")} WHERE false`;
+  await connection.run(`CREATE OR REPLACE VIEW runs AS ${runs}`);
+  await connection.run(
+    `CREATE OR REPLACE VIEW run_models AS SELECT r.run_id, r.as_of, r.status AS run_status, m.* FROM runs AS r, UNNEST(r.models) AS u(m)`,
+  );
+  return models;
+}

@@ -1,0 +1,69 @@
+/**
+ * Warehouse: the one contract between the model runner and an engine (DESIGN.md §2). The runner does
+ * everything engine-neutral (ordering, parameters, checks, publishing, the runs table); an adapter only
+ * turns "this SELECT, as Parquet, there" into its engine's statements:
+ *
+ * - DuckDB (duckdb-warehouse.ts): `COPY (<body>) TO '<location>/as_of=<d>/data.parquet'` and a view over it.
+ * - Athena (to come): `CREATE TABLE <run_db>.<model> WITH (format = 'PARQUET', external_location =
+ *   '<location>', partitioned_by = ARRAY['as_of']) AS SELECT *, '<d>' AS as_of FROM (<body>)`, in a
+ *   run-scoped Glue database whose views stand for the input relations, so bodies read names unqualified.
+ *
+ * Both write the same layout: `<tableLocation>/as_of=<YYYY-MM-DD>/<files>.parquet`, the partition column
+ * in the path and not in the files (Hive convention).
+ */
+
+/** A JSON-safe value as the runner reads it back: DECIMAL and BIGINT as strings, DATE as `YYYY-MM-DD`. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type Row = Record<string, JsonValue>;
+
+export interface ColumnInfo {
+  readonly name: string;
+  /** The engine's type name, e.g. `DECIMAL(18,2)`. */
+  readonly type: string;
+}
+
+export interface QueryResult {
+  readonly columns: readonly ColumnInfo[];
+  readonly rows: readonly Row[];
+}
+
+export interface MaterializeRequest {
+  /** The model; after materialize, later SELECTs in this run read the result under this name. */
+  readonly model: string;
+  /** One SELECT with its parameters already rendered as typed literals. */
+  readonly body: string;
+  /** Root of the model's table for this run (a directory, or an S3 prefix for Athena). */
+  readonly tableLocation: string;
+  /**
+   * The model's unique key: an engine that can (DuckDB) writes rows in this order, so the same run gives the
+   * same files; Athena's CTAS ignores ORDER BY, and nothing may rely on row order.
+   */
+  readonly orderBy: readonly string[];
+  /** The partition the rows belong to: files go under `<tableLocation>/<column>=<value>/`. */
+  readonly partition: { readonly column: "as_of"; readonly value: string };
+}
+
+export interface MaterializeResult {
+  readonly rows: number;
+  readonly columns: readonly ColumnInfo[];
+}
+
+export interface Warehouse {
+  readonly engine: string;
+  /** Makes the input relations (transactions, customers, campaigns, campaign_contacts, quarantine, drops) readable by name. */
+  attachInputs(): Promise<void>;
+  /** Defines, or replaces, `name` as a view of a SELECT in the run's namespace. */
+  replaceView(name: string, select: string): Promise<void>;
+  /** Writes a SELECT's rows as Parquet (see MaterializeRequest) and makes them readable as `model`. */
+  materialize(request: MaterializeRequest): Promise<MaterializeResult>;
+  /**
+   * Makes the published outputs readable under the model names (every as_of, `as_of` last), replacing the
+   * run's own views; the runner reads them back to verify the publish.
+   */
+  attachPublished(): Promise<void>;
+  /** Runs a SELECT and returns its rows (small results only: checks, summaries). */
+  query(sql: string): Promise<QueryResult>;
+  /** All rows of a relation, for TypeScript model stages. */
+  readTable(name: string): Promise<QueryResult>;
+  close(): Promise<void>;
+}

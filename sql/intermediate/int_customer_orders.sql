@@ -1,0 +1,33 @@
+-- question: What did each order of each customer amount to, and was it a purchase or a return?
+-- grain: one row per customer and order
+-- depends_on: stg_transactions
+-- unique_key: customer_id, order_id
+-- note: A purchase order has a positive net amount; a return order has at least one refunded line (amount < 0).
+-- note: An order whose lines span several days is dated by its first line.
+-- column customer_id: Customer id.
+-- column order_id: Order id.
+-- column ordered_on: Date of the order's first line.
+-- column lines: Order lines.
+-- column units: Net units (returned units count negative).
+-- column net_amount: Net revenue of the order (refunds subtracted).
+-- column margin: Gross margin of the order, 6 decimals.
+-- column discount: Discount granted on the order.
+-- column is_purchase: True when net_amount > 0.
+-- column is_return: True when the order has a refunded line.
+with final as (
+  select
+    customer_id,
+    order_id,
+    MIN(ordered_on) AS ordered_on,
+    COUNT(*) AS lines,
+    CAST(SUM(quantity) AS BIGINT) AS units,
+    CAST(SUM(amount) AS DECIMAL(18,2)) AS net_amount,
+    CAST(SUM(line_margin) AS DECIMAL(18,6)) AS margin,
+    CAST(SUM(discount) AS DECIMAL(18,2)) AS discount,
+    SUM(amount) > 0 AS is_purchase,
+    bool_or(is_return_line) AS is_return
+  from stg_transactions
+  group by customer_id, order_id
+)
+
+select * from final

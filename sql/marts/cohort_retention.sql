@@ -1,0 +1,87 @@
+-- question: Of the customers acquired in a month, how many still buy 1, 2, 3 … months later, and for how much?
+-- grain: one row per acquisition cohort (month of the first purchase order) and month since it, up to the as_of month
+-- depends_on: customer_base, int_customer_orders, stg_transactions
+-- unique_key: cohort_month_on, months_since_first
+-- note: Calendar months: months_since_first = 12 × (year − cohort year) + (month − cohort month). Month 0 is the
+--   acquisition month, so its retention is 1. Every month up to the as_of month has a row, active or not.
+-- column cohort_month_on: First day of the month of the cohort's first purchase orders.
+-- column months_since_first: Calendar months since the cohort month (0 = the cohort month).
+-- column month_start_on: First day of the calendar month measured.
+-- column cohort_customers: Customers in the cohort.
+-- column active_customers: Cohort customers with a purchase order in the month.
+-- column retention_rate: active_customers / cohort_customers.
+-- column revenue: Net revenue of the cohort's customers in the month (refunds included).
+with digits as (
+  select d from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
+),
+
+month_offsets as (
+  select hundreds.d * 100 + tens.d * 10 + units.d AS months_since_first
+  from digits AS hundreds
+  cross join digits AS tens
+  cross join digits AS units
+),
+
+members as (
+  select customer_id, CAST(date_trunc('month', first_order_on) AS DATE) AS cohort_month_on
+  from customer_base
+  where first_order_on IS NOT NULL
+),
+
+cohorts as (
+  select cohort_month_on, COUNT(*) AS cohort_customers
+  from members
+  group by cohort_month_on
+),
+
+grid as (
+  select
+    c.cohort_month_on,
+    m.months_since_first,
+    c.cohort_customers
+  from cohorts AS c
+  join month_offsets AS m
+    on m.months_since_first <= (year({{ as_of }}) - year(c.cohort_month_on)) * 12
+      + month({{ as_of }}) - month(c.cohort_month_on)
+),
+
+activity as (
+  select
+    m.cohort_month_on,
+    (year(o.ordered_on) - year(m.cohort_month_on)) * 12 + month(o.ordered_on) - month(m.cohort_month_on)
+      AS months_since_first,
+    COUNT(DISTINCT o.customer_id) AS active_customers
+  from int_customer_orders AS o
+  join members AS m on m.customer_id = o.customer_id
+  where o.is_purchase
+  group by 1, 2
+),
+
+monthly_revenue as (
+  select
+    m.cohort_month_on,
+    (year(t.ordered_on) - year(m.cohort_month_on)) * 12 + month(t.ordered_on) - month(m.cohort_month_on)
+      AS months_since_first,
+    SUM(t.amount) AS revenue
+  from stg_transactions AS t
+  join members AS m on m.customer_id = t.customer_id
+  group by 1, 2
+),
+
+final as (
+  select
+    g.cohort_month_on,
+    CAST(g.months_since_first AS INTEGER) AS months_since_first,
+    CAST(g.cohort_month_on + g.months_since_first * INTERVAL '1' MONTH AS DATE) AS month_start_on,
+    CAST(g.cohort_customers AS BIGINT) AS cohort_customers,
+    CAST(COALESCE(a.active_customers, 0) AS BIGINT) AS active_customers,
+    CAST(COALESCE(a.active_customers, 0) AS DOUBLE) / g.cohort_customers AS retention_rate,
+    CAST(COALESCE(r.revenue, 0) AS DECIMAL(18,2)) AS revenue
+  from grid AS g
+  left join activity AS a
+    on a.cohort_month_on = g.cohort_month_on and a.months_since_first = g.months_since_first
+  left join monthly_revenue AS r
+    on r.cohort_month_on = g.cohort_month_on and r.months_since_first = g.months_since_first
+)
+
+select * from final

@@ -1,0 +1,88 @@
+-- question: Who are our customers and what has each bought so far: when, how often, how much, at what margin?
+-- grain: one row per customer (on file or with a transaction on or before as_of)
+-- depends_on: stg_transactions, stg_customers, int_customer_orders
+-- unique_key: customer_id
+-- note: Orders, order days and first/last order dates count purchase orders (net amount > 0) only.
+-- note: Money columns are net of refunds. A prospect (no line at all) has zeros and NULL dates.
+-- note: A customer whose only lines are refunds is not a prospect: orders = 0, net_revenue < 0.
+-- column customer_id: Customer id.
+-- column is_prospect: True when the customer has no order line on or before as_of.
+-- column signed_up_on: Sign-up date from the customers dataset, NULL when unknown.
+-- column first_order_on: Date of the first purchase order, NULL when none.
+-- column last_order_on: Date of the latest purchase order, NULL when none.
+-- column orders: Purchase orders.
+-- column order_days: Distinct days with a purchase order.
+-- column return_orders: Orders with at least one refunded line.
+-- column lines: Order lines, refunds included.
+-- column units: Net units (returned units count negative).
+-- column net_revenue: Sum of line amounts (refunds subtracted).
+-- column cost_of_goods: net_revenue − gross_margin.
+-- column gross_margin: Sum of line margins (cost given, or amount × margin.default_rate), rounded to cents.
+-- column returned_amount: Money refunded (positive).
+-- column discounts: Discounts granted.
+-- column categories: Distinct categories bought (lines with amount > 0).
+-- column channels: Distinct channels bought through (lines with amount > 0).
+-- column tenure_days: Days from the first purchase order to as_of, NULL when none.
+-- column recency_days: Days from the latest purchase order to as_of, NULL when none.
+with known_customers as (
+  select customer_id from stg_customers
+  union
+  select customer_id from stg_transactions
+),
+
+line_totals as (
+  select
+    customer_id,
+    COUNT(*) AS lines,
+    CAST(SUM(quantity) AS BIGINT) AS units,
+    SUM(amount) AS net_revenue,
+    SUM(line_margin) AS gross_margin,
+    SUM(CASE WHEN is_return_line THEN -amount ELSE CAST(0 AS DECIMAL(18,2)) END) AS returned_amount,
+    SUM(discount) AS discounts,
+    COUNT(DISTINCT CASE WHEN amount > 0 THEN category END) AS categories,
+    COUNT(DISTINCT CASE WHEN amount > 0 THEN channel END) AS channels
+  from stg_transactions
+  group by customer_id
+),
+
+order_totals as (
+  select
+    customer_id,
+    MIN(CASE WHEN is_purchase THEN ordered_on END) AS first_order_on,
+    MAX(CASE WHEN is_purchase THEN ordered_on END) AS last_order_on,
+    COUNT(CASE WHEN is_purchase THEN 1 END) AS orders,
+    COUNT(DISTINCT CASE WHEN is_purchase THEN ordered_on END) AS order_days,
+    COUNT(CASE WHEN is_return THEN 1 END) AS return_orders
+  from int_customer_orders
+  group by customer_id
+),
+
+final as (
+  select
+    k.customer_id,
+    l.customer_id IS NULL AS is_prospect,
+    c.signed_up_on,
+    o.first_order_on,
+    o.last_order_on,
+    CAST(COALESCE(o.orders, 0) AS BIGINT) AS orders,
+    CAST(COALESCE(o.order_days, 0) AS BIGINT) AS order_days,
+    CAST(COALESCE(o.return_orders, 0) AS BIGINT) AS return_orders,
+    CAST(COALESCE(l.lines, 0) AS BIGINT) AS lines,
+    CAST(COALESCE(l.units, 0) AS BIGINT) AS units,
+    CAST(COALESCE(l.net_revenue, 0) AS DECIMAL(18,2)) AS net_revenue,
+    CAST(COALESCE(l.net_revenue, 0) - CAST(ROUND(COALESCE(l.gross_margin, 0), 2) AS DECIMAL(18,2)) AS DECIMAL(18,2))
+      AS cost_of_goods,
+    CAST(ROUND(COALESCE(l.gross_margin, 0), 2) AS DECIMAL(18,2)) AS gross_margin,
+    CAST(COALESCE(l.returned_amount, 0) AS DECIMAL(18,2)) AS returned_amount,
+    CAST(COALESCE(l.discounts, 0) AS DECIMAL(18,2)) AS discounts,
+    CAST(COALESCE(l.categories, 0) AS BIGINT) AS categories,
+    CAST(COALESCE(l.channels, 0) AS BIGINT) AS channels,
+    date_diff('day', o.first_order_on, {{ as_of }}) AS tenure_days,
+    date_diff('day', o.last_order_on, {{ as_of }}) AS recency_days
+  from known_customers AS k
+  left join stg_customers AS c on c.customer_id = k.customer_id
+  left join line_totals AS l on l.customer_id = k.customer_id
+  left join order_totals AS o on o.customer_id = k.customer_id
+)
+
+select * from final

@@ -1,0 +1,68 @@
+-- question: What does each customer earn us over the value window once goods and the cost to serve are paid?
+-- grain: one row per customer known at as_of
+-- depends_on: int_customer_value
+-- unique_key: customer_id
+-- note: Over the value window (default the last 12 months). Cost to serve = purchase orders ×
+--   cost_to_serve.per_order + return orders × cost_to_serve.per_return + treatment contacts' cost_per_contact.
+-- note: Deciles rank customers with a line or a contact in the window by net profit, highest first (ties broken
+--   by customer_id): rank k of n is decile 1 + floor(10 × (k − 1) / n). Others have no decile.
+-- column customer_id: Customer id.
+-- column is_in_window: True when the customer has an order line or a campaign contact in the window.
+-- column orders: Purchase orders in the window.
+-- column return_orders: Return orders in the window.
+-- column revenue: Net revenue.
+-- column cost_of_goods: Cost of goods (given, or revenue × (1 − margin.default_rate)).
+-- column gross_margin: revenue − cost_of_goods.
+-- column order_cost: orders × cost_to_serve.per_order.
+-- column return_cost: return_orders × cost_to_serve.per_return.
+-- column contact_cost: Cost of the customer's campaign contacts.
+-- column cost_to_serve: order_cost + return_cost + contact_cost.
+-- column net_profit: gross_margin − cost_to_serve.
+-- column profit_decile: 1 (most profitable 10 %) to 10, NULL when not in the window.
+with current_value as (
+  select
+    customer_id,
+    window_lines > 0 or window_contacts > 0 AS is_in_window,
+    orders,
+    return_orders,
+    revenue,
+    cost_of_goods,
+    gross_margin,
+    order_cost,
+    return_cost,
+    contact_cost,
+    cost_to_serve,
+    net_profit
+  from int_customer_value
+  where period = 'current'
+),
+
+ranked as (
+  select
+    customer_id,
+    ROW_NUMBER() OVER (ORDER BY net_profit DESC, customer_id) AS profit_rank,
+    COUNT(*) OVER () AS ranked_customers
+  from current_value
+  where is_in_window
+),
+
+final as (
+  select
+    c.customer_id,
+    c.is_in_window,
+    c.orders,
+    c.return_orders,
+    c.revenue,
+    c.cost_of_goods,
+    c.gross_margin,
+    c.order_cost,
+    c.return_cost,
+    c.contact_cost,
+    c.cost_to_serve,
+    c.net_profit,
+    1 + CAST(FLOOR(CAST(10 * (r.profit_rank - 1) AS DOUBLE) / r.ranked_customers) AS INTEGER) AS profit_decile
+  from current_value AS c
+  left join ranked AS r on r.customer_id = c.customer_id
+)
+
+select * from final

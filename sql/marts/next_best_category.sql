@@ -1,0 +1,49 @@
+-- question: Which category should we offer each customer next (cross-sell)?
+-- grain: one row per customer with a purchase order on or before as_of
+-- depends_on: product_affinity, stg_transactions, customer_base
+-- unique_key: customer_id
+-- note: Candidates are consequents of product_affinity rules whose antecedent the customer bought, that the customer
+--   has not bought, with lift > affinity.min_lift. The best has the highest lift, then the highest confidence, then
+--   the first category name (and antecedent) in alphabetical order. NULL when there is no candidate.
+-- column customer_id: Customer id.
+-- column next_best_category: Category to offer, NULL when none qualifies.
+-- column because_of_category: The bought category (antecedent) behind the recommendation.
+-- column lift: Lift of the rule because_of_category → next_best_category.
+-- column confidence: Confidence of that rule.
+with bought as (
+  select distinct customer_id, category
+  from stg_transactions
+  where amount > 0
+),
+
+candidates as (
+  select
+    b.customer_id,
+    r.consequent_category,
+    r.antecedent_category,
+    r.lift,
+    r.confidence,
+    ROW_NUMBER() OVER (
+      PARTITION BY b.customer_id
+      ORDER BY r.lift DESC, r.confidence DESC, r.consequent_category, r.antecedent_category
+    ) AS candidate_rank
+  from bought AS b
+  join product_affinity AS r on r.antecedent_category = b.category
+  left join bought AS already on already.customer_id = b.customer_id and already.category = r.consequent_category
+  where already.customer_id IS NULL
+    and r.lift > {{ affinity.min_lift }}
+),
+
+final as (
+  select
+    c.customer_id,
+    n.consequent_category AS next_best_category,
+    n.antecedent_category AS because_of_category,
+    n.lift,
+    n.confidence
+  from customer_base AS c
+  left join candidates AS n on n.customer_id = c.customer_id and n.candidate_rank = 1
+  where c.orders > 0
+)
+
+select * from final

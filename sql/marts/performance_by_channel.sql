@@ -1,0 +1,39 @@
+-- question: What sells in which channel each month: revenue, margin, orders and customers?
+-- grain: one row per calendar month and channel with an order line on or before as_of
+-- depends_on: stg_transactions
+-- unique_key: month_start_on, channel
+-- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
+-- note: A missing channel reads as 'unknown'.
+-- column month_start_on: First day of the calendar month.
+-- column channel: The channelchannel.
+-- column revenue: Net revenue.
+-- column gross_margin: Gross margin, rounded to cents.
+-- column units: Net units.
+-- column orders: Distinct orders with a purchase line.
+-- column customers: Distinct customers with a purchase line.
+with lines as (
+  select
+    CAST(date_trunc('month', ordered_on) AS DATE) AS month_start_on,
+    channel,
+    customer_id,
+    order_id,
+    quantity,
+    amount,
+    line_margin
+  from stg_transactions
+),
+
+final as (
+  select
+    month_start_on,
+    channel,
+    CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue,
+    CAST(ROUND(SUM(line_margin), 2) AS DECIMAL(18,2)) AS gross_margin,
+    CAST(SUM(quantity) AS BIGINT) AS units,
+    CAST(COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END) AS BIGINT) AS orders,
+    CAST(COUNT(DISTINCT CASE WHEN amount > 0 THEN customer_id END) AS BIGINT) AS customers
+  from lines
+  group by month_start_on, channel
+)
+
+select * from final

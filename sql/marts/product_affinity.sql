@@ -1,0 +1,59 @@
+-- question: Which categories are bought together, and how much more often than by chance (support, confidence, lift)?
+-- grain: one row per ordered pair of distinct categories (antecedent → consequent) bought together in at least affinity.min_pair_baskets baskets
+-- depends_on: stg_transactions
+-- unique_key: antecedent_category, consequent_category
+-- note: A basket is all purchase lines (amount > 0) of a customer (affinity.basket = customer, the default: cross-sell)
+--   or of one order (affinity.basket = order: market basket). Lines of category 'unknown' are left out.
+-- note: support = pair_baskets / total_baskets; confidence = pair_baskets / antecedent_baskets;
+--   lift = confidence / (consequent_baskets / total_baskets). Lift > 1: bought together more often than by chance.
+-- column antecedent_category: The category already bought (A).
+-- column consequent_category: The category bought with it (B).
+-- column pair_baskets: Baskets with both A and B.
+-- column antecedent_baskets: Baskets with A.
+-- column consequent_baskets: Baskets with B.
+-- column total_baskets: Baskets with any categorised purchase line.
+-- column support: pair_baskets / total_baskets.
+-- column confidence: pair_baskets / antecedent_baskets, the probability of B given A.
+-- column lift: confidence / (consequent_baskets / total_baskets).
+with basket_categories as (
+  select distinct
+    CASE WHEN {{ affinity.basket }} = 'order' THEN customer_id || '|' || order_id ELSE customer_id END AS basket_id,
+    category
+  from stg_transactions
+  where amount > 0 and category <> 'unknown'
+),
+
+totals as (
+  select COUNT(DISTINCT basket_id) AS total_baskets from basket_categories
+),
+
+category_baskets as (
+  select category, COUNT(*) AS baskets from basket_categories group by category
+),
+
+pairs as (
+  select a.category AS antecedent_category, b.category AS consequent_category, COUNT(*) AS pair_baskets
+  from basket_categories AS a
+  join basket_categories AS b on b.basket_id = a.basket_id and b.category <> a.category
+  group by a.category, b.category
+  having COUNT(*) >= {{ affinity.min_pair_baskets }}
+),
+
+final as (
+  select
+    p.antecedent_category,
+    p.consequent_category,
+    CAST(p.pair_baskets AS BIGINT) AS pair_baskets,
+    CAST(ca.baskets AS BIGINT) AS antecedent_baskets,
+    CAST(cc.baskets AS BIGINT) AS consequent_baskets,
+    CAST(t.total_baskets AS BIGINT) AS total_baskets,
+    CAST(p.pair_baskets AS DOUBLE) / t.total_baskets AS support,
+    CAST(p.pair_baskets AS DOUBLE) / ca.baskets AS confidence,
+    CAST(p.pair_baskets AS DOUBLE) * t.total_baskets / (CAST(ca.baskets AS DOUBLE) * cc.baskets) AS lift
+  from pairs AS p
+  cross join totals AS t
+  join category_baskets AS ca on ca.category = p.antecedent_category
+  join category_baskets AS cc on cc.category = p.consequent_category
+)
+
+select * from final

@@ -1,0 +1,51 @@
+-- question: How much of the total profit do the most profitable x % of customers make (the whale curve)?
+-- grain: one row per customer percentile, 1 to 100 (no rows when no customer was active in the value window)
+-- depends_on: customer_profitability
+-- unique_key: customer_percentile
+-- note: Customers with a line or a campaign contact in the value window are sorted by net profit, highest first
+--   (ties broken by customer_id). Point p covers the first ceil(p × n / 100) of the n customers.
+-- note: The curve peaks above 1 (100 %) when unprofitable customers exist; it ends at 1 when total profit > 0.
+-- column customer_percentile: p, from 1 to 100.
+-- column customers: Customers covered by the point: ceil(p × n / 100).
+-- column total_customers: n.
+-- column cumulative_net_profit: Net profit of the covered customers.
+-- column total_net_profit: Net profit of all n customers.
+-- column cumulative_profit_share: cumulative_net_profit / total_net_profit; NULL when the total is 0.
+with digits as (
+  select d from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
+),
+
+percentiles as (
+  select tens.d * 10 + units.d + 1 AS customer_percentile
+  from digits AS tens
+  cross join digits AS units
+),
+
+ranked as (
+  select
+    customer_id,
+    net_profit,
+    ROW_NUMBER() OVER (ORDER BY net_profit DESC, customer_id) AS profit_rank,
+    SUM(net_profit) OVER (ORDER BY net_profit DESC, customer_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+      AS cumulative_net_profit,
+    COUNT(*) OVER () AS total_customers,
+    SUM(net_profit) OVER () AS total_net_profit
+  from customer_profitability
+  where is_in_window
+),
+
+final as (
+  select
+    CAST(p.customer_percentile AS INTEGER) AS customer_percentile,
+    CAST(r.profit_rank AS BIGINT) AS customers,
+    CAST(r.total_customers AS BIGINT) AS total_customers,
+    CAST(r.cumulative_net_profit AS DECIMAL(18,2)) AS cumulative_net_profit,
+    CAST(r.total_net_profit AS DECIMAL(18,2)) AS total_net_profit,
+    CAST(r.cumulative_net_profit AS DOUBLE) / NULLIF(CAST(r.total_net_profit AS DOUBLE), 0e0)
+      AS cumulative_profit_share
+  from percentiles AS p
+  join ranked AS r
+    on r.profit_rank = CAST(CEIL(CAST(p.customer_percentile * r.total_customers AS DOUBLE) / 100e0) AS BIGINT)
+)
+
+select * from final

@@ -1,0 +1,47 @@
+-- question: Everything we know about each customer, in one row: value, segment, stage, needs and next offer.
+-- grain: one row per customer known at as_of
+-- depends_on: customer_base, customer_rfm, customer_pyramid, customer_lifecycle, customer_needs, customer_profitability, next_best_category
+-- unique_key: customer_id
+-- note: Later issues add predicted value (CLV), the value matrix and the next action.
+-- column customer_id: Customer id.
+-- column is_prospect: True when the customer has no order line.
+-- column lifecycle_stage: prospect, first_time, repeat, loyal, lapsed or won_back (customer_lifecycle).
+-- column value_tier: top, big, medium, small, inactive or prospect (customer_pyramid).
+-- column rfm_segment: Named RFM segment (customer_rfm).
+-- column rfm_cell: R, F and M scores as text, e.g. '545'.
+-- column needs_segment: price_oriented, value_oriented or composite (customer_needs).
+-- column orders: Purchase orders to date.
+-- column net_revenue: Net revenue to date.
+-- column gross_margin: Gross margin to date.
+-- column recency_days: Days since the latest purchase order.
+-- column tenure_days: Days since the first purchase order.
+-- column window_net_profit: Net profit over the value window (customer_profitability).
+-- column profit_decile: 1 (most profitable 10 %) to 10 over the value window.
+-- column next_best_category: Category to offer next (next_best_category).
+with final as (
+  select
+    b.customer_id,
+    b.is_prospect,
+    l.lifecycle_stage,
+    p.value_tier,
+    r.rfm_segment,
+    r.rfm_cell,
+    n.needs_segment,
+    b.orders,
+    b.net_revenue,
+    b.gross_margin,
+    b.recency_days,
+    b.tenure_days,
+    f.net_profit AS window_net_profit,
+    f.profit_decile,
+    x.next_best_category
+  from customer_base AS b
+  left join customer_rfm AS r on r.customer_id = b.customer_id
+  left join customer_pyramid AS p on p.customer_id = b.customer_id
+  left join customer_lifecycle AS l on l.customer_id = b.customer_id
+  left join customer_needs AS n on n.customer_id = b.customer_id
+  left join customer_profitability AS f on f.customer_id = b.customer_id
+  left join next_best_category AS x on x.customer_id = b.customer_id
+)
+
+select * from final

@@ -1,0 +1,54 @@
+-- question: Which campaign contacts happened on or before as_of, and what did each cost?
+-- grain: one row per campaign and contacted (or held-out) customer, contacted on or before as_of
+-- depends_on: none
+-- sources: campaigns, campaign_contacts
+-- materialized: view
+-- note: The contact date defaults to the campaign's starts_on. Control-group rows carry no contact cost.
+-- note: A campaign or contact delivered in several drops keeps the record of the greatest (drop_id, line_number).
+-- column campaign_id: Campaign id.
+-- column customer_id: Customer id.
+-- column contact_group: treatment (contacted) or control (held out).
+-- column contacted_on: Contact date.
+-- column starts_on: First day of the campaign.
+-- column ends_on: Last day of the campaign's response window.
+-- column contact_cost: Cost of this contact: the campaign's cost_per_contact for treatment, 0 for control.
+with campaign_records as (
+  select
+    campaign_id,
+    starts_on,
+    ends_on,
+    cost_per_contact,
+    ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY drop_id DESC, line_number DESC) AS record_rank
+  from campaigns
+),
+
+contact_records as (
+  select
+    campaign_id,
+    customer_id,
+    "group" AS contact_group,
+    contacted_on,
+    ROW_NUMBER() OVER (PARTITION BY campaign_id, customer_id ORDER BY drop_id DESC, line_number DESC) AS record_rank
+  from campaign_contacts
+),
+
+final as (
+  select
+    k.campaign_id,
+    k.customer_id,
+    k.contact_group,
+    COALESCE(k.contacted_on, c.starts_on) AS contacted_on,
+    c.starts_on,
+    c.ends_on,
+    CASE
+      WHEN k.contact_group = 'treatment' THEN COALESCE(c.cost_per_contact, CAST(0 AS DECIMAL(18,2)))
+      ELSE CAST(0 AS DECIMAL(18,2))
+    END AS contact_cost
+  from contact_records AS k
+  join campaign_records AS c
+    on c.campaign_id = k.campaign_id and c.record_rank = 1
+  where k.record_rank = 1
+    and COALESCE(k.contacted_on, c.starts_on) <= {{ as_of }}
+)
+
+select * from final

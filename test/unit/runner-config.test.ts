@@ -1,0 +1,85 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultConfig, loadConfig, parseConfig } from "../../functions/core/config.ts";
+
+function configError(value: unknown): string {
+  try {
+    parseConfig(value, "crmlake.config.json");
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("config", () => {
+  it("gives every field its documented default", () => {
+    const config = defaultConfig();
+    expect(config.pyramid).toEqual({
+      top_share: 0.01,
+      big_share: 0.04,
+      medium_share: 0.15,
+      value_measure: "gross_margin",
+    });
+    expect(config.periods).toEqual({ value_window_months: 12, comparison_days: 90 });
+    expect(config.margin.default_rate).toBe(0.3);
+    expect(config.clv).toEqual({ horizon_months: 12, annual_discount_rate: 0.1 });
+    expect(config.lifecycle).toEqual({ loyal_min_orders: 4, lapsed_after_days: 365 });
+  });
+
+  it("ships an example file that spells out exactly the defaults", async () => {
+    const example = JSON.parse(await readFile("examples/crmlake.config.json", "utf8"));
+    expect(parseConfig(example, "examples/crmlake.config.json")).toEqual(defaultConfig());
+    expect(example).toEqual(defaultConfig());
+  });
+
+  it("keeps the defaults of the fields a partial file leaves out", () => {
+    const config = parseConfig({ pyramid: { value_measure: "net_revenue" } }, "f");
+    expect(config.pyramid.value_measure).toBe("net_revenue");
+    expect(config.pyramid.top_share).toBe(0.01);
+  });
+
+  it("rejects unknown keys, naming the file and the key path", () => {
+    expect(configError({ pyramid: { top_shar: 0.02 } })).toBe(
+      'crmlake.config.json: unknown key "top_shar" in pyramid',
+    );
+    expect(configError({ pyramids: {} })).toBe(
+      'crmlake.config.json: unknown key "pyramids" at the top level',
+    );
+  });
+
+  it("says what was expected for a bad value", () => {
+    expect(configError({ periods: { value_window_months: 0 } })).toBe(
+      "crmlake.config.json: periods.value_window_months: Too small: expected number to be >=1",
+    );
+    expect(configError({ margin: { default_rate: 1.5 } })).toBe(
+      "crmlake.config.json: margin.default_rate: Too big: expected number to be <=1",
+    );
+    expect(configError({ lifecycle: { loyal_min_orders: "four" } })).toBe(
+      "crmlake.config.json: lifecycle.loyal_min_orders: Invalid input: expected number, received string",
+    );
+    expect(configError({ pyramid: { value_measure: "sales" } })).toMatch(
+      /^crmlake\.config\.json: pyramid\.value_measure: Invalid option: expected one of "gross_margin"\|"net_revenue"\|"net_profit"/,
+    );
+    expect(configError({ cost_to_serve: { per_order: 1.234 } })).toBe(
+      "crmlake.config.json: cost_to_serve.per_order: expected at most 2 decimal places",
+    );
+    expect(configError({ pyramid: { top_share: 0.5, big_share: 0.4, medium_share: 0.2 } })).toBe(
+      "crmlake.config.json: pyramid: expected top_share + big_share + medium_share ≤ 1 (small takes the rest)",
+    );
+  });
+
+  it("names the file when it is missing or not JSON", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "crmlake-config-"));
+    await expect(loadConfig(join(dir, "nope.json"))).rejects.toThrow(
+      `${join(dir, "nope.json")}: cannot read`,
+    );
+    await writeFile(join(dir, "bad.json"), "{ pyramid: }");
+    await expect(loadConfig(join(dir, "bad.json"))).rejects.toThrow(
+      `${join(dir, "bad.json")}: not valid JSON`,
+    );
+    await writeFile(join(dir, "ok.json"), JSON.stringify({ periods: { comparison_days: 30 } }));
+    expect((await loadConfig(join(dir, "ok.json"))).periods.comparison_days).toBe(30);
+  });
+});

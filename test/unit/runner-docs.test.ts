@@ -1,0 +1,19 @@
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { generateModelsDoc, MODELS_DOC_PATH } from "../../functions/core/runner/docs.ts";
+import { loadModels } from "../../functions/core/runner/models.ts";
+
+describe("docs/models.md", () => {
+  it("is what the model headers generate (run: npx tsx functions/core/runner/docs.ts)", async () => {
+    expect(await readFile(MODELS_DOC_PATH, "utf8")).toBe(await generateModelsDoc());
+  });
+
+  it("lists every model with its grain and every documented column", async () => {
+    const doc = await readFile(MODELS_DOC_PATH, "utf8");
+    for (const model of await loadModels("sql")) {
+      expect(doc).toContain(`### ${model.name}\n`);
+      expect(doc).toContain(`- **Grain:** ${model.header.grain}`);
+      for (const column of model.header.columns) expect(doc).toContain(`| ${column.name} | `);
+    }
+  });
+});
