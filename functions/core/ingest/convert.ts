@@ -285,20 +285,16 @@ function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumb
   return { parsed, value, checks };
 }
 
-function readerSql(input: ConvertInput, columnCount: number, rejectsId: string): string {
+/** Every field of a delimited file as text (c1..cN), numbered by k; unparseable records go to the rejects table. */
+function csvReaderSql(input: ConvertInput, columnCount: number, rejectsId: string): string {
   const { path, facts, profile } = input;
   const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(", ");
-  const compression = facts.gzip ? "'gzip'" : "'none'";
-  const rejects = `store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
-    rejects_scan = ${sqlString(`scans_${rejectsId}`)}`;
-  if (facts.format === "csv") {
-    return `SELECT *, ordinality AS k FROM read_csv(${sqlString(path)}, header = ${profile.header},
-      columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
-      quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
-      encoding = ${sqlString(profile.encoding)}, compression = ${compression}, max_line_size = 10000000,
-      ${rejects}) WITH ORDINALITY`;
-  }
-  return "";
+  return `SELECT *, ordinality AS k FROM read_csv(${sqlString(path)}, header = ${profile.header},
+    columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
+    quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
+    encoding = ${sqlString(profile.encoding)}, compression = ${facts.gzip ? "'gzip'" : "'none'"},
+    max_line_size = 10000000, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
+    rejects_scan = ${sqlString(`scans_${rejectsId}`)}) WITH ORDINALITY`;
 }
 
 /**
@@ -318,7 +314,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   // src(pass): one row per record with text fields c1..cN and k, the record's ordinal among parsed
   // records. Each scan needs its own rejects table name, hence the pass tag.
   const src = (pass: string): string => {
-    if (facts.format === "csv") return readerSql(input, sources.length, `${runId}_${pass}`);
+    if (facts.format === "csv") return csvReaderSql(input, sources.length, `${runId}_${pass}`);
     if (facts.format === "jsonl") {
       const fields = sources.map(
         (name, i) =>
@@ -362,7 +358,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   );
   const rowsIn = parsedCount + rejectedRows;
   if (rowsIn === 0) throw new IngestError("empty_file", `"${input.displayName}" has no data rows`);
-  if (rejectedRows === parsedCount + rejectedRows && facts.format === "csv") {
+  if (parsedCount === 0 && facts.format === "csv") {
     const sample = await connection.runAndReadAll(`SELECT error_message FROM ${rejectsTable} LIMIT 1`);
     throw new IngestError(
       "unreadable",

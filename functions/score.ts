@@ -1,0 +1,262 @@
+/**
+ * Scoring Lambda (docs/adr/0005-scoring-on-athena.md). EventBridge Scheduler invokes it with
+ * `{"source": "crmlake.schedule", "scheduledTime": "<ISO>", "timeZone": "<IANA>", "executionId": "…"}`
+ * (infra/stacks/crmlake-stack.ts). It runs every model as of the day before the scheduled time, read in the
+ * schedule's time zone, on Athena (AthenaWarehouse, UNLOAD materialization: the stack's workgroup enforces
+ * its configuration) and publishes through S3ModelOutputs.
+ *
+ * Thin by design (STYLE.md): parse the event, call runModels, map the result to logs and metrics. A failed
+ * run is recorded by the runner (runs/log/<run_id>.json), counted (`RunFailed` = 1, which the stack alarms
+ * on) and rethrown, so Lambda's async retry and then the dead-letter queue see it.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { AthenaClient } from "@aws-sdk/client-athena";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Context } from "aws-lambda";
+import { z } from "zod";
+import { type CrmlakeConfig, defaultConfig, parseConfig } from "./core/config.ts";
+import { optionalEnv, requiredEnv } from "./core/env.ts";
+import { ConfigError, CrmlakeError, errorMessage, isCrmlakeError } from "./core/errors.ts";
+import { newRunId, type RunSummary, runModels } from "./core/runner/run.ts";
+import { S3ModelOutputs } from "./core/runner/s3-outputs.ts";
+import { AthenaWarehouse, type AthenaWarehouseOptions, runDatabaseName } from "./engines/athena.ts";
+import { s3ClientFromEnv } from "./storage/s3.ts";
+
+/** An invocation whose payload is not the schedule's. Retrying cannot fix it; it is thrown all the same. */
+export class ScoringEventError extends CrmlakeError {
+  override name = "ScoringEventError";
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The Scheduler payload. `asOf` is optional and not sent by the schedule: a manual re-run
+ * (`aws lambda invoke`) of a given date sets it instead of computing it from scheduledTime.
+ */
+export const SCORING_EVENT = z.strictObject({
+  source: z.literal("crmlake.schedule"),
+  scheduledTime: z.iso.datetime({ offset: true }),
+  timeZone: z.string().min(1),
+  executionId: z.string().min(1),
+  asOf: z.string().regex(ISO_DATE, "expected YYYY-MM-DD").optional(),
+});
+export type ScoringEvent = z.infer<typeof SCORING_EVENT>;
+
+const EXPECTED_EVENT =
+  '{"source": "crmlake.schedule", "scheduledTime": "<ISO 8601 time>", "timeZone": "<IANA zone>", "executionId": "<id>"}';
+
+export function parseScoringEvent(event: unknown): ScoringEvent {
+  const result = SCORING_EVENT.safeParse(event);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join(".");
+      return `${path === "" ? "(top level)" : path}: ${issue.message}`;
+    });
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event (${problems.join("; ")}). Expected ${EXPECTED_EVENT}; got ${JSON.stringify(event)?.slice(0, 500)}`,
+    );
+  }
+  const parsed = result.data;
+  zoneFormatter(parsed.timeZone); // reject an unknown zone here, with the event's other problems
+  if (parsed.asOf !== undefined && !isRealDate(parsed.asOf)) {
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event: asOf "${parsed.asOf}" is not a real date`,
+    );
+  }
+  return parsed;
+}
+
+function isRealDate(text: string): boolean {
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
+  try {
+    // en-CA formats a date as YYYY-MM-DD.
+    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+  } catch (error) {
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event: timeZone "${timeZone}" is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The as_of of a scheduled run: the calendar day before the scheduled time, read in the schedule's zone.
+ * A run at 03:00 scores the last complete day; the running day's transactions are still arriving.
+ */
+export function asOfFor(scheduledTime: string, timeZone: string): string {
+  const instant = new Date(scheduledTime);
+  if (Number.isNaN(instant.getTime())) {
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event: scheduledTime "${scheduledTime}" is not a time`,
+    );
+  }
+  const parts = zoneFormatter(timeZone).formatToParts(instant);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const localDay = Date.UTC(part("year"), part("month") - 1, part("day"));
+  return new Date(localDay - 86_400_000).toISOString().slice(0, 10);
+}
+
+/** CRMLAKE_CONFIG: the run configuration as JSON; empty means the documented defaults. */
+export function parseRunConfig(text: string): CrmlakeConfig {
+  if (text.trim() === "") return defaultConfig();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError("bad_config", `CRMLAKE_CONFIG: not valid JSON (${errorMessage(error)})`, {
+      cause: error,
+    });
+  }
+  return parseConfig(json, "CRMLAKE_CONFIG");
+}
+
+export interface ScoringSettings {
+  readonly lakeBucket: string;
+  /** Key prefix of the lake in its bucket; the stack uses the bucket root. */
+  readonly lakePrefix?: string;
+  readonly workGroup: string;
+  /** The stack's Glue database (curated input tables); each run gets `<database>_run_<run id>`. */
+  readonly database: string;
+  /** CRMLAKE_CONFIG's text. */
+  readonly config: string;
+  readonly s3: S3Client;
+  /** Default: the Athena adapter's own client (SDK retries off; its runner owns the retries). */
+  readonly athena?: AthenaClient;
+  /** Directory of the models; default the bundled sql/. */
+  readonly sqlDir?: string;
+  /** Extra Athena options (tests: a fake clock and fast polling). */
+  readonly athenaOptions?: Partial<
+    Pick<AthenaWarehouseOptions, "clock" | "poll" | "throttle" | "safetyMarginMs">
+  >;
+  readonly now?: () => Date;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export interface ScoringResult {
+  readonly runId: string;
+  readonly asOf: string;
+  readonly durationMs: number;
+  readonly models: number;
+  readonly rows: number;
+}
+
+export type ScoringContext = Pick<Context, "getRemainingTimeInMillis">;
+
+/** The handler over explicit settings (tests build it; `handler` below uses the environment's). */
+export function createScoringHandler(
+  settings: ScoringSettings,
+): (event: unknown, context: ScoringContext) => Promise<ScoringResult> {
+  const { logger, metrics } = settings;
+  const now = settings.now ?? (() => new Date());
+  return async (event, context) => {
+    let runId: string | undefined;
+    try {
+      const parsed = parseScoringEvent(event);
+      const asOf = parsed.asOf ?? asOfFor(parsed.scheduledTime, parsed.timeZone);
+      const config = parseRunConfig(settings.config);
+      // A new id per invocation, never derived from executionId: a retried invocation must not be handed
+      // Athena's earlier executions back for the same idempotency tokens (their files were discarded).
+      runId = newRunId(now());
+      logger.appendKeys({ run_id: runId, as_of: asOf, execution_id: parsed.executionId });
+      const outputs = new S3ModelOutputs({
+        bucket: settings.lakeBucket,
+        prefix: settings.lakePrefix ?? "",
+        client: settings.s3,
+        ...(settings.now === undefined ? {} : { now: settings.now }),
+      });
+      const warehouse = new AthenaWarehouse({
+        ...settings.athenaOptions,
+        ...(settings.athena === undefined ? {} : { client: settings.athena }),
+        workGroup: settings.workGroup,
+        inputDatabase: settings.database,
+        runDatabase: runDatabaseName(settings.database, runId),
+        lakeLocation: outputs.location,
+        materialization: "unload",
+        tokenScope: runId,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        clearLocation: (location) => outputs.clearLocation(location),
+      });
+      let summary: RunSummary;
+      try {
+        summary = await runModels({
+          lakeDir: outputs.location,
+          ...(settings.sqlDir === undefined ? {} : { sqlDir: settings.sqlDir }),
+          asOf,
+          config,
+          warehouse,
+          outputs,
+          runId,
+          log: (line) => logger.info(line.trim()),
+          now,
+        });
+      } finally {
+        await closeQuietly(warehouse, logger);
+        const usage = warehouse.usage();
+        metrics.addMetric("AthenaQueries", MetricUnit.Count, usage.queries);
+        metrics.addMetric("AthenaBytesScanned", MetricUnit.Bytes, usage.dataScannedBytes);
+        logger.info("athena usage", { ...usage });
+      }
+      const rows = summary.models.reduce((sum, m) => sum + (m.rows ?? 0), 0);
+      metrics.addMetric("RunFailed", MetricUnit.Count, 0);
+      metrics.addMetric("RunDuration", MetricUnit.Milliseconds, summary.durationMs);
+      logger.info("run succeeded", { models: summary.models.length, rows, duration_ms: summary.durationMs });
+      return {
+        runId: summary.runId,
+        asOf: summary.asOf,
+        durationMs: summary.durationMs,
+        models: summary.models.length,
+        rows,
+      };
+    } catch (error) {
+      metrics.addMetric("RunFailed", MetricUnit.Count, 1);
+      logger.error("run failed; the last published run stays in place", {
+        run_id: runId,
+        code: isCrmlakeError(error) ? error.code : undefined,
+        error: errorMessage(error),
+      });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+      logger.resetKeys();
+    }
+  };
+}
+
+/** Dropping the run database is housekeeping: its failure must not hide the run's own outcome. */
+async function closeQuietly(warehouse: AthenaWarehouse, logger: Logger): Promise<void> {
+  try {
+    await warehouse.close();
+  } catch (error) {
+    logger.warn("could not drop the run database", {
+      database: warehouse.runDatabase,
+      error: errorMessage(error),
+    });
+  }
+}
+
+// ---- The Lambda entry point: environment read once, at module scope (STYLE.md).
+const logger = new Logger({ serviceName: "crmlake-score" });
+const metrics = new Metrics({ namespace: "crmlake", serviceName: "score" });
+
+export const handler = createScoringHandler({
+  lakeBucket: requiredEnv("LAKE_BUCKET"),
+  lakePrefix: optionalEnv("LAKE_PREFIX", ""),
+  workGroup: requiredEnv("ATHENA_WORKGROUP"),
+  database: requiredEnv("GLUE_DATABASE"),
+  config: optionalEnv("CRMLAKE_CONFIG", ""),
+  // The models' directory in the deployment package; unset means the repository's sql/ (DEFAULT_SQL_DIR).
+  ...(optionalEnv("CRMLAKE_SQL_DIR", "") === "" ? {} : { sqlDir: optionalEnv("CRMLAKE_SQL_DIR", "") }),
+  s3: s3ClientFromEnv(),
+  logger,
+  metrics,
+});
