@@ -23,6 +23,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { checkExtraDirectories, directoryCopyCommands, hookShell } from "../bundling/directories.ts";
 import { copyCommands, resolveDuckdbPackages } from "../bundling/duckdb.ts";
 import type { ArchitectureName } from "../config.ts";
 import type { LakeCatalog } from "./lake-catalog.ts";
@@ -46,6 +47,11 @@ export interface CrmlakeFunctionProps {
   readonly logRemovalPolicy: RemovalPolicy;
   /** Package DuckDB and its native binding with the function (ingest only: DuckDB runs nowhere else). */
   readonly withDuckdb?: boolean;
+  /**
+   * Project directories, relative to the project root, copied into the asset under the same path after
+   * bundling (scoring: `["sql"]`, the models it reads at run time from `/var/task/sql`).
+   */
+  readonly extraDirectories?: readonly string[];
   /** See CrmlakeSettings.placeholderCode: tests only. */
   readonly placeholderCode: boolean;
   readonly environment?: Readonly<Record<string, string>>;
@@ -79,6 +85,9 @@ const GLUE_WRITE = [
   "glue:DeletePartition",
   "glue:BatchDeletePartition",
 ];
+
+/** What a run does with its own database (ADR 0004): create it, drop it with everything in it. */
+const GLUE_RUN_DATABASE = ["glue:CreateDatabase", "glue:DeleteDatabase"];
 
 export class CrmlakeFunction extends Construct {
   readonly function: lambda.Function;
@@ -136,6 +145,7 @@ export class CrmlakeFunction extends Construct {
       const duckdb = props.withDuckdb
         ? resolveDuckdbPackages({ projectRoot: props.projectRoot, architecture: props.architecture })
         : undefined;
+      const extraDirectories = checkExtraDirectories(props.projectRoot, props.extraDirectories ?? []);
       this.function = new nodejs.NodejsFunction(this, "Function", {
         ...common,
         entry: isAbsolute(props.entry) ? props.entry : join(props.projectRoot, props.entry),
@@ -159,7 +169,10 @@ export class CrmlakeFunction extends Construct {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            afterBundling: (_inputDir, outputDir) => (duckdb ? copyCommands(duckdb, outputDir) : []),
+            afterBundling: (inputDir, outputDir) => [
+              ...(duckdb ? copyCommands(duckdb, outputDir) : []),
+              ...directoryCopyCommands(inputDir, extraDirectories, outputDir, hookShell(inputDir)),
+            ],
           },
         },
       });
@@ -255,6 +268,52 @@ export class CrmlakeFunction extends Construct {
         "views, Athena CTAS tables): the grant is every table of this one database; the tables the stack " +
         "declares are denied write access by an explicit Deny.",
     });
+    return this;
+  }
+
+  /**
+   * Allows a run to create, use and drop its own Glue database, `<catalog db>_run_<run id>` (the Athena
+   * adapter's runDatabaseName, ADR 0004), and every table and view in it. The names are only known at run
+   * time, so the grant is the prefix `<db>_run_` with a wildcard; it never reaches the stack's database (no
+   * `_run_` in its name) and so not the tables the Deny of useCatalog protects.
+   */
+  useRunDatabases(catalog: LakeCatalog): this {
+    const arns = catalog.runDatabaseArns();
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "RunScopedGlueDatabases",
+        actions: [...GLUE_RUN_DATABASE, ...GLUE_READ, ...GLUE_WRITE],
+        resources: [arns.catalog, arns.databases, arns.tables],
+      }),
+    );
+    // Glue authorises DeleteDatabase (DROP DATABASE … CASCADE) on the database's functions too; a run database
+    // has none, but the permission must name them.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "RunScopedGlueDatabasesDrop",
+        actions: ["glue:DeleteDatabase"],
+        resources: [arns.functions],
+      }),
+    );
+    const reason = (what: string) =>
+      "Each scoring run creates its own Glue database <db>_run_<run id> (Athena adapter, ADR 0004) and drops " +
+      `it at the end; ${what}. The run id is only known at run time, so the resource is the name prefix ` +
+      "<db>_run_ with a '*', which cannot match the stack's own database.";
+    const glue = "arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>";
+    const prefix = catalog.runDatabasePrefix;
+    for (const [resource, what] of [
+      [`database/${prefix}*`, "this names those databases"],
+      [`table/${prefix}*/*`, "this names the views and external tables the run registers in them"],
+      [
+        `userDefinedFunction/${prefix}*/*`,
+        "Glue authorises DeleteDatabase on the database's functions too (a run database has none)",
+      ],
+    ] as const) {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${glue}:${resource}]`,
+        reason: reason(what),
+      });
+    }
     return this;
   }
 

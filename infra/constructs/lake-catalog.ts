@@ -190,7 +190,9 @@ export interface ModelTableHeader {
 
 /**
  * The output table of each model, partitioned by the run's `as_of` date. Nothing calls it with a model yet:
- * the SQL models' headers (sql/, read as files) will feed it once they exist.
+ * the SQL model headers (functions/core/runner/header.ts) give each column a name and a description but no
+ * type, and a Glue table needs one. Deriving the types would mean running the models (DuckDB, which infra
+ * must not load) or guessing; the gap and what the header would need are in ADR 0003, decision 4.
  */
 export function modelOutputTables(headers: readonly ModelTableHeader[]): TableSpec[] {
   return headers.map((h) => ({
@@ -199,7 +201,8 @@ export function modelOutputTables(headers: readonly ModelTableHeader[]): TableSp
     prefix: `${LAKE_PREFIXES.models}${h.name}/`,
     format: "parquet",
     columns: h.columns.map((c) => column(c.name, c.type, c.comment)),
-    partitionKeys: [column("as_of", "string", "Date the run computed the model as of (yyyy-MM-dd)")],
+    // `date`, as the run's own tables declare it (ADR 0004, attachPublished), with a date projection.
+    partitionKeys: [column("as_of", "date", "Date the run computed the model as of (yyyy-MM-dd)")],
     projection: {
       as_of: {
         type: "date",
@@ -309,6 +312,30 @@ export class LakeCatalog extends Construct {
       catalog: stack.formatArn({ service: "glue", resource: "catalog" }),
       database: stack.formatArn({ service: "glue", resource: "database", resourceName: this.databaseName }),
       tables: stack.formatArn({ service: "glue", resource: "table", resourceName: `${this.databaseName}/*` }),
+    };
+  }
+
+  /**
+   * Name prefix of the scoring runs' own databases, `<db>_run_` (functions/engines/athena.ts runDatabaseName:
+   * `<db>_run_<run id>`, lower-cased, non-[a-z0-9_] replaced by `_`; test/infra checks that the two agree).
+   */
+  get runDatabasePrefix(): string {
+    return `${this.databaseName}_run_`;
+  }
+
+  /** ARNs of the catalog, the run databases, every table in them and their (never used) functions. */
+  runDatabaseArns(): { catalog: string; databases: string; tables: string; functions: string } {
+    const stack = Stack.of(this);
+    const prefix = this.runDatabasePrefix;
+    return {
+      catalog: stack.formatArn({ service: "glue", resource: "catalog" }),
+      databases: stack.formatArn({ service: "glue", resource: "database", resourceName: `${prefix}*` }),
+      tables: stack.formatArn({ service: "glue", resource: "table", resourceName: `${prefix}*/*` }),
+      functions: stack.formatArn({
+        service: "glue",
+        resource: "userDefinedFunction",
+        resourceName: `${prefix}*/*`,
+      }),
     };
   }
 

@@ -57,6 +57,12 @@ export const INGEST_SIZING = {
  */
 export const SCORING_SIZING = { memorySize: Size.mebibytes(2048), timeout: Duration.minutes(15) } as const;
 
+/**
+ * The SQL models in the scoring asset: the project's `sql/` is copied to `<asset>/sql`, which Lambda unpacks
+ * under /var/task (LAMBDA_TASK_ROOT); functions/score.ts reads CRMLAKE_SQL_DIR.
+ */
+export const SCORING_SQL = { projectDir: "sql", lambdaDir: "/var/task/sql" } as const;
+
 export interface CrmlakeStackProps extends StackProps {
   readonly settings: CrmlakeSettings;
   readonly projectRoot: string;
@@ -309,12 +315,18 @@ export class CrmlakeStack extends Stack {
       description: "crmlake scoring: runs the models as of a date on Athena",
       memorySize: SCORING_SIZING.memorySize,
       timeout: SCORING_SIZING.timeout,
-      environment: runConfig,
+      // The runner reads the models at run time (functions/core/runner/models.ts); esbuild bundles code only.
+      extraDirectories: [SCORING_SQL.projectDir],
+      environment: { ...runConfig, CRMLAKE_SQL_DIR: SCORING_SQL.lambdaDir },
     })
+      // Writes: models/ (publish), runs/ (the UNLOAD staging runs/staging/<run>/…, the publish journal, the
+      // run records runs/log/, the lock runs/lock: functions/core/runner/s3-outputs.ts). Reads: the whole lake
+      // (the curated inputs through Athena, the staged objects it copies).
       .useBucket("LAKE_BUCKET", this.lake, { read: [""], write: [LAKE_PREFIXES.models, LAKE_PREFIXES.runs] })
       .useBucket("RESULTS_BUCKET", this.results, { read: [""], write: [""] })
       .useWorkGroup("ATHENA_WORKGROUP", this.workGroup)
-      .useCatalog("GLUE_DATABASE", this.catalog);
+      .useCatalog("GLUE_DATABASE", this.catalog)
+      .useRunDatabases(this.catalog);
     // A failed run is retried once (transient Athena trouble), then lands in the dead-letter queue (alarm).
     this.scoring.function.configureAsyncInvoke({
       retryAttempts: 1,

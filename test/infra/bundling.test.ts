@@ -10,9 +10,10 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkExtraDirectories, directoryCopyCommands, hookShell } from "../../infra/bundling/directories.ts";
 import {
   copyCommands,
   type DuckdbInstaller,
@@ -104,7 +105,34 @@ describe("ingest asset, bundled for real (esbuild, no Docker)", () => {
   });
 
   it("ships no DuckDB with the scoring Lambda", () => {
-    expect(readdirSync(asset("scoring")).sort()).toEqual(["index.mjs", "index.mjs.map"]);
+    expect(readdirSync(asset("scoring")).sort()).toEqual(["index.mjs", "index.mjs.map", "sql"]);
+  });
+
+  it("ships every SQL model of the project with the scoring Lambda, where CRMLAKE_SQL_DIR points", () => {
+    const sqlFiles = (root: string) =>
+      readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && e.name.endsWith(".sql"))
+        .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join("/"))
+        .sort();
+    const project = sqlFiles(join(PROJECT_ROOT, "sql"));
+    expect(project.length).toBeGreaterThan(0);
+    const shipped = join(asset("scoring"), "sql");
+    expect(sqlFiles(shipped)).toEqual(project);
+    for (const file of project) {
+      expect(readFileSync(join(shipped, file), "utf8"), file).toBe(
+        readFileSync(join(PROJECT_ROOT, "sql", file), "utf8"),
+      );
+    }
+    // Lambda unpacks the asset under /var/task: <asset>/sql is /var/task/sql.
+    const resources = b.template.toJSON().Resources as Record<
+      string,
+      { Properties: { Environment: { Variables: Record<string, unknown> } } }
+    >;
+    const variables = resources[logicalId(b, b.stack.scoring.function)]?.Properties.Environment.Variables;
+    expect(variables?.CRMLAKE_SQL_DIR).toBe("/var/task/sql");
+    expect(
+      resources[logicalId(b, b.stack.ingest.function)]?.Properties.Environment.Variables,
+    ).not.toHaveProperty("CRMLAKE_SQL_DIR");
   });
 
   const hostMatches = process.platform === "linux" && process.arch === "x64";
@@ -308,5 +336,46 @@ describe("copyCommands", () => {
     expect(out).toBe(
       "/home/o'neil/p/node_modules/@duckdb/node-api\n/tmp/out dir/node_modules/@duckdb/node-api\n",
     );
+  });
+});
+
+describe("directoryCopyCommands", () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "crmlake it's dirs-"));
+    mkdirSync(join(root, "project", "sql", "marts"), { recursive: true });
+    writeFileSync(join(root, "project", "sql", "marts", "a.sql"), "select 1\n");
+    writeFileSync(join(root, "project", "sql", "b.sql"), "select 2\n");
+    mkdirSync(join(root, "out"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("copies a directory tree under the same relative path, through a real shell, quoting odd paths", () => {
+    const commands = directoryCopyCommands(join(root, "project"), ["sql"], join(root, "out"));
+    expect(commands).toHaveLength(1);
+    for (const command of commands) execFileSync("bash", ["-c", command]);
+    expect(readFileSync(join(root, "out", "sql", "marts", "a.sql"), "utf8")).toBe("select 1\n");
+    expect(readFileSync(join(root, "out", "sql", "b.sql"), "utf8")).toBe("select 2\n");
+    // A second copy into the same asset fails rather than merging two trees.
+    expect(() => execFileSync("bash", ["-c", commands[0] ?? ""], { stdio: "ignore" })).toThrow();
+  });
+
+  it("quotes for cmd.exe on a Windows host, and for bash in Docker", () => {
+    expect(hookShell("C:\\p", "win32")).toBe("cmd");
+    expect(hookShell("/asset-input", "win32")).toBe("posix");
+    expect(hookShell("/home/p", "linux")).toBe("posix");
+    const [command] = directoryCopyCommands("C:\\p", ["sql/models"], "C:\\out dir", "cmd");
+    expect(command).toMatch(/^node -e "[^"$`\\!]+" "C:\\p\\sql\\models" "C:\\out dir\\sql\\models"$/);
+  });
+
+  it("accepts only existing directories inside the project", () => {
+    const project = join(root, "project");
+    expect(checkExtraDirectories(project, ["sql/", "./sql/marts"])).toEqual(["sql", "sql/marts"]);
+    expect(() => checkExtraDirectories(project, ["../out"])).toThrow(
+      /must be a directory inside the project/,
+    );
+    expect(() => checkExtraDirectories(project, [join(project, "sql")])).toThrow(/relative to its root/);
+    expect(() => checkExtraDirectories(project, ["missing"])).toThrow(/missing is not a directory/);
+    expect(() => checkExtraDirectories(project, ["sql/b.sql"])).toThrow(/is not a directory/);
   });
 });

@@ -12,6 +12,8 @@ import { COLUMN_TYPES, CONTRACTS, DATASET_NAMES, LINEAGE_COLUMNS } from "../../f
 import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
 import { LAKE } from "../../functions/core/lake.ts";
 import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
+import { runDatabaseName } from "../../functions/engines/athena.ts";
 import { PROJECT_ROOT } from "../../infra/config.ts";
 import { buildCrmlakeApp } from "../../infra/crmlake-app.ts";
 import { METRIC_SERVICES, METRICS_NAMESPACE } from "../../infra/stacks/crmlake-stack.ts";
@@ -24,6 +26,7 @@ type Resource = {
   UpdateReplacePolicy?: string;
 };
 interface Statement {
+  Sid?: string;
   Effect: "Allow" | "Deny";
   Action: string | string[];
   Resource: unknown;
@@ -568,6 +571,7 @@ describe("scoring path: Scheduler → Lambda → Athena", () => {
       RESULTS_BUCKET: { Ref: id(s.stack.results) },
       ATHENA_WORKGROUP: { Ref: id(s.stack.workGroup) },
       GLUE_DATABASE: "crmlake",
+      CRMLAKE_SQL_DIR: "/var/task/sql",
       NODE_OPTIONS: "--enable-source-maps",
     });
   });
@@ -758,6 +762,35 @@ describe("least-privilege IAM", () => {
     ).toBe(false);
   });
 
+  it("covers every key S3ModelOutputs writes and the Athena UNLOAD target with the lake write grant", () => {
+    const granted = [...(allowed(id(s.stack.scoring.role)).get("s3:PutObject") ?? [])]
+      .filter((r) => r.startsWith(`${lakeArn()}/`))
+      .map((r) => r.slice(`${lakeArn()}/`.length));
+    expect(granted.sort()).toEqual(["models/*", "runs/*"]);
+    const covered = (key: string) => granted.some((g) => key.startsWith(g.slice(0, -1)));
+    // The handler's outputs at the bucket root (LAKE_PREFIX unset, as the stack deploys it).
+    const outputs = new S3ModelOutputs({ bucket: "lake", client: {} as never });
+    const key = (uri: string) => {
+      expect(uri.startsWith("s3://lake/")).toBe(true);
+      return uri.slice("s3://lake/".length);
+    };
+    // The UNLOAD of functions/engines/athena.ts writes `<staging table>as_of=<d>/`, under the caller's rights.
+    const unloadTarget = `${key(outputs.stagingTable("20240131T030000Z-abc123", "customer_rfm"))}${MODEL_LAYOUT.partitionDir("2024-01-30")}/`;
+    expect(unloadTarget).toBe("runs/staging/20240131T030000Z-abc123/customer_rfm/as_of=2024-01-30/");
+    for (const k of [
+      unloadTarget,
+      `${unloadTarget}20240131_000000_00001_abcd.parquet`,
+      MODEL_LAYOUT.publishJournal("r1"),
+      `${MODEL_LAYOUT.runLogPrefix}r1.json`,
+      MODEL_LAYOUT.runRecord("r1"),
+      MODEL_LAYOUT.lock,
+      `${MODEL_LAYOUT.modelPrefix("customer_rfm")}${MODEL_LAYOUT.partitionDir("2024-01-30")}/x.parquet`,
+    ]) {
+      expect(covered(k), k).toBe(true);
+    }
+    expect(covered("curated/transactions/x.parquet")).toBe(false);
+  });
+
   it("lets scoring run queries in its workgroup only", () => {
     const a = allowed(id(s.stack.scoring.role));
     for (const action of [
@@ -775,8 +808,18 @@ describe("least-privilege IAM", () => {
     const glue = (rest: string) => `arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:${rest}`;
     const a = allowed(id(s.stack.scoring.role));
     expect([...(a.get("glue:CreateTable") ?? [])].sort()).toEqual(
-      [glue("catalog"), glue("database/crmlake"), glue("table/crmlake/*")].sort(),
+      [
+        glue("catalog"),
+        glue("database/crmlake"),
+        glue("table/crmlake/*"),
+        glue("database/crmlake_run_*"),
+        glue("table/crmlake_run_*/*"),
+      ].sort(),
     );
+    // Databases are created and dropped only under the run prefix, never the stack's own.
+    for (const action of ["glue:CreateDatabase", "glue:DeleteDatabase"]) {
+      expect(a.get(action)?.has(glue("database/crmlake"))).toBe(false);
+    }
     const deny = statementsOf(id(s.stack.scoring.role)).find((st) => st.Effect === "Deny");
     expect(strings(deny?.Action ?? [])).toEqual(
       expect.arrayContaining(["glue:CreateTable", "glue:DeleteTable"]),
@@ -786,6 +829,70 @@ describe("least-privilege IAM", () => {
         .map(flat)
         .sort(),
     ).toEqual([...DATASET_NAMES, "quarantine", "drops"].map((t) => glue(`table/crmlake/${t}`)).sort());
+  });
+
+  it("lets scoring create, use and drop its run-scoped Glue databases <db>_run_<run id>, and nothing else", () => {
+    const glue = (rest: string) => `arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:${rest}`;
+    const bySid = (sid: string) => {
+      const found = statementsOf(id(s.stack.scoring.role)).filter((st) => st.Sid === sid);
+      expect(found).toHaveLength(1);
+      const [st] = found as [Statement];
+      return { ...st, Action: strings(st.Action).sort(), Resource: strings(st.Resource).map(flat) };
+    };
+    expect(bySid("RunScopedGlueDatabases")).toEqual({
+      Sid: "RunScopedGlueDatabases",
+      Effect: "Allow",
+      Action: [
+        "glue:BatchCreatePartition",
+        "glue:BatchDeletePartition",
+        "glue:BatchGetPartition",
+        "glue:CreateDatabase",
+        "glue:CreatePartition",
+        "glue:CreateTable",
+        "glue:DeleteDatabase",
+        "glue:DeletePartition",
+        "glue:DeleteTable",
+        "glue:GetDatabase",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:UpdatePartition",
+        "glue:UpdateTable",
+      ],
+      Resource: [glue("catalog"), glue("database/crmlake_run_*"), glue("table/crmlake_run_*/*")],
+    });
+    expect(bySid("RunScopedGlueDatabasesDrop")).toEqual({
+      Sid: "RunScopedGlueDatabasesDrop",
+      Effect: "Allow",
+      Action: ["glue:DeleteDatabase"],
+      Resource: [glue("userDefinedFunction/crmlake_run_*/*")],
+    });
+    // The names the Athena adapter gives a run's database fall under the grant; the stack's database does not.
+    const glob = /^crmlake_run_.*$/;
+    for (const runId of ["20240131T030000Z-abc123", "Manual-Rerun_2"]) {
+      expect(runDatabaseName(s.stack.catalog.databaseName, runId)).toMatch(glob);
+    }
+    expect(s.stack.catalog.databaseName).not.toMatch(glob);
+  });
+
+  it("acknowledges the run-database wildcards to cdk-nag with the reason they are needed", () => {
+    const acknowledged: Record<string, string> = {};
+    for (const entry of s.stack.scoring.role.node.metadata) {
+      if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+        Object.assign(acknowledged, entry.data as Record<string, string>);
+      }
+    }
+    const arn = "arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>";
+    for (const resource of [
+      "database/crmlake_run_*",
+      "table/crmlake_run_*/*",
+      "userDefinedFunction/crmlake_run_*/*",
+    ]) {
+      expect(acknowledged[`Annotation::AwsSolutions-IAM5[Resource::${arn}:${resource}]`]).toMatch(
+        /own Glue database <db>_run_<run id>.*only known at run time.*cannot match the stack's own database/,
+      );
+    }
   });
 
   it("lets the scheduler invoke the scoring Lambda and dead-letter to its queue, nothing more", () => {
@@ -816,8 +923,10 @@ describe("least-privilege IAM", () => {
           expect(strings(st.Action).sort()).toEqual(["xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
         }
         for (const t of targets.filter((x) => x !== "*" && x.includes("*"))) {
-          // Only a bucket ARN with a prefix, or every table of the one database.
-          expect(t).toMatch(/^(<\w+\.Arn>\/([a-z]+\/)?\*|arn:<AWS::Partition>:glue:.*:table\/crmlake\/\*)$/);
+          // Only a bucket ARN with a prefix, every table of the one database, or the run databases' names.
+          expect(t).toMatch(
+            /^(<\w+\.Arn>\/([a-z]+\/)?\*|arn:<AWS::Partition>:glue:.*:(table\/crmlake\/\*|(database|table|userDefinedFunction)\/crmlake_run_\*(\/\*)?))$/,
+          );
         }
       }
     }
