@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { replaceContractsSection } from "../../functions/core/contracts-doc.ts";
+import { loadModels } from "../../functions/core/runner/models.ts";
+import { replaceModelsSection } from "../../functions/core/runner/readme-models.ts";
 
 describe("README.md", () => {
   it("opens with the two commands a newcomer runs", async () => {
@@ -12,5 +14,10 @@ describe("README.md", () => {
   it("documents the data contracts exactly as contracts.ts defines them (run npm run docs after a change)", async () => {
     const readme = await readFile("README.md", "utf8");
     expect(replaceContractsSection(readme)).toBe(readme);
+  });
+
+  it("lists every published model table with its grain and columns (run npm run docs after a change)", async () => {
+    const readme = await readFile("README.md", "utf8");
+    expect(replaceModelsSection(readme, await loadModels("sql"))).toBe(readme);
   });
 });
