@@ -189,6 +189,9 @@ async function writeConfig(
     // Trino's default is ORC; Athena CTAS defaults to Parquet.
     "hive.storage-format": "PARQUET",
     // hive.timestamp-precision stays at its MILLISECONDS default, as in Athena.
+    // system.register_partition: the ledger's partitions are plain `drops/`, `rejected/` directories (Athena
+    // projects them), which sync_partition_metadata cannot discover.
+    "hive.allow-register-partition-procedure": "true",
   };
   // Trino 441 removed legacy Hive security (and its allow-* properties); allow-all is the default since.
   if (v < 441) hive["hive.allow-drop-table"] = "true";
@@ -263,7 +266,28 @@ async function request(url: string, init: RequestInit): Promise<StatementRespons
   }
 }
 
+/**
+ * Runs a statement, resubmitting it while Trino answers NO_NODES_AVAILABLE: for a few seconds after /v1/info
+ * reports starting=false, the coordinator may not yet have announced itself as the (only) worker, and a
+ * statement that needs a worker fails at scheduling, before it did anything.
+ */
 async function runQuery(baseUrl: string, sql: string, session: TrinoSession = {}): Promise<TrinoResult> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await runQueryOnce(baseUrl, sql, session);
+    } catch (err) {
+      if (
+        !(err instanceof TrinoQueryError && err.errorName === "NO_NODES_AVAILABLE") ||
+        Date.now() > deadline
+      )
+        throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function runQueryOnce(baseUrl: string, sql: string, session: TrinoSession): Promise<TrinoResult> {
   const headers: Record<string, string> = {
     "X-Trino-User": USER,
     "X-Trino-Source": "crmlake-test",
@@ -339,6 +363,27 @@ async function waitUntilStarted(url: string, child: ChildProcess, logFile: strin
     `Trino did not finish starting within ${timeoutMs / 1000} s (last /v1/info: ${lastError}). ` +
       `Last lines of server.log (set CRMLAKE_TRINO_KEEP=1 to keep ${dirname(logFile)}):\n${tail(logFile)}`,
   );
+}
+
+/** Current and peak resident memory of a server's JVM (the launcher execs it, so it keeps the launcher's pid). */
+export function serverMemory(pid: number): string {
+  const status = `/proc/${pid}/status`;
+  if (!existsSync(status)) return "n/a (no /proc)";
+  const text = readFileSync(status, "utf8");
+  const kib = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+  return `RSS ${Math.round(kib("VmRSS") / 1024)} MiB, peak ${Math.round(kib("VmHWM") / 1024)} MiB`;
+}
+
+/** A server someone else started (CRMLAKE_TRINO_URL, for iterating on a test): querying only, never stopped. */
+export interface TrinoConnection {
+  url: string;
+  query(sql: string, session?: TrinoSession): Promise<TrinoResult>;
+}
+
+export function connectTrino(url: string): TrinoConnection {
+  const base = url.replace(/\/+$/, "");
+  return { url: base, query: (sql, session) => runQuery(base, sql, session) };
 }
 
 export async function startTrino(opts: StartTrinoOptions = {}): Promise<TrinoServer> {

@@ -1,0 +1,205 @@
+/**
+ * One differential scenario: a fixture lake built by the real ingest, its input tables declared on Trino
+ * from the Glue specs, every model run by the real runner on DuckDB and on Trino as of the same date, and
+ * every relation — the inputs, the staging views, the published tables — read back from both engines for
+ * compare.ts.
+ */
+import { join } from "node:path";
+import { type ConfigInput, parseConfig } from "../../functions/core/config.ts";
+import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
+import { loadModels, type Model } from "../../functions/core/runner/models.ts";
+import { DEFAULT_SQL_DIR, type RunSummary, runModels } from "../../functions/core/runner/run.ts";
+import type { CompareOptions, Relation } from "./compare.ts";
+import { AS_OF, buildFixtureLake, type FixtureLake, type FixtureOptions } from "./fixture-lake.ts";
+import { registerLakeTables } from "./lake-tables.ts";
+import { type TrinoQueryable, TrinoWarehouse } from "./trino-warehouse.ts";
+
+export interface Scenario {
+  /** Lower-case word: names the Trino schemas and the work directory. */
+  readonly name: string;
+  readonly fixture: FixtureOptions;
+  readonly config: ConfigInput;
+  readonly why: string;
+  /** Models directory; default the project's `sql/`. */
+  readonly sqlDir?: string;
+}
+
+/** A relation to compare, read from both engines. */
+export interface Pair {
+  readonly name: string;
+  readonly kind: "input" | "view" | "table";
+  readonly options: CompareOptions;
+  readonly duckdb: Relation;
+  readonly trino: Relation;
+}
+
+export interface ScenarioRun {
+  readonly scenario: Scenario;
+  readonly lake: FixtureLake;
+  readonly models: readonly Model[];
+  readonly duckdbRun: RunSummary;
+  readonly trinoRun: RunSummary;
+  readonly pairs: readonly Pair[];
+  /** Wall-clock milliseconds per phase. */
+  readonly timings: Readonly<Record<"lake" | "register" | "duckdb" | "trino" | "read", number>>;
+  readonly slowestTrinoStatements: readonly { sql: string; ms: number }[];
+}
+
+/** Input relations: rows are identified by their lineage (every curated row and quarantined line has one). */
+const INPUT_OPTIONS: Readonly<Record<string, CompareOptions>> = {
+  transactions: { key: ["drop_id", "line_number"], columnOrder: "exact" },
+  customers: { key: ["drop_id", "line_number"], columnOrder: "exact" },
+  campaigns: { key: ["drop_id", "line_number"], columnOrder: "exact" },
+  campaign_contacts: { key: ["drop_id", "line_number"], columnOrder: "exact" },
+  // DuckDB's view puts the Hive partition column first, the Glue table (partition keys last) last.
+  quarantine: { key: ["dataset", "drop_id", "line_number"], columnOrder: "set" },
+  drops: {
+    key: ["drop_id"],
+    columnOrder: "exact",
+    onlyIn: { trino: ["ledger_dir"] },
+    mappings: {
+      quarantine_reasons: {
+        duckdb: "VARCHAR",
+        trino: "map(varchar, bigint)",
+        as: "json",
+        why: "DuckDB's view reads it as JSON text; the Glue table declares map<string,bigint>",
+      },
+      started_at: {
+        duckdb: "TIMESTAMP",
+        trino: "varchar",
+        as: "iso-timestamp",
+        why: "DuckDB parses the ISO-8601 text; the Glue table keeps it a string (from_iso8601_timestamp in Athena)",
+      },
+      finished_at: {
+        duckdb: "TIMESTAMP",
+        trino: "varchar",
+        as: "iso-timestamp",
+        why: "as started_at",
+      },
+    },
+  },
+};
+
+/** Keys of the staging views (tables have their header's unique_key). */
+const VIEW_KEYS: Readonly<Record<string, readonly string[]>> = {
+  stg_transactions: ["drop_id", "line_number"],
+  stg_customers: ["customer_id"],
+  stg_campaign_contacts: ["campaign_id", "customer_id"],
+};
+
+async function timed<T>(timings: Record<string, number>, phase: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings[phase] = performance.now() - started;
+  }
+}
+
+function fromRows(
+  columns: readonly { name: string; type: string }[],
+  rows: readonly Record<string, unknown>[],
+): Relation {
+  return { columns, rows: rows.map((row) => columns.map((c) => row[c.name] ?? null)) };
+}
+
+/** The relation without its last column when that column is `as_of` (published tables). */
+function withoutAsOf(relation: Relation): Relation {
+  const last = relation.columns.at(-1);
+  if (last?.name !== "as_of") throw new Error(`expected as_of as the last column, got ${last?.name}`);
+  return { columns: relation.columns.slice(0, -1), rows: relation.rows.map((r) => r.slice(0, -1)) };
+}
+
+export async function runScenario(
+  trino: TrinoQueryable,
+  scenario: Scenario,
+  root: string,
+): Promise<ScenarioRun> {
+  const timings: Record<string, number> = {};
+  const dir = join(root, scenario.name);
+  const config = parseConfig(scenario.config, `scenario ${scenario.name}`);
+  const lake = await timed(timings, "lake", () => buildFixtureLake(dir, scenario.fixture));
+
+  const inputSchema = `${scenario.name}_lake`;
+  const runSchema = `${scenario.name}_run`;
+  // A reused server (CRMLAKE_TRINO_URL) may still hold the schemas of an earlier run.
+  for (const schema of [runSchema, inputSchema])
+    await trino.query(`DROP SCHEMA IF EXISTS hive.${schema} CASCADE`);
+  await timed(timings, "register", () =>
+    registerLakeTables(trino, inputSchema, lake.lakeDir, join(dir, "trino-schemas", inputSchema)),
+  );
+
+  const sqlDir = scenario.sqlDir ?? DEFAULT_SQL_DIR;
+  const models = await loadModels(sqlDir);
+  // The real runner on each engine, same lake, same as_of, same config. DuckDB publishes into the lake
+  // itself (as `crmlake run` does); Trino's outputs go to a lake directory of their own.
+  const duck = await DuckDBWarehouse.open(lake.lakeDir);
+  const trinoLake = join(dir, "trino-lake");
+  const trinoWarehouse = new TrinoWarehouse(trino, { inputSchema, runSchema, lakeDir: trinoLake });
+  try {
+    const duckdbRun = await timed(timings, "duckdb", () =>
+      runModels({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config }),
+    );
+    const trinoRun = await timed(timings, "trino", () =>
+      runModels({ lakeDir: trinoLake, sqlDir, warehouse: trinoWarehouse, asOf: AS_OF, config }),
+    );
+
+    const pairs = await timed(timings, "read", async () => {
+      const read: Pair[] = [];
+      const readDuck = async (sql: string) => {
+        const result = await duck.query(sql);
+        return fromRows(result.columns, result.rows);
+      };
+      const readTrino = async (sql: string): Promise<Relation> => trinoWarehouse.select(sql);
+      for (const [name, options] of Object.entries(INPUT_OPTIONS)) {
+        // Both through the runner's input relations: DuckDB's lake views, the run schema's views on Trino.
+        const sql = `SELECT * FROM ${name}`;
+        read.push({ name, kind: "input", options, duckdb: await readDuck(sql), trino: await readTrino(sql) });
+      }
+      for (const model of models) {
+        if (model.header.materialized === "view") {
+          const sql = `SELECT * FROM ${model.name}`;
+          const key = VIEW_KEYS[model.name];
+          read.push({
+            name: model.name,
+            kind: "view",
+            options: { columnOrder: "exact", ...(key === undefined ? {} : { key }) },
+            duckdb: await readDuck(sql),
+            trino: await readTrino(sql),
+          });
+        } else {
+          // The published partition, read the way users read it: through the query view / the table.
+          const sql = `SELECT * FROM ${model.name} WHERE as_of = DATE '${AS_OF}'`;
+          read.push({
+            name: model.name,
+            kind: "table",
+            options: { columnOrder: "exact", key: model.header.uniqueKey },
+            duckdb: withoutAsOf(await readDuck(sql)),
+            trino: withoutAsOf(await readTrino(sql)),
+          });
+        }
+      }
+      return read;
+    });
+
+    const slowestTrinoStatements = [...trinoWarehouse.history].sort((a, b) => b.ms - a.ms).slice(0, 3);
+    return {
+      scenario,
+      lake,
+      models,
+      duckdbRun,
+      trinoRun,
+      pairs,
+      timings: {
+        lake: timings.lake ?? 0,
+        register: timings.register ?? 0,
+        duckdb: timings.duckdb ?? 0,
+        trino: timings.trino ?? 0,
+        read: timings.read ?? 0,
+      },
+      slowestTrinoStatements,
+    };
+  } finally {
+    await duck.close();
+  }
+}
