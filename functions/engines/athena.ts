@@ -311,18 +311,7 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
         `Athena query ${completed.queryExecutionId} (materialize ${model}) succeeded, but ${this.runDatabase}.${table} has no columns in information_schema`,
       );
     }
-    await this.run(
-      sql.projectionView(
-        this.runDatabase,
-        model,
-        table,
-        columns.map((c) => c.name),
-      ),
-      `materialize ${model}: view`,
-    );
-    const rows = updated ?? (await this.count(table, `materialize ${model}: count`));
-    this.models.set(model, { table, columns, asOf });
-    return { rows, columns };
+    return this.publishInRun(model, table, columns, asOf, updated);
   }
 
   private async materializeByUnload(
@@ -357,6 +346,17 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
       ),
       `materialize ${model}: table`,
     );
+    return this.publishInRun(model, table, columns, asOf, updated);
+  }
+
+  /** Both materializations end alike: `model` becomes a view of the table without as_of, and is recorded. */
+  private async publishInRun(
+    model: string,
+    table: string,
+    columns: readonly ColumnInfo[],
+    asOf: string,
+    updated: number | undefined,
+  ): Promise<MaterializeResult> {
     await this.run(
       sql.projectionView(
         this.runDatabase,
