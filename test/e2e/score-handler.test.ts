@@ -50,6 +50,9 @@ select customer_id, CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue
 from stg_lines group by customer_id
 `;
 
+/** Bytes the UNLOAD of customer_totals reports having scanned. */
+const SCANNED = 50 * 1024 * 1024;
+
 /** What Athena answers for the one table model, customer_totals, with 2 rows. */
 function tableScripts(unload: FakeQueryScript = {}): FakeQueryScript[] {
   return [
@@ -64,7 +67,7 @@ function tableScripts(unload: FakeQueryScript = {}): FakeQueryScript[] {
         ["revenue", "decimal(18,2)"],
       ],
     },
-    { match: /^UNLOAD/, updateCount: 2, ...unload },
+    { match: /^UNLOAD/, updateCount: 2, dataScannedBytes: SCANNED, ...unload },
     {
       match: "AS duplicate_keys",
       columns: [
@@ -180,13 +183,27 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
       status?: string;
       engine?: string;
       as_of?: string;
-      models?: { model: string; status: string; rows: number | null }[];
+      models?: {
+        model: string;
+        status: string;
+        rows: number | null;
+        bytes_scanned: number | null;
+        cost_usd: number | null;
+      }[];
+      bytes_scanned?: number | null;
+      cost_usd?: number | null;
     };
     expect(record).toMatchObject({ status: "succeeded", engine: "athena", as_of: AS_OF });
     expect(record.models?.map((m) => [m.model, m.status, m.rows])).toEqual([
       ["stg_lines", "succeeded", null],
       ["customer_totals", "succeeded", 2],
     ]);
+    // Bytes scanned and cost per model, and over the run: Athena bills USD 5 per TB, 10 MB minimum a query.
+    const totals = record.models?.find((m) => m.model === "customer_totals");
+    expect(totals?.bytes_scanned).toBe(SCANNED);
+    expect(totals?.cost_usd).toBeGreaterThanOrEqual((SCANNED / 1024 ** 4) * 5);
+    expect(record.bytes_scanned).toBe(SCANNED);
+    expect(record.cost_usd).toBeGreaterThanOrEqual(totals?.cost_usd ?? Number.POSITIVE_INFINITY);
 
     const queries = fake.queries.slice(before);
     const runDb = `crmlake_db_run_${result.runId.toLowerCase().replace(/-/g, "_")}`;

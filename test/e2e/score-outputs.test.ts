@@ -260,6 +260,8 @@ describe("S3ModelOutputs against s3rver", () => {
       models_requested: null,
       config: "{}",
       models: [],
+      bytes_scanned: 52_428_800,
+      cost_usd: 0.000238,
       error: null,
     };
     await outputs().writeRunRecord(record);

@@ -193,6 +193,8 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
       finished_at: null,
       duration_ms: null,
       rows: null,
+      bytes_scanned: null,
+      cost_usd: null,
       error: null,
     }));
     const record: RunRecord = {
@@ -207,8 +209,11 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         options.models === undefined || options.models.length === 0 ? null : [...options.models],
       config: JSON.stringify(config),
       models: records,
+      bytes_scanned: null,
+      cost_usd: null,
       error: null,
     };
+    const runUsageStart = warehouse.usage?.();
 
     const release = await outputs.lock(runId);
     try {
@@ -220,6 +225,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           const entry = records[index];
           if (entry === undefined) continue;
           const modelStart = now();
+          const usageStart = warehouse.usage?.();
           entry.started_at = timestampText(modelStart);
           try {
             const body = bodies.get(model.name) ?? "";
@@ -254,6 +260,11 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
             const finished = now();
             entry.finished_at = timestampText(finished);
             entry.duration_ms = finished.getTime() - modelStart.getTime();
+            const usageEnd = warehouse.usage?.();
+            if (usageStart && usageEnd) {
+              entry.bytes_scanned = usageEnd.dataScannedBytes - usageStart.dataScannedBytes;
+              entry.cost_usd = usageEnd.costUsd - usageStart.costUsd;
+            }
           }
           log(
             `  ${model.name.padEnd(32)} ${entry.rows === null ? "view" : `${entry.rows} rows`}  ${entry.duration_ms} ms`,
@@ -275,6 +286,11 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         const finished = now();
         record.finished_at = timestampText(finished);
         record.duration_ms = finished.getTime() - started.getTime();
+        const runUsageEnd = warehouse.usage?.();
+        if (runUsageStart && runUsageEnd) {
+          record.bytes_scanned = runUsageEnd.dataScannedBytes - runUsageStart.dataScannedBytes;
+          record.cost_usd = runUsageEnd.costUsd - runUsageStart.costUsd;
+        }
         await outputs.writeRunRecord(record);
       }
     } finally {

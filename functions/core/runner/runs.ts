@@ -19,6 +19,9 @@ export interface ModelRunRecord {
   duration_ms: number | null;
   /** Rows written; null for views and models that did not run. */
   rows: number | null;
+  /** Bytes the engine scanned for this model, and what that cost (USD); null on engines without a bill. */
+  bytes_scanned: number | null;
+  cost_usd: number | null;
   error: string | null;
 }
 
@@ -35,6 +38,9 @@ export interface RunRecord {
   /** The effective configuration, as JSON text. */
   config: string;
   models: ModelRunRecord[];
+  /** Totals over the run, including the runner's own checks; null on engines without a bill. */
+  bytes_scanned: number | null;
+  cost_usd: number | null;
   error: string | null;
 }
 
@@ -51,8 +57,10 @@ export const RUN_COLUMNS = [
   { name: "config", sql: "VARCHAR" },
   {
     name: "models",
-    sql: 'STRUCT(model VARCHAR, layer VARCHAR, materialized VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, duration_ms BIGINT, "rows" BIGINT, error VARCHAR)[]',
+    sql: 'STRUCT(model VARCHAR, layer VARCHAR, materialized VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, duration_ms BIGINT, "rows" BIGINT, bytes_scanned BIGINT, cost_usd DOUBLE, error VARCHAR)[]',
   },
+  { name: "bytes_scanned", sql: "BIGINT" },
+  { name: "cost_usd", sql: "DOUBLE" },
   { name: "error", sql: "VARCHAR" },
 ] as const;
 

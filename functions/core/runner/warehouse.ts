@@ -63,6 +63,11 @@ export interface Warehouse {
   attachPublished(): Promise<void>;
   /** Runs a SELECT and returns its rows (small results only: checks, summaries). */
   query(sql: string): Promise<QueryResult>;
+  /**
+   * Running totals of what the engine billed so far, for engines that bill by data scanned (Athena). The
+   * runner records the difference per model and per run; engines without a bill leave it out.
+   */
+  usage?(): { readonly dataScannedBytes: number; readonly costUsd: number };
   /** All rows of a relation, for TypeScript model stages. */
   readTable(name: string): Promise<QueryResult>;
   close(): Promise<void>;
