@@ -117,6 +117,14 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
     placeholderCode: bool(get("placeholderCode") ?? false, "placeholderCode"),
   };
 
+  // Placeholder code throws on every invocation: it exists so assertion tests synth in seconds. Outside a
+  // vitest process it is refused, so `cdk deploy -c crmlake:placeholderCode=true` can never ship it.
+  if (settings.placeholderCode && process.env.VITEST !== "true") {
+    throw new ContextError(
+      "Context crmlake:placeholderCode is for the test suite only: it replaces the Lambda code with a stub that always throws. Remove it to synthesise or deploy",
+    );
+  }
+
   // S3 refuses STANDARD_IA before 30 days, and GLACIER_IR must follow it by 30 days or more (the minimum
   // storage duration of STANDARD_IA); say so here rather than as a CloudFormation failure at deploy time.
   if (settings.rawInfrequentAccessDays < 30) {

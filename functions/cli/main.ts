@@ -28,6 +28,25 @@ function usage(): string {
   ].join("\n");
 }
 
+const FS_REASONS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a part of the path is a file, not a directory",
+  EISDIR: "is a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EEXIST: "already exists",
+  ENOSPC: "no space left on the device",
+  EROFS: "read-only file system",
+};
+
+/** A file-system failure (a bad --lake or --dir, a full disk) as one line naming the path, not a stack. */
+function fileSystemError(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || typeof e.code !== "string" || typeof e.path !== "string") return undefined;
+  const reason = FS_REASONS[e.code];
+  return reason ? `cannot ${e.syscall ?? "use"} ${e.path}: ${reason}` : undefined;
+}
+
 /** Runs the CLI; returns the exit code. User mistakes are one line on stderr, not a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -51,6 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run(args);
   } catch (error) {
+    const fsError = fileSystemError(error);
+    if (fsError && !verbose) {
+      process.stderr.write(`crmlake ${command.name}: ${fsError}\n`);
+      return 1;
+    }
     if (isCrmlakeError(error) && !verbose) {
       process.stderr.write(`crmlake ${command.name}: ${error.message}\n`);
       return error.name === "UsageError" ? 2 : 1;

@@ -115,6 +115,8 @@ export class CrmlakeStack extends Stack {
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey"],
         resources: ["*"],
+        // Only on behalf of this account's alarms (no confused deputy).
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
       }),
     );
 

@@ -1105,6 +1105,25 @@ describe("the app (infra/app.ts)", () => {
     }
   });
 
+  it("refuses crmlake:placeholderCode outside the test suite, so a stub can never be deployed", () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CDK_OUTDIR: mkdtempSync(join(tmpdir(), "crmlake-app-")),
+    };
+    delete env.VITEST;
+    const run = spawnSync(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "infra", "app.ts")], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      env: {
+        ...env,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...CDK_JSON_CONTEXT, "crmlake:placeholderCode": true }),
+      },
+    });
+    rmSync(env.CDK_OUTDIR ?? "", { recursive: true, force: true });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("Context crmlake:placeholderCode is for the test suite only");
+  });
+
   it("fails the synth on a cdk-nag finding nobody acknowledged", () => {
     const outdir = mkdtempSync(join(tmpdir(), "crmlake-app-"));
     try {

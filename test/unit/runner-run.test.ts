@@ -236,7 +236,7 @@ describe("model runner", () => {
       `The lake ${empty} has no transactions, so there is no default as-of date. Ingest data first, or pass --as-of YYYY-MM-DD.`,
     );
     await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-02-30" })).rejects.toThrow(
-      '--as-of "2024-02-30" is not a date written YYYY-MM-DD',
+      '--as-of "2024-02-30" is not a real date',
     );
   });
 

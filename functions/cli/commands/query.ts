@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { QueryFailedError, UsageError } from "../../core/errors.ts";
 import { attachModelViews } from "../../core/runner/views.ts";
 import { openDuckDB } from "../../engines/duckdb.ts";
@@ -66,6 +67,18 @@ Options:
     const session = await openDuckDB();
     try {
       const lakeDir = stringOption(args, "lake") ?? "lake";
+      // A fresh lake (a directory with nothing ingested yet) answers with empty tables; a mistyped one must not.
+      if (
+        !(await stat(lakeDir).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      ) {
+        throw new UsageError(
+          "no_lake",
+          `Lake directory ${lakeDir} does not exist. Ingest into it first, or pass --lake DIR`,
+        );
+      }
       await attachLakeViews(session.connection, lakeDir);
       await attachModelViews(session.connection, lakeDir);
       let reader: Awaited<ReturnType<typeof session.connection.runAndReadAll>>;

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import { CONTRACTS, type DatasetName } from "../contracts.ts";
-import { errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
+import { errorMessage, IngestError, isCrmlakeError, StorageError } from "../errors.ts";
 import { LAKE } from "../lake.ts";
 import { convertDrop, readFailure } from "./convert.ts";
 import { inspectFile } from "./inspect.ts";
@@ -43,7 +43,16 @@ export function dropIdFor(dataset: DatasetName, uri: string): string {
 
 async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
   const bytes = await store.get(key);
-  return bytes ? (JSON.parse(Buffer.from(bytes).toString("utf8")) as T) : undefined;
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8")) as T;
+  } catch (error) {
+    throw new StorageError(
+      "corrupt_ledger",
+      `Ledger object ${store.location}/${key} is not valid JSON (${errorMessage(error)}); restore or delete it, then ingest again`,
+      { cause: error },
+    );
+  }
 }
 
 /**

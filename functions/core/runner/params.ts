@@ -45,9 +45,14 @@ function isoDate(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** Says whether a text is not written YYYY-MM-DD, or is written so but is no calendar day (2024-02-30). */
+export function notADate(text: string): string {
+  return DATE.test(text) ? `"${text}" is not a real date` : `"${text}" is not a date written YYYY-MM-DD`;
+}
+
 function requireDate(text: string): Date {
   const date = parseIsoDate(text);
-  if (date === undefined) throw new ModelError("bad_parameter", `"${text}" is not a date written YYYY-MM-DD`);
+  if (date === undefined) throw new ModelError("bad_parameter", notADate(text));
   return date;
 }
 
@@ -286,7 +291,7 @@ export function renderLiteral(name: string, type: ParamType, value: ParamValue):
 /** All parameters of a run, rendered once: name → SQL literal. */
 export function renderParameters(context: RunContext): ReadonlyMap<string, string> {
   if (parseIsoDate(context.asOf) === undefined) {
-    throw new ModelError("bad_parameter", `as_of "${context.asOf}" is not a date written YYYY-MM-DD`);
+    throw new ModelError("bad_parameter", `as_of ${notADate(context.asOf)}`);
   }
   return new Map(PARAMETERS.map((p) => [p.name, renderLiteral(p.name, p.type, p.value(context))]));
 }

@@ -11,7 +11,7 @@ import { ModelError } from "./errors.ts";
 import { formatFinding, lintSql } from "./lint.ts";
 import { loadModels, type Model, selectModels } from "./models.ts";
 import { LocalModelOutputs, type ModelOutputs } from "./outputs.ts";
-import { expandMacros, parseIsoDate, renderParameters } from "./params.ts";
+import { expandMacros, notADate, parseIsoDate, renderParameters } from "./params.ts";
 import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
 import type { MaterializeResult, Warehouse } from "./warehouse.ts";
 
@@ -155,7 +155,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
   const log = options.log ?? (() => {});
   const config = options.config ?? defaultConfig();
   if (options.asOf !== undefined && parseIsoDate(options.asOf) === undefined) {
-    throw new ModelError("bad_as_of", `--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
+    throw new ModelError("bad_as_of", `--as-of ${notADate(options.asOf)}`);
   }
   if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {
     throw new ModelError(
