@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import { CONTRACTS, type DatasetName } from "../contracts.ts";
-import { errorMessage, IngestError, isCrmlakeError, StorageError } from "../errors.ts";
+import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError, StorageError } from "../errors.ts";
 import { LAKE } from "../lake.ts";
 import { convertDrop, readFailure } from "./convert.ts";
 import { inspectFile } from "./inspect.ts";
@@ -21,6 +21,12 @@ export interface IngestOptions {
   duckdb?: DuckDBOptions;
   onProgress?: (progress: IngestProgress) => void;
 }
+
+/** What the ledger knows of a drop before its outcome: who it is, where from, when it started. */
+type DropIdentity = Pick<
+  LedgerRecord,
+  "drop_id" | "dataset" | "source" | "content_sha256" | "size_bytes" | "format" | "profile" | "started_at"
+>;
 
 export interface DropResult {
   readonly ledger: LedgerRecord;
@@ -75,20 +81,7 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
   const progress = (phase: IngestProgress["phase"]) =>
     options.onProgress?.({ dropId, phase, elapsedMs: Date.now() - started.getTime() });
 
-  const base: Omit<
-    LedgerRecord,
-    | "status"
-    | "rows_in"
-    | "rows_ok"
-    | "rows_quarantined"
-    | "quarantine_reasons"
-    | "error_code"
-    | "error"
-    | "warnings"
-    | "output_keys"
-    | "finished_at"
-    | "duration_ms"
-  > = {
+  const base: DropIdentity = {
     drop_id: dropId,
     dataset,
     source: source.uri,
@@ -224,19 +217,8 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
 
 async function recordRejection(
   store: ObjectStore,
-  base: Omit<
-    LedgerRecord,
-    | "status"
-    | "rows_in"
-    | "rows_ok"
-    | "rows_quarantined"
-    | "quarantine_reasons"
-    | "error_code"
-    | "error"
-    | "warnings"
-    | "output_keys"
-  >,
-  error: IngestError | (Error & { code: string }),
+  base: DropIdentity & Pick<LedgerRecord, "finished_at" | "duration_ms">,
+  error: CrmlakeError,
   status: LedgerRecord["status"] = "rejected",
 ): Promise<void> {
   const record: LedgerRecord = {
