@@ -4,16 +4,16 @@
 -- unique_key: customer_id, order_id
 -- note: A purchase order has a positive net amount; a return order has at least one refunded line (amount < 0).
 -- note: An order whose lines span several days is dated by its first line.
--- column customer_id: Customer id.
--- column order_id: Order id.
--- column ordered_on: Date of the order's first line.
--- column lines: Order lines.
--- column units: Net units (returned units count negative).
--- column net_amount: Net revenue of the order (refunds subtracted).
--- column margin: Gross margin of the order, 6 decimals.
--- column discount: Discount granted on the order.
--- column is_purchase: True when net_amount > 0.
--- column is_return: True when the order has a refunded line.
+-- column customer_id varchar: Customer id.
+-- column order_id varchar: Order id.
+-- column ordered_on date: Date of the order's first line.
+-- column lines bigint: Order lines.
+-- column units bigint: Net units (returned units count negative).
+-- column net_amount decimal(18,2): Net revenue of the order (refunds subtracted).
+-- column margin decimal(18,6): Gross margin of the order, 6 decimals.
+-- column discount decimal(18,2): Discount granted on the order.
+-- column is_purchase boolean: True when net_amount > 0.
+-- column is_return boolean: True when the order has a refunded line.
 with final as (
   select
     customer_id,

@@ -10,32 +10,32 @@
 --   k ≤ ceil(n × (top_share + big_share + medium_share)), small otherwise.
 -- note: cost_to_serve = purchase orders × cost_to_serve.per_order + return orders × cost_to_serve.per_return
 --   + the cost of treatment contacts in the window (when cost_to_serve.include_campaign_contacts).
--- column customer_id: Customer id.
--- column period: 'current' (reference date as_of) or 'comparison' (reference date comparison_as_of).
--- column reference_on: The reference date R.
--- column window_start_on: Exclusive start of the value window.
--- column has_history: True when the customer has an order line on or before R.
--- column window_lines: Order lines in the window.
--- column window_contacts: Campaign contacts (treatment or control) in the window.
--- column orders: Purchase orders in the window.
--- column return_orders: Return orders in the window.
--- column revenue: Net revenue in the window.
--- column cost_of_goods: revenue − gross_margin.
--- column gross_margin: Gross margin in the window, rounded to cents.
--- column order_cost: orders × cost_to_serve.per_order.
--- column return_cost: return_orders × cost_to_serve.per_return.
--- column contact_cost: Cost of the customer's campaign contacts in the window.
--- column cost_to_serve: order_cost + return_cost + contact_cost.
--- column net_profit: gross_margin − cost_to_serve.
--- column is_active: True when the customer has a purchase order in the window.
--- column value: The pyramid's value measure (pyramid.value_measure) over the window.
--- column value_rank: Rank by value among active customers of the period (1 = most valuable), NULL when inactive.
--- column active_customers: Active customers in the period (n above).
--- column value_tier: top, big, medium, small, inactive or prospect.
+-- column customer_id varchar: Customer id.
+-- column period varchar: 'current' (reference date as_of) or 'comparison' (reference date comparison_as_of).
+-- column reference_on date: The reference date R.
+-- column window_start_on date: Exclusive start of the value window.
+-- column has_history boolean: True when the customer has an order line on or before R.
+-- column window_lines bigint: Order lines in the window.
+-- column window_contacts bigint: Campaign contacts (treatment or control) in the window.
+-- column orders bigint: Purchase orders in the window.
+-- column return_orders bigint: Return orders in the window.
+-- column revenue decimal(18,2): Net revenue in the window.
+-- column cost_of_goods decimal(18,2): revenue − gross_margin.
+-- column gross_margin decimal(18,2): Gross margin in the window, rounded to cents.
+-- column order_cost decimal(18,2): orders × cost_to_serve.per_order.
+-- column return_cost decimal(18,2): return_orders × cost_to_serve.per_return.
+-- column contact_cost decimal(18,2): Cost of the customer's campaign contacts in the window.
+-- column cost_to_serve decimal(18,2): order_cost + return_cost + contact_cost.
+-- column net_profit decimal(18,2): gross_margin − cost_to_serve.
+-- column is_active boolean: True when the customer has a purchase order in the window.
+-- column value decimal(18,2): The pyramid's value measure (pyramid.value_measure) over the window.
+-- column value_rank bigint: Rank by value among active customers of the period (1 = most valuable), NULL when inactive.
+-- column active_customers bigint: Active customers in the period (n above).
+-- column value_tier varchar: top, big, medium, small, inactive or prospect.
 with periods as (
-  select 'current' AS period, {{ as_of }} AS reference_on, {{ value_window_start }} AS window_start_on
+  select CAST('current' AS VARCHAR) AS period, {{ as_of }} AS reference_on, {{ value_window_start }} AS window_start_on
   union all
-  select 'comparison' AS period, {{ comparison_as_of }} AS reference_on, {{ comparison_window_start }} AS window_start_on
+  select CAST('comparison' AS VARCHAR) AS period, {{ comparison_as_of }} AS reference_on, {{ comparison_window_start }} AS window_start_on
 ),
 
 first_seen as (
@@ -203,16 +203,18 @@ final as (
     value,
     CAST(value_rank AS BIGINT) AS value_rank,
     active_customers,
-    CASE
-      WHEN NOT has_history THEN 'prospect'
-      WHEN NOT is_active THEN 'inactive'
-      WHEN value_rank <= CEIL(active_customers * {{ pyramid.top_share }}) THEN 'top'
-      WHEN value_rank <= CEIL(active_customers * ({{ pyramid.top_share }} + {{ pyramid.big_share }})) THEN 'big'
-      WHEN value_rank <= CEIL(
-        active_customers * ({{ pyramid.top_share }} + {{ pyramid.big_share }} + {{ pyramid.medium_share }})
-      ) THEN 'medium'
-      ELSE 'small'
-    END AS value_tier
+    CAST(
+      CASE
+        WHEN NOT has_history THEN 'prospect'
+        WHEN NOT is_active THEN 'inactive'
+        WHEN value_rank <= CEIL(active_customers * {{ pyramid.top_share }}) THEN 'top'
+        WHEN value_rank <= CEIL(active_customers * ({{ pyramid.top_share }} + {{ pyramid.big_share }})) THEN 'big'
+        WHEN value_rank <= CEIL(
+          active_customers * ({{ pyramid.top_share }} + {{ pyramid.big_share }} + {{ pyramid.medium_share }})
+        ) THEN 'medium'
+        ELSE 'small'
+      END AS VARCHAR
+    ) AS value_tier
   from ranked
 )
 

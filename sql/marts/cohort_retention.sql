@@ -4,13 +4,13 @@
 -- unique_key: cohort_month_on, months_since_first
 -- note: Calendar months: months_since_first = 12 × (year − cohort year) + (month − cohort month). Month 0 is the
 --   acquisition month, so its retention is 1. Every month up to the as_of month has a row, active or not.
--- column cohort_month_on: First day of the month of the cohort's first purchase orders.
--- column months_since_first: Calendar months since the cohort month (0 = the cohort month).
--- column month_start_on: First day of the calendar month measured.
--- column cohort_customers: Customers in the cohort.
--- column active_customers: Cohort customers with a purchase order in the month.
--- column retention_rate: active_customers / cohort_customers.
--- column revenue: Net revenue of the cohort's customers in the month (refunds included).
+-- column cohort_month_on date: First day of the month of the cohort's first purchase orders.
+-- column months_since_first integer: Calendar months since the cohort month (0 = the cohort month).
+-- column month_start_on date: First day of the calendar month measured.
+-- column cohort_customers bigint: Customers in the cohort.
+-- column active_customers bigint: Cohort customers with a purchase order in the month.
+-- column retention_rate double: active_customers / cohort_customers.
+-- column revenue decimal(18,2): Net revenue of the cohort's customers in the month (refunds included).
 with digits as (
   select d from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
 ),

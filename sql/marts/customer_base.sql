@@ -5,25 +5,25 @@
 -- note: Orders, order days and first/last order dates count purchase orders (net amount > 0) only.
 -- note: Money columns are net of refunds. A prospect (no line at all) has zeros and NULL dates.
 -- note: A customer whose only lines are refunds is not a prospect: orders = 0, net_revenue < 0.
--- column customer_id: Customer id.
--- column is_prospect: True when the customer has no order line on or before as_of.
--- column signed_up_on: Sign-up date from the customers dataset, NULL when unknown.
--- column first_order_on: Date of the first purchase order, NULL when none.
--- column last_order_on: Date of the latest purchase order, NULL when none.
--- column orders: Purchase orders.
--- column order_days: Distinct days with a purchase order.
--- column return_orders: Orders with at least one refunded line.
--- column lines: Order lines, refunds included.
--- column units: Net units (returned units count negative).
--- column net_revenue: Sum of line amounts (refunds subtracted).
--- column cost_of_goods: net_revenue − gross_margin.
--- column gross_margin: Sum of line margins (cost given, or amount × margin.default_rate), rounded to cents.
--- column returned_amount: Money refunded (positive).
--- column discounts: Discounts granted.
--- column categories: Distinct categories bought (lines with amount > 0).
--- column channels: Distinct channels bought through (lines with amount > 0).
--- column tenure_days: Days from the first purchase order to as_of, NULL when none.
--- column recency_days: Days from the latest purchase order to as_of, NULL when none.
+-- column customer_id varchar: Customer id.
+-- column is_prospect boolean: True when the customer has no order line on or before as_of.
+-- column signed_up_on date: Sign-up date from the customers dataset, NULL when unknown.
+-- column first_order_on date: Date of the first purchase order, NULL when none.
+-- column last_order_on date: Date of the latest purchase order, NULL when none.
+-- column orders bigint: Purchase orders.
+-- column order_days bigint: Distinct days with a purchase order.
+-- column return_orders bigint: Orders with at least one refunded line.
+-- column lines bigint: Order lines, refunds included.
+-- column units bigint: Net units (returned units count negative).
+-- column net_revenue decimal(18,2): Sum of line amounts (refunds subtracted).
+-- column cost_of_goods decimal(18,2): net_revenue − gross_margin.
+-- column gross_margin decimal(18,2): Sum of line margins (cost given, or amount × margin.default_rate), rounded to cents.
+-- column returned_amount decimal(18,2): Money refunded (positive).
+-- column discounts decimal(18,2): Discounts granted.
+-- column categories bigint: Distinct categories bought (lines with amount > 0).
+-- column channels bigint: Distinct channels bought through (lines with amount > 0).
+-- column tenure_days bigint: Days from the first purchase order to as_of, NULL when none.
+-- column recency_days bigint: Days from the latest purchase order to as_of, NULL when none.
 with known_customers as (
   select customer_id from stg_customers
   union

@@ -11,15 +11,15 @@
 --   repeat: 2 to N − 1 purchase orders.
 -- note: D = 365 follows the 12-month active-buyer window of direct marketing; N = 4 is a conventional retail
 --   threshold (a customer past the third order). Tune both per business in the config.
--- column customer_id: Customer id.
--- column lifecycle_stage: prospect, first_time, repeat, loyal, lapsed or won_back.
--- column orders: Purchase orders.
--- column first_order_on: Date of the first purchase order.
--- column last_order_on: Date of the latest purchase order.
--- column previous_order_on: Date of the purchase order day before last_order_on, NULL when there is none.
--- column recency_days: Days from last_order_on to as_of.
--- column last_gap_days: Days from previous_order_on to last_order_on.
--- column relationship_days: Days from first_order_on to last_order_on.
+-- column customer_id varchar: Customer id.
+-- column lifecycle_stage varchar: prospect, first_time, repeat, loyal, lapsed or won_back.
+-- column orders bigint: Purchase orders.
+-- column first_order_on date: Date of the first purchase order.
+-- column last_order_on date: Date of the latest purchase order.
+-- column previous_order_on date: Date of the purchase order day before last_order_on, NULL when there is none.
+-- column recency_days bigint: Days from last_order_on to as_of.
+-- column last_gap_days bigint: Days from previous_order_on to last_order_on.
+-- column relationship_days bigint: Days from first_order_on to last_order_on.
 with purchase_days as (
   select distinct customer_id, ordered_on
   from int_customer_orders
@@ -44,14 +44,16 @@ last_gap as (
 final as (
   select
     b.customer_id,
-    CASE
-      WHEN b.is_prospect THEN 'prospect'
-      WHEN b.orders = 0 OR b.recency_days > {{ lifecycle.lapsed_after_days }} THEN 'lapsed'
-      WHEN date_diff('day', g.previous_order_on, b.last_order_on) > {{ lifecycle.lapsed_after_days }} THEN 'won_back'
-      WHEN b.orders = 1 THEN 'first_time'
-      WHEN b.orders >= {{ lifecycle.loyal_min_orders }} THEN 'loyal'
-      ELSE 'repeat'
-    END AS lifecycle_stage,
+    CAST(
+      CASE
+        WHEN b.is_prospect THEN 'prospect'
+        WHEN b.orders = 0 OR b.recency_days > {{ lifecycle.lapsed_after_days }} THEN 'lapsed'
+        WHEN date_diff('day', g.previous_order_on, b.last_order_on) > {{ lifecycle.lapsed_after_days }} THEN 'won_back'
+        WHEN b.orders = 1 THEN 'first_time'
+        WHEN b.orders >= {{ lifecycle.loyal_min_orders }} THEN 'loyal'
+        ELSE 'repeat'
+      END AS VARCHAR
+    ) AS lifecycle_stage,
     b.orders,
     b.first_order_on,
     b.last_order_on,

@@ -9,13 +9,13 @@
 -- note: Rules, first match wins: price_oriented when discount_share ≥ needs.price_discount_share_min (0.2) or
 --   price_index ≤ needs.price_index_max (0.9); value_oriented when discount_share < needs.value_discount_share_max
 --   (0.05) and price_index ≥ needs.value_price_index_min (1.1); composite otherwise. NULL without purchase lines.
--- column customer_id: Customer id.
--- column purchase_lines: Purchase lines.
--- column list_value: amount + discounts of the purchase lines.
--- column discounts: Discounts granted on the purchase lines.
--- column discount_share: discounts / list_value.
--- column price_index: What the customer paid relative to the category average prices for the same units.
--- column needs_segment: price_oriented, value_oriented or composite; NULL without purchase lines.
+-- column customer_id varchar: Customer id.
+-- column purchase_lines bigint: Purchase lines.
+-- column list_value decimal(18,2): amount + discounts of the purchase lines.
+-- column discounts decimal(18,2): Discounts granted on the purchase lines.
+-- column discount_share double: discounts / list_value.
+-- column price_index double: What the customer paid relative to the category average prices for the same units.
+-- column needs_segment varchar: price_oriented, value_oriented or composite; NULL without purchase lines.
 with purchase_lines as (
   select customer_id, category, quantity, amount, discount
   from stg_transactions
@@ -84,14 +84,16 @@ final as (
     CAST(COALESCE(m.discounts, 0) AS DECIMAL(18,2)) AS discounts,
     m.discount_share,
     m.price_index,
-    CASE
-      WHEN m.customer_id IS NULL THEN NULL
-      WHEN m.discount_share >= {{ needs.price_discount_share_min }}
-        OR m.price_index <= {{ needs.price_index_max }} THEN 'price_oriented'
-      WHEN m.discount_share < {{ needs.value_discount_share_max }}
-        AND m.price_index >= {{ needs.value_price_index_min }} THEN 'value_oriented'
-      ELSE 'composite'
-    END AS needs_segment
+    CAST(
+      CASE
+        WHEN m.customer_id IS NULL THEN NULL
+        WHEN m.discount_share >= {{ needs.price_discount_share_min }}
+          OR m.price_index <= {{ needs.price_index_max }} THEN 'price_oriented'
+        WHEN m.discount_share < {{ needs.value_discount_share_max }}
+          AND m.price_index >= {{ needs.value_price_index_min }} THEN 'value_oriented'
+        ELSE 'composite'
+      END AS VARCHAR
+    ) AS needs_segment
   from customer_base AS b
   left join measured AS m on m.customer_id = b.customer_id
 )

@@ -4,15 +4,15 @@
 -- unique_key: customer_id
 -- note: Current value is pyramid.value_measure (default gross margin) over the value window (default 12 months).
 --   Tier rules, including how ties and small populations are handled, are in int_customer_value.
--- column customer_id: Customer id.
--- column value_tier: top, big, medium, small (active customers by value), inactive (no purchase order in the window) or prospect (no order line at all).
--- column value_measure: The measure used: gross_margin, net_revenue or net_profit.
--- column value: Current value (the measure over the window).
--- column value_rank: Rank by value among active customers (1 = most valuable; ties broken by customer_id), NULL when not active.
--- column active_customers: Active customers at as_of.
--- column revenue: Net revenue in the value window.
--- column gross_margin: Gross margin in the value window.
--- column net_profit: Net profit in the value window (gross margin − cost to serve).
+-- column customer_id varchar: Customer id.
+-- column value_tier varchar: top, big, medium, small (active customers by value), inactive (no purchase order in the window) or prospect (no order line at all).
+-- column value_measure varchar: The measure used: gross_margin, net_revenue or net_profit.
+-- column value decimal(18,2): Current value (the measure over the window).
+-- column value_rank bigint: Rank by value among active customers (1 = most valuable; ties broken by customer_id), NULL when not active.
+-- column active_customers bigint: Active customers at as_of.
+-- column revenue decimal(18,2): Net revenue in the value window.
+-- column gross_margin decimal(18,2): Gross margin in the value window.
+-- column net_profit decimal(18,2): Net profit in the value window (gross margin − cost to serve).
 with final as (
   select
     customer_id,

@@ -9,16 +9,16 @@
 -- note: Segment map on R and FM = ceil((F + M) / 2): Champions R5 FM4–5; Loyal R3–4 FM4–5; Potential loyalist
 --   R4–5 FM2–3; New R5 FM1; Promising R4 FM1; Need attention R3 FM3; About to sleep R3 FM1–2; Cannot lose them
 --   R1–2 FM5; At risk R1–2 FM3–4; Hibernating R2 FM1–2; Lost R1 FM1–2.
--- column customer_id: Customer id.
--- column recency_days: Days since the latest purchase order.
--- column frequency: Purchase orders.
--- column monetary: Net revenue.
--- column r_score: Recency quintile, 5 = most recent.
--- column f_score: Frequency quintile, 5 = most orders.
--- column m_score: Monetary quintile, 5 = most revenue.
--- column fm_score: ceil((f_score + m_score) / 2), the FM axis of the segment map.
--- column rfm_cell: The three scores as text, e.g. '545'.
--- column rfm_segment: Named segment from the map above.
+-- column customer_id varchar: Customer id.
+-- column recency_days bigint: Days since the latest purchase order.
+-- column frequency bigint: Purchase orders.
+-- column monetary decimal(18,2): Net revenue.
+-- column r_score integer: Recency quintile, 5 = most recent.
+-- column f_score integer: Frequency quintile, 5 = most orders.
+-- column m_score integer: Monetary quintile, 5 = most revenue.
+-- column fm_score integer: ceil((f_score + m_score) / 2), the FM axis of the segment map.
+-- column rfm_cell varchar: The three scores as text, e.g. '545'.
+-- column rfm_segment varchar: Named segment from the map above.
 with buyers as (
   select
     customer_id,
@@ -63,20 +63,22 @@ final as (
     s.m_score,
     s.fm_score,
     CAST(s.r_score AS VARCHAR) || CAST(s.f_score AS VARCHAR) || CAST(s.m_score AS VARCHAR) AS rfm_cell,
-    CASE
-      WHEN s.r_score IS NULL THEN NULL
-      WHEN s.r_score = 5 AND s.fm_score >= 4 THEN 'Champions'
-      WHEN s.r_score >= 3 AND s.fm_score >= 4 THEN 'Loyal'
-      WHEN s.r_score >= 4 AND s.fm_score >= 2 THEN 'Potential loyalist'
-      WHEN s.r_score = 5 THEN 'New'
-      WHEN s.r_score = 4 THEN 'Promising'
-      WHEN s.r_score = 3 AND s.fm_score = 3 THEN 'Need attention'
-      WHEN s.r_score = 3 THEN 'About to sleep'
-      WHEN s.fm_score = 5 THEN 'Cannot lose them'
-      WHEN s.fm_score >= 3 THEN 'At risk'
-      WHEN s.r_score = 2 THEN 'Hibernating'
-      ELSE 'Lost'
-    END AS rfm_segment
+    CAST(
+      CASE
+        WHEN s.r_score IS NULL THEN NULL
+        WHEN s.r_score = 5 AND s.fm_score >= 4 THEN 'Champions'
+        WHEN s.r_score >= 3 AND s.fm_score >= 4 THEN 'Loyal'
+        WHEN s.r_score >= 4 AND s.fm_score >= 2 THEN 'Potential loyalist'
+        WHEN s.r_score = 5 THEN 'New'
+        WHEN s.r_score = 4 THEN 'Promising'
+        WHEN s.r_score = 3 AND s.fm_score = 3 THEN 'Need attention'
+        WHEN s.r_score = 3 THEN 'About to sleep'
+        WHEN s.fm_score = 5 THEN 'Cannot lose them'
+        WHEN s.fm_score >= 3 THEN 'At risk'
+        WHEN s.r_score = 2 THEN 'Hibernating'
+        ELSE 'Lost'
+      END AS VARCHAR
+    ) AS rfm_segment
   from customer_base AS b
   left join with_fm AS s on s.customer_id = b.customer_id
 )

@@ -9,27 +9,27 @@
 --   active at the period start (a purchase in the D days up to it).
 -- note: Deeper: categories per buying customer, the share buying two or more categories, and the cross-sell rate:
 --   of customers who bought before the period and again in it, the share who bought a category new to them.
--- column period_start_on: Exclusive start of the period (comparison_as_of).
--- column period_end_on: End of the period (as_of).
--- column customers: Customers with an order line (not prospects).
--- column prospects: Prospects.
--- column first_time_customers: Customers in stage first_time.
--- column repeat_customers: Customers in stage repeat.
--- column loyal_customers: Customers in stage loyal.
--- column lapsed_customers: Customers in stage lapsed.
--- column won_back_customers: Customers in stage won_back.
--- column new_customers: More: customers whose first purchase order is in the period.
--- column won_back_in_period: More: customers with a purchase order in the period more than D days after their previous one.
--- column lost_customers: More: customers not lapsed at the period start and lapsed at its end.
--- column net_customer_change: new_customers + won_back_in_period − lost_customers.
--- column avg_relationship_days: Longer: average days from first to latest purchase order, over buying customers.
--- column active_at_start: Longer: customers with a purchase order in the D days up to the period start.
--- column churn_rate: Longer: lost_customers / active_at_start, NULL when no one was active.
--- column avg_categories: Deeper: average distinct categories bought, over buying customers.
--- column multi_category_share: Deeper: share of buying customers with two or more categories.
--- column cross_sell_base: Deeper: customers who bought before the period and again in it.
--- column cross_sold_customers: Deeper: of those, customers who bought a category in the period they had never bought before.
--- column cross_sell_rate: cross_sold_customers / cross_sell_base, NULL when the base is empty.
+-- column period_start_on date: Exclusive start of the period (comparison_as_of).
+-- column period_end_on date: End of the period (as_of).
+-- column customers bigint: Customers with an order line (not prospects).
+-- column prospects bigint: Prospects.
+-- column first_time_customers bigint: Customers in stage first_time.
+-- column repeat_customers bigint: Customers in stage repeat.
+-- column loyal_customers bigint: Customers in stage loyal.
+-- column lapsed_customers bigint: Customers in stage lapsed.
+-- column won_back_customers bigint: Customers in stage won_back.
+-- column new_customers bigint: More: customers whose first purchase order is in the period.
+-- column won_back_in_period bigint: More: customers with a purchase order in the period more than D days after their previous one.
+-- column lost_customers bigint: More: customers not lapsed at the period start and lapsed at its end.
+-- column net_customer_change bigint: new_customers + won_back_in_period − lost_customers.
+-- column avg_relationship_days double: Longer: average days from first to latest purchase order, over buying customers.
+-- column active_at_start bigint: Longer: customers with a purchase order in the D days up to the period start.
+-- column churn_rate double: Longer: lost_customers / active_at_start, NULL when no one was active.
+-- column avg_categories double: Deeper: average distinct categories bought, over buying customers.
+-- column multi_category_share double: Deeper: share of buying customers with two or more categories.
+-- column cross_sell_base bigint: Deeper: customers who bought before the period and again in it.
+-- column cross_sold_customers bigint: Deeper: of those, customers who bought a category in the period they had never bought before.
+-- column cross_sell_rate double: cross_sold_customers / cross_sell_base, NULL when the base is empty.
 with purchase_days as (
   select distinct customer_id, ordered_on
   from int_customer_orders

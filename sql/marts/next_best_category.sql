@@ -5,11 +5,11 @@
 -- note: Candidates are consequents of product_affinity rules whose antecedent the customer bought, that the customer
 --   has not bought, with lift > affinity.min_lift. The best has the highest lift, then the highest confidence, then
 --   the first category name (and antecedent) in alphabetical order. NULL when there is no candidate.
--- column customer_id: Customer id.
--- column next_best_category: Category to offer, NULL when none qualifies.
--- column because_of_category: The bought category (antecedent) behind the recommendation.
--- column lift: Lift of the rule because_of_category → next_best_category.
--- column confidence: Confidence of that rule.
+-- column customer_id varchar: Customer id.
+-- column next_best_category varchar: Category to offer, NULL when none qualifies.
+-- column because_of_category varchar: The bought category (antecedent) behind the recommendation.
+-- column lift double: Lift of the rule because_of_category → next_best_category.
+-- column confidence double: Confidence of that rule.
 with bought as (
   select distinct customer_id, category
   from stg_transactions

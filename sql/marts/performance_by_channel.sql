@@ -4,13 +4,13 @@
 -- unique_key: month_start_on, channel
 -- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
 -- note: A missing channel reads as 'unknown'.
--- column month_start_on: First day of the calendar month.
--- column channel: The channelchannel.
--- column revenue: Net revenue.
--- column gross_margin: Gross margin, rounded to cents.
--- column units: Net units.
--- column orders: Distinct orders with a purchase line.
--- column customers: Distinct customers with a purchase line.
+-- column month_start_on date: First day of the calendar month.
+-- column channel varchar: The channelchannel.
+-- column revenue decimal(18,2): Net revenue.
+-- column gross_margin decimal(18,2): Gross margin, rounded to cents.
+-- column units bigint: Net units.
+-- column orders bigint: Distinct orders with a purchase line.
+-- column customers bigint: Distinct customers with a purchase line.
 with lines as (
   select
     CAST(date_trunc('month', ordered_on) AS DATE) AS month_start_on,

@@ -4,13 +4,13 @@
 -- unique_key: month_start_on, store_id
 -- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
 -- note: A missing store_id reads as 'unknown'.
--- column month_start_on: First day of the calendar month.
--- column store_id: The store id.
--- column revenue: Net revenue.
--- column gross_margin: Gross margin, rounded to cents.
--- column units: Net units.
--- column orders: Distinct orders with a purchase line.
--- column customers: Distinct customers with a purchase line.
+-- column month_start_on date: First day of the calendar month.
+-- column store_id varchar: The store id.
+-- column revenue decimal(18,2): Net revenue.
+-- column gross_margin decimal(18,2): Gross margin, rounded to cents.
+-- column units bigint: Net units.
+-- column orders bigint: Distinct orders with a purchase line.
+-- column customers bigint: Distinct customers with a purchase line.
 with lines as (
   select
     CAST(date_trunc('month', ordered_on) AS DATE) AS month_start_on,

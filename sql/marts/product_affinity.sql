@@ -6,15 +6,15 @@
 --   or of one order (affinity.basket = order: market basket). Lines of category 'unknown' are left out.
 -- note: support = pair_baskets / total_baskets; confidence = pair_baskets / antecedent_baskets;
 --   lift = confidence / (consequent_baskets / total_baskets). Lift > 1: bought together more often than by chance.
--- column antecedent_category: The category already bought (A).
--- column consequent_category: The category bought with it (B).
--- column pair_baskets: Baskets with both A and B.
--- column antecedent_baskets: Baskets with A.
--- column consequent_baskets: Baskets with B.
--- column total_baskets: Baskets with any categorised purchase line.
--- column support: pair_baskets / total_baskets.
--- column confidence: pair_baskets / antecedent_baskets, the probability of B given A.
--- column lift: confidence / (consequent_baskets / total_baskets).
+-- column antecedent_category varchar: The category already bought (A).
+-- column consequent_category varchar: The category bought with it (B).
+-- column pair_baskets bigint: Baskets with both A and B.
+-- column antecedent_baskets bigint: Baskets with A.
+-- column consequent_baskets bigint: Baskets with B.
+-- column total_baskets bigint: Baskets with any categorised purchase line.
+-- column support double: pair_baskets / total_baskets.
+-- column confidence double: pair_baskets / antecedent_baskets, the probability of B given A.
+-- column lift double: confidence / (consequent_baskets / total_baskets).
 with basket_categories as (
   select distinct
     CASE WHEN {{ affinity.basket }} = 'order' THEN customer_id || '|' || order_id ELSE customer_id END AS basket_id,

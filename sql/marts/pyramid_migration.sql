@@ -4,15 +4,15 @@
 -- unique_key: previous_tier, current_tier
 -- note: Both tiers are computed in the same run with the same rules, at as_of and at comparison_as_of
 --   (as_of − periods.comparison_days). A customer not yet known at comparison_as_of counts as a prospect then.
--- column previous_tier_order: 1 (top) to 6 (prospect), for sorting.
--- column previous_tier: Tier at comparison_as_of.
--- column current_tier_order: 1 (top) to 6 (prospect), for sorting.
--- column current_tier: Tier at as_of.
--- column customers: Customers who moved from previous_tier to current_tier.
--- column revenue: Their net revenue in the current value window.
--- column previous_revenue: Their net revenue in the value window ending at comparison_as_of.
+-- column previous_tier_order integer: 1 (top) to 6 (prospect), for sorting.
+-- column previous_tier varchar: Tier at comparison_as_of.
+-- column current_tier_order integer: 1 (top) to 6 (prospect), for sorting.
+-- column current_tier varchar: Tier at as_of.
+-- column customers bigint: Customers who moved from previous_tier to current_tier.
+-- column revenue decimal(18,2): Their net revenue in the current value window.
+-- column previous_revenue decimal(18,2): Their net revenue in the value window ending at comparison_as_of.
 with tiers as (
-  select tier_order, value_tier
+  select tier_order, CAST(value_tier AS VARCHAR) AS value_tier
   from (
     values (1, 'top'), (2, 'big'), (3, 'medium'), (4, 'small'), (5, 'inactive'), (6, 'prospect')
   ) AS t(tier_order, value_tier)

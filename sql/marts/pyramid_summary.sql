@@ -4,16 +4,16 @@
 -- unique_key: value_tier
 -- note: Shares are of all customers known at as_of and of the total revenue and margin of the value window;
 --   a share is NULL when its total is 0.
--- column tier_order: 1 (top) to 6 (prospect), for sorting.
--- column value_tier: top, big, medium, small, inactive or prospect.
--- column customers: Customers in the tier.
--- column customer_share: customers / all customers.
--- column revenue: Net revenue of the tier's customers in the value window.
--- column revenue_share: revenue / total revenue.
--- column gross_margin: Gross margin of the tier's customers in the value window.
--- column margin_share: gross_margin / total gross margin.
+-- column tier_order integer: 1 (top) to 6 (prospect), for sorting.
+-- column value_tier varchar: top, big, medium, small, inactive or prospect.
+-- column customers bigint: Customers in the tier.
+-- column customer_share double: customers / all customers.
+-- column revenue decimal(18,2): Net revenue of the tier's customers in the value window.
+-- column revenue_share double: revenue / total revenue.
+-- column gross_margin decimal(18,2): Gross margin of the tier's customers in the value window.
+-- column margin_share double: gross_margin / total gross margin.
 with tiers as (
-  select tier_order, value_tier
+  select tier_order, CAST(value_tier AS VARCHAR) AS value_tier
   from (
     values (1, 'top'), (2, 'big'), (3, 'medium'), (4, 'small'), (5, 'inactive'), (6, 'prospect')
   ) AS t(tier_order, value_tier)

@@ -5,12 +5,12 @@
 -- note: Customers with a line or a campaign contact in the value window are sorted by net profit, highest first
 --   (ties broken by customer_id). Point p covers the first ceil(p × n / 100) of the n customers.
 -- note: The curve peaks above 1 (100 %) when unprofitable customers exist; it ends at 1 when total profit > 0.
--- column customer_percentile: p, from 1 to 100.
--- column customers: Customers covered by the point: ceil(p × n / 100).
--- column total_customers: n.
--- column cumulative_net_profit: Net profit of the covered customers.
--- column total_net_profit: Net profit of all n customers.
--- column cumulative_profit_share: cumulative_net_profit / total_net_profit; NULL when the total is 0.
+-- column customer_percentile integer: p, from 1 to 100.
+-- column customers bigint: Customers covered by the point: ceil(p × n / 100).
+-- column total_customers bigint: n.
+-- column cumulative_net_profit decimal(18,2): Net profit of the covered customers.
+-- column total_net_profit decimal(18,2): Net profit of all n customers.
+-- column cumulative_profit_share double: cumulative_net_profit / total_net_profit; NULL when the total is 0.
 with digits as (
   select d from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
 ),

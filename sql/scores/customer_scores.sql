@@ -3,21 +3,21 @@
 -- depends_on: customer_base, customer_rfm, customer_pyramid, customer_lifecycle, customer_needs, customer_profitability, next_best_category
 -- unique_key: customer_id
 -- note: Later issues add predicted value (CLV), the value matrix and the next action.
--- column customer_id: Customer id.
--- column is_prospect: True when the customer has no order line.
--- column lifecycle_stage: prospect, first_time, repeat, loyal, lapsed or won_back (customer_lifecycle).
--- column value_tier: top, big, medium, small, inactive or prospect (customer_pyramid).
--- column rfm_segment: Named RFM segment (customer_rfm).
--- column rfm_cell: R, F and M scores as text, e.g. '545'.
--- column needs_segment: price_oriented, value_oriented or composite (customer_needs).
--- column orders: Purchase orders to date.
--- column net_revenue: Net revenue to date.
--- column gross_margin: Gross margin to date.
--- column recency_days: Days since the latest purchase order.
--- column tenure_days: Days since the first purchase order.
--- column window_net_profit: Net profit over the value window (customer_profitability).
--- column profit_decile: 1 (most profitable 10 %) to 10 over the value window.
--- column next_best_category: Category to offer next (next_best_category).
+-- column customer_id varchar: Customer id.
+-- column is_prospect boolean: True when the customer has no order line.
+-- column lifecycle_stage varchar: prospect, first_time, repeat, loyal, lapsed or won_back (customer_lifecycle).
+-- column value_tier varchar: top, big, medium, small, inactive or prospect (customer_pyramid).
+-- column rfm_segment varchar: Named RFM segment (customer_rfm).
+-- column rfm_cell varchar: R, F and M scores as text, e.g. '545'.
+-- column needs_segment varchar: price_oriented, value_oriented or composite (customer_needs).
+-- column orders bigint: Purchase orders to date.
+-- column net_revenue decimal(18,2): Net revenue to date.
+-- column gross_margin decimal(18,2): Gross margin to date.
+-- column recency_days bigint: Days since the latest purchase order.
+-- column tenure_days bigint: Days since the first purchase order.
+-- column window_net_profit decimal(18,2): Net profit over the value window (customer_profitability).
+-- column profit_decile integer: 1 (most profitable 10 %) to 10 over the value window.
+-- column next_best_category varchar: Category to offer next (next_best_category).
 with final as (
   select
     b.customer_id,

@@ -5,13 +5,13 @@
 -- materialized: view
 -- note: The contact date defaults to the campaign's starts_on. Control-group rows carry no contact cost.
 -- note: A campaign or contact delivered in several drops keeps the record of the greatest (drop_id, line_number).
--- column campaign_id: Campaign id.
--- column customer_id: Customer id.
--- column contact_group: treatment (contacted) or control (held out).
--- column contacted_on: Contact date.
--- column starts_on: First day of the campaign.
--- column ends_on: Last day of the campaign's response window.
--- column contact_cost: Cost of this contact: the campaign's cost_per_contact for treatment, 0 for control.
+-- column campaign_id varchar: Campaign id.
+-- column customer_id varchar: Customer id.
+-- column contact_group varchar: treatment (contacted) or control (held out).
+-- column contacted_on date: Contact date.
+-- column starts_on date: First day of the campaign.
+-- column ends_on date: Last day of the campaign's response window.
+-- column contact_cost decimal(18,2): Cost of this contact: the campaign's cost_per_contact for treatment, 0 for control.
 with campaign_records as (
   select
     campaign_id,

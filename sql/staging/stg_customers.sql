@@ -4,11 +4,11 @@
 -- sources: customers
 -- materialized: view
 -- note: A customer delivered in several drops keeps the record of the greatest (drop_id, line_number).
--- column customer_id: Customer id.
--- column signed_up_on: Sign-up date, NULL when unknown.
--- column country: Country.
--- column region: Region.
--- column acquisition_channel: Channel through which the customer was acquired.
+-- column customer_id varchar: Customer id.
+-- column signed_up_on date: Sign-up date, NULL when unknown.
+-- column country varchar: Country.
+-- column region varchar: Region.
+-- column acquisition_channel varchar: Channel through which the customer was acquired.
 with ranked as (
   select
     customer_id,

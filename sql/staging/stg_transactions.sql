@@ -5,23 +5,23 @@
 -- materialized: view
 -- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.
 -- note: When cost is absent, margin = amount × margin.default_rate and cost = amount − margin.
--- column order_id: Order, invoice or receipt id.
--- column customer_id: Customer id.
--- column ordered_at: When the order was placed (UTC).
--- column ordered_on: The order date (UTC day of ordered_at).
--- column order_month: The order month, YYYY-MM (partition of the curated transactions).
--- column product_id: Product (SKU) id, NULL when the source has none.
--- column category: Product category, 'unknown' when absent.
--- column channel: Sales channel, 'unknown' when absent.
--- column store_id: Store or location id, 'unknown' when absent.
--- column quantity: Units; negative for returned units.
--- column amount: Net revenue of the line; negative for a refund or return.
--- column line_cost: Cost of goods of the line (given, or derived from the default margin rate), 6 decimals.
--- column line_margin: Gross margin of the line: amount − line_cost, 6 decimals.
--- column discount: Discount granted on the line, 0 when absent.
--- column is_return_line: True when the line refunds money (amount < 0).
--- column drop_id: Lineage: the drop the line came from.
--- column line_number: Lineage: the record number in that drop.
+-- column order_id varchar: Order, invoice or receipt id.
+-- column customer_id varchar: Customer id.
+-- column ordered_at timestamp(3): When the order was placed (UTC).
+-- column ordered_on date: The order date (UTC day of ordered_at).
+-- column order_month varchar: The order month, YYYY-MM (partition of the curated transactions).
+-- column product_id varchar: Product (SKU) id, NULL when the source has none.
+-- column category varchar: Product category, 'unknown' when absent.
+-- column channel varchar: Sales channel, 'unknown' when absent.
+-- column store_id varchar: Store or location id, 'unknown' when absent.
+-- column quantity integer: Units; negative for returned units.
+-- column amount decimal(18,2): Net revenue of the line; negative for a refund or return.
+-- column line_cost decimal(18,6): Cost of goods of the line (given, or derived from the default margin rate), 6 decimals.
+-- column line_margin decimal(18,6): Gross margin of the line: amount − line_cost, 6 decimals.
+-- column discount decimal(18,2): Discount granted on the line, 0 when absent.
+-- column is_return_line boolean: True when the line refunds money (amount < 0).
+-- column drop_id varchar: Lineage: the drop the line came from.
+-- column line_number bigint: Lineage: the record number in that drop.
 with lines as (
   select
     order_id,

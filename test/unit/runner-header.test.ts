@@ -9,8 +9,8 @@ const VALID = `-- question: Who buys?
 -- note: First note,
 --   continued on a second line.
 --
--- column customer_id: Customer id.
--- column orders: Purchase orders,
+-- column customer_id varchar: Customer id.
+-- column orders bigint: Purchase orders,
 --   net of refunds.
 select customer_id, orders from customer_base
 `;
@@ -36,8 +36,8 @@ describe("model header", () => {
       uniqueKey: ["customer_id"],
       notes: ["First note, continued on a second line."],
       columns: [
-        { name: "customer_id", description: "Customer id.", line: 9 },
-        { name: "orders", description: "Purchase orders, net of refunds.", line: 10 },
+        { name: "customer_id", type: "varchar", description: "Customer id.", line: 9 },
+        { name: "orders", type: "bigint", description: "Purchase orders, net of refunds.", line: 10 },
       ],
     });
     expect(bodyLine).toBe(12);
@@ -45,7 +45,7 @@ describe("model header", () => {
 
   it("accepts depends_on: none and a view without unique_key", () => {
     const { header } = parseModelHeader(
-      "-- question: q\n-- grain: g\n-- depends_on: none\n-- materialized: view\n-- column a: A.\nselect 1 as a\n",
+      "-- question: q\n-- grain: g\n-- depends_on: none\n-- materialized: view\n-- column a integer: A.\nselect 1 as a\n",
       "f.sql",
     );
     expect(header.dependsOn).toEqual([]);
@@ -55,7 +55,7 @@ describe("model header", () => {
 
   it("names the file and the line of an unknown key, and lists the known keys", () => {
     expect(headerError(VALID.replace("-- grain:", "-- grian:"))).toBe(
-      'sql/marts/x.sql:2: unknown header key "grian". Known keys: question, grain, depends_on, sources, materialized, unique_key, note, column <name>',
+      'sql/marts/x.sql:2: unknown header key "grian". Known keys: question, grain, depends_on, sources, materialized, unique_key, note, column <name> <type>',
     );
   });
 
@@ -72,7 +72,7 @@ describe("model header", () => {
   });
 
   it("rejects a column documented twice, with both lines", () => {
-    expect(headerError(VALID.replace("-- column orders:", "-- column customer_id:"))).toBe(
+    expect(headerError(VALID.replace("-- column orders bigint:", "-- column customer_id bigint:"))).toBe(
       'sql/marts/x.sql:10: column "customer_id" is documented twice (first on line 9)',
     );
   });
@@ -107,6 +107,84 @@ describe("model header", () => {
     expect(headerError(`--   orphan\n${VALID}`)).toBe(
       "sql/marts/x.sql:1: an indented continuation line must follow a header entry",
     );
+  });
+
+  describe("column types", () => {
+    const typed = (entry: string) =>
+      `-- question: q\n-- grain: g\n-- depends_on: none\n-- materialized: view\n${entry}\nselect 1 as a\n`;
+    const typeOf = (entry: string) => parseModelHeader(typed(entry), "f.sql").header.columns[0]?.type;
+
+    it.each([
+      ["bigint", "bigint"],
+      ["integer", "integer"],
+      ["double", "double"],
+      ["decimal(18,2)", "decimal(18,2)"],
+      ["decimal(38,0)", "decimal(38,0)"],
+      ["varchar", "varchar"],
+      ["date", "date"],
+      ["timestamp(3)", "timestamp(3)"],
+      ["boolean", "boolean"],
+      ["array(varchar)", "array(varchar)"],
+      ["array(array(decimal(18,2)))", "array(array(decimal(18,2)))"],
+    ])("reads the type %s", (written, canonical) => {
+      expect(typeOf(`-- column a ${written}: A.`)).toBe(canonical);
+    });
+
+    it("reads decimal(18, 2), as Trino prints it, as decimal(18,2)", () => {
+      expect(typeOf("-- column a decimal(18, 2): A.")).toBe("decimal(18,2)");
+      expect(typeOf("-- column a array( decimal( 9 , 4 ) ): A.")).toBe("array(decimal(9,4))");
+    });
+
+    it("keeps colons and parentheses of the description, and continuation lines", () => {
+      const { header } = parseModelHeader(
+        typed("-- column a decimal(18,2): Net (after refunds): in EUR,\n--   rounded (half up)."),
+        "f.sql",
+      );
+      expect(header.columns).toEqual([
+        {
+          name: "a",
+          type: "decimal(18,2)",
+          description: "Net (after refunds): in EUR, rounded (half up).",
+          line: 5,
+        },
+      ]);
+    });
+
+    const allowed =
+      "Allowed types: bigint, integer, double, decimal(p,s), varchar, date, timestamp(3), boolean, array(<type>).";
+
+    it("requires a type, naming the file, the line, the column and the allowed types", () => {
+      expect(headerError(VALID.replace("-- column orders bigint:", "-- column orders:"))).toBe(
+        `sql/marts/x.sql:10: column "orders" has no type. Write "-- column orders <type>: <description>". ${allowed}`,
+      );
+    });
+
+    it("requires a type on a view's columns too", () => {
+      expect(() => parseModelHeader(typed("-- column a: A (a view)."), "f.sql")).toThrow(
+        'f.sql:5: column "a" has no type.',
+      );
+    });
+
+    it.each([
+      ["money", '"money" is not an allowed column type'],
+      ["string", '"string" is not an allowed column type'],
+      ["varchar(5)", '"varchar(5)" is not an allowed column type (strings are unbounded: "varchar";'],
+      ["timestamp", '"timestamp" is not an allowed column type (timestamps are millisecond timestamps'],
+      ["timestamp(6)", '"timestamp(6)" is not an allowed column type (timestamps are millisecond'],
+      ["decimal", '"decimal" is not an allowed column type (give the precision and scale'],
+      ["decimal(39,2)", '"decimal(39,2)" is not a valid decimal: the precision p must be 1 to 38'],
+      ["decimal(4,5)", '"decimal(4,5)" is not a valid decimal'],
+      ["BIGINT", '"BIGINT" is not an allowed column type (types are written in lower case: "bigint")'],
+      ["hugeint", '"hugeint" is not an allowed column type'],
+      ["array(money)", '"money" is not an allowed column type'],
+      ["array()", '"" is not an allowed column type'],
+      ["map(varchar,bigint)", '"map(varchar,bigint)" is not an allowed column type'],
+      ["bigint Orders", '"bigint Orders" is not an allowed column type (a type has no spaces'],
+    ])("rejects the type %s with the file, line, column and the allowed types", (written, reason) => {
+      const message = headerError(VALID.replace("-- column orders bigint:", `-- column orders ${written}:`));
+      expect(message).toContain(`sql/marts/x.sql:10: column "orders" has the type ${reason}`);
+      expect(message).toMatch(/Allowed types: bigint, integer, .*array\(<type>\)\.$/);
+    });
   });
 
   it("rejects a file without a header or without documented columns", () => {

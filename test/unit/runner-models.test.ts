@@ -13,7 +13,7 @@ import {
 function model(name: string, reads: string[] = [], layer: Layer = "marts"): Model {
   const from =
     reads.length > 0 ? reads.map((r, i) => (i === 0 ? `from ${r}` : `join ${r} on true`)).join(" ") : "";
-  const sql = `-- question: q\n-- grain: g\n-- depends_on: ${reads.join(", ") || "none"}\n-- unique_key: a\n-- column a: A.\nselect 1 as a ${from}\n`;
+  const sql = `-- question: q\n-- grain: g\n-- depends_on: ${reads.join(", ") || "none"}\n-- unique_key: a\n-- column a integer: A.\nselect 1 as a ${from}\n`;
   const file = `sql/${layer}/${name}.sql`;
   const { header, bodyLine } = parseModelHeader(sql, file);
   return { name, layer, file, header, sql, bodyLine };

@@ -10,12 +10,20 @@
  *   -- materialized: table                                (table, the default, or view)
  *   -- unique_key: customer_id                            (required for tables)
  *   -- note: free text, any number of times
- *   -- column customer_id: The customer's id.
- *   -- column first_order_on: Date of the first purchase order,
+ *   -- column customer_id varchar: The customer's id.
+ *   -- column first_order_on date: Date of the first purchase order,
  *   --   continued on an indented line.
+ *
+ * A column entry is `-- column <name> <type>: <description>`. The type is required (tables and views) and is
+ * written in Trino/Athena notation, lower case: bigint, integer, double, decimal(p,s), varchar, date,
+ * timestamp(3), boolean, array(<type>) (column-types.ts; `decimal(18, 2)` is read as `decimal(18,2)`). The
+ * runner checks every materialized output's real types against these on every engine, and the catalogue
+ * declares the published tables with them. The description starts after the first colon and may itself
+ * contain colons and parentheses.
  *
  * A line `--` alone separates entries; the header ends at the first line that is not a comment.
  */
+import { COLUMN_TYPE_FORMS, parseColumnType } from "./column-types.ts";
 import { ModelError } from "./errors.ts";
 
 export const MATERIALIZATIONS = ["table", "view"] as const;
@@ -23,6 +31,8 @@ export type Materialization = (typeof MATERIALIZATIONS)[number];
 
 export interface ModelColumn {
   readonly name: string;
+  /** The declared type in canonical Trino notation (column-types.ts), e.g. `decimal(18,2)`, `array(varchar)`. */
+  readonly type: string;
   readonly description: string;
   /** 1-based line of the `-- column` entry, for error messages. */
   readonly line: number;
@@ -41,16 +51,23 @@ export interface ModelHeader {
 
 const SINGLE_KEYS = ["question", "grain", "depends_on", "sources", "materialized", "unique_key"] as const;
 type SingleKey = (typeof SINGLE_KEYS)[number];
-const KEYS = [...SINGLE_KEYS, "note", "column <name>"] as const;
+const KEYS = [...SINGLE_KEYS, "note", "column <name> <type>"] as const;
 
 export const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 
 const ENTRY = /^ ?([a-z_]+)(?: ([A-Za-z0-9_]+))?:(.*)$/;
+/**
+ * `column <name> <type>: <description>`: the type runs from the name to the first colon (no type contains one),
+ * so it may hold spaces and parentheses (`decimal(18, 2)`) and the description may hold colons.
+ */
+const COLUMN_ENTRY = /^ ?column\s+([^\s:]+)(?:\s+([^:]*?))?\s*:(.*)$/;
 const CONTINUATION = /^ {2,}\S/;
 
 interface Entry {
   key: string;
   name: string | undefined;
+  /** The type text of a column entry, as written. */
+  type: string | undefined;
   text: string;
   line: number;
 }
@@ -80,6 +97,21 @@ function parseList(file: string, entry: Entry, what: string): string[] {
   return names;
 }
 
+/** The canonical type of a column entry; a missing or unknown type fails with the allowed ones. */
+function columnType(file: string, entry: Entry, name: string): string {
+  const allowed = `Allowed types: ${COLUMN_TYPE_FORMS.join(", ")}`;
+  if (entry.type === undefined) {
+    fail(
+      file,
+      entry.line,
+      `column "${name}" has no type. Write "-- column ${name} <type>: <description>". ${allowed}.`,
+    );
+  }
+  const parsed = parseColumnType(entry.type);
+  if (!parsed.ok) fail(file, entry.line, `column "${name}" has the type ${parsed.reason}. ${allowed}.`);
+  return parsed.type;
+}
+
 /** Splits a model file into its header entries; returns them with the line where the body starts. */
 function readEntries(text: string, file: string): { entries: Entry[]; bodyLine: number } {
   const lines = text.split(/\r?\n/);
@@ -102,6 +134,13 @@ function readEntries(text: string, file: string): { entries: Entry[]; bodyLine: 
       current.text = `${current.text} ${rest.trim()}`.trim();
       continue;
     }
+    const column = COLUMN_ENTRY.exec(rest);
+    if (column !== null) {
+      const [, name, type, value = ""] = column;
+      current = { key: "column", name, type, text: value.trim(), line: lineNo };
+      entries.push(current);
+      continue;
+    }
     const match = ENTRY.exec(rest);
     if (match === null) {
       fail(
@@ -111,7 +150,7 @@ function readEntries(text: string, file: string): { entries: Entry[]; bodyLine: 
       );
     }
     const [, key = "", name, value = ""] = match;
-    current = { key, name, text: value.trim(), line: lineNo };
+    current = { key, name, type: undefined, text: value.trim(), line: lineNo };
     entries.push(current);
   }
   return { entries, bodyLine: index + 1 };
@@ -130,7 +169,7 @@ export function parseModelHeader(text: string, file: string): ParsedModelFile {
     fail(
       file,
       undefined,
-      'has no header. A model starts with comment lines that state at least "-- question:", "-- grain:", "-- depends_on:" and one "-- column <name>: <description>" per output column.',
+      'has no header. A model starts with comment lines that state at least "-- question:", "-- grain:", "-- depends_on:" and one "-- column <name> <type>: <description>" per output column.',
     );
   }
 
@@ -140,7 +179,7 @@ export function parseModelHeader(text: string, file: string): ParsedModelFile {
   for (const entry of entries) {
     if (entry.key === "column") {
       if (entry.name === undefined)
-        fail(file, entry.line, 'a column entry is written "-- column <name>: <description>"');
+        fail(file, entry.line, 'a column entry is written "-- column <name> <type>: <description>"');
       if (!IDENTIFIER.test(entry.name)) {
         fail(
           file,
@@ -148,12 +187,13 @@ export function parseModelHeader(text: string, file: string): ParsedModelFile {
           `column name "${entry.name}" must be lower-case letters, digits and _, starting with a letter`,
         );
       }
+      const type = columnType(file, entry, entry.name);
       if (entry.text === "") fail(file, entry.line, `column "${entry.name}" has no description`);
       const previous = columns.find((c) => c.name === entry.name);
       if (previous !== undefined) {
         fail(file, entry.line, `column "${entry.name}" is documented twice (first on line ${previous.line})`);
       }
-      columns.push({ name: entry.name, description: entry.text, line: entry.line });
+      columns.push({ name: entry.name, type, description: entry.text, line: entry.line });
       continue;
     }
     if (entry.name !== undefined) {
@@ -214,7 +254,7 @@ export function parseModelHeader(text: string, file: string): ParsedModelFile {
     fail(
       file,
       undefined,
-      'documents no output column. Add one "-- column <name>: <description>" per column.',
+      'documents no output column. Add one "-- column <name> <type>: <description>" per column.',
     );
   }
   const uniqueKeyEntry = singles.get("unique_key");

@@ -5,7 +5,7 @@ export const MODELS_END = "<!-- models:end -->";
 
 const cell = (text: string) => text.replaceAll("|", "\\|");
 
-/** README's list of published tables: name, grain and columns, from the model headers. */
+/** README's list of published tables: name, grain and typed columns, from the model headers. */
 export function modelsMarkdown(models: readonly Model[]): string {
   const published = models.filter((m) => m.header.materialized === "table");
   return [
@@ -13,7 +13,7 @@ export function modelsMarkdown(models: readonly Model[]): string {
     "|---|---|---|",
     ...published.map(
       (m) =>
-        `| [\`${m.name}\`](docs/models.md#${m.name}) | ${cell(m.header.grain)} | ${m.header.columns.map((c) => c.name).join(", ")} |`,
+        `| [\`${m.name}\`](docs/models.md#${m.name}) | ${cell(m.header.grain)} | ${m.header.columns.map((c) => `${c.name} ${c.type}`).join(", ")} |`,
     ),
   ].join("\n");
 }

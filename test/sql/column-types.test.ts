@@ -1,0 +1,48 @@
+// Every model's declared column types against what DuckDB really gives. The runner checks the tables itself
+// (a run fails on a mismatch); views are not materialized, so this is where their declared types are held to
+// the engine. The Trino tier (npm run test:trino) runs the same runner check on Trino.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../functions/core/config.ts";
+import { canonicalType } from "../../functions/core/runner/column-types.ts";
+import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
+import { loadModels, type Model } from "../../functions/core/runner/models.ts";
+import { runModels } from "../../functions/core/runner/run.ts";
+import { generateLake } from "./generate.ts";
+import { makeLake, removeLake } from "./helpers.ts";
+
+const AS_OF = "2024-06-30";
+const MODELS: readonly Model[] = await loadModels("sql");
+
+describe("declared column types on DuckDB", () => {
+  let lake: string;
+  let warehouse: DuckDBWarehouse;
+  const actual = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    lake = await makeLake(generateLake({ customers: 200, seed: 7, start: "2022-07-01", days: 730 }));
+    warehouse = await DuckDBWarehouse.open(lake);
+    await runModels({ lakeDir: lake, asOf: AS_OF, config: parseConfig({}, "test config"), warehouse });
+    // After the run, tables are read back from their published Parquet (as_of last), views as the run left them.
+    for (const model of MODELS) {
+      const { columns } = await warehouse.query(`SELECT * FROM ${model.name} LIMIT 0`);
+      const own = model.header.materialized === "table" ? columns.slice(0, -1) : columns;
+      actual.set(
+        model.name,
+        own.map((c) => `${c.name} ${canonicalType(c.type)}`),
+      );
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await warehouse?.close();
+    await removeLake(lake);
+  });
+
+  it.each(MODELS.map((m) => [m.name, m] as const))("%s has the declared types", (_name, model) => {
+    expect(actual.get(model.name)).toEqual(model.header.columns.map((c) => `${c.name} ${c.type}`));
+  });
+
+  it("reads the lake's millisecond timestamps (TIMESTAMP_MS) as the declared timestamp(3)", () => {
+    expect(actual.get("stg_transactions")).toContain("ordered_at timestamp(3)");
+  });
+});
