@@ -8,20 +8,36 @@
  * Thin by design (STYLE.md): parse the event, call runModels, map the result to logs and metrics. A failed
  * run is recorded by the runner (runs/log/<run_id>.json), counted (`RunFailed` = 1, which the stack alarms
  * on) and rethrown, so Lambda's async retry and then the dead-letter queue see it.
+ *
+ * Resumable (docs/adr/0006-atomic-publish-and-resumable-runs.md): the run id is derived from the event's
+ * executionId, so Lambda's retry of the same event is the same run. A run that reaches the Lambda's deadline
+ * is recorded `interrupted` (`RunInterrupted` = 1), keeps its run database and files, and is rethrown; the
+ * retry resumes it, skipping the models already done. A retry of a run that already succeeded does nothing.
  */
+
+import { createHash } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { AthenaClient } from "@aws-sdk/client-athena";
+import { GlueClient } from "@aws-sdk/client-glue";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { type CrmlakeConfig, defaultConfig, parseConfig } from "./core/config.ts";
 import { optionalEnv, requiredEnv } from "./core/env.ts";
 import { ConfigError, CrmlakeError, errorMessage, isCrmlakeError } from "./core/errors.ts";
-import { newRunId, type RunSummary, runModels } from "./core/runner/run.ts";
+import { RUN_ID_PATTERN, type RunSummary, runModels } from "./core/runner/run.ts";
 import { S3ModelOutputs } from "./core/runner/s3-outputs.ts";
 import { AthenaWarehouse, type AthenaWarehouseOptions, runDatabaseName } from "./engines/athena.ts";
+import { GluePartitions } from "./engines/glue-partitions.ts";
 import { s3ClientFromEnv } from "./storage/s3.ts";
+
+/**
+ * The runner's Parquet codec (TypeScript stages), exported from the entry point so that
+ * test/infra/bundling.test.ts can run it from the bundled asset: it loads a WebAssembly module that esbuild
+ * does not bundle (infra/bundling/parquet-wasm.ts copies it), and no scoring run reaches it until a stage exists.
+ */
+export { decodeParquet, encodeParquet } from "./core/runner/parquet.ts";
 
 /** An invocation whose payload is not the schedule's. Retrying cannot fix it; it is thrown all the same. */
 export class ScoringEventError extends CrmlakeError {
@@ -105,6 +121,16 @@ export function asOfFor(scheduledTime: string, timeZone: string): string {
   return new Date(localDay - 86_400_000).toISOString().slice(0, 10);
 }
 
+/**
+ * The run id of a scheduled execution: the executionId itself when it is a safe id of up to 64 characters
+ * (Scheduler's are UUIDs), else `x` and 32 hex digits of its SHA-256. The same event always names the same
+ * run, which is what lets a retried invocation resume it.
+ */
+export function runIdFor(executionId: string): string {
+  if (executionId.length <= 64 && RUN_ID_PATTERN.test(executionId)) return executionId;
+  return `x${createHash("sha256").update(executionId).digest("hex").slice(0, 32)}`;
+}
+
 /** CRMLAKE_CONFIG: the run configuration as JSON; empty means the documented defaults. */
 export function parseRunConfig(text: string): CrmlakeConfig {
   if (text.trim() === "") return defaultConfig();
@@ -129,6 +155,8 @@ export interface ScoringSettings {
   /** CRMLAKE_CONFIG's text. */
   readonly config: string;
   readonly s3: S3Client;
+  /** Default: a GlueClient from the environment (the Lambda's region and role). */
+  readonly glue?: GlueClient;
   /** Default: the Athena adapter's own client (SDK retries off; its runner owns the retries). */
   readonly athena?: AthenaClient;
   /** Directory of the models; default the bundled sql/. */
@@ -144,6 +172,8 @@ export interface ScoringSettings {
 
 export interface ScoringResult {
   readonly runId: string;
+  /** True when an earlier invocation had already published this run: nothing was done. */
+  readonly alreadyDone?: boolean;
   readonly asOf: string;
   readonly durationMs: number;
   readonly models: number;
@@ -164,16 +194,33 @@ export function createScoringHandler(
       const parsed = parseScoringEvent(event);
       const asOf = parsed.asOf ?? asOfFor(parsed.scheduledTime, parsed.timeZone);
       const config = parseRunConfig(settings.config);
-      // A new id per invocation, never derived from executionId: a retried invocation must not be handed
-      // Athena's earlier executions back for the same idempotency tokens (their files were discarded).
-      runId = newRunId(now());
+      runId = runIdFor(parsed.executionId);
       logger.appendKeys({ run_id: runId, as_of: asOf, execution_id: parsed.executionId });
       const outputs = new S3ModelOutputs({
         bucket: settings.lakeBucket,
         prefix: settings.lakePrefix ?? "",
         client: settings.s3,
+        partitions: new GluePartitions({
+          client: settings.glue ?? new GlueClient({}),
+          database: settings.database,
+        }),
         ...(settings.now === undefined ? {} : { now: settings.now }),
       });
+      const previous = await outputs.readRunRecord(runId);
+      if (previous?.status === "succeeded") {
+        logger.info("run already published by an earlier invocation; nothing to do", {
+          as_of: previous.as_of,
+        });
+        metrics.addMetric("RunFailed", MetricUnit.Count, 0);
+        return {
+          runId,
+          alreadyDone: true,
+          asOf: previous.as_of,
+          durationMs: previous.duration_ms ?? 0,
+          models: previous.models.length,
+          rows: previous.models.reduce((sum, m) => sum + (m.rows ?? 0), 0),
+        };
+      }
       const warehouse = new AthenaWarehouse({
         ...settings.athenaOptions,
         ...(settings.athena === undefined ? {} : { client: settings.athena }),
@@ -182,11 +229,13 @@ export function createScoringHandler(
         runDatabase: runDatabaseName(settings.database, runId),
         lakeLocation: outputs.location,
         materialization: "unload",
-        tokenScope: runId,
+        // Idempotency tokens are scoped to this invocation (the runner's default, a random UUID), not to the
+        // run: a resumed run must not be handed back the statements its earlier invocation had stopped.
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         clearLocation: (location) => outputs.clearLocation(location),
       });
       let summary: RunSummary;
+      let interrupted = false;
       try {
         summary = await runModels({
           lakeDir: outputs.location,
@@ -196,11 +245,16 @@ export function createScoringHandler(
           warehouse,
           outputs,
           runId,
+          resume: true,
           log: (line) => logger.info(line.trim()),
           now,
         });
+      } catch (error) {
+        interrupted = isCrmlakeError(error) && error.code === "run_interrupted";
+        throw error;
       } finally {
-        await closeQuietly(warehouse, logger);
+        // An interrupted run keeps its run database: the retry resumes from the tables in it.
+        if (!interrupted) await closeQuietly(warehouse, logger);
         const usage = warehouse.usage();
         metrics.addMetric("AthenaQueries", MetricUnit.Count, usage.queries);
         metrics.addMetric("AthenaBytesScanned", MetricUnit.Bytes, usage.dataScannedBytes);
@@ -218,6 +272,15 @@ export function createScoringHandler(
         rows,
       };
     } catch (error) {
+      if (isCrmlakeError(error) && error.code === "run_interrupted") {
+        // Not a failure yet: Lambda retries the event, and the retry resumes the run.
+        metrics.addMetric("RunInterrupted", MetricUnit.Count, 1);
+        logger.warn("run interrupted by the Lambda's deadline; a retry of this event resumes it", {
+          run_id: runId,
+          error: errorMessage(error),
+        });
+        throw error;
+      }
       metrics.addMetric("RunFailed", MetricUnit.Count, 1);
       logger.error("run failed; the last published run stays in place", {
         run_id: runId,

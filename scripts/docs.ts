@@ -2,11 +2,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { replaceContractsSection } from "../functions/core/contracts-doc.ts";
 import { generateModelsDoc, MODELS_DOC_PATH } from "../functions/core/runner/docs.ts";
-import { loadModels } from "../functions/core/runner/models.ts";
+import { loadProjectModels } from "../functions/core/runner/models.ts";
 import { replaceModelsSection } from "../functions/core/runner/readme-models.ts";
 
 const readme = await readFile("README.md", "utf8");
-const updated = replaceModelsSection(replaceContractsSection(readme), await loadModels("sql"));
+const updated = replaceModelsSection(replaceContractsSection(readme), await loadProjectModels("sql"));
 if (updated !== readme) await writeFile("README.md", updated);
 const modelsDoc = await generateModelsDoc();
 const before = await readFile(MODELS_DOC_PATH, "utf8");

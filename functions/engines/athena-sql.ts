@@ -183,43 +183,6 @@ export const sql = {
       `LOCATION '${s3Location(location)}'`,
     ].join("\n");
   },
-
-  /**
-   * A model's published output as Athena reads it: every as_of partition under `location`, found by
-   * partition projection (no Glue partitions to register, as for the stack's tables), `as_of` a DATE
-   * partition column (last), so `WHERE as_of = DATE '…'` prunes to one prefix.
-   */
-  publishedTable(
-    database: string,
-    table: string,
-    columns: readonly { name: string; type: string }[],
-    location: string,
-    asOfRange: string,
-  ): string {
-    const root = s3Location(location);
-    if (!/^\d{4}-\d{2}-\d{2},(?:NOW|\d{4}-\d{2}-\d{2})$/.test(asOfRange)) {
-      throw invalid(
-        `Invalid as_of projection range "${asOfRange}": expected YYYY-MM-DD,NOW or YYYY-MM-DD,YYYY-MM-DD`,
-      );
-    }
-    return [
-      `CREATE EXTERNAL TABLE ${identifier("database", database)}.${identifier("table", table)} (`,
-      hiveColumns(columns),
-      ")",
-      "PARTITIONED BY (`as_of` date)",
-      "STORED AS PARQUET",
-      `LOCATION '${root}'`,
-      "TBLPROPERTIES (",
-      "  'projection.enabled' = 'true',",
-      "  'projection.as_of.type' = 'date',",
-      "  'projection.as_of.format' = 'yyyy-MM-dd',",
-      `  'projection.as_of.range' = '${asOfRange}',`,
-      "  'projection.as_of.interval' = '1',",
-      "  'projection.as_of.interval.unit' = 'DAYS',",
-      `  'storage.location.template' = '${root}as_of=\${as_of}/'`,
-      ")",
-    ].join("\n");
-  },
 } as const;
 
 function hiveColumns(columns: readonly { name: string; type: string }[]): string {

@@ -9,9 +9,14 @@
  *   like the DuckDB adapter's view over its file. With `materialization: "unload"` (for a workgroup that
  *   enforces its result location, where Athena rejects a CTAS with external_location) the body is written
  *   with UNLOAD and read back through an external table instead;
- * - attachPublished: each model materialized in the run becomes an external table over its published
- *   location `<lakeLocation>models/<model>/`, every as_of found by partition projection, `as_of` a DATE
- *   partition column (last), as the runner's verification query expects;
+ * - attachMaterialized: Parquet files a TypeScript stage wrote under `<tableLocation>as_of=<d>/` are read back
+ *   through the same external table (`<model>__unloaded`) and view as an UNLOADed model's, so a resumed run
+ *   finds a stage done in an earlier invocation like any other model;
+ * - attachPublished: each model materialized in the run becomes a view of the stack's table of that model
+ *   in `inputDatabase` (registered partitions, `as_of` a DATE partition column, last), which is what BI
+ *   users read: the runner's verification query reads the published run through the catalogue;
+ * - materialized: a resumed run finds the tables an earlier invocation left in the run database;
+ * - interrupted: a statement stopped at the Lambda's deadline (`athena_deadline`) interrupts the run;
  * - close: DROP DATABASE … CASCADE. The tables are external: their files stay where the runner put them.
  *
  * Every statement is generated in athena-sql.ts from names checked against strict patterns.
@@ -20,6 +25,7 @@ import { DATASET_NAMES } from "../core/contracts.ts";
 import { QueryFailedError } from "../core/errors.ts";
 import { MODEL_LAYOUT } from "../core/runner/layout.ts";
 import type {
+  AttachRequest,
   ColumnInfo,
   MaterializeRequest,
   MaterializeResult,
@@ -31,7 +37,6 @@ import {
   type AthenaQueryRunnerOptions,
   type QueryStats,
   type RunQueryOptions,
-  systemClock,
   type UnloadResult,
   type UsageTotals,
 } from "./athena-client.ts";
@@ -51,9 +56,6 @@ export { hiveType, sql as athenaSql } from "./athena-sql.ts";
 
 /** The relations attachInputs makes readable (the Warehouse contract): the curated datasets, quarantine, drops. */
 export const INPUT_RELATIONS: readonly string[] = [...DATASET_NAMES, "quarantine", "drops"];
-
-/** First as_of the published tables project (the stack's model tables use the same). */
-export const FIRST_AS_OF = "2000-01-01";
 
 /** Default cap on rows read through GetQueryResults by query() and readTable(). */
 export const DEFAULT_MAX_READ_ROWS = 1_000_000;
@@ -144,8 +146,6 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
   readonly lakeLocation: string;
   private readonly options: AthenaWarehouseOptions;
   private readonly models = new Map<string, ModelTable>();
-  /** Models whose name is now an external table over the published output (not a view). */
-  private readonly published = new Set<string>();
   private database: Promise<void> | undefined;
 
   constructor(options: AthenaWarehouseOptions) {
@@ -195,36 +195,37 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
     }
     const location = s3Location(request.tableLocation);
     await this.ensureDatabase();
-    await this.dropPublished(model);
     return this.options.materialization === "unload"
       ? this.materializeByUnload(model, request.body, location, asOf)
       : this.materializeByCtas(model, request.body, location, asOf);
   }
 
+  async attachMaterialized(request: AttachRequest): Promise<MaterializeResult> {
+    const model = modelName(request.model);
+    const asOf = isoDate(request.partition.value);
+    if (request.partition.column !== "as_of") {
+      throw new QueryFailedError(
+        "athena_partition",
+        `Unsupported partition column "${request.partition.column}"`,
+      );
+    }
+    const partition = `${s3Location(request.tableLocation)}${MODEL_LAYOUT.partitionDir(asOf)}/`;
+    await this.ensureDatabase();
+    return this.registerParquet(model, request.columns, partition, asOf, request.rows);
+  }
+
   async attachPublished(): Promise<void> {
     await this.ensureDatabase();
-    const today = new Date((this.options.clock ?? systemClock).now()).toISOString().slice(0, 10);
-    for (const [model, table] of this.models) {
-      // Projection ends at NOW; a run as of a later date must still see its own partition.
-      const end = table.asOf > today ? table.asOf : "NOW";
+    for (const model of this.models.keys()) {
       await this.run(
-        this.published.has(model)
-          ? sql.dropTable(this.runDatabase, model)
-          : sql.dropView(this.runDatabase, model),
-        `attach published ${model}: drop the run's relation`,
-      );
-      await this.run(
-        sql.publishedTable(
-          this.runDatabase,
-          model,
-          table.columns.map((c) => ({ name: c.name, type: c.type })),
-          `${this.lakeLocation}${MODEL_LAYOUT.modelPrefix(model)}`,
-          `${FIRST_AS_OF},${end}`,
-        ),
+        sql.view(this.runDatabase, model, sql.selectAll(this.inputDatabase, model)),
         `attach published ${model}`,
       );
-      this.published.add(model);
     }
+  }
+
+  interrupted(error: unknown): boolean {
+    return error instanceof QueryFailedError && error.code === "athena_deadline";
   }
 
   async query(select: string): Promise<QueryResult> {
@@ -263,7 +264,6 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
       const table = `${name}${suffix}`;
       const columns = (await this.columnsOf(table)).filter((c) => c.name !== "as_of");
       if (columns.length === 0) continue;
-      await this.dropPublished(name);
       await this.run(
         sql.projectionView(
           this.runDatabase,
@@ -321,7 +321,6 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
     asOf: string,
   ): Promise<MaterializeResult> {
     const bodyView = `${model}${BODY_SUFFIX}`;
-    const table = `${model}${UNLOADED_SUFFIX}`;
     const partition = `${location}${MODEL_LAYOUT.partitionDir(asOf)}/`;
     await this.run(sql.view(this.runDatabase, bodyView, body), `materialize ${model}: body view`);
     const columns = await this.columnsOf(bodyView);
@@ -336,6 +335,21 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
       { ...this.context(`materialize ${model} (UNLOAD)`), ...this.retryAfterClearing(partition) },
     );
     const updated = await this.athena.updateCount(completed);
+    return this.registerParquet(model, columns, partition, asOf, updated);
+  }
+
+  /**
+   * Parquet files under `partition` (an UNLOAD's, or a TypeScript stage's) become the external table
+   * `<model>__unloaded`, which materialized() finds when a run resumes, and `model` a view of it.
+   */
+  private async registerParquet(
+    model: string,
+    columns: readonly ColumnInfo[],
+    partition: string,
+    asOf: string,
+    rows: number | undefined,
+  ): Promise<MaterializeResult> {
+    const table = `${model}${UNLOADED_SUFFIX}`;
     await this.run(sql.dropTable(this.runDatabase, table), `materialize ${model}: drop old table`);
     await this.run(
       sql.parquetTable(
@@ -346,7 +360,7 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
       ),
       `materialize ${model}: table`,
     );
-    return this.publishInRun(model, table, columns, asOf, updated);
+    return this.publishInRun(model, table, columns, asOf, rows);
   }
 
   /** Both materializations end alike: `model` becomes a view of the table without as_of, and is recorded. */
@@ -411,12 +425,5 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
   private async count(table: string, label: string): Promise<number> {
     const { rows } = await this.athena.query(sql.count(this.runDatabase, table), this.context(label));
     return Number(rows[0]?.n ?? 0);
-  }
-
-  /** After attachPublished, a model's name is a table; materializing it again needs the name back for a view. */
-  private async dropPublished(model: string): Promise<void> {
-    if (!this.published.has(model)) return;
-    await this.run(sql.dropTable(this.runDatabase, model), `drop published ${model}`);
-    this.published.delete(model);
   }
 }

@@ -5,6 +5,8 @@
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
+  /** When the object was last written, where the store knows it (S3). */
+  readonly lastModified?: Date;
 }
 
 export interface ObjectStore {

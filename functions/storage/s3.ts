@@ -217,7 +217,11 @@ export class S3ObjectStore implements ObjectStore {
       }
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined || !object.Key.startsWith(this.prefix)) continue;
-        out.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0 });
+        out.push({
+          key: object.Key.slice(this.prefix.length),
+          size: object.Size ?? 0,
+          ...(object.LastModified === undefined ? {} : { lastModified: object.LastModified }),
+        });
       }
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

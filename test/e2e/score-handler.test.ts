@@ -1,8 +1,9 @@
 /**
  * The scoring handler end to end, on loopback: the real runner, the real AthenaWarehouse (UNLOAD
- * materialization) talking to the scripted Athena (test/helpers/athena-fake.ts), and S3ModelOutputs on a
- * real s3rver. The fake runs no SQL, so a client middleware plays Athena's part of UNLOAD: it writes a
- * Parquet-named object under the statement's TO location, as Athena would.
+ * materialization) talking to the scripted Athena (test/helpers/athena-fake.ts), S3ModelOutputs on a real
+ * s3rver, and the Glue fake (test/helpers/glue-fake.ts) holding the stack's model tables. The Athena fake
+ * runs no SQL, so a client middleware plays Athena's part of UNLOAD: it writes a Parquet-named object under
+ * the statement's TO location, as Athena would.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,10 +11,13 @@ import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { AthenaClient } from "@aws-sdk/client-athena";
+import type { GlueClient } from "@aws-sdk/client-glue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { AthenaFake, type FakeQueryScript } from "../helpers/athena-fake.ts";
+import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
 
 vi.stubEnv("LAKE_BUCKET", "unused-at-import");
@@ -23,6 +27,7 @@ const { createScoringHandler } = await import("../../functions/score.ts");
 
 const BUCKET = "crmlake-score-handler";
 const AS_OF = "2024-01-31";
+const DB = "crmlake_db";
 const EVENT = {
   source: "crmlake.schedule",
   scheduledTime: "2024-02-01T03:00:00Z",
@@ -35,8 +40,8 @@ const STG = `-- question: Lines as of the run.
 -- depends_on: none
 -- sources: transactions
 -- materialized: view
--- column customer_id: Customer.
--- column amount: Amount.
+-- column customer_id varchar: Customer.
+-- column amount decimal(18,2): Amount.
 select customer_id, amount from transactions where CAST(ordered_at AS DATE) <= {{ as_of }}
 `;
 
@@ -44,10 +49,18 @@ const TOTALS = `-- question: Revenue per customer.
 -- grain: one row per customer
 -- depends_on: stg_lines
 -- unique_key: customer_id
--- column customer_id: Customer.
--- column revenue: Revenue.
+-- column customer_id varchar: Customer.
+-- column revenue decimal(18,2): Revenue.
 select customer_id, CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue
 from stg_lines group by customer_id
+`;
+
+const COUNT = `-- question: How many customers bought.
+-- grain: one row
+-- depends_on: customer_totals
+-- unique_key: customers
+-- column customers bigint: Customers.
+select COUNT(*) AS customers from customer_totals
 `;
 
 /** Bytes the UNLOAD of customer_totals reports having scanned. */
@@ -87,6 +100,9 @@ function tableScripts(unload: FakeQueryScript = {}): FakeQueryScript[] {
 let server: S3TestServer;
 let fake: AthenaFake;
 let athena: AthenaClient;
+let glueFake: GlueFake;
+let glue: GlueClient;
+let db = DB;
 let sqlDir = "";
 let root = "";
 let lake: S3ObjectStore;
@@ -100,6 +116,8 @@ beforeAll(async () => {
   server = await startS3Server([BUCKET]);
   fake = await AthenaFake.start();
   athena = fake.client();
+  glueFake = await GlueFake.start();
+  glue = glueFake.client();
   // Athena's part of UNLOAD: the files appear under the TO location before the query is reported done.
   athena.middlewareStack.add(
     (next) => async (args) => {
@@ -128,6 +146,8 @@ beforeAll(async () => {
 afterAll(async () => {
   athena?.destroy();
   await fake?.close();
+  glue?.destroy();
+  await glueFake?.close();
   await server?.stop();
   if (root !== "") await rm(root, { recursive: true, force: true });
   vi.unstubAllEnvs();
@@ -136,13 +156,34 @@ afterAll(async () => {
 beforeEach(async () => {
   lakePrefix = `lake-${++lakeCounter}`;
   lake = new S3ObjectStore({ bucket: BUCKET, prefix: lakePrefix, client: server.client });
+  // Each test its own catalogue: the stack's tables, as deployed.
+  db = `${DB}_${lakeCounter}`;
+  for (const model of ["customer_totals", "customer_count"]) {
+    glueFake.table(db, model, `${lakeUri()}models/${model}/`);
+  }
   // The last good run of this as_of (two files), and an older as_of that must stay.
-  await lake.put(`models/customer_totals/as_of=${AS_OF}/old-part-1`, "old rows");
-  await lake.put(`models/customer_totals/as_of=${AS_OF}/old-part-2`, "old rows");
-  await lake.put("models/customer_totals/as_of=2024-01-30/part", "older run");
+  await lake.put(`models/customer_totals/run=old/as_of=${AS_OF}/old-part-1`, "old rows");
+  await lake.put(`models/customer_totals/run=old/as_of=${AS_OF}/old-part-2`, "old rows");
+  await lake.put("models/customer_totals/run=older/as_of=2024-01-30/part", "older run");
+  const partitions = new GluePartitions({ client: glue, database: db });
+  await partitions.point(
+    "customer_totals",
+    AS_OF,
+    `${lakeUri()}models/customer_totals/run=old/as_of=${AS_OF}/`,
+  );
+  await partitions.point(
+    "customer_totals",
+    "2024-01-30",
+    `${lakeUri()}models/customer_totals/run=older/as_of=2024-01-30/`,
+  );
 });
 
-function handlerUnderTest() {
+const lakeUri = () => `s3://${BUCKET}/${lakePrefix}/`;
+
+/** Where the catalogue points customer_totals' partitions. */
+const published = () => glueFake.partitions(db, "customer_totals");
+
+function handlerUnderTest(dir = sqlDir) {
   const metrics = new Metrics({ namespace: "crmlake", serviceName: "score" });
   const added = vi.spyOn(metrics, "addMetric");
   vi.spyOn(metrics, "publishStoredMetrics").mockReturnValue(metrics);
@@ -150,11 +191,12 @@ function handlerUnderTest() {
     lakeBucket: BUCKET,
     lakePrefix,
     workGroup: "crmlake",
-    database: "crmlake_db",
+    database: db,
     config: "",
     s3: server.client,
+    glue,
     athena,
-    sqlDir,
+    sqlDir: dir,
     athenaOptions: { poll: { initialMs: 1, maxMs: 2 } },
     logger: new Logger({ serviceName: "crmlake-score", logLevel: "SILENT" }),
     metrics,
@@ -172,13 +214,23 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
 
     const result = await handler(EVENT, context);
 
-    expect(result).toMatchObject({ asOf: AS_OF, models: 2, rows: 2 });
+    // The run is named after the event, so that a retry of the same event is the same run.
+    expect(result).toMatchObject({ runId: EVENT.executionId, asOf: AS_OF, models: 2, rows: 2 });
+    const newPartition = `models/customer_totals/run=${result.runId}/as_of=${AS_OF}/`;
     const keys = (await lake.list("")).map((o) => o.key);
     expect(keys).toEqual([
-      "models/customer_totals/as_of=2024-01-30/part",
-      "models/customer_totals/as_of=2024-01-31/20240201_030000_00001_abcde_part0",
+      `${newPartition}20240201_030000_00001_abcde_part0`,
+      // The replaced run's files stay for queries that resolved it, until the sweep's grace period ends.
+      `models/customer_totals/run=old/as_of=${AS_OF}/old-part-1`,
+      `models/customer_totals/run=old/as_of=${AS_OF}/old-part-2`,
+      "models/customer_totals/run=older/as_of=2024-01-30/part",
       MODEL_LAYOUT.runRecord(result.runId),
     ]);
+    // Published = the catalogue points the as_of partition at the run's files; the older as_of is untouched.
+    expect(published()).toEqual({
+      "2024-01-30": `${lakeUri()}models/customer_totals/run=older/as_of=2024-01-30/`,
+      [AS_OF]: `${lakeUri()}${newPartition}`,
+    });
     const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(result.runId))) ?? "{}") as {
       status?: string;
       engine?: string;
@@ -206,14 +258,18 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     expect(record.cost_usd).toBeGreaterThanOrEqual(totals?.cost_usd ?? Number.POSITIVE_INFINITY);
 
     const queries = fake.queries.slice(before);
-    const runDb = `crmlake_db_run_${result.runId.toLowerCase().replace(/-/g, "_")}`;
+    const runDb = `${db}_run_${result.runId.toLowerCase().replace(/-/g, "_")}`;
     expect(queries[0]?.sql).toBe(
       `CREATE DATABASE IF NOT EXISTS ${runDb} COMMENT 'crmlake run database: views over the inputs and the tables of one model run, dropped when the run ends'`,
     );
     expect(queries.every((q) => q.workGroup === "crmlake")).toBe(true);
     expect(queries.some((q) => q.sql.startsWith("CREATE TABLE"))).toBe(false); // UNLOAD, never CTAS
     expect(queries.find((q) => q.sql.startsWith("UNLOAD"))?.sql).toContain(
-      `TO 's3://${BUCKET}/${lakePrefix}/runs/staging/${result.runId}/customer_totals/as_of=${AS_OF}/'`,
+      `TO '${lakeUri()}${newPartition}'`,
+    );
+    // The runner verifies the publish through the stack's table, as BI users read it.
+    expect(queries.map((q) => q.sql)).toContain(
+      `CREATE OR REPLACE VIEW ${runDb}.customer_totals AS\nSELECT * FROM ${db}.customer_totals`,
     );
     expect(queries.at(-1)?.sql).toBe(`DROP DATABASE IF EXISTS ${runDb} CASCADE`);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
@@ -237,12 +293,13 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     );
 
     const keys = (await lake.list("")).map((o) => o.key);
-    const published = keys.filter((k) => k.startsWith("models/"));
-    expect(published).toEqual([
-      "models/customer_totals/as_of=2024-01-30/part",
-      "models/customer_totals/as_of=2024-01-31/old-part-1",
-      "models/customer_totals/as_of=2024-01-31/old-part-2",
+    // The failed run's files are gone; the last good run's are where they were, and still published.
+    expect(keys.filter((k) => k.startsWith("models/"))).toEqual([
+      `models/customer_totals/run=old/as_of=${AS_OF}/old-part-1`,
+      `models/customer_totals/run=old/as_of=${AS_OF}/old-part-2`,
+      "models/customer_totals/run=older/as_of=2024-01-30/part",
     ]);
+    expect(published()[AS_OF]).toBe(`${lakeUri()}models/customer_totals/run=old/as_of=${AS_OF}/`);
     expect(keys.filter((k) => k.startsWith("runs/staging/") || k === MODEL_LAYOUT.lock)).toEqual([]);
     const logs = keys.filter((k) => k.startsWith(MODEL_LAYOUT.runLogPrefix));
     expect(logs).toHaveLength(1);
@@ -263,5 +320,137 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     });
     expect(fake.queries.length).toBe(before);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 1);
+  });
+
+  it("keeps an interrupted run's work, and the retry of the same event resumes it, computing only what was not done", async () => {
+    const dir = join(root, "sql-resume");
+    await mkdir(join(dir, "staging"), { recursive: true });
+    await mkdir(join(dir, "marts"), { recursive: true });
+    await writeFile(join(dir, "staging", "stg_lines.sql"), STG);
+    await writeFile(join(dir, "marts", "customer_totals.sql"), TOTALS);
+    await writeFile(join(dir, "marts", "customer_count.sql"), COUNT);
+    const runId = EVENT.executionId;
+    const runDb = `${db}_run_${runId.toLowerCase().replace(/-/g, "_")}`;
+    const countColumns = {
+      columns: [
+        { name: "column_name", type: "varchar" },
+        { name: "data_type", type: "varchar" },
+      ],
+      rows: [["customers", "bigint"]],
+    };
+    const noDuplicates: FakeQueryScript = {
+      match: "AS duplicate_keys",
+      columns: [
+        { name: "duplicate_keys", type: "bigint" },
+        { name: "null_keys", type: "bigint" },
+      ],
+      rows: [["0", "0"]],
+    };
+
+    // Attempt 1: customer_totals completes; customer_count's UNLOAD is still running when the Lambda's time
+    // runs out.
+    fake.script(...tableScripts().slice(0, 3), {
+      match: "table_name = 'customer_count__body'",
+      ...countColumns,
+    });
+    fake.script({ match: /^UNLOAD/, states: ["RUNNING"] });
+    const first = fake.queries.length;
+    // Once customer_count's body view exists, 50 ms are left after the 15 s safety margin: its UNLOAD
+    // starts, and is stopped at the deadline while Athena still reports it RUNNING.
+    const countStarted = () => fake.queries.slice(first).some((q) => q.sql.includes("customer_count__body"));
+    const attempt1 = handlerUnderTest(dir);
+    await expect(
+      attempt1.handler(EVENT, { getRemainingTimeInMillis: () => (countStarted() ? 15_050 : 900_000) }),
+    ).rejects.toMatchObject({ code: "run_interrupted" });
+
+    expect(attempt1.added).toHaveBeenCalledWith("RunInterrupted", "Count", 1);
+    expect(attempt1.added).not.toHaveBeenCalledWith("RunFailed", "Count", 1);
+    const stopped = fake.inputsOf("StopQueryExecution").map((i) => i.QueryExecutionId);
+    expect(stopped).toContain(fake.queries.slice(first).filter((q) => q.sql.startsWith("UNLOAD"))[1]?.id);
+    // The run database and the finished model's files are kept; nothing is published yet.
+    expect(fake.statements.slice(first).some((q) => q.startsWith("DROP DATABASE"))).toBe(false);
+    const interrupted = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(runId))) ?? "{}") as {
+      status?: string;
+      models?: { model: string; status: string }[];
+      bytes_scanned?: number;
+    };
+    expect(interrupted.status).toBe("interrupted");
+    expect(interrupted.models?.map((m) => [m.model, m.status])).toEqual([
+      ["stg_lines", "succeeded"],
+      ["customer_totals", "succeeded"],
+      ["customer_count", "not_run"],
+    ]);
+    expect(await lake.list(`models/customer_totals/run=${runId}/`)).toHaveLength(1);
+    expect(published()[AS_OF]).toBe(`${lakeUri()}models/customer_totals/run=old/as_of=${AS_OF}/`);
+    expect(glueFake.partitions(db, "customer_count")).toEqual({});
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
+    // What the stopped UNLOAD may have left behind.
+    await lake.put(`models/customer_count/run=${runId}/as_of=${AS_OF}/partial-from-attempt-1`, "partial");
+
+    // Attempt 2, Lambda's retry of the same event: customer_totals is found in the run database and checked,
+    // not computed again; customer_count is computed from scratch; both are published.
+    fake.script(
+      {
+        match: "table_name = 'customer_totals__unloaded'",
+        columns: countColumns.columns,
+        rows: [
+          ["customer_id", "varchar"],
+          ["revenue", "decimal(18,2)"],
+        ],
+      },
+      {
+        match: `COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`,
+        columns: [{ name: "n", type: "bigint" }],
+        rows: [["2"]],
+      },
+      noDuplicates,
+      { match: "table_name = 'customer_count__body'", ...countColumns },
+      { match: /^UNLOAD/, updateCount: 1, dataScannedBytes: 1024 },
+      noDuplicates,
+      { match: "FROM customer_totals WHERE as_of", columns: [{ name: "n", type: "bigint" }], rows: [["2"]] },
+      { match: "FROM customer_count WHERE as_of", columns: [{ name: "n", type: "bigint" }], rows: [["1"]] },
+    );
+    const second = fake.queries.length;
+    const attempt2 = handlerUnderTest(dir);
+    const result = await attempt2.handler(EVENT, context);
+
+    expect(result).toMatchObject({ runId, asOf: AS_OF, models: 3, rows: 3 });
+    const statements = fake.statements.slice(second);
+    const unloaded = statements.filter((q) => q.startsWith("UNLOAD"));
+    expect(unloaded).toHaveLength(1);
+    expect(unloaded[0]).toContain("customer_count__body");
+    expect(statements.at(-1)).toBe(`DROP DATABASE IF EXISTS ${runDb} CASCADE`);
+    expect(published()[AS_OF]).toBe(`${lakeUri()}models/customer_totals/run=${runId}/as_of=${AS_OF}/`);
+    expect(glueFake.partitions(db, "customer_count")).toEqual({
+      [AS_OF]: `${lakeUri()}models/customer_count/run=${runId}/as_of=${AS_OF}/`,
+    });
+    expect((await lake.list(`models/customer_count/run=${runId}/`)).map((o) => o.key)).toEqual([
+      `models/customer_count/run=${runId}/as_of=${AS_OF}/20240201_030000_00001_abcde_part0`,
+    ]);
+    const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(runId))) ?? "{}") as {
+      status?: string;
+      models?: { model: string; status: string; rows: number | null; bytes_scanned: number | null }[];
+      bytes_scanned?: number;
+    };
+    expect(record.status).toBe("succeeded");
+    expect(record.models?.map((m) => [m.model, m.status, m.rows])).toEqual([
+      ["stg_lines", "succeeded", null],
+      ["customer_totals", "succeeded", 2],
+      ["customer_count", "succeeded", 1],
+    ]);
+    // The bill of the kept model and of the run include the first attempt's scan.
+    expect(record.models?.find((m) => m.model === "customer_totals")?.bytes_scanned).toBeGreaterThanOrEqual(
+      SCANNED,
+    );
+    expect(record.bytes_scanned).toBeGreaterThanOrEqual(SCANNED + 1024);
+    expect(attempt2.added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+
+    // Attempt 3, a duplicate delivery after success: nothing runs, nothing changes.
+    const third = fake.queries.length;
+    const glueWrites = glueFake.operations().filter((o) => o.endsWith("Partition")).length;
+    const again = await handlerUnderTest(dir).handler(EVENT, context);
+    expect(again).toMatchObject({ runId, alreadyDone: true, asOf: AS_OF, models: 3, rows: 3 });
+    expect(fake.queries.length).toBe(third);
+    expect(glueFake.operations().filter((o) => o.endsWith("Partition")).length).toBe(glueWrites);
   });
 });

@@ -1,33 +1,50 @@
+/**
+ * S3ModelOutputs against a real s3rver and the Glue fake (test/helpers/glue-fake.ts): runs write under their
+ * own prefixes, and publishing points the Glue partitions at them (docs/adr/0006).
+ */
+
+import type { GlueClient } from "@aws-sdk/client-glue";
 import { S3ServiceException } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RunLockedError } from "../../functions/core/runner/errors.ts";
 import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
 import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
+import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, s3rverClient, startS3Server } from "../helpers/s3-server.ts";
 
 const BUCKET = "crmlake-score-test";
+const DB = "crmlake_db";
+const DAY = 24 * 60 * 60 * 1000;
 let server: S3TestServer;
+let glueFake: GlueFake;
+let glue: GlueClient;
+let partitions: GluePartitions;
 let prefixCounter = 0;
-/** Each test gets its own lake prefix in the one bucket, so tests cannot see each other's objects. */
+/** Each test gets its own lake prefix in the one bucket, and its own tables, so tests cannot see each other. */
 let lakePrefix = "";
 let lake: S3ObjectStore;
+let db = DB;
 
 const text = (bytes: Uint8Array | undefined): string | undefined =>
   bytes === undefined ? undefined : Buffer.from(bytes).toString("utf8");
 
-function outputs(options: { now?: () => Date; staleLockMs?: number } = {}): S3ModelOutputs {
+function outputs(
+  options: { now?: () => Date; staleLockMs?: number; retiredGraceMs?: number } = {},
+): S3ModelOutputs {
   return new S3ModelOutputs({
     bucket: BUCKET,
     prefix: lakePrefix,
     client: server.client,
+    partitions,
     pageSize: 2,
     ...options,
   });
 }
 
-/** What an UNLOAD of `model` would leave in the run's staging table. */
+/** What an UNLOAD of `model` leaves in the run's own table. */
 async function stage(
   runId: string,
   model: string,
@@ -35,7 +52,7 @@ async function stage(
   files: Record<string, string>,
 ): Promise<void> {
   for (const [name, body] of Object.entries(files)) {
-    await lake.put(`${MODEL_LAYOUT.stagingTable(runId, model)}as_of=${asOf}/${name}`, body);
+    await lake.put(`${MODEL_LAYOUT.runTable(runId, model)}as_of=${asOf}/${name}`, body);
   }
 }
 
@@ -43,28 +60,49 @@ async function keys(prefix: string): Promise<string[]> {
   return (await lake.list(prefix)).map((o) => o.key);
 }
 
+const uri = (key: string) => `s3://${BUCKET}/${lakePrefix}/${key}`;
+const runPartition = (runId: string, model: string, asOf: string) =>
+  uri(`${MODEL_LAYOUT.runTable(runId, model)}as_of=${asOf}/`);
+
+/** What Athena reads for one partition: the files under the location the catalogue holds for it. */
+async function readerSees(model: string, asOf: string): Promise<Record<string, string>> {
+  const location = glueFake.partitions(db, model)[asOf];
+  if (location === undefined) return {};
+  const key = location.slice(`s3://${BUCKET}/${lakePrefix}/`.length);
+  const out: Record<string, string> = {};
+  for (const k of await keys(key)) out[k.slice(key.length)] = text(await lake.get(k)) ?? "";
+  return out;
+}
+
 beforeAll(async () => {
   server = await startS3Server([BUCKET]);
+  glueFake = await GlueFake.start();
+  glue = glueFake.client();
 });
 
 afterAll(async () => {
+  glue?.destroy();
+  await glueFake?.close();
   await server?.stop();
 });
 
 beforeEach(() => {
   lakePrefix = `lake-${++prefixCounter}`;
+  db = `${DB}_${prefixCounter}`;
   lake = new S3ObjectStore({ bucket: BUCKET, prefix: lakePrefix, client: server.client });
+  for (const model of ["customer_rfm", "customer_base", "m"]) {
+    glueFake.table(db, model, uri(MODEL_LAYOUT.modelPrefix(model)));
+  }
+  partitions = new GluePartitions({ client: glue, database: db });
 });
 
-describe("S3ModelOutputs against s3rver", () => {
-  it("names each model's staging table under runs/staging/<run>/<model>/ in the lake", () => {
+describe("S3ModelOutputs against s3rver and the Glue fake", () => {
+  it("gives each run its own table under models/<model>/run=<run>/ in the lake", () => {
     const o = outputs();
     expect(o.location).toBe(`s3://${BUCKET}/${lakePrefix}/`);
-    expect(o.stagingTable("run-1", "customer_rfm")).toBe(
-      `s3://${BUCKET}/${lakePrefix}/runs/staging/run-1/customer_rfm/`,
-    );
-    const atRoot = new S3ModelOutputs({ bucket: BUCKET, client: server.client });
-    expect(atRoot.stagingTable("r", "m")).toBe(`s3://${BUCKET}/runs/staging/r/m/`);
+    expect(o.stagingTable("run-1", "customer_rfm")).toBe(uri("models/customer_rfm/run=run-1/"));
+    const atRoot = new S3ModelOutputs({ bucket: BUCKET, client: server.client, partitions });
+    expect(atRoot.stagingTable("r", "m")).toBe(`s3://${BUCKET}/models/m/run=r/`);
   });
 
   it("refuses a second lock while the first is held, naming the holder, and frees it on release", async () => {
@@ -99,7 +137,7 @@ describe("S3ModelOutputs against s3rver", () => {
       { step: "finalizeRequest", name: "recordHeaders" },
     );
     try {
-      const o = new S3ModelOutputs({ bucket: BUCKET, prefix: lakePrefix, client });
+      const o = new S3ModelOutputs({ bucket: BUCKET, prefix: lakePrefix, client, partitions });
       const release = await o.lock("run-h");
       expect(seen.some((h) => h["if-none-match"] === "*")).toBe(true);
       await release();
@@ -130,7 +168,7 @@ describe("S3ModelOutputs against s3rver", () => {
       { step: "initialize", name: "preconditionFailed" },
     );
     try {
-      const o = new S3ModelOutputs({ bucket: BUCKET, prefix: lakePrefix, client });
+      const o = new S3ModelOutputs({ bucket: BUCKET, prefix: lakePrefix, client, partitions });
       await expect(o.lock("loser")).rejects.toThrow(
         /run winner \(on elsewhere, started 2026-11-23T03:00:00.000Z\)/,
       );
@@ -152,103 +190,214 @@ describe("S3ModelOutputs against s3rver", () => {
     await release();
   });
 
-  it("publishes: replaces the as-of partition's files, leaves other as-of partitions alone, removes staging", async () => {
-    await lake.put("models/customer_rfm/as_of=2024-01-30/part-old-1", "jan30");
-    await lake.put("models/customer_rfm/as_of=2024-01-31/part-old-1", "old-1");
-    await lake.put("models/customer_rfm/as_of=2024-01-31/part-old-2", "old-2");
-    await lake.put("models/customer_base/as_of=2024-01-31/part-old", "old-base");
-    await stage("run-p", "customer_rfm", "2024-01-31", {
-      "part-new-1": "new-1",
-      "part-new-2": "new-2",
-      "part-new-3": "new-3",
+  it("takes over a lock held under its own run id at once: the same run, invoked again to resume", async () => {
+    const now = () => new Date("2026-11-23T03:16:00.000Z");
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "run-r", host: "gone", started_at: "2026-11-23T03:00:00.000Z" }),
+    );
+    await expect(outputs({ now }).lock("run-other")).rejects.toThrow(/run run-r/);
+    const release = await outputs({ now }).lock("run-r");
+    expect(text(await lake.get(MODEL_LAYOUT.lock))).toContain('"started_at":"2026-11-23T03:16:00.000Z"');
+    await release();
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
+  });
+
+  it("publishes by pointing each model's partition at the run's files: created for a new as_of, updated for an existing one", async () => {
+    await stage("run-1", "customer_rfm", "2024-01-30", { "part-a": "jan30" });
+    await stage("run-1", "customer_rfm", "2024-01-31", { "part-a": "old-1", "part-b": "old-2" });
+    await outputs().publish("run-1", "2024-01-30", ["customer_rfm"]);
+    await outputs().publish("run-1", "2024-01-31", ["customer_rfm"]);
+    await stage("run-2", "customer_rfm", "2024-01-31", {
+      "part-x": "new-1",
+      "part-y": "new-2",
+      "part-z": "new-3",
     });
-    await stage("run-p", "customer_base", "2024-01-31", { "part-new": "new-base" });
+    await stage("run-2", "customer_base", "2024-01-31", { "part-x": "new-base" });
+    const before = glueFake.calls.length;
 
-    await outputs().publish("run-p", "2024-01-31", ["customer_rfm", "customer_base"]);
+    await outputs().publish("run-2", "2024-01-31", ["customer_rfm", "customer_base"]);
 
-    expect(await keys("models/")).toEqual([
-      "models/customer_base/as_of=2024-01-31/part-new",
-      "models/customer_rfm/as_of=2024-01-30/part-old-1",
-      "models/customer_rfm/as_of=2024-01-31/part-new-1",
-      "models/customer_rfm/as_of=2024-01-31/part-new-2",
-      "models/customer_rfm/as_of=2024-01-31/part-new-3",
+    expect(glueFake.partitions(db, "customer_rfm")).toEqual({
+      "2024-01-30": runPartition("run-1", "customer_rfm", "2024-01-30"),
+      "2024-01-31": runPartition("run-2", "customer_rfm", "2024-01-31"),
+    });
+    expect(glueFake.partitions(db, "customer_base")).toEqual({
+      "2024-01-31": runPartition("run-2", "customer_base", "2024-01-31"),
+    });
+    const writes = glueFake.calls.slice(before).filter((c) => /^(Create|Update)Partition$/.test(c.operation));
+    expect(writes.map((c) => [c.operation, c.input.TableName])).toEqual([
+      ["UpdatePartition", "customer_rfm"],
+      ["CreatePartition", "customer_base"],
     ]);
-    expect(text(await lake.get("models/customer_rfm/as_of=2024-01-31/part-new-2"))).toBe("new-2");
-    expect(text(await lake.get("models/customer_rfm/as_of=2024-01-30/part-old-1"))).toBe("jan30");
+    // The partition takes the table's storage descriptor (columns, SerDe, formats) with its own location.
+    expect(writes[0]?.input.PartitionInput).toMatchObject({
+      Values: ["2024-01-31"],
+      StorageDescriptor: {
+        Columns: [{ Name: "customer_id", Type: "string" }],
+        Location: runPartition("run-2", "customer_rfm", "2024-01-31"),
+        SerdeInfo: { SerializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+      },
+    });
+    expect(await readerSees("customer_rfm", "2024-01-31")).toEqual({
+      "part-x": "new-1",
+      "part-y": "new-2",
+      "part-z": "new-3",
+    });
+    expect(await readerSees("customer_rfm", "2024-01-30")).toEqual({ "part-a": "jan30" });
+    // The replaced files stay for queries that resolved the old location (until the grace period ends).
+    expect(await keys("models/customer_rfm/run=run-1/as_of=2024-01-31/")).toHaveLength(2);
     expect(await keys("runs/staging/")).toEqual([]);
   });
 
-  it("publishes an empty partition for a model that staged no files (no rows)", async () => {
-    await lake.put("models/m/as_of=2024-01-31/old", "old");
-    await outputs().publish("run-e", "2024-01-31", ["m"]);
-    expect(await keys("models/")).toEqual([]);
+  it("never shows a reader a mix: the partition reads the old run's files until one call makes it read the new run's", async () => {
+    await stage("run-1", "m", "2024-01-31", { "part-1": "old", "part-2": "old" });
+    await outputs().publish("run-1", "2024-01-31", ["m"]);
+    await stage("run-2", "m", "2024-01-31", { "part-1": "new", "part-3": "new", "part-4": "new" });
+    const seen: Record<string, string>[] = [];
+    const observe = async () => {
+      seen.push(await readerSees("m", "2024-01-31"));
+    };
+    // A reader looks before and after every catalogue call of the publish.
+    glue.middlewareStack.add(
+      (next) => async (args) => {
+        await observe();
+        const result = await next(args);
+        await observe();
+        return result;
+      },
+      { step: "initialize", name: "readerDuringPublish" },
+    );
+    try {
+      await outputs().publish("run-2", "2024-01-31", ["m"]);
+    } finally {
+      glue.middlewareStack.remove("readerDuringPublish");
+    }
+    const old = { "part-1": "old", "part-2": "old" };
+    const fresh = { "part-1": "new", "part-3": "new", "part-4": "new" };
+    expect(seen.length).toBeGreaterThan(2);
+    for (const view of seen) expect([old, fresh]).toContainEqual(view);
+    expect(seen[0]).toEqual(old);
+    expect(seen.at(-1)).toEqual(fresh);
+    // Once it flips, it stays.
+    const flip = seen.findIndex((v) => v["part-3"] !== undefined);
+    expect(seen.slice(flip).every((v) => v["part-3"] === "new")).toBe(true);
   });
 
-  it("discards a run's staging without touching published models", async () => {
-    await lake.put("models/customer_rfm/as_of=2024-01-31/part-old", "old");
-    await stage("run-d", "customer_rfm", "2024-01-31", { "part-new": "new" });
-    await stage("run-other", "customer_rfm", "2024-01-31", { "part-x": "x" });
-    await outputs().discard("run-d");
-    expect(await keys("runs/staging/")).toEqual([
-      "runs/staging/run-other/customer_rfm/as_of=2024-01-31/part-x",
+  it("sweeps run partitions no Glue partition points at once they are older than the grace period, and only those", async () => {
+    await stage("run-1", "m", "2024-01-30", { p: "still published" });
+    await stage("run-1", "m", "2024-01-31", { p: "replaced by run-2" });
+    await outputs().publish("run-1", "2024-01-30", ["m"]);
+    await outputs().publish("run-1", "2024-01-31", ["m"]);
+    await stage("run-dead", "m", "2024-01-31", { p: "a run that died computing" });
+    await stage("run-2", "m", "2024-01-31", { p: "new" });
+    await outputs().publish("run-2", "2024-01-31", ["m"]);
+    // Within the grace period nothing is deleted (s3rver stamps the files with the real time).
+    expect(await keys("models/m/")).toHaveLength(4);
+
+    const later = outputs({ now: () => new Date(Date.now() + DAY + 60_000) });
+    // run-dead is the current run here (resuming): its files are kept whatever their age.
+    expect(await later.sweep(["m"], "run-dead")).toEqual(["models/m/run=run-1/as_of=2024-01-31/"]);
+    expect(await later.sweep(["m"], "run-3")).toEqual(["models/m/run=run-dead/as_of=2024-01-31/"]);
+    expect(await keys("models/m/")).toEqual([
+      "models/m/run=run-1/as_of=2024-01-30/p",
+      "models/m/run=run-2/as_of=2024-01-31/p",
     ]);
-    expect(await keys("models/")).toEqual(["models/customer_rfm/as_of=2024-01-31/part-old"]);
+    expect(await readerSees("m", "2024-01-30")).toEqual({ p: "still published" });
+    expect(await readerSees("m", "2024-01-31")).toEqual({ p: "new" });
   });
 
-  it("recovers an interrupted publish by rolling forward from its journal, and drops journal-less debris", async () => {
-    // A publish that died after copying part-1 and deleting its staged object, before copying part-2 and
-    // before deleting the old file: the journal is there, part-2 is still staged.
-    await lake.put("models/customer_rfm/as_of=2024-01-31/part-old", "old");
-    await lake.put("models/customer_rfm/as_of=2024-01-31/part-1", "new-1");
-    await stage("run-i", "customer_rfm", "2024-01-31", { "part-2": "new-2" });
+  it("discards a failed run's files in every model, and its journal, leaving other runs and the catalogue alone", async () => {
+    await stage("run-1", "customer_rfm", "2024-01-31", { p: "published" });
+    await outputs().publish("run-1", "2024-01-31", ["customer_rfm"]);
+    await stage("run-d", "customer_rfm", "2024-01-31", { p: "failed run" });
+    await stage("run-d", "customer_base", "2024-01-31", { p: "failed run" });
+    await stage("run-other", "customer_rfm", "2024-01-31", { p: "another run" });
+    await lake.put(MODEL_LAYOUT.publishJournal("run-d"), "{}");
+
+    await outputs().discard("run-d");
+
+    expect(await keys("models/")).toEqual([
+      "models/customer_rfm/run=run-1/as_of=2024-01-31/p",
+      "models/customer_rfm/run=run-other/as_of=2024-01-31/p",
+    ]);
+    expect(await keys("runs/")).toEqual([]);
+    expect(glueFake.partitions(db, "customer_rfm")).toEqual({
+      "2024-01-31": runPartition("run-1", "customer_rfm", "2024-01-31"),
+    });
+  });
+
+  it("rolls an interrupted publish forward from its journal, keeps the current run's staging, and is idempotent", async () => {
+    await stage("run-1", "customer_rfm", "2024-01-31", { p: "old" });
+    await stage("run-1", "customer_base", "2024-01-31", { p: "old" });
+    await outputs().publish("run-1", "2024-01-31", ["customer_rfm", "customer_base"]);
+    // run-i died after pointing customer_rfm and before customer_base: its journal is there.
+    await stage("run-i", "customer_rfm", "2024-01-31", { p: "new" });
+    await stage("run-i", "customer_base", "2024-01-31", { p: "new" });
+    await partitions.point("customer_rfm", "2024-01-31", runPartition("run-i", "customer_rfm", "2024-01-31"));
     await lake.put(
       MODEL_LAYOUT.publishJournal("run-i"),
       JSON.stringify({
         run_id: "run-i",
         as_of: "2024-01-31",
-        partitions: [{ model: "customer_rfm", files: ["part-1", "part-2"] }],
+        partitions: ["customer_rfm", "customer_base"].map((model) => ({
+          model,
+          location: runPartition("run-i", model, "2024-01-31"),
+        })),
       }),
     );
-    // A run that died while computing: staging, no journal.
-    await stage("run-z", "customer_rfm", "2024-02-01", { "part-z": "z" });
-
-    await outputs().recover();
-
-    expect(await keys("models/")).toEqual([
-      "models/customer_rfm/as_of=2024-01-31/part-1",
-      "models/customer_rfm/as_of=2024-01-31/part-2",
-    ]);
-    expect(text(await lake.get("models/customer_rfm/as_of=2024-01-31/part-2"))).toBe("new-2");
-    expect(await keys("runs/staging/")).toEqual([]);
-    // Idempotent: a second recovery finds nothing to do.
-    await outputs().recover();
-    expect(await keys("models/")).toHaveLength(2);
-  });
-
-  it("refuses to roll forward a journal whose object is neither staged nor published (lost data)", async () => {
+    // The current run (resuming) has a journal of its own: recovery must not touch it.
     await lake.put(
-      MODEL_LAYOUT.publishJournal("run-lost"),
+      MODEL_LAYOUT.publishJournal("run-now"),
+      JSON.stringify({ run_id: "run-now", as_of: "2024-02-01", partitions: [] }),
+    );
+
+    await outputs().recover("run-now");
+
+    expect(await readerSees("customer_base", "2024-01-31")).toEqual({ p: "new" });
+    expect(await readerSees("customer_rfm", "2024-01-31")).toEqual({ p: "new" });
+    expect(await keys("runs/staging/")).toEqual([MODEL_LAYOUT.publishJournal("run-now")]);
+    await outputs().recover("run-now");
+    expect(await readerSees("customer_base", "2024-01-31")).toEqual({ p: "new" });
+  });
+
+  it("refuses a journal that points a model outside its own prefix, and a malformed journal, naming them", async () => {
+    await lake.put(
+      MODEL_LAYOUT.publishJournal("run-x"),
       JSON.stringify({
-        run_id: "run-lost",
+        run_id: "run-x",
         as_of: "2024-01-31",
-        partitions: [{ model: "m", files: ["gone"] }],
+        partitions: [{ model: "m", location: uri("curated/") }],
       }),
     );
-    await expect(outputs().recover()).rejects.toThrow(
-      `S3 CopyObject failed from s3://${BUCKET}/${lakePrefix}/runs/staging/run-lost/m/as_of=2024-01-31/gone`,
+    await expect(outputs().recover("run-now")).rejects.toThrow(
+      `The publish journal of run run-x points m at ${uri("curated/")}, outside ${uri("models/m/")}`,
     );
-    // The journal stays, so the next run tries again (and an operator can see why).
-    expect(await lake.get(MODEL_LAYOUT.publishJournal("run-lost"))).toBeDefined();
-  });
-
-  it("fails recovery on a malformed journal, naming it, rather than guessing", async () => {
+    await lake.delete([MODEL_LAYOUT.publishJournal("run-x")]);
     await lake.put(MODEL_LAYOUT.publishJournal("run-bad"), '{"run_id": "run-bad"}');
-    await expect(outputs().recover()).rejects.toThrow(
-      `The publish journal s3://${BUCKET}/${lakePrefix}/runs/staging/run-bad/_publish.json lacks run_id, as_of or partitions`,
+    await expect(outputs().recover("run-now")).rejects.toThrow(
+      `The publish journal ${uri("runs/staging/run-bad/_publish.json")} lacks run_id, as_of or partitions`,
     );
   });
 
-  it("writes the run record to runs/log/<run_id>.json, one JSON line", async () => {
+  it("explains a model without a Glue table (stack not deployed with these models) and names Glue's failures", async () => {
+    await stage("run-1", "no_such_model", "2024-01-31", { p: "x" });
+    await expect(outputs().publish("run-1", "2024-01-31", ["no_such_model"])).rejects.toThrow(
+      new RegExp(
+        `The Glue table ${db}.no_such_model does not exist, so model no_such_model cannot be published.*cdk deploy`,
+      ),
+    );
+    glueFake.failNext("UpdatePartition", "InternalServiceException");
+    await stage("run-1", "m", "2024-01-31", { p: "x" });
+    await partitions.point("m", "2024-01-31", runPartition("run-0", "m", "2024-01-31"));
+    await expect(outputs().publish("run-1", "2024-01-31", ["m"])).rejects.toThrow(
+      `Glue UpdatePartition failed for ${db}.m partition as_of=2024-01-31: injected InternalServiceException`,
+    );
+    // The journal stays for the next run to roll forward.
+    expect(await lake.get(MODEL_LAYOUT.publishJournal("run-1"))).toBeDefined();
+  });
+
+  it("writes the run record to runs/log/<run_id>.json, one JSON line, and reads it back", async () => {
     const record: RunRecord = {
       run_id: "run-r",
       as_of: "2024-01-31",
@@ -265,17 +414,24 @@ describe("S3ModelOutputs against s3rver", () => {
       error: null,
     };
     await outputs().writeRunRecord(record);
-    const written = text(await lake.get(MODEL_LAYOUT.runRecord("run-r")));
-    expect(written).toBe(`${JSON.stringify(record)}\n`);
+    expect(text(await lake.get(MODEL_LAYOUT.runRecord("run-r")))).toBe(`${JSON.stringify(record)}\n`);
+    expect(await outputs().readRunRecord("run-r")).toEqual(record);
+    expect(await outputs().readRunRecord("run-none")).toBeUndefined();
+    await lake.put(MODEL_LAYOUT.runRecord("run-broken"), '{"run_id": "run-broken", "status": "odd"}');
+    await expect(outputs().readRunRecord("run-broken")).rejects.toThrow(
+      "The run record run-broken lacks run_id, as_of, a known status or models",
+    );
   });
 
-  it("clears only locations inside the lake (the Athena adapter's retry of a failed UNLOAD)", async () => {
+  it("clears only locations inside the lake, and one model's run table", async () => {
     await stage("run-c", "m", "2024-01-31", { a: "a", b: "b" });
-    await lake.put("models/m/as_of=2024-01-31/keep", "keep");
+    await stage("run-c", "customer_rfm", "2024-01-31", { a: "a" });
+    await stage("run-k", "m", "2024-01-31", { keep: "keep" });
     const o = outputs();
-    await o.clearLocation(o.stagingTable("run-c", "m"));
-    expect(await keys("runs/")).toEqual([]);
-    expect(await keys("models/")).toEqual(["models/m/as_of=2024-01-31/keep"]);
+    await o.clearLocation(`${o.stagingTable("run-c", "m")}as_of=2024-01-31/`);
+    expect(await keys("models/m/")).toEqual(["models/m/run=run-k/as_of=2024-01-31/keep"]);
+    await o.clearTable("run-c", "customer_rfm");
+    expect(await keys("models/customer_rfm/")).toEqual([]);
     await expect(o.clearLocation("s3://other-bucket/x/")).rejects.toThrow(/not under the lake/);
   });
 });

@@ -771,14 +771,13 @@ describe("AthenaWarehouse", () => {
     ]);
   });
 
-  it("attaches the published outputs as external tables with an as_of DATE partition found by projection", async () => {
+  it("attaches the published outputs as views of the stack's model tables, which BI users read", async () => {
     fake.script(
       { match: "CREATE TABLE", updateCount: 2 },
       {
         ...COLUMNS_OF,
         rows: [
           ["customer_id", "varchar"],
-          ["group", "varchar"],
           ["revenue", "decimal(18,2)"],
           ["as_of", "varchar"],
         ],
@@ -788,61 +787,22 @@ describe("AthenaWarehouse", () => {
     await wh.materialize({
       model: "customer_revenue",
       body: "select 1",
-      tableLocation: "s3://crm-lake/runs/staging/r1/customer_revenue/",
+      tableLocation: "s3://crm-lake/models/customer_revenue/run=r1/",
       orderBy: [],
       partition: { column: "as_of", value: "2024-01-31" },
     });
     const before = fake.statements.length;
     await wh.attachPublished();
     expect(fake.statements.slice(before)).toEqual([
-      "DROP VIEW IF EXISTS crmlake_run_r1.customer_revenue",
-      [
-        "CREATE EXTERNAL TABLE crmlake_run_r1.customer_revenue (",
-        "  `customer_id` string,",
-        "  `group` string,",
-        "  `revenue` decimal(18,2)",
-        ")",
-        "PARTITIONED BY (`as_of` date)",
-        "STORED AS PARQUET",
-        "LOCATION 's3://crm-lake/models/customer_revenue/'",
-        "TBLPROPERTIES (",
-        "  'projection.enabled' = 'true',",
-        "  'projection.as_of.type' = 'date',",
-        "  'projection.as_of.format' = 'yyyy-MM-dd',",
-        "  'projection.as_of.range' = '2000-01-01,NOW',",
-        "  'projection.as_of.interval' = '1',",
-        "  'projection.as_of.interval.unit' = 'DAYS',",
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's location template placeholder, literally
-        "  'storage.location.template' = 's3://crm-lake/models/customer_revenue/as_of=${as_of}/'",
-        ")",
-      ].join("\n"),
+      `CREATE OR REPLACE VIEW crmlake_run_r1.customer_revenue AS\nSELECT * FROM ${wh.inputDatabase}.customer_revenue`,
     ]);
-    // Attaching again replaces the table (it is no longer a view).
-    await wh.attachPublished();
-    expect(fake.statements.at(-2)).toBe("DROP TABLE IF EXISTS crmlake_run_r1.customer_revenue");
   });
 
-  it("extends the projection to a run's as_of when it is later than today", async () => {
-    fake.script(
-      { match: "CREATE TABLE", updateCount: 0 },
-      {
-        ...COLUMNS_OF,
-        rows: [
-          ["x", "integer"],
-          ["as_of", "varchar"],
-        ],
-      },
-    );
-    const { wh } = warehouse(); // the fake clock says 2024-01-31
-    await wh.materialize({
-      model: "future",
-      body: "select 1 AS x",
-      tableLocation: "s3://crm-lake/runs/staging/r1/future/",
-      orderBy: [],
-      partition: { column: "as_of", value: "2024-03-01" },
-    });
-    await wh.attachPublished();
-    expect(fake.statements.at(-1)).toContain("'projection.as_of.range' = '2000-01-01,2024-03-01'");
+  it("counts only a statement stopped at the deadline as an interruption, not a failed model", () => {
+    const { wh } = warehouse();
+    expect(wh.interrupted(new QueryFailedError("athena_deadline", "stopped at the deadline"))).toBe(true);
+    expect(wh.interrupted(new QueryFailedError("athena_failed", "DIVISION_BY_ZERO"))).toBe(false);
+    expect(wh.interrupted(new Error("athena_deadline"))).toBe(false);
   });
 
   it("queries and reads tables in the run database, typed", async () => {

@@ -2,9 +2,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
 import { LocalModelOutputs } from "../../functions/core/runner/outputs.ts";
 import { runModels } from "../../functions/core/runner/run.ts";
 import { attachModelViews } from "../../functions/core/runner/views.ts";
+import type { Warehouse } from "../../functions/core/runner/warehouse.ts";
 import { openDuckDB } from "../../functions/engines/duckdb.ts";
 import { makeLake, removeLake } from "../sql/helpers.ts";
 
@@ -13,8 +15,8 @@ const STG = `-- question: Lines as of the run.
 -- depends_on: none
 -- sources: transactions
 -- materialized: view
--- column customer_id: Customer.
--- column amount: Amount.
+-- column customer_id varchar: Customer.
+-- column amount decimal(18,2): Amount.
 select customer_id, amount from transactions where CAST(ordered_at AS DATE) <= {{ as_of }}
 `;
 
@@ -22,9 +24,9 @@ const totals = (version: number) => `-- question: Revenue per customer.
 -- grain: one row per customer
 -- depends_on: stg_lines
 -- unique_key: customer_id
--- column customer_id: Customer.
--- column revenue: Revenue.
--- column version: Which model version wrote the row.
+-- column customer_id varchar: Customer.
+-- column revenue decimal(18,2): Revenue.
+-- column version integer: Which model version wrote the row.
 select customer_id, CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue, ${version} AS version
 from stg_lines group by customer_id
 `;
@@ -33,8 +35,8 @@ const summary = (body: string) => `-- question: Total revenue.
 -- grain: one row
 -- depends_on: customer_totals
 -- unique_key: customers
--- column customers: Customers.
--- column revenue: Revenue.
+-- column customers bigint: Customers.
+-- column revenue decimal(18,2): Revenue.
 ${body}
 `;
 
@@ -63,6 +65,30 @@ async function models(name: string, totalsVersion: number, summaryText: string):
     "marts/customer_totals.sql": totals(totalsVersion),
     "marts/total_summary.sql": summaryText,
   });
+}
+
+/**
+ * DuckDB standing in for another engine: it computes the models, but materialize() reports the column types
+ * as `reported` spells them (as Trino / Athena would), so the runner's type check sees those names.
+ */
+async function reportingTypes(reported: Readonly<Record<string, string>>): Promise<Warehouse> {
+  const duck = await DuckDBWarehouse.open(lake);
+  return {
+    engine: "trino-like",
+    attachInputs: () => duck.attachInputs(),
+    replaceView: (name, select) => duck.replaceView(name, select),
+    materialize: async (request) => {
+      const result = await duck.materialize(request);
+      return {
+        rows: result.rows,
+        columns: result.columns.map((c) => ({ name: c.name, type: reported[c.name] ?? c.type })),
+      };
+    },
+    attachPublished: () => duck.attachPublished(),
+    query: (sql) => duck.query(sql),
+    readTable: (name) => duck.readTable(name),
+    close: () => duck.close(),
+  };
 }
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
@@ -206,6 +232,93 @@ describe("model runner", () => {
     );
   });
 
+  it("fails when a column's type differs from the declared one, naming the column and both types", async () => {
+    // SUM of a DECIMAL(18,2) is a DECIMAL(38,2) on both engines: without the CAST the type is not the header's.
+    const sqlDir = await models(
+      "types",
+      1,
+      summary("select COUNT(*) AS customers, SUM(revenue) AS revenue from customer_totals"),
+    );
+    const run = runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
+    await expect(run).rejects.toThrow(
+      "sql/marts/total_summary.sql: column revenue is DECIMAL(38,2) on duckdb, but the header declares decimal(18,2). Give each column its declared type in the SELECT (an explicit CAST, the same on every engine), or correct the header.",
+    );
+    await expect(run).rejects.toMatchObject({ name: "ModelError", code: "column_types_mismatch" });
+    // Nothing is published and the run is recorded as failed.
+    await expect(stat(join(lake, "models", "total_summary"))).rejects.toThrow(/ENOENT/);
+    expect(await query("SELECT status FROM run_models WHERE model = 'total_summary'")).toEqual([
+      { status: "failed" },
+    ]);
+  });
+
+  it("lists every column whose type differs, and catches DuckDB's HUGEINT (a SUM of BIGINT)", async () => {
+    // DuckDB's SUM of a BIGINT is a HUGEINT, which its Parquet writer stores as DOUBLE: never a bigint.
+    const sqlDir = await models(
+      "types-many",
+      1,
+      summary(
+        "select SUM(CAST(version AS BIGINT)) AS customers, CAST(SUM(revenue) AS DOUBLE) AS revenue from customer_totals",
+      ),
+    );
+    await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+      "sql/marts/total_summary.sql: column customers is DOUBLE on duckdb, but the header declares bigint; column revenue is DOUBLE on duckdb, but the header declares decimal(18,2).",
+    );
+  });
+
+  it("accepts Trino's spelling of the declared types (decimal(18, 2), lower case)", async () => {
+    const warehouse = await reportingTypes({
+      customer_id: "varchar",
+      revenue: "decimal(18, 2)",
+      version: "integer",
+      customers: "bigint",
+    });
+    try {
+      const result = await runModels({
+        lakeDir: lake,
+        sqlDir: await models("v1", 1, GOOD_SUMMARY),
+        asOf: "2024-01-31",
+        warehouse,
+      });
+      expect(result.models.map((m) => m.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it("refuses a bounded varchar(n) for a varchar column and a HUGEINT for a bigint one, with the fix", async () => {
+    // Trino types a CASE of string literals as varchar(<longest>); a CTAS keeps the bound.
+    const warehouse = await reportingTypes({ customer_id: "varchar(2)", customers: "HUGEINT" });
+    try {
+      await expect(
+        runModels({
+          lakeDir: lake,
+          sqlDir: await models("v1", 1, GOOD_SUMMARY),
+          asOf: "2024-01-31",
+          warehouse,
+        }),
+      ).rejects.toThrow(
+        "sql/marts/customer_totals.sql: column customer_id is varchar(2) on trino-like, but the header declares varchar (CAST it AS VARCHAR: a bounded varchar truncates values in Athena).",
+      );
+    } finally {
+      await warehouse.close();
+    }
+    const hugeint = await reportingTypes({ customers: "HUGEINT" });
+    try {
+      await expect(
+        runModels({
+          lakeDir: lake,
+          sqlDir: await models("v1", 1, GOOD_SUMMARY),
+          asOf: "2024-01-31",
+          warehouse: hugeint,
+        }),
+      ).rejects.toThrow(
+        "sql/marts/total_summary.sql: column customers is HUGEINT on trino-like, but the header declares bigint (CAST it AS BIGINT).",
+      );
+    } finally {
+      await hugeint.close();
+    }
+  });
+
   it("fails when the unique_key repeats", async () => {
     const sqlDir = await models(
       "dup",
@@ -270,7 +383,7 @@ describe("model runner", () => {
     );
     await mkdir(join(lake, "runs", "staging", "run-c", "customer_totals"), { recursive: true });
 
-    await new LocalModelOutputs(lake).recover();
+    await new LocalModelOutputs(lake).recover("no-current-run");
 
     expect(await readdir(published)).toEqual(["data.parquet"]);
     expect(await readFile(join(published, "data.parquet"), "utf8")).toBe("new bytes");

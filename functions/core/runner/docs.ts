@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { CONFIG_SCHEMA } from "../config.ts";
-import { LAYERS, loadModels, type Model, planModels } from "./models.ts";
+import { LAYERS, loadProjectModels, type Model, planModels } from "./models.ts";
 import { PARAMETERS } from "./params.ts";
 import { DEFAULT_SQL_DIR } from "./run.ts";
 
@@ -40,8 +40,9 @@ function modelSection(model: Model, dependents: readonly string[]): string[] {
   if (dependents.length > 0)
     lines.push(`- **Used by:** ${dependents.map((d) => `[${d}](#${d})`).join(", ")}`);
   for (const note of h.notes) lines.push(`- ${note}`);
-  lines.push("", "| column | description |", "|---|---|");
-  for (const column of h.columns) lines.push(`| ${column.name} | ${cell(column.description)} |`);
+  lines.push("", "| column | type | description |", "|---|---|---|");
+  for (const column of h.columns)
+    lines.push(`| ${column.name} | ${column.type} | ${cell(column.description)} |`);
   lines.push("");
   return lines;
 }
@@ -88,6 +89,8 @@ export function renderModelsDoc(models: readonly Model[]): string {
     "table to `<lake>/models/<model>/as_of=<YYYY-MM-DD>/data.parquet`. Query them by name with `crmlake query`:",
     "`<model>` holds every as-of (its last column is `as_of`), `<model>_latest` only the newest. The `runs` and",
     "`run_models` tables record every run. See docs/adr/0002-model-runner.md for the header format and the runner.",
+    "Column types are in Athena's (Trino's) notation; every run checks each table's real output types against them,",
+    "on DuckDB and on Athena alike.",
     "",
     "Run order (dependencies first):",
     "",
@@ -133,7 +136,7 @@ export function renderModelsDoc(models: readonly Model[]): string {
 
 /** Loads the project's models and renders the document. */
 export async function generateModelsDoc(sqlDir = DEFAULT_SQL_DIR): Promise<string> {
-  return renderModelsDoc(await loadModels(sqlDir));
+  return renderModelsDoc(await loadProjectModels(sqlDir));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -11,6 +11,7 @@ import { QueryFailedError } from "../errors.ts";
 import { MODEL_LAYOUT } from "./layout.ts";
 import { attachModelViews } from "./views.ts";
 import type {
+  AttachRequest,
   ColumnInfo,
   MaterializeRequest,
   MaterializeResult,
@@ -68,6 +69,18 @@ export class DuckDBWarehouse implements Warehouse {
     );
     const described = await this.query(`SELECT * FROM ${sqlIdent(request.model)} LIMIT 0`);
     return { rows: Number(written.rowsChanged), columns: described.columns };
+  }
+
+  /** A view over the Parquet files in the partition directory (a TypeScript stage writes them). */
+  async attachMaterialized(request: AttachRequest): Promise<MaterializeResult> {
+    const { column, value } = request.partition;
+    const files = join(request.tableLocation, `${column}=${value}`, "*.parquet");
+    await this.replaceView(
+      request.model,
+      `SELECT * FROM read_parquet(${sqlString(files)}, hive_partitioning = false)`,
+    );
+    const described = await this.query(`SELECT * FROM ${sqlIdent(request.model)} LIMIT 0`);
+    return { rows: request.rows, columns: described.columns };
   }
 
   async attachPublished(): Promise<void> {

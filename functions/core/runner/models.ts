@@ -1,11 +1,14 @@
 /**
- * Model discovery and the dependency graph: every `sql/<layer>/<name>.sql` is one model; the header says
- * what it depends on; the plan runs them in a topological order that is the same on every machine.
+ * Model discovery and the dependency graph: every `sql/<layer>/<name>.sql` is one model, and every registered
+ * TypeScript stage (stage.ts, stages/index.ts) is one more; the header says what each depends on; the plan runs
+ * them in a topological order that is the same on every machine.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { ModelError } from "./errors.ts";
 import { IDENTIFIER, type ModelHeader, parseModelHeader } from "./header.ts";
+import type { Stage } from "./stage.ts";
+import { STAGES } from "./stages/index.ts";
 
 /** Layers in dependency order: a model may read models of its own layer or earlier ones. */
 export const LAYERS = ["staging", "intermediate", "marts", "scores"] as const;
@@ -34,6 +37,8 @@ export interface Model {
   readonly sql: string;
   /** 1-based line where the SELECT starts. */
   readonly bodyLine: number;
+  /** Set for a TypeScript stage (its `sql` is empty and its `file` is `stage <name>`). */
+  readonly stage?: Stage;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */
@@ -105,6 +110,24 @@ async function sqlFiles(dir: string): Promise<string[]> {
  * the header declares. `displayRoot` is the directory file names in errors are relative to.
  */
 export async function loadModels(sqlDir: string, displayRoot = join(sqlDir, "..")): Promise<Model[]> {
+  const models = await readModelFiles(sqlDir, displayRoot);
+  validateModels(models);
+  return models;
+}
+
+/**
+ * The project's whole plan: the SQL models under `sqlDir` and the TypeScript stages (default the registered
+ * STAGES), checked as one set. The runner, the Glue tables of the stack and the generated docs all use it, so
+ * a stage gets its table and its documentation like a SQL model.
+ */
+export async function loadProjectModels(sqlDir: string, stages: readonly Stage[] = STAGES): Promise<Model[]> {
+  const models = [...(await readModelFiles(sqlDir)), ...stageModels(stages)];
+  validateModels(models);
+  return models;
+}
+
+/** The SQL models under `sqlDir`, each parsed on its own; the set is not checked (validateModels does). */
+export async function readModelFiles(sqlDir: string, displayRoot = join(sqlDir, "..")): Promise<Model[]> {
   const models: Model[] = [];
   for (const entry of await sqlFiles(sqlDir)) {
     const parts = entry.split(sep);
@@ -127,8 +150,43 @@ export async function loadModels(sqlDir: string, displayRoot = join(sqlDir, ".."
     const { header, bodyLine } = parseModelHeader(text, file);
     models.push({ name, layer, file, header, sql: text, bodyLine });
   }
-  validateModels(models);
   return models;
+}
+
+/**
+ * The stages as models of the plan, each checked on its own: a valid name, a known layer, a table (its
+ * output is Parquet the runner writes), and no `sources` (a stage reads the tables of its dependencies, not
+ * the input relations). validateModels checks them against the SQL models.
+ */
+export function stageModels(stages: readonly Stage[]): Model[] {
+  return stages.map((stage) => {
+    const file = `stage ${stage.name}`;
+    if (!IDENTIFIER.test(stage.name)) {
+      throw new ModelError(
+        "bad_model_name",
+        `${file}: stage name "${stage.name}" must be lower-case letters, digits and _, starting with a letter`,
+      );
+    }
+    if (!(LAYERS as readonly string[]).includes(stage.layer)) {
+      throw new ModelError(
+        "bad_model_path",
+        `${file}: layer "${stage.layer}" is not one of ${LAYERS.join(", ")}`,
+      );
+    }
+    if (stage.header.materialized !== "table") {
+      throw new ModelError(
+        "bad_header",
+        `${file}: a stage is always materialized as a table (its rows are written as Parquet); remove "materialized: ${stage.header.materialized}"`,
+      );
+    }
+    if (stage.header.sources.length > 0) {
+      throw new ModelError(
+        "bad_header",
+        `${file}: a stage reads the tables of the models it depends on, not input relations (sources: ${stage.header.sources.join(", ")}); put a SQL model that selects what it needs in depends_on`,
+      );
+    }
+    return { name: stage.name, layer: stage.layer, file, header: stage.header, sql: "", bodyLine: 1, stage };
+  });
 }
 
 /** Checks a set of models against each other (exported for tests that build models in memory). */
@@ -168,6 +226,7 @@ export function validateModels(models: readonly Model[]): void {
         );
       }
     }
+    if (model.stage !== undefined) checkStageDependencies(model, byName);
     for (const source of model.header.sources) {
       if (!(INPUT_RELATIONS as readonly string[]).includes(source)) {
         throw new ModelError(
@@ -176,10 +235,26 @@ export function validateModels(models: readonly Model[]): void {
         );
       }
     }
-    checkReferences(model, byName);
+    if (model.stage === undefined) checkReferences(model, byName);
   }
   // A cycle is reported with its path; the plan would otherwise never finish.
   planModels(models);
+}
+
+/**
+ * A stage reads each dependency as the Parquet files this run wrote for it: a view has none. (A stage that
+ * needs a staging view's rows depends on a table model that selects them.)
+ */
+function checkStageDependencies(model: Model, byName: ReadonlyMap<string, Model>): void {
+  for (const dependency of model.header.dependsOn) {
+    const target = byName.get(dependency);
+    if (target !== undefined && target.header.materialized !== "table") {
+      throw new ModelError(
+        "stage_reads_view",
+        `${model.file}: depends on ${dependency} (${target.file}), which is materialized as a ${target.header.materialized}. A stage reads its dependencies as the Parquet files of tables this run writes; depend on a table model instead (one that selects from ${dependency})`,
+      );
+    }
+  }
 }
 
 /** The body must read every declared relation, and declare every model or input it reads. */

@@ -1,7 +1,7 @@
 /**
  * ModelOutputs: where a run stages its tables, how it publishes them, and where it records itself. The
- * local implementation works on a lake directory; an S3/Glue implementation will follow with the Athena
- * adapter (publish = copy the staged objects, then point the Glue partitions at them).
+ * local implementation works on a lake directory; the S3 one (s3-outputs.ts) publishes by pointing Glue
+ * partitions at each run's own prefix (docs/adr/0006-atomic-publish-and-resumable-runs.md).
  *
  * Local publishing (docs/adr/0002-model-runner.md):
  * 1. every model of the run is written under runs/staging/<run_id>/; nothing under models/ changes;
@@ -15,10 +15,11 @@
 
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { StorageError } from "../errors.ts";
 import { RunLockedError } from "./errors.ts";
 import { MODEL_LAYOUT } from "./layout.ts";
-import type { RunRecord } from "./runs.ts";
+import { parseRunRecord, type RunRecord } from "./runs.ts";
 
 export interface ModelOutputs {
   /** Human-readable location, for messages. */
@@ -27,13 +28,35 @@ export interface ModelOutputs {
   stagingTable(runId: string, model: string): string;
   /** Takes the lake's run lock; returns the release function. */
   lock(runId: string): Promise<() => Promise<void>>;
-  /** Finishes interrupted publishes and removes abandoned staging (call while holding the lock). */
-  recover(): Promise<void>;
+  /**
+   * Finishes interrupted publishes and removes abandoned staging (call while holding the lock). The staging
+   * of `currentRunId` is kept: a resumed run continues from it.
+   */
+  recover(currentRunId: string): Promise<void>;
   /** Makes the staged as-of partitions of `models` the published ones. */
   publish(runId: string, asOf: string, models: readonly string[]): Promise<void>;
   /** Removes a run's staging (after a failure). */
   discard(runId: string): Promise<void>;
+  /** Empties one model's staging table (before a resumed run computes that model again). */
+  clearTable(runId: string, model: string): Promise<void>;
   writeRunRecord(record: RunRecord): Promise<void>;
+  /** The run's record, or undefined when the run has none (it never started here). */
+  readRunRecord(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * The data files directly under a location of this lake (a table partition, `<stagingTable>as_of=<d>/`),
+   * as locations, sorted. Hidden files (`_SUCCESS`, `.crc`, names starting with `_` or `.`) are left out, as
+   * Hive and Athena leave them out. A location with no files gives an empty list.
+   */
+  listTableFiles(location: string): Promise<string[]>;
+  /** The bytes of a file of this lake (one listTableFiles returned); fails when it does not exist. */
+  readObject(location: string): Promise<Uint8Array>;
+  /** Writes (or replaces) a file of this lake. */
+  writeObject(location: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** Whether Hive-style readers read a file of this name (Athena skips names starting with `_` or `.`). */
+export function isDataFile(name: string): boolean {
+  return name !== "" && !name.startsWith("_") && !name.startsWith(".") && !name.endsWith("$folder$");
 }
 
 interface Journal {
@@ -144,7 +167,7 @@ export class LocalModelOutputs implements ModelOutputs {
     throw new RunLockedError("run_locked", `Could not take the run lock ${file}`);
   }
 
-  async recover(): Promise<void> {
+  async recover(currentRunId: string): Promise<void> {
     const stagingRoot = this.path("runs/staging");
     let runs: string[];
     try {
@@ -156,6 +179,7 @@ export class LocalModelOutputs implements ModelOutputs {
       throw error;
     }
     for (const runId of runs.sort()) {
+      if (runId === currentRunId) continue;
       let journal: Journal | undefined;
       try {
         journal = JSON.parse(
@@ -206,9 +230,43 @@ export class LocalModelOutputs implements ModelOutputs {
     await rm(this.path(MODEL_LAYOUT.stagingPrefix(runId)), { recursive: true, force: true });
   }
 
+  async clearTable(runId: string, model: string): Promise<void> {
+    await rm(this.stagingTable(runId, model), { recursive: true, force: true });
+  }
+
   async writeRunRecord(record: RunRecord): Promise<void> {
     const file = this.path(MODEL_LAYOUT.runRecord(record.run_id));
     await mkdir(join(file, ".."), { recursive: true });
     await writeAtomic(file, `${JSON.stringify(record)}\n`);
+  }
+
+  async readRunRecord(runId: string): Promise<RunRecord | undefined> {
+    try {
+      return parseRunRecord(await readFile(this.path(MODEL_LAYOUT.runRecord(runId)), "utf8"));
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async listTableFiles(location: string): Promise<string[]> {
+    return (await listFiles(location)).filter(isDataFile).map((name) => join(location, name));
+  }
+
+  async readObject(location: string): Promise<Uint8Array> {
+    try {
+      return await readFile(location);
+    } catch (error) {
+      throw new StorageError(
+        isMissing(error) ? "missing_object" : "read_failed",
+        `Cannot read ${location}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async writeObject(location: string, bytes: Uint8Array): Promise<void> {
+    await mkdir(dirname(location), { recursive: true });
+    await writeFile(location, bytes);
   }
 }

@@ -7,12 +7,15 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
 import { errorMessage } from "../errors.ts";
+import { canonicalType } from "./column-types.ts";
 import { ModelError } from "./errors.ts";
 import { formatFinding, lintSql } from "./lint.ts";
-import { loadModels, type Model, selectModels } from "./models.ts";
+import { loadProjectModels, type Model, selectModels } from "./models.ts";
 import { LocalModelOutputs, type ModelOutputs } from "./outputs.ts";
 import { expandMacros, notADate, parseIsoDate, renderParameters } from "./params.ts";
 import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
+import { materializeStage, type Stage } from "./stage.ts";
+import { STAGES } from "./stages/index.ts";
 import type { MaterializeResult, Warehouse } from "./warehouse.ts";
 
 /** The project's models: `sql/` at the repository root, wherever the command is run from. */
@@ -23,6 +26,8 @@ export interface RunOptions {
   readonly lakeDir: string;
   /** Directory of the models; default DEFAULT_SQL_DIR. */
   readonly sqlDir?: string;
+  /** The TypeScript stages (stage.ts) planned with the SQL models; default STAGES (stages/index.ts). */
+  readonly stages?: readonly Stage[];
   /** `YYYY-MM-DD`; default the date of the latest transaction in the lake. */
   readonly asOf?: string;
   readonly config?: CrmlakeConfig;
@@ -40,6 +45,12 @@ export interface RunOptions {
    * it starts (the Athena adapter's run database and token scope, functions/score.ts) passes its own.
    */
   readonly runId?: string;
+  /**
+   * Continue the run `runId` from what an earlier invocation of it left: models the engine already holds
+   * (Warehouse.materialized) are checked and kept, not computed again. Needs `runId`. A run interrupted by its
+   * engine's deadline (Warehouse.interrupted) is recorded as `interrupted` and keeps its staging for this.
+   */
+  readonly resume?: boolean;
 }
 
 /** What a run id may contain: it becomes an S3 key segment and, lower-cased, part of a Glue database name. */
@@ -83,11 +94,35 @@ async function latestOrderDate(warehouse: Warehouse, lakeDir: string): Promise<s
   return latest;
 }
 
-/** Fails when a model's output columns differ from the columns its header documents. */
-function checkColumns(model: Model, result: MaterializeResult): void {
+/**
+ * Fails when a model's output columns differ from the columns its header documents: names and order first,
+ * then each column's type, the engine's name mapped to the header notation (column-types.ts), so the declared
+ * types (the catalogue's) hold on every engine.
+ */
+function checkColumns(model: Model, result: MaterializeResult, engine: string): void {
   const actual = result.columns.map((c) => c.name);
   const documented = model.header.columns.map((c) => c.name);
-  if (actual.join(",") === documented.join(",")) return;
+  if (actual.join(",") === documented.join(",")) {
+    const mismatches = model.header.columns.flatMap((declared, index) => {
+      const engineType = result.columns[index]?.type ?? "unknown";
+      const type = canonicalType(engineType);
+      if (type === declared.type) return [];
+      const fix =
+        type === "hugeint"
+          ? " (CAST it AS BIGINT)"
+          : /^varchar\(\d+\)$/.test(type)
+            ? " (CAST it AS VARCHAR: a bounded varchar truncates values in Athena)"
+            : "";
+      return [
+        `column ${declared.name} is ${engineType} on ${engine}, but the header declares ${declared.type}${fix}`,
+      ];
+    });
+    if (mismatches.length === 0) return;
+    throw new ModelError(
+      "column_types_mismatch",
+      `${model.file}: ${mismatches.join("; ")}. Give each column its declared type in the SELECT (an explicit CAST, the same on every engine), or correct the header.`,
+    );
+  }
   const missing = documented.filter((c) => !actual.includes(c));
   const undocumented = actual.filter((c) => !documented.includes(c));
   const parts = [
@@ -101,6 +136,10 @@ function checkColumns(model: Model, result: MaterializeResult): void {
     "columns_mismatch",
     `${model.file}: the output columns do not match the header (${parts.join("; ")})`,
   );
+}
+
+function sumOrNull(a: number | null, b: number | null): number | null {
+  return a === null ? b : a + (b ?? 0);
 }
 
 /** Fails when the header's unique_key does not identify rows (duplicates or NULLs). */
@@ -164,9 +203,15 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     );
   }
 
-  const allModels = await loadModels(options.sqlDir ?? DEFAULT_SQL_DIR);
+  if (options.resume === true && options.runId === undefined) {
+    throw new ModelError("bad_run_id", "Resuming a run needs the id of the run to resume");
+  }
+
+  const allModels = await loadProjectModels(options.sqlDir ?? DEFAULT_SQL_DIR, options.stages ?? STAGES);
+  const byName = new Map(allModels.map((m) => [m.name, m]));
   const plan = selectModels(allModels, options.models);
-  const findings = plan.flatMap((m) => lintSql(m.sql, m.file));
+  const sqlPlan = plan.filter((m) => m.stage === undefined);
+  const findings = sqlPlan.flatMap((m) => lintSql(m.sql, m.file));
   if (findings.length > 0) {
     throw new ModelError(
       "not_portable",
@@ -180,7 +225,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     await warehouse.attachInputs();
     const asOf = options.asOf ?? (await latestOrderDate(warehouse, options.lakeDir));
     const literals = renderParameters({ asOf, config });
-    const bodies = new Map(plan.map((m) => [m.name, expandMacros(m.sql, m.file, literals)]));
+    const bodies = new Map(sqlPlan.map((m) => [m.name, expandMacros(m.sql, m.file, literals)]));
 
     const started = now();
     const runId = options.runId ?? newRunId(started);
@@ -217,9 +262,19 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
 
     const release = await outputs.lock(runId);
     try {
-      await outputs.recover();
+      await outputs.recover(runId);
+      const resumable = options.resume === true && warehouse.materialized !== undefined;
+      const previous = resumable ? await outputs.readRunRecord(runId) : undefined;
+      if (previous !== undefined && previous.as_of !== asOf) {
+        throw new ModelError(
+          "bad_run_id",
+          `Run ${runId} was started as of ${previous.as_of}; it cannot be resumed as of ${asOf}`,
+        );
+      }
       await outputs.writeRunRecord(record);
-      log(`run ${runId}: ${plan.length} model(s) as of ${asOf}`);
+      log(
+        `run ${runId}: ${plan.length} model(s) as of ${asOf}${previous === undefined ? "" : `, resumed (the previous attempt ended ${previous.status})`}`,
+      );
       try {
         for (const [index, model] of plan.entries()) {
           const entry = records[index];
@@ -227,26 +282,53 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           const modelStart = now();
           const usageStart = warehouse.usage?.();
           entry.started_at = timestampText(modelStart);
+          let resumed = false;
           try {
             const body = bodies.get(model.name) ?? "";
             if (model.header.materialized === "view") {
               await warehouse.replaceView(model.name, body);
             } else {
-              const result = await warehouse.materialize({
-                model: model.name,
-                body,
-                tableLocation: outputs.stagingTable(runId, model.name),
-                orderBy: model.header.uniqueKey,
-                partition: { column: "as_of", value: asOf },
-              });
-              checkColumns(model, result);
+              let result = resumable ? await warehouse.materialized?.(model.name, asOf) : undefined;
+              resumed = result !== undefined;
+              if (result === undefined) {
+                // An earlier attempt may have left part of this model's files: start it afresh.
+                if (resumable) await outputs.clearTable(runId, model.name);
+                result =
+                  model.stage !== undefined
+                    ? await materializeStage({
+                        model,
+                        stage: model.stage,
+                        models: byName,
+                        runId,
+                        asOf,
+                        config,
+                        outputs,
+                        warehouse,
+                      })
+                    : await warehouse.materialize({
+                        model: model.name,
+                        body,
+                        tableLocation: outputs.stagingTable(runId, model.name),
+                        orderBy: model.header.uniqueKey,
+                        partition: { column: "as_of", value: asOf },
+                      });
+              }
+              checkColumns(model, result, warehouse.engine);
               await checkUniqueKey(warehouse, model);
               entry.rows = result.rows;
             }
             entry.status = "succeeded";
           } catch (error) {
-            entry.status = "failed";
             entry.error = errorMessage(error);
+            if (warehouse.interrupted?.(error) === true) {
+              entry.status = "not_run";
+              throw new ModelError(
+                "run_interrupted",
+                `Run ${runId} was interrupted at model ${model.name}: ${errorMessage(error)}. What it computed is kept; invoking the run again with the same id resumes it.`,
+                { cause: error },
+              );
+            }
+            entry.status = "failed";
             throw error instanceof ModelError
               ? error
               : new ModelError(
@@ -265,9 +347,16 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
               entry.bytes_scanned = usageEnd.dataScannedBytes - usageStart.dataScannedBytes;
               entry.cost_usd = usageEnd.costUsd - usageStart.costUsd;
             }
+            // A kept model cost what its first computation cost, plus this attempt's checks.
+            const earlier = previous?.models.find((m) => m.model === model.name);
+            if (resumed && earlier?.status === "succeeded") {
+              entry.started_at = earlier.started_at;
+              entry.bytes_scanned = sumOrNull(entry.bytes_scanned, earlier.bytes_scanned);
+              entry.cost_usd = sumOrNull(entry.cost_usd, earlier.cost_usd);
+            }
           }
           log(
-            `  ${model.name.padEnd(32)} ${entry.rows === null ? "view" : `${entry.rows} rows`}  ${entry.duration_ms} ms`,
+            `  ${model.name.padEnd(32)} ${entry.rows === null ? "view" : `${entry.rows} rows`}  ${entry.duration_ms} ms${resumed ? "  (kept from the earlier attempt)" : ""}`,
           );
         }
         await outputs.publish(
@@ -278,9 +367,13 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         await verifyPublished(warehouse, asOf, plan, records);
         record.status = "succeeded";
       } catch (error) {
-        record.status = "failed";
         record.error = errorMessage(error);
-        await outputs.discard(runId);
+        if (error instanceof ModelError && error.code === "run_interrupted") {
+          record.status = "interrupted";
+        } else {
+          record.status = "failed";
+          await outputs.discard(runId);
+        }
         throw error;
       } finally {
         const finished = now();
@@ -288,8 +381,15 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         record.duration_ms = finished.getTime() - started.getTime();
         const runUsageEnd = warehouse.usage?.();
         if (runUsageStart && runUsageEnd) {
-          record.bytes_scanned = runUsageEnd.dataScannedBytes - runUsageStart.dataScannedBytes;
-          record.cost_usd = runUsageEnd.costUsd - runUsageStart.costUsd;
+          // A resumed run's bill includes its earlier attempts'.
+          record.bytes_scanned = sumOrNull(
+            runUsageEnd.dataScannedBytes - runUsageStart.dataScannedBytes,
+            previous?.bytes_scanned ?? null,
+          );
+          record.cost_usd = sumOrNull(
+            runUsageEnd.costUsd - runUsageStart.costUsd,
+            previous?.cost_usd ?? null,
+          );
         }
         await outputs.writeRunRecord(record);
       }

@@ -1,9 +1,12 @@
 /**
  * The `runs` table: one JSON record per run under runs/log/ (MODEL_LAYOUT), written when the run starts
- * (status `running`) and rewritten when it ends. A record left `running` means the process died.
+ * (status `running`) and rewritten when it ends. A record left `running` means the process died; one that is
+ * `interrupted` ran out of time in its engine (the Lambda's deadline) and resumes when invoked again with the
+ * same run id (docs/adr/0006-atomic-publish-and-resumable-runs.md).
  */
+import { StorageError } from "../errors.ts";
 
-export const RUN_STATUSES = ["running", "succeeded", "failed"] as const;
+export const RUN_STATUSES = ["running", "interrupted", "succeeded", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const MODEL_STATUSES = ["succeeded", "failed", "not_run"] as const;
@@ -42,6 +45,31 @@ export interface RunRecord {
   bytes_scanned: number | null;
   cost_usd: number | null;
   error: string | null;
+}
+
+/** Reads a record written by writeRunRecord; a malformed one is a StorageError, not a guess. */
+export function parseRunRecord(text: string): RunRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new StorageError("bad_run_record", "A run record is not valid JSON", { cause: error });
+  }
+  const record = value as Partial<RunRecord> | null;
+  if (
+    typeof record !== "object" ||
+    record === null ||
+    typeof record.run_id !== "string" ||
+    typeof record.as_of !== "string" ||
+    !RUN_STATUSES.includes(record.status as RunStatus) ||
+    !Array.isArray(record.models)
+  ) {
+    throw new StorageError(
+      "bad_run_record",
+      `The run record ${typeof record?.run_id === "string" ? record.run_id : "(no run_id)"} lacks run_id, as_of, a known status or models`,
+    );
+  }
+  return record as RunRecord;
 }
 
 /** Columns of the `runs` view, for DuckDB's read_json (and later the Glue table). */

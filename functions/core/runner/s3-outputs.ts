@@ -1,51 +1,61 @@
 /**
- * ModelOutputs on S3 (docs/adr/0005-scoring-on-athena.md): the same layout and journal as the local
- * implementation (outputs.ts, MODEL_LAYOUT), with S3 operations in place of renames.
+ * ModelOutputs on S3 with Glue (docs/adr/0006-atomic-publish-and-resumable-runs.md). S3 has no rename, so a
+ * run never overwrites published files; it publishes by moving a pointer:
  *
- * 1. Athena writes every model of a run under runs/staging/<run_id>/<model>/as_of=<d>/; models/ does not change.
- * 2. publish lists the staged objects and writes the journal runs/staging/<run_id>/_publish.json (one PUT:
- *    it exists whole or not at all);
- * 3. copies every staged object to models/<model>/as_of=<d>/<same name>;
- * 4. deletes the objects of those partitions that the journal does not list (the previous run's files);
- * 5. deletes the staged objects, the journal last.
- * A run that dies before 2 leaves staging debris, which the next run's recover() deletes; one that dies in
- * 3–5 is rolled forward by the next run from the journal (copying is idempotent; a staged object that is
- * already gone was copied before step 5 began).
- *
- * Not atomic for readers: between the first copy and the last delete of step 4, a reader of one partition
- * can see old and new files together. ADR 0005 says what would make it atomic (a Glue partition swap).
+ * 1. Athena writes each model of a run under its own prefix, models/<model>/run=<run_id>/as_of=<d>/
+ *    (MODEL_LAYOUT.runTable). Nothing a reader sees changes.
+ * 2. publish writes the journal runs/staging/<run_id>/_publish.json (one PUT: whole or absent), listing
+ *    each model's new partition location;
+ * 3. points each model's Glue partition as_of=<d> at its new location (UpdatePartition, or CreatePartition
+ *    for a new as_of). Athena resolves a partition's location when it plans a query: a reader of a model
+ *    sees the previous run's files or this run's, never a mix, and the old files stay readable for queries
+ *    already running;
+ * 4. deletes the journal, then sweeps: run partitions of these models that no Glue partition points at and
+ *    whose files are older than `retiredGraceMs` (a day) are deleted. The grace outlives any query that resolved
+ *    the old location, and a run waiting to be resumed.
+ * A run that dies in 3 is rolled forward by the next run from the journal (pointing is idempotent). A failed
+ * run's prefixes are deleted by discard; one that died without a word is swept after the grace.
  *
  * The lock is one object, runs/lock, created with PutObject `If-None-Match: *` (S3 conditional writes): S3
  * answers 412 to the second writer. A lock older than `staleLockMs` (its holder's Lambda is certainly dead)
- * is taken over with `If-Match: <its ETag>`, so of two runs taking over the same stale lock one wins.
+ * is taken over with `If-Match: <its ETag>`, so of two runs taking over the same stale lock one wins. A lock
+ * held under the same run id is taken over at once: that is the same run, invoked again to resume.
  * Servers that ignore the conditions (s3rver) still get the read-before-write check, which is racy there.
  */
 import { hostname } from "node:os";
-import {
-  CopyObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../../storage/s3.ts";
 import { errorMessage, StorageError } from "../errors.ts";
 import { RunLockedError } from "./errors.ts";
 import { MODEL_LAYOUT } from "./layout.ts";
-import type { ModelOutputs } from "./outputs.ts";
-import type { RunRecord } from "./runs.ts";
+import { isDataFile, type ModelOutputs } from "./outputs.ts";
+import { parseRunRecord, type RunRecord } from "./runs.ts";
 
 /** A scoring Lambda runs at most 15 minutes; a lock twice that old has no living holder. */
 export const DEFAULT_STALE_LOCK_MS = 30 * 60 * 1000;
 
+/** Unreferenced run prefixes younger than this are kept (running queries, runs waiting to resume). */
+export const DEFAULT_RETIRED_GRACE_MS = 24 * 60 * 60 * 1000;
+
 const STAGING_ROOT = "runs/staging/";
+
+/** Where each published model's partitions point (GluePartitions, functions/engines/glue-partitions.ts). */
+export interface ModelPartitions {
+  /** Points the partition `as_of=<asOf>` of the model's table at `location`; idempotent. */
+  point(table: string, asOf: string, location: string): Promise<unknown>;
+  /** Every location the table's partitions point at. */
+  locations(table: string): Promise<string[]>;
+}
 
 export interface S3ModelOutputsOptions {
   readonly bucket: string;
   /** The lake's key prefix (`lake` and `lake/` are the same); empty means the bucket root. */
   readonly prefix?: string;
   readonly client: S3Client;
+  /** The catalogue whose partitions publish the models (the stack's Glue tables). */
+  readonly partitions: ModelPartitions;
+  /** Run prefixes no partition points at are deleted once their files are this old (default a day). */
+  readonly retiredGraceMs?: number;
   /** A lock whose started_at is older than this is taken over (default 30 minutes). */
   readonly staleLockMs?: number;
   readonly now?: () => Date;
@@ -53,12 +63,11 @@ export interface S3ModelOutputsOptions {
   readonly pageSize?: number;
 }
 
-/** The publish journal, the same shape as the local one. */
+/** The publish journal: the partition location each model is to point at. */
 export interface PublishJournal {
   readonly run_id: string;
   readonly as_of: string;
-  /** Per model, the staged object names relative to `<staging table>as_of=<d>/`. */
-  readonly partitions: readonly { readonly model: string; readonly files: readonly string[] }[];
+  readonly partitions: readonly { readonly model: string; readonly location: string }[];
 }
 
 export interface S3LockInfo {
@@ -124,18 +133,17 @@ function parseJournal(text: string, where: string): PublishJournal {
     "partitions" in value &&
     Array.isArray(value.partitions)
   ) {
-    const partitions: { model: string; files: string[] }[] = [];
+    const partitions: { model: string; location: string }[] = [];
     for (const entry of value.partitions as unknown[]) {
       if (
         typeof entry === "object" &&
         entry !== null &&
         "model" in entry &&
         typeof entry.model === "string" &&
-        "files" in entry &&
-        Array.isArray(entry.files) &&
-        entry.files.every((f: unknown) => typeof f === "string")
+        "location" in entry &&
+        typeof entry.location === "string"
       ) {
-        partitions.push({ model: entry.model, files: entry.files as string[] });
+        partitions.push({ model: entry.model, location: entry.location });
       } else {
         throw new StorageError("bad_journal", `The publish journal ${where} has a malformed partition entry`);
       }
@@ -144,20 +152,8 @@ function parseJournal(text: string, where: string): PublishJournal {
   }
   throw new StorageError(
     "bad_journal",
-    `The publish journal ${where} lacks run_id, as_of or partitions; expected {"run_id", "as_of", "partitions": [{"model", "files"}]}`,
+    `The publish journal ${where} lacks run_id, as_of or partitions; expected {"run_id", "as_of", "partitions": [{"model", "location"}]}`,
   );
-}
-
-/**
- * CopySource is `bucket/key`, URL-encoded; `/` stays a separator. `=` (in every `as_of=` segment) is left as
- * is: S3 reads it either way, and s3rver does not decode CopySource, so `%3D` would be a key it lacks.
- */
-function copySource(bucket: string, key: string): string {
-  const encoded = key
-    .split("/")
-    .map((segment) => encodeURIComponent(segment).replaceAll("%3D", "="))
-    .join("/");
-  return `${bucket}/${encoded}`;
 }
 
 export class S3ModelOutputs implements ModelOutputs {
@@ -166,6 +162,8 @@ export class S3ModelOutputs implements ModelOutputs {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly client: S3Client;
+  private readonly partitions: ModelPartitions;
+  private readonly retiredGraceMs: number;
   private readonly staleLockMs: number;
   private readonly now: () => Date;
 
@@ -174,6 +172,8 @@ export class S3ModelOutputs implements ModelOutputs {
     const trimmed = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
     this.prefix = trimmed === "" ? "" : `${trimmed}/`;
     this.client = options.client;
+    this.partitions = options.partitions;
+    this.retiredGraceMs = options.retiredGraceMs ?? DEFAULT_RETIRED_GRACE_MS;
     this.staleLockMs = options.staleLockMs ?? DEFAULT_STALE_LOCK_MS;
     this.now = options.now ?? (() => new Date());
     this.location = `s3://${this.bucket}/${this.prefix}`;
@@ -190,7 +190,7 @@ export class S3ModelOutputs implements ModelOutputs {
   }
 
   stagingTable(runId: string, model: string): string {
-    return this.uri(MODEL_LAYOUT.stagingTable(runId, model));
+    return this.uri(MODEL_LAYOUT.runTable(runId, model));
   }
 
   /** Deletes every object under an `s3://` location inside this lake (AthenaWarehouseOptions.clearLocation). */
@@ -210,7 +210,10 @@ export class S3ModelOutputs implements ModelOutputs {
     const body = JSON.stringify(info);
     const held = await this.readLock();
     let condition: { IfNoneMatch: string } | { IfMatch: string } = { IfNoneMatch: "*" };
-    if (held !== undefined) {
+    if (held !== undefined && held.info?.run_id === runId && held.etag !== undefined) {
+      // The same run, invoked again to resume: its earlier invocation is gone (Lambda runs one at a time).
+      condition = { IfMatch: held.etag };
+    } else if (held !== undefined) {
       const started = held.info === undefined ? Number.NaN : Date.parse(held.info.started_at);
       const stale = Number.isFinite(started) && this.now().getTime() - started > this.staleLockMs;
       if (!stale || held.etag === undefined) throw this.locked(held.info);
@@ -271,12 +274,12 @@ export class S3ModelOutputs implements ModelOutputs {
     );
   }
 
-  async recover(): Promise<void> {
+  async recover(currentRunId: string): Promise<void> {
     const staged = await this.store.list(STAGING_ROOT);
     const runs = new Set<string>();
     for (const { key } of staged) {
       const runId = key.slice(STAGING_ROOT.length).split("/")[0];
-      if (runId !== undefined && runId !== "") runs.add(runId);
+      if (runId !== undefined && runId !== "" && runId !== currentRunId) runs.add(runId);
     }
     for (const runId of [...runs].sort()) {
       const journalKey = MODEL_LAYOUT.publishJournal(runId);
@@ -284,89 +287,87 @@ export class S3ModelOutputs implements ModelOutputs {
       if (bytes !== undefined) {
         await this.applyJournal(parseJournal(Buffer.from(bytes).toString("utf8"), this.uri(journalKey)));
       }
-      await this.removeStaging(runId);
+      await this.deletePrefix(MODEL_LAYOUT.stagingPrefix(runId));
     }
   }
 
   async publish(runId: string, asOf: string, models: readonly string[]): Promise<void> {
     const partition = `${MODEL_LAYOUT.partitionDir(asOf)}/`;
-    const partitions: { model: string; files: string[] }[] = [];
-    for (const model of models) {
-      const dir = `${MODEL_LAYOUT.stagingTable(runId, model)}${partition}`;
-      const files = (await this.store.list(dir)).map((o) => o.key.slice(dir.length));
-      partitions.push({ model, files });
-    }
-    const journal: PublishJournal = { run_id: runId, as_of: asOf, partitions };
-    await this.store.put(MODEL_LAYOUT.publishJournal(runId), JSON.stringify(journal));
+    const journal: PublishJournal = {
+      run_id: runId,
+      as_of: asOf,
+      partitions: models.map((model) => ({
+        model,
+        location: `${this.stagingTable(runId, model)}${partition}`,
+      })),
+    };
+    const journalKey = MODEL_LAYOUT.publishJournal(runId);
+    await this.store.put(journalKey, JSON.stringify(journal));
     await this.applyJournal(journal);
-    await this.removeStaging(runId);
+    await this.store.delete([journalKey]);
+    await this.sweep(models, runId);
+  }
+
+  /** Idempotent roll-forward: points every partition of the journal at its location. */
+  async applyJournal(journal: PublishJournal): Promise<void> {
+    for (const { model, location } of journal.partitions) {
+      if (!location.startsWith(this.uri(MODEL_LAYOUT.modelPrefix(model)))) {
+        throw new StorageError(
+          "bad_journal",
+          `The publish journal of run ${journal.run_id} points ${model} at ${location}, outside ${this.uri(MODEL_LAYOUT.modelPrefix(model))}`,
+        );
+      }
+      await this.partitions.point(model, journal.as_of, location);
+    }
   }
 
   /**
-   * Idempotent roll-forward: copies what is still staged, then deletes the partition's objects that the
-   * journal does not list. A staged object that no longer exists was copied by an earlier attempt.
+   * Deletes the run partitions (`models/<model>/run=<id>/as_of=<d>/`) of `models` that no Glue partition
+   * points at and whose newest file is older than the grace period; the current run's are kept whatever
+   * their age. Returns the deleted prefixes.
    */
-  async applyJournal(journal: PublishJournal): Promise<void> {
-    const partition = `${MODEL_LAYOUT.partitionDir(journal.as_of)}/`;
-    for (const { model, files } of journal.partitions) {
-      const staged = `${MODEL_LAYOUT.stagingTable(journal.run_id, model)}${partition}`;
-      const target = `${MODEL_LAYOUT.modelPrefix(model)}${partition}`;
-      for (const file of files) {
-        await this.copy(staged + file, target + file);
+  async sweep(models: readonly string[], currentRunId: string): Promise<string[]> {
+    const cutoff = this.now().getTime() - this.retiredGraceMs;
+    const deleted: string[] = [];
+    for (const model of models) {
+      const root = MODEL_LAYOUT.modelPrefix(model);
+      const referenced = await this.partitions.locations(model);
+      const byRun = new Map<string, { keys: string[]; newest: number }>();
+      for (const object of await this.store.list(root)) {
+        // One run's one partition, models/<model>/run=<id>/as_of=<d>/, is what a partition points at.
+        const [run = "", partition = ""] = object.key.slice(root.length).split("/");
+        if (!run.startsWith("run=") || run === `run=${currentRunId}` || !partition.startsWith("as_of=")) {
+          continue;
+        }
+        const prefix = `${root}${run}/${partition}/`;
+        const entry = byRun.get(prefix) ?? { keys: [], newest: Number.NEGATIVE_INFINITY };
+        entry.keys.push(object.key);
+        // Unknown age counts as new: never delete what might be read.
+        entry.newest = Math.max(entry.newest, object.lastModified?.getTime() ?? Number.POSITIVE_INFINITY);
+        byRun.set(prefix, entry);
       }
-      const keep = new Set(files.map((f) => target + f));
-      const stale = (await this.store.list(target)).map((o) => o.key).filter((k) => !keep.has(k));
-      if (stale.length > 0) await this.store.delete(stale);
+      for (const [prefix, { keys, newest }] of byRun) {
+        const uri = this.uri(prefix);
+        if (newest > cutoff || referenced.some((location) => location.startsWith(uri))) continue;
+        await this.store.delete(keys);
+        deleted.push(prefix);
+      }
     }
+    return deleted;
   }
 
-  private async copy(from: string, to: string): Promise<void> {
-    try {
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + to,
-          CopySource: copySource(this.bucket, this.prefix + from),
-        }),
-      );
-    } catch (error) {
-      // Copied by an earlier attempt whose staged object was then deleted; anything else is lost data.
-      if (isMissingKey(error) && (await this.exists(to))) return;
-      throw new StorageError(
-        "s3_error",
-        `S3 CopyObject failed from ${this.uri(from)} to ${this.uri(to)}: ${errorMessage(error)}`,
-        { cause: error },
-      );
-    }
-  }
-
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return true;
-    } catch (error) {
-      if (isMissingKey(error)) return false;
-      throw new StorageError(
-        "s3_error",
-        `S3 HeadObject failed for ${this.uri(key)}: ${errorMessage(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-
+  /** Deletes a failed run's files (its run table in every model) and its journal, if any. */
   async discard(runId: string): Promise<void> {
-    await this.removeStaging(runId);
+    const segment = `run=${runId}`;
+    const keys = (await this.store.list(MODEL_LAYOUT.modelsPrefix))
+      .map((o) => o.key)
+      .filter((key) => key.split("/")[2] === segment);
+    if (keys.length > 0) await this.store.delete(keys);
+    await this.deletePrefix(MODEL_LAYOUT.stagingPrefix(runId));
   }
 
-  /** Deletes a run's staged objects, the journal last, so an interruption never strands a half-applied journal. */
-  private async removeStaging(runId: string): Promise<void> {
-    const journalKey = MODEL_LAYOUT.publishJournal(runId);
-    const keys = (await this.store.list(MODEL_LAYOUT.stagingPrefix(runId))).map((o) => o.key);
-    const data = keys.filter((k) => k !== journalKey);
-    if (data.length > 0) await this.store.delete(data);
-    if (keys.includes(journalKey)) await this.store.delete([journalKey]);
+  async clearTable(runId: string, model: string): Promise<void> {
+    await this.deletePrefix(MODEL_LAYOUT.runTable(runId, model));
   }
 
   private async deletePrefix(prefix: string): Promise<void> {
@@ -376,5 +377,40 @@ export class S3ModelOutputs implements ModelOutputs {
 
   async writeRunRecord(record: RunRecord): Promise<void> {
     await this.store.put(MODEL_LAYOUT.runRecord(record.run_id), `${JSON.stringify(record)}\n`);
+  }
+
+  async readRunRecord(runId: string): Promise<RunRecord | undefined> {
+    const bytes = await this.store.get(MODEL_LAYOUT.runRecord(runId));
+    return bytes === undefined ? undefined : parseRunRecord(Buffer.from(bytes).toString("utf8"));
+  }
+
+  async listTableFiles(location: string): Promise<string[]> {
+    const prefix = this.lakeKey(location, "list");
+    const directory = prefix.endsWith("/") ? prefix : `${prefix}/`;
+    return (await this.store.list(directory))
+      .map((o) => o.key)
+      .filter((key) => !key.slice(directory.length).includes("/") && isDataFile(key.slice(directory.length)))
+      .map((key) => this.uri(key));
+  }
+
+  async readObject(location: string): Promise<Uint8Array> {
+    const bytes = await this.store.get(this.lakeKey(location, "read"));
+    if (bytes === undefined) throw new StorageError("missing_object", `${location} does not exist`);
+    return bytes;
+  }
+
+  async writeObject(location: string, bytes: Uint8Array): Promise<void> {
+    await this.store.put(this.lakeKey(location, "write"), bytes);
+  }
+
+  /** The key of an `s3://` location inside this lake; a location elsewhere is refused. */
+  private lakeKey(location: string, action: string): string {
+    if (!location.startsWith(this.location)) {
+      throw new StorageError(
+        "outside_lake",
+        `Refusing to ${action} ${location}: it is not under the lake ${this.location}`,
+      );
+    }
+    return location.slice(this.location.length);
   }
 }

@@ -4,7 +4,7 @@
  * turns "this SELECT, as Parquet, there" into its engine's statements:
  *
  * - DuckDB (duckdb-warehouse.ts): `COPY (<body>) TO '<location>/as_of=<d>/data.parquet'` and a view over it.
- * - Athena (to come): `CREATE TABLE <run_db>.<model> WITH (format = 'PARQUET', external_location =
+ * - Athena (functions/engines/athena.ts): `CREATE TABLE <run_db>.<model> WITH (format = 'PARQUET', external_location =
  *   '<location>', partitioned_by = ARRAY['as_of']) AS SELECT *, '<d>' AS as_of FROM (<body>)`, in a
  *   run-scoped Glue database whose views stand for the input relations, so bodies read names unqualified.
  *
@@ -43,6 +43,18 @@ export interface MaterializeRequest {
   readonly partition: { readonly column: "as_of"; readonly value: string };
 }
 
+/** Parquet files already written under a table location (a TypeScript stage's output), to be read as `model`. */
+export interface AttachRequest {
+  readonly model: string;
+  /** Root of the model's table for this run; the files are under `<tableLocation>/<column>=<value>/`. */
+  readonly tableLocation: string;
+  readonly partition: { readonly column: "as_of"; readonly value: string };
+  /** The columns the files hold, in order, in header notation (`decimal(18,2)`, `timestamp(3)`). */
+  readonly columns: readonly ColumnInfo[];
+  /** How many rows the files hold. */
+  readonly rows: number;
+}
+
 export interface MaterializeResult {
   readonly rows: number;
   readonly columns: readonly ColumnInfo[];
@@ -57,6 +69,12 @@ export interface Warehouse {
   /** Writes a SELECT's rows as Parquet (see MaterializeRequest) and makes them readable as `model`. */
   materialize(request: MaterializeRequest): Promise<MaterializeResult>;
   /**
+   * Makes Parquet files the runner wrote (a TypeScript stage's output, stage.ts) readable as `model`, as
+   * materialize() does for the files it writes, and returns the columns as the engine reads them. Engines
+   * that cannot leave it out; the runner then refuses to run a stage on them.
+   */
+  attachMaterialized?(request: AttachRequest): Promise<MaterializeResult>;
+  /**
    * Makes the published outputs readable under the model names (every as_of, `as_of` last), replacing the
    * run's own views; the runner reads them back to verify the publish.
    */
@@ -68,6 +86,17 @@ export interface Warehouse {
    * runner records the difference per model and per run; engines without a bill leave it out.
    */
   usage?(): { readonly dataScannedBytes: number; readonly costUsd: number };
+  /**
+   * A model this run already materialized in an earlier invocation (a resumed run): makes it readable under
+   * its name again and returns what materialize() returned, or undefined when it was not materialized.
+   * Engines whose runs cannot outlive their process (DuckDB) leave it out.
+   */
+  materialized?(model: string, asOf: string): Promise<MaterializeResult | undefined>;
+  /**
+   * Whether an error means the engine ran out of time (the Lambda's deadline), not that a model is wrong: the
+   * runner then keeps what the run has done, so that invoking it again resumes it.
+   */
+  interrupted?(error: unknown): boolean;
   /** All rows of a relation, for TypeScript model stages. */
   readTable(name: string): Promise<QueryResult>;
   close(): Promise<void>;

@@ -1,0 +1,139 @@
+/**
+ * TypeScript stages: models computed in TypeScript where SQL cannot reach (fitting BG/NBD by maximum
+ * likelihood, …), in the same DAG as the SQL models (DESIGN.md §5, docs/adr/0007-typescript-stages.md).
+ *
+ * A stage has the header a SQL model has (header.ts) and a `run` function. The runner:
+ * 1. reads each dependency (always a table model of this run) from the Parquet files this run wrote for it,
+ *    under `<stagingTable(run, dependency)>as_of=<d>/`, through ModelOutputs (a directory, or S3), and
+ *    decodes them into one apache-arrow Table per dependency, typed as its header declares (arrow-columns.ts);
+ * 2. calls `run`, and checks the returned table against the stage's header: names, order, Arrow types;
+ * 3. writes it as Parquet, `<stagingTable(run, stage)>as_of=<d>/part-0.parquet`, and has the engine read it
+ *    under the stage's name (Warehouse.attachMaterialized), so SQL models after it read it like any table;
+ * then the runner's usual checks and publishing treat it as a table model.
+ *
+ * Stages are registered statically (stages/index.ts): a Lambda bundle cannot import .ts files at run time.
+ */
+import * as arrow from "apache-arrow";
+import type { CrmlakeConfig } from "../config.ts";
+import { errorMessage } from "../errors.ts";
+import { checkTableSchema, conformTable, emptyTable } from "./arrow-columns.ts";
+import { ModelError } from "./errors.ts";
+import { type ModelHeader, parseModelHeader } from "./header.ts";
+import { MODEL_LAYOUT } from "./layout.ts";
+import type { Layer, Model } from "./models.ts";
+import type { ModelOutputs } from "./outputs.ts";
+import { decodeParquet, encodeParquet } from "./parquet.ts";
+import type { MaterializeResult, Warehouse } from "./warehouse.ts";
+
+export interface StageContext {
+  /** Each dependency's rows in this run, by model name, with the Arrow types of its header (arrow-columns.ts). */
+  readonly inputs: ReadonlyMap<string, arrow.Table>;
+  /** The run's as-of date, `YYYY-MM-DD`. */
+  readonly asOf: string;
+  readonly config: CrmlakeConfig;
+}
+
+export interface Stage {
+  readonly name: string;
+  readonly layer: Layer;
+  /** The header a SQL model file starts with; `materialized` is always table. */
+  readonly header: ModelHeader;
+  /** The stage's rows: exactly the header's columns, in order, with their Arrow types. */
+  run(context: StageContext): arrow.Table | Promise<arrow.Table>;
+}
+
+export interface StageDefinition {
+  readonly name: string;
+  readonly layer: Layer;
+  /** The header as text: the `-- question:`, `-- grain:`, `-- depends_on:`, `-- column …` lines of a model file. */
+  readonly header: string;
+  run(context: StageContext): arrow.Table | Promise<arrow.Table>;
+}
+
+/** A stage from its header text, parsed (and checked) like a SQL model's header. */
+export function defineStage(definition: StageDefinition): Stage {
+  const { header } = parseModelHeader(definition.header, `stage ${definition.name}`);
+  return { name: definition.name, layer: definition.layer, header, run: definition.run };
+}
+
+/** The name of the one file a stage writes per partition. */
+export const STAGE_FILE = "part-0.parquet";
+
+/** `<tableLocation>as_of=<d>/`, for a directory path or an `s3://` prefix alike. */
+export function partitionLocation(tableLocation: string, asOf: string): string {
+  const root = tableLocation.endsWith("/") ? tableLocation : `${tableLocation}/`;
+  return `${root}${MODEL_LAYOUT.partitionDir(asOf)}/`;
+}
+
+export interface StageRun {
+  readonly model: Model;
+  readonly stage: Stage;
+  /** Every model of the plan, by name: the dependencies' headers type their files. */
+  readonly models: ReadonlyMap<string, Model>;
+  readonly runId: string;
+  readonly asOf: string;
+  readonly config: CrmlakeConfig;
+  readonly outputs: ModelOutputs;
+  readonly warehouse: Warehouse;
+}
+
+/** One dependency's files of this run, decoded and concatenated. */
+async function readDependency(run: StageRun, dependency: Model): Promise<arrow.Table> {
+  const location = partitionLocation(run.outputs.stagingTable(run.runId, dependency.name), run.asOf);
+  const files = await run.outputs.listTableFiles(location);
+  const tables: arrow.Table[] = [];
+  for (const file of files) {
+    const decoded = decodeParquet(await run.outputs.readObject(file), file);
+    tables.push(conformTable(decoded, dependency.header.columns, `${dependency.name} (${file})`));
+  }
+  const [first, ...rest] = tables;
+  return first === undefined ? emptyTable(dependency.header.columns) : first.concat(...rest);
+}
+
+/** Runs a stage (see the top of this file) and returns what the engine reads under its name. */
+export async function materializeStage(run: StageRun): Promise<MaterializeResult> {
+  const { model, stage, warehouse } = run;
+  const what = model.file;
+  if (warehouse.attachMaterialized === undefined) {
+    throw new ModelError(
+      "stage_unsupported",
+      `${what}: the ${warehouse.engine} warehouse cannot read files a TypeScript stage wrote (it has no attachMaterialized)`,
+    );
+  }
+  const inputs = new Map<string, arrow.Table>();
+  for (const name of model.header.dependsOn) {
+    const dependency = run.models.get(name);
+    if (dependency === undefined) {
+      throw new ModelError("unknown_model", `${what}: its dependency ${name} is not part of this run`);
+    }
+    inputs.set(name, await readDependency(run, dependency));
+  }
+
+  let output: unknown;
+  try {
+    output = await stage.run({ inputs, asOf: run.asOf, config: run.config });
+  } catch (error) {
+    if (error instanceof ModelError) throw error;
+    throw new ModelError("model_failed", `${what} failed: ${errorMessage(error)}`, { cause: error });
+  }
+  if (!arrow.isArrowTable(output)) {
+    throw new ModelError(
+      "stage_result",
+      `${what}: run() must return an apache-arrow Table, not ${output === null ? "null" : typeof output}`,
+    );
+  }
+  checkTableSchema(output, model.header.columns, what);
+
+  const tableLocation = run.outputs.stagingTable(run.runId, model.name);
+  await run.outputs.writeObject(
+    `${partitionLocation(tableLocation, run.asOf)}${STAGE_FILE}`,
+    encodeParquet(output),
+  );
+  return warehouse.attachMaterialized({
+    model: model.name,
+    tableLocation,
+    partition: { column: "as_of", value: run.asOf },
+    columns: model.header.columns.map((c) => ({ name: c.name, type: c.type })),
+    rows: output.numRows,
+  });
+}

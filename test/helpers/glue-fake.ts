@@ -1,0 +1,230 @@
+/**
+ * A small Glue Data Catalog on loopback: an HTTP server that speaks the Glue API's JSON 1.1 protocol
+ * (`POST /`, `X-Amz-Target: AWSGlue.<Operation>`), so tests drive the real GlueClient (serialisation, error
+ * parsing) against it. It keeps the catalogue's partition semantics that publishing relies on: a table's
+ * partitions keyed by their values, CreatePartition refusing an existing one (AlreadyExistsException),
+ * GetPartition/UpdatePartition refusing a missing one (EntityNotFoundException), GetPartitions paging with
+ * NextToken. Errors are Glue's shape: HTTP 400 with `{"__type": "...", "Message": "..."}`.
+ *
+ * Tables are declared by the test (`table`), as the stack declares them in a deployment.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { GlueClient, type GlueClientConfig, type StorageDescriptor } from "@aws-sdk/client-glue";
+
+export interface GlueFakeCall {
+  readonly operation: string;
+  readonly input: Record<string, unknown>;
+}
+
+interface FakeTable {
+  readonly descriptor: StorageDescriptor;
+  readonly partitions: Map<string, { Values: string[]; StorageDescriptor: StorageDescriptor }>;
+}
+
+class GlueError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class GlueFake {
+  readonly calls: GlueFakeCall[] = [];
+  private readonly tables = new Map<string, FakeTable>();
+  private readonly errors = new Map<string, string[]>();
+  /** GetPartitions page size (small, to exercise NextToken). */
+  pageSize = 2;
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(): Promise<GlueFake> {
+    let fake: GlueFake | undefined;
+    const server = createServer((req, res) => {
+      if (fake === undefined) {
+        res.writeHead(503).end();
+        return;
+      }
+      fake.handle(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    fake = new GlueFake(server, `http://127.0.0.1:${port}`);
+    return fake;
+  }
+
+  client(config: Partial<GlueClientConfig> = {}): GlueClient {
+    return new GlueClient({
+      endpoint: this.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" },
+      maxAttempts: 1,
+      ...config,
+    });
+  }
+
+  /** Declares a Parquet table partitioned by as_of (what the stack deploys for a model). */
+  table(database: string, name: string, location: string): this {
+    this.tables.set(`${database}.${name}`, {
+      descriptor: {
+        Columns: [{ Name: "customer_id", Type: "string" }],
+        Location: location,
+        InputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        OutputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        SerdeInfo: { SerializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+      },
+      partitions: new Map(),
+    });
+    return this;
+  }
+
+  /** Where each partition of a table points, by its value. */
+  partitions(database: string, name: string): Record<string, string | undefined> {
+    const table = this.tables.get(`${database}.${name}`);
+    return Object.fromEntries(
+      [...(table?.partitions ?? new Map()).entries()].map(([k, p]) => [k, p.StorageDescriptor.Location]),
+    );
+  }
+
+  /** The next requests to `operation` fail with an error of this `__type`, one each. */
+  failNext(operation: string, ...types: string[]): this {
+    this.errors.set(operation, [...(this.errors.get(operation) ?? []), ...types]);
+    return this;
+  }
+
+  operations(): string[] {
+    return this.calls.map((c) => c.operation);
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const target = String(req.headers["x-amz-target"] ?? "");
+      const operation = target.replace(/^AWSGlue\./, "");
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+      } catch {
+        this.reply(res, 400, { __type: "SerializationException", Message: "bad JSON" });
+        return;
+      }
+      this.calls.push({ operation, input });
+      const injected = this.errors.get(operation)?.shift();
+      try {
+        if (req.method !== "POST" || !target.startsWith("AWSGlue.")) {
+          throw new GlueError("UnknownOperationException", `unexpected ${req.method} ${target}`);
+        }
+        if (injected !== undefined) throw new GlueError(injected, `injected ${injected}`);
+        this.reply(res, 200, this.answer(operation, input));
+      } catch (error) {
+        if (!(error instanceof GlueError)) throw error;
+        this.reply(res, 400, { __type: error.type, Message: error.message });
+      }
+    });
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "fake" });
+    res.end(JSON.stringify(body));
+  }
+
+  private tableOf(input: Record<string, unknown>, nameField: "Name" | "TableName"): FakeTable {
+    const database = required(input, "DatabaseName");
+    const name = required(input, nameField);
+    const table = this.tables.get(`${database}.${name}`);
+    if (table === undefined) throw new GlueError("EntityNotFoundException", `Table ${name} not found.`);
+    return table;
+  }
+
+  private answer(operation: string, input: Record<string, unknown>): unknown {
+    switch (operation) {
+      case "GetTable": {
+        const table = this.tableOf(input, "Name");
+        return {
+          Table: {
+            Name: input.Name,
+            DatabaseName: input.DatabaseName,
+            StorageDescriptor: table.descriptor,
+            PartitionKeys: [{ Name: "as_of", Type: "date" }],
+          },
+        };
+      }
+      case "GetPartition": {
+        const table = this.tableOf(input, "TableName");
+        const values = valuesOf(input.PartitionValues);
+        const partition = table.partitions.get(values.join("/"));
+        if (partition === undefined) throw new GlueError("EntityNotFoundException", "Partition not found.");
+        return { Partition: partition };
+      }
+      case "GetPartitions": {
+        const table = this.tableOf(input, "TableName");
+        const all = [...table.partitions.values()];
+        const start = typeof input.NextToken === "string" ? Number(input.NextToken) : 0;
+        const page = all.slice(start, start + this.pageSize);
+        const next = start + this.pageSize < all.length ? String(start + this.pageSize) : undefined;
+        return { Partitions: page, ...(next === undefined ? {} : { NextToken: next }) };
+      }
+      case "CreatePartition": {
+        const table = this.tableOf(input, "TableName");
+        const partition = partitionInput(input.PartitionInput);
+        const key = partition.Values.join("/");
+        if (table.partitions.has(key)) {
+          throw new GlueError("AlreadyExistsException", "Partition already exists.");
+        }
+        table.partitions.set(key, partition);
+        return {};
+      }
+      case "UpdatePartition": {
+        const table = this.tableOf(input, "TableName");
+        const key = valuesOf(input.PartitionValueList).join("/");
+        if (!table.partitions.has(key))
+          throw new GlueError("EntityNotFoundException", "Partition not found.");
+        const partition = partitionInput(input.PartitionInput);
+        table.partitions.delete(key);
+        table.partitions.set(partition.Values.join("/"), partition);
+        return {};
+      }
+      default:
+        throw new GlueError("InvalidInputException", `The fake does not implement ${operation}`);
+    }
+  }
+}
+
+function required(input: Record<string, unknown>, field: string): string {
+  const value = input[field];
+  if (typeof value !== "string" || value === "") {
+    throw new GlueError("InvalidInputException", `${field} is required`);
+  }
+  return value;
+}
+
+function valuesOf(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === "string")) {
+    throw new GlueError("InvalidInputException", "Partition values must be a non-empty list of strings");
+  }
+  return value as string[];
+}
+
+function partitionInput(value: unknown): { Values: string[]; StorageDescriptor: StorageDescriptor } {
+  const input = value as { Values?: unknown; StorageDescriptor?: StorageDescriptor } | undefined;
+  const descriptor = input?.StorageDescriptor;
+  if (descriptor?.Location === undefined || descriptor.Columns === undefined) {
+    throw new GlueError(
+      "InvalidInputException",
+      "PartitionInput needs a StorageDescriptor with Location and Columns",
+    );
+  }
+  return { Values: valuesOf(input?.Values), StorageDescriptor: descriptor };
+}
