@@ -5,4 +5,4 @@
 import { App } from "aws-cdk-lib";
 import { buildCrmlakeApp } from "./crmlake-app.ts";
 
-buildCrmlakeApp(new App());
+await buildCrmlakeApp(new App());

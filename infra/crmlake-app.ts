@@ -1,18 +1,21 @@
 /**
  * Builds the crmlake app on a CDK App: the stack with the settings read from context, and cdk-nag's
  * AwsSolutions checks as a policy-validation plugin, so that a finding nobody acknowledged with a reason
- * fails the synth. infra/app.ts runs it; the tests build the same app.
+ * fails the synth. infra/app.ts runs it; the tests build the same app. Asynchronous: it reads the SQL models'
+ * headers first.
  */
 import { type App, Tags, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { PROJECT_ROOT, readSettings } from "./config.ts";
-import { CrmlakeStack } from "./stacks/crmlake-stack.ts";
+import { CrmlakeStack, loadScoringModels } from "./stacks/crmlake-stack.ts";
 
-export function buildCrmlakeApp(app: App): CrmlakeStack {
+export async function buildCrmlakeApp(app: App): Promise<CrmlakeStack> {
   const stack = new CrmlakeStack(app, "Crmlake", {
     description: "crmlake: serverless analytical CRM warehouse (S3, Lambda, Athena)",
     settings: readSettings(app.node),
     projectRoot: PROJECT_ROOT,
+    // The model headers declare the model output tables; reading them is asynchronous (node:fs/promises).
+    models: await loadScoringModels(PROJECT_ROOT),
   });
   Tags.of(app).add("project", "crmlake");
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -59,11 +59,15 @@ export function directoryCopyCommands(
   outputDir: string,
   shell: "posix" | "cmd" = "posix",
 ): string[] {
-  const quote = shell === "cmd" ? cmdQuote : sh;
   return directories.map(
     (dir) =>
-      `node -e "${COPY_SCRIPT}" ${quote(joinFor(shell, inputDir, dir))} ${quote(joinFor(shell, outputDir, dir))}`,
+      `node -e "${COPY_SCRIPT}" ${shellQuote(shell, joinFor(shell, inputDir, dir))} ${shellQuote(shell, joinFor(shell, outputDir, dir))}`,
   );
+}
+
+/** A path quoted for the shell that runs the hook's commands. */
+export function shellQuote(shell: "posix" | "cmd", value: string): string {
+  return shell === "cmd" ? cmdQuote(value) : sh(value);
 }
 
 /** The shell NodejsFunction runs a hook's commands in: cmd.exe for local bundling on Windows, else bash. */
@@ -72,7 +76,8 @@ export function hookShell(inputDir: string, platform: string = process.platform)
   return platform === "win32" && !inputDir.startsWith("/") ? "cmd" : "posix";
 }
 
-function joinFor(shell: "posix" | "cmd", dir: string, relative: string): string {
+/** `<dir>/<relative>` with the separator of the shell's platform. */
+export function joinFor(shell: "posix" | "cmd", dir: string, relative: string): string {
   return shell === "cmd" ? `${dir}\\${relative.replaceAll("/", "\\")}` : `${dir}/${relative}`;
 }
 

@@ -25,6 +25,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { checkExtraDirectories, directoryCopyCommands, hookShell } from "../bundling/directories.ts";
 import { copyCommands, resolveDuckdbPackages } from "../bundling/duckdb.ts";
+import { parquetWasmCopyCommands } from "../bundling/parquet-wasm.ts";
 import type { ArchitectureName } from "../config.ts";
 import type { LakeCatalog } from "./lake-catalog.ts";
 
@@ -84,6 +85,31 @@ const GLUE_WRITE = [
   "glue:UpdatePartition",
   "glue:DeletePartition",
   "glue:BatchDeletePartition",
+];
+
+/** Changes to a table itself, as opposed to its partitions: the stack's tables are CloudFormation's. */
+const GLUE_TABLE_CHANGES = [
+  "glue:CreateTable",
+  "glue:UpdateTable",
+  "glue:DeleteTable",
+  "glue:BatchDeleteTable",
+  "glue:DeleteTableVersion",
+  "glue:BatchDeleteTableVersion",
+];
+const GLUE_PARTITION_DELETE = ["glue:DeletePartition", "glue:BatchDeletePartition"];
+/** Registering a partition and pointing it elsewhere: how a run publishes a model's as_of (ADR 0003, 4). */
+const GLUE_PARTITION_REGISTER = [
+  "glue:CreatePartition",
+  "glue:BatchCreatePartition",
+  "glue:UpdatePartition",
+  "glue:BatchUpdatePartition",
+];
+/** What a run does with the stack's model output tables: read them, register and re-point partitions. */
+const GLUE_MODEL_PARTITIONS = [
+  "glue:GetTable",
+  "glue:GetPartition",
+  "glue:GetPartitions",
+  ...GLUE_PARTITION_REGISTER,
 ];
 
 /** What a run does with its own database (ADR 0004): create it, drop it with everything in it. */
@@ -172,6 +198,7 @@ export class CrmlakeFunction extends Construct {
             afterBundling: (inputDir, outputDir) => [
               ...(duckdb ? copyCommands(duckdb, outputDir) : []),
               ...directoryCopyCommands(inputDir, extraDirectories, outputDir, hookShell(inputDir)),
+              ...parquetWasmCopyCommands(inputDir, outputDir, hookShell(inputDir)),
             ],
           },
         },
@@ -245,28 +272,71 @@ export class CrmlakeFunction extends Construct {
   }
 
   /**
-   * Puts the Glue database's name in `envName`; allows reading every table of it, and creating, replacing and
-   * dropping the tables and views a run registers (Athena needs the Glue calls under the caller's rights).
-   * The tables the stack declares belong to CloudFormation: an explicit Deny keeps a run from altering them.
+   * Puts the Glue database's name in `envName`: the stack's database, which holds only the tables the stack
+   * declares (a run registers its own tables and views in its run database, useRunDatabases). Allows reading
+   * every table of it (the run database's views read the input tables; Athena makes the Glue calls under the
+   * caller's rights) and, on exactly the model output tables, what publishing needs: reading the table and
+   * its partitions, creating the partition `as_of=<d>` and re-pointing it at the run's files (statement
+   * `ModelOutputPartitions`; Glue authorises a partition call on the catalog, the database and the table).
+   *
+   * The tables belong to CloudFormation. Explicit Denies keep a run from creating, changing or dropping any
+   * table of the database and from deleting partitions (`TablesOfTheStackDatabaseAreNotAltered`), and from
+   * registering partitions on the input tables, whose partitions are projected
+   * (`ProjectedTablesRegisterNoPartitions`). Neither names an action `ModelOutputPartitions` allows on a model
+   * table: an explicit Deny wins over every Allow.
+   *
+   * These statements form an inline policy of their own, `<role>/GlueCatalog`. In the role's default policy
+   * CDK would estimate each table ARN (a token) at 150 characters and, past 10,000, move statements into
+   * "overflow" managed policies: with one ARN per model that happens at a few more models, although the
+   * resolved policies are far below IAM's limit (10,240 characters of inline policy per role; test/infra
+   * checks the resolved size).
    */
   useCatalog(envName: string, catalog: LakeCatalog): this {
     this.function.addEnvironment(envName, catalog.databaseName);
     const arns = catalog.arns();
-    this.allow([...GLUE_READ, ...GLUE_WRITE], [arns.catalog, arns.database, arns.tables]);
-    this.role.addToPrincipalPolicy(
+    const policy = new iam.Policy(this.role, "GlueCatalog", { roles: [this.role] });
+    // As with the default policy: the function is created (and updated) only once its rights are in place.
+    this.function.node.addDependency(policy);
+    policy.addStatements(
+      new iam.PolicyStatement({ actions: GLUE_READ, resources: [arns.catalog, arns.database, arns.tables] }),
+    );
+    const registered = catalog.registeredPartitionTables;
+    const projected = [...catalog.tables.keys()].filter((t) => !registered.includes(t));
+    if (registered.length > 0) {
+      policy.addStatements(
+        new iam.PolicyStatement({
+          sid: "ModelOutputPartitions",
+          actions: GLUE_MODEL_PARTITIONS,
+          resources: [arns.catalog, arns.database, ...registered.map((t) => catalog.tableArn(t))],
+        }),
+      );
+    }
+    // Every table of the database rather than a list of the declared ones: the same protection, and a
+    // statement that does not grow with the number of models.
+    policy.addStatements(
       new iam.PolicyStatement({
-        sid: "TablesOfTheStackAreReadOnly",
+        sid: "TablesOfTheStackDatabaseAreNotAltered",
         effect: iam.Effect.DENY,
-        actions: GLUE_WRITE,
-        resources: [...catalog.tables.keys()].map((t) => catalog.tableArn(t)),
+        actions: [...GLUE_TABLE_CHANGES, ...GLUE_PARTITION_DELETE],
+        resources: [arns.tables],
       }),
     );
+    if (projected.length > 0) {
+      policy.addStatements(
+        new iam.PolicyStatement({
+          sid: "ProjectedTablesRegisterNoPartitions",
+          effect: iam.Effect.DENY,
+          actions: GLUE_PARTITION_REGISTER,
+          resources: projected.map((t) => catalog.tableArn(t)),
+        }),
+      );
+    }
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${catalog.databaseName}/*]`,
       reason:
-        "A run registers tables and views whose names it only knows at run time (model outputs, *_latest " +
-        "views, Athena CTAS tables): the grant is every table of this one database; the tables the stack " +
-        "declares are denied write access by an explicit Deny.",
+        "Read-only: a run's views read the input tables of this one database through Athena, which makes " +
+        "the Glue calls under the caller's rights. Nothing in it may be created, changed or dropped (an " +
+        "explicit Deny); partitions are registered only on the model output tables, named one by one.",
     });
     return this;
   }
@@ -275,7 +345,7 @@ export class CrmlakeFunction extends Construct {
    * Allows a run to create, use and drop its own Glue database, `<catalog db>_run_<run id>` (the Athena
    * adapter's runDatabaseName, ADR 0004), and every table and view in it. The names are only known at run
    * time, so the grant is the prefix `<db>_run_` with a wildcard; it never reaches the stack's database (no
-   * `_run_` in its name) and so not the tables the Deny of useCatalog protects.
+   * `_run_` in its name), and the Denies of useCatalog (`table/<db>/*`) never reach a run database.
    */
   useRunDatabases(catalog: LakeCatalog): this {
     const arns = catalog.runDatabaseArns();

@@ -1,11 +1,17 @@
 /**
- * The Glue database and the tables over the lake, generated from the data contracts
- * (functions/core/contracts.ts: a pure data module, the one runtime file infra may import).
+ * The Glue database and the tables over the lake: the input tables generated from the data contracts
+ * (functions/core/contracts.ts), one output table per published model generated from the model headers
+ * (functions/core/runner/header.ts, read with loadModels). The runtime modules infra imports are pure: the
+ * contracts, the runner's header parser and layout (node:fs, no DuckDB) and the Athena adapter's type mapping.
  *
- * Partitions are projected (Athena computes them from table properties): no crawler, no MSCK REPAIR, no
- * partition registration by the ingest Lambda, and a new month is queryable the moment its file lands.
+ * Input tables project their partitions (Athena computes them from table properties): no crawler, no MSCK
+ * REPAIR, no partition registration by the ingest Lambda, and a new month is queryable the moment its file
+ * lands. Model output tables register theirs: each scoring run writes to a prefix of its own and then points
+ * the partition `as_of=<d>` at it (UpdatePartition), so a reader sees one run or the other, never a mix
+ * (ADR 0003 decision 4, ADR 0006). A projection's fixed location template could not be swapped.
  *
- * The key layout mirrors functions/core/lake.ts; test/infra checks that the two agree.
+ * The key layout mirrors functions/core/lake.ts and functions/core/runner/layout.ts; test/infra checks that
+ * they agree.
  */
 import { Stack } from "aws-cdk-lib";
 import * as glue from "aws-cdk-lib/aws-glue";
@@ -19,6 +25,10 @@ import {
   type DatasetName,
   LINEAGE_COLUMNS,
 } from "../../functions/core/contracts.ts";
+import type { ModelHeader } from "../../functions/core/runner/header.ts";
+import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import type { Model } from "../../functions/core/runner/models.ts";
+import { hiveType } from "../../functions/engines/athena-sql.ts";
 
 /** Top-level prefixes of the lake bucket and who writes them. */
 export const LAKE_PREFIXES = {
@@ -28,7 +38,10 @@ export const LAKE_PREFIXES = {
   quarantine: "quarantine/",
   /** ingest: `ledger/drops/<drop_id>.json`, `ledger/rejected/…`, `ledger/content/…` */
   ledger: "ledger/",
-  /** scoring: model outputs, `models/<model>/as_of=<yyyy-MM-dd>/data.parquet` (functions/core/runner/layout.ts) */
+  /**
+   * scoring: model outputs under `models/<model>/` (functions/core/runner/layout.ts MODEL_LAYOUT); the Glue
+   * partition `as_of=<d>` of a model's table points at the files of the run that published it.
+   */
   models: "models/",
   /** scoring: run staging, publish journals, run records and the run lock */
   runs: "runs/",
@@ -36,6 +49,8 @@ export const LAKE_PREFIXES = {
 
 /** Glue rejects longer column comments. */
 const MAX_COMMENT = 255;
+/** Glue rejects longer table descriptions. */
+const MAX_DESCRIPTION = 2048;
 
 export interface GlueColumn {
   readonly name: string;
@@ -57,7 +72,8 @@ export interface TableSpec {
   readonly partitionKeys: readonly GlueColumn[];
   /**
    * Partition projection properties per partition key, without the `projection.<key>.` prefix
-   * (e.g. `{ order_month: { type: "date", format: "yyyy-MM", … } }`).
+   * (e.g. `{ order_month: { type: "date", format: "yyyy-MM", … } }`). Either every partition key is projected
+   * or none is; a partitioned table without projection has registered partitions (see `partitioning`).
    */
   readonly projection: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Partition directories are `<key>=<value>/` (Hive, the default) or plain `<value>/`. */
@@ -181,38 +197,99 @@ export function ledgerTable(): TableSpec {
   };
 }
 
-/** The header of a model's SQL file: grain, question and output columns (STYLE.md, SQL). */
-export interface ModelTableHeader {
-  readonly name: string;
-  readonly description: string;
-  readonly columns: readonly GlueColumn[];
+/** What the model output tables are generated from: a model as loadModels returns it. */
+export interface ModelTableSource {
+  readonly name: Model["name"];
+  /** Names the model in errors, e.g. `sql/marts/customer_rfm.sql`. */
+  readonly file: Model["file"];
+  readonly header: Pick<ModelHeader, "question" | "grain" | "materialized" | "columns">;
+}
+
+/** The partition key of every model output table: the run's as-of date. */
+export const MODEL_PARTITION_KEY: GlueColumn = {
+  name: "as_of",
+  // `date`, as the run's own tables declare it (ADR 0004, attachPublished).
+  type: "date",
+  comment:
+    "Date the run computed the model as of (yyyy-MM-dd). A registered partition: the run that published " +
+    "this date points it at its own files, so a reader sees one whole run.",
+};
+
+/**
+ * The output table of each published model (`materialized: table`; views get none), named after the model,
+ * over `models/<model>/`: the header's columns in order, their declared types in Hive notation and their
+ * descriptions as comments, partitioned by `as_of` with registered partitions (no projection: the scoring
+ * run swaps a partition's location to publish, ADR 0003 decision 4).
+ */
+export function modelOutputTables(models: readonly ModelTableSource[]): TableSpec[] {
+  return models
+    .filter((m) => m.header.materialized === "table")
+    .map((m) => ({
+      name: m.name,
+      description: glueText(`${m.header.question} Grain: ${sentence(m.header.grain)}`, MAX_DESCRIPTION),
+      prefix: MODEL_LAYOUT.modelPrefix(m.name),
+      format: "parquet",
+      columns: m.header.columns.map((c) => ({
+        name: c.name,
+        type: modelColumnType(m, c.name, c.type),
+        comment: glueText(c.description, MAX_COMMENT),
+      })),
+      partitionKeys: [MODEL_PARTITION_KEY],
+      projection: {},
+    }));
+}
+
+/** The Hive type of a header column's declared (Trino) type; an error names the model file and the column. */
+function modelColumnType(model: ModelTableSource, column: string, declared: string | undefined): string {
+  if (declared === undefined || declared.trim() === "") {
+    throw new Error(
+      `${model.file}: column "${column}" declares no type, and its Glue table needs one ` +
+        `("-- column ${column} <type>: <description>", e.g. varchar, bigint, decimal(18,2), date)`,
+    );
+  }
+  try {
+    return hiveType(declared);
+  } catch (error) {
+    throw new Error(
+      `${model.file}: column "${column}" has type "${declared}", which a Glue table cannot declare: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
 
 /**
- * The output table of each model, partitioned by the run's `as_of` date. Nothing calls it with a model yet:
- * the SQL model headers (functions/core/runner/header.ts) give each column a name and a description but no
- * type, and a Glue table needs one. Deriving the types would mean running the models (DuckDB, which infra
- * must not load) or guessing; the gap and what the header would need are in ADR 0003, decision 4.
+ * Text Glue accepts in a field of at most `max` characters: as is when it fits, else cut at the last word
+ * boundary that leaves room for an ellipsis (or mid-word when there is none in the last fifth), with `…`.
  */
-export function modelOutputTables(headers: readonly ModelTableHeader[]): TableSpec[] {
-  return headers.map((h) => ({
-    name: h.name,
-    description: h.description,
-    prefix: `${LAKE_PREFIXES.models}${h.name}/`,
-    format: "parquet",
-    columns: h.columns.map((c) => column(c.name, c.type, c.comment)),
-    // `date`, as the run's own tables declare it (ADR 0004, attachPublished), with a date projection.
-    partitionKeys: [column("as_of", "date", "Date the run computed the model as of (yyyy-MM-dd)")],
-    projection: {
-      as_of: {
-        type: "date",
-        format: "yyyy-MM-dd",
-        range: "2000-01-01,NOW",
-        interval: "1",
-        "interval.unit": "DAYS",
-      },
-    },
-  }));
+export function glueText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const room = text.slice(0, max - 1);
+  const space = room.lastIndexOf(" ");
+  const cut = space >= Math.floor(max * 0.8) ? room.slice(0, space) : room;
+  // No dangling punctuation before the ellipsis, and never half of a surrogate pair.
+  return `${cut.replace(/[\uD800-\uDBFF]$/, "").replace(/[\s,;:.(–-]+$/u, "")}…`;
+}
+
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/**
+ * How a table's partitions are found: `none` (unpartitioned), `projected` (Athena computes them from the
+ * projection properties) or `registered` (Glue partitions, written by whoever publishes them).
+ */
+export function partitioning(spec: TableSpec): "none" | "projected" | "registered" {
+  if (spec.partitionKeys.length === 0) return "none";
+  const keys = spec.partitionKeys.map((k) => k.name);
+  const projected = Object.keys(spec.projection);
+  if (projected.length === 0) return "registered";
+  if (projected.length !== keys.length || projected.some((k) => !keys.includes(k))) {
+    throw new Error(
+      `Glue table "${spec.name}" projects ${projected.join(", ")} but is partitioned by ${keys.join(", ")}: ` +
+        "project every partition key or none",
+    );
+  }
+  return "projected";
 }
 
 /** The tables of the input side of the lake: curated datasets, quarantine, ledger. */
@@ -249,7 +326,7 @@ export function tableInput(spec: TableSpec, bucketName: string): glue.CfnTable.T
     classification: spec.format === "parquet" ? "parquet" : "json",
   };
   const keys = Object.keys(spec.projection);
-  if (keys.length > 0) {
+  if (partitioning(spec) === "projected") {
     parameters["projection.enabled"] = "true";
     for (const [key, props] of Object.entries(spec.projection)) {
       for (const [name, value] of Object.entries(props)) parameters[`projection.${key}.${name}`] = value;
@@ -277,6 +354,11 @@ export class LakeCatalog extends Construct {
   readonly database: glue.CfnDatabase;
   readonly databaseName: string;
   readonly tables: ReadonlyMap<string, glue.CfnTable>;
+  /**
+   * The tables whose partitions are registered, not projected: the model outputs, whose `as_of` partitions
+   * the scoring run creates and re-points. Every other table's partitions are projected (or it has none).
+   */
+  readonly registeredPartitionTables: readonly string[];
 
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
@@ -303,6 +385,9 @@ export class LakeCatalog extends Construct {
       );
     }
     this.tables = tables;
+    this.registeredPartitionTables = props.tables
+      .filter((spec) => partitioning(spec) === "registered")
+      .map((spec) => spec.name);
   }
 
   /** ARNs of the catalog, the database and every table in it (IAM names Glue tables by database). */

@@ -4,6 +4,8 @@
  * no lookups, every account- or region-specific value is a CloudFormation pseudo parameter.
  * Decisions and their reasons: docs/adr/0003-aws-deployment.md.
  */
+
+import { join } from "node:path";
 import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import * as athena from "aws-cdk-lib/aws-athena";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -19,6 +21,7 @@ import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { DATASET_NAMES } from "../../functions/core/contracts.ts";
+import { loadProjectModels, type Model } from "../../functions/core/runner/models.ts";
 import type { CrmlakeSettings } from "../config.ts";
 import { CrmlakeFunction } from "../constructs/crmlake-function.ts";
 import { LAKE_PREFIXES, LakeCatalog, lakeTables, modelOutputTables } from "../constructs/lake-catalog.ts";
@@ -63,9 +66,23 @@ export const SCORING_SIZING = { memorySize: Size.mebibytes(2048), timeout: Durat
  */
 export const SCORING_SQL = { projectDir: "sql", lambdaDir: "/var/task/sql" } as const;
 
+/**
+ * The models the scoring asset carries (`<projectRoot>/sql` and the registered TypeScript stages), read and
+ * checked as the runner reads them (loadProjectModels: node:fs and the header parser, no DuckDB). Their
+ * headers declare the model output tables.
+ */
+export function loadScoringModels(projectRoot: string): Promise<Model[]> {
+  return loadProjectModels(join(projectRoot, SCORING_SQL.projectDir));
+}
+
 export interface CrmlakeStackProps extends StackProps {
   readonly settings: CrmlakeSettings;
   readonly projectRoot: string;
+  /**
+   * The SQL models (loadScoringModels of the same project root): each published one
+   * (`materialized: table`) gets a Glue table from its header.
+   */
+  readonly models: readonly Model[];
   /** Handler entries; tests point them at fixtures. */
   readonly entries?: { readonly ingest: string; readonly score: string };
 }
@@ -195,8 +212,9 @@ export class CrmlakeStack extends Stack {
     this.catalog = new LakeCatalog(this, "Catalog", {
       databaseName: name,
       lake: this.lake,
-      // Model output tables join here once the SQL models declare their headers.
-      tables: [...lakeTables(), ...modelOutputTables([])],
+      // Input tables from the contracts (projected partitions); one table per published model from its
+      // header (registered partitions, which each scoring run re-points to publish).
+      tables: [...lakeTables(), ...modelOutputTables(props.models)],
     });
     this.workGroup = new athena.CfnWorkGroup(this, "WorkGroup", {
       name,
@@ -321,17 +339,20 @@ export class CrmlakeStack extends Stack {
       extraDirectories: [SCORING_SQL.projectDir],
       environment: { ...runConfig, CRMLAKE_SQL_DIR: SCORING_SQL.lambdaDir },
     })
-      // Writes: models/ (publish), runs/ (the UNLOAD staging runs/staging/<run>/…, the publish journal, the
-      // run records runs/log/, the lock runs/lock: functions/core/runner/s3-outputs.ts). Reads: the whole lake
-      // (the curated inputs through Athena, the staged objects it copies).
+      // Writes: models/ (each run's files, models/<model>/run=<run>/…, written by UNLOAD under this role, and
+      // swept when replaced), runs/ (the publish journal runs/staging/<run>/, the run records runs/log/, the
+      // lock runs/lock: functions/core/runner/s3-outputs.ts). Reads: the whole lake (inputs through Athena).
       .useBucket("LAKE_BUCKET", this.lake, { read: [""], write: [LAKE_PREFIXES.models, LAKE_PREFIXES.runs] })
       .useBucket("RESULTS_BUCKET", this.results, { read: [""], write: [""] })
       .useWorkGroup("ATHENA_WORKGROUP", this.workGroup)
+      // GLUE_DATABASE: the run's Glue calls, and the model output tables whose partitions it publishes.
       .useCatalog("GLUE_DATABASE", this.catalog)
       .useRunDatabases(this.catalog);
-    // A failed run is retried once (transient Athena trouble), then lands in the dead-letter queue (alarm).
+    // Lambda retries a failed or interrupted run twice, the most it allows: a run that reaches the 15-minute
+    // limit is resumed by the retry of its event (ADR 0006), so one run gets up to 3 × 15 minutes. Then the
+    // event lands in the dead-letter queue (alarm).
     this.scoring.function.configureAsyncInvoke({
-      retryAttempts: 1,
+      retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       onFailure: this.scoring.queueDestination(this.scoringDeadLetters),
     });

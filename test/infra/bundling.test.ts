@@ -12,7 +12,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Vector } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decimalValues } from "../../functions/core/runner/arrow-columns.ts";
+import { decodeParquet, type encodeParquet, PARQUET_WASM_FILE } from "../../functions/core/runner/parquet.ts";
+import { openDuckDB, sqlString } from "../../functions/engines/duckdb.ts";
 import { checkExtraDirectories, directoryCopyCommands, hookShell } from "../../infra/bundling/directories.ts";
 import {
   copyCommands,
@@ -22,6 +26,7 @@ import {
   NPM_CPU,
   resolveDuckdbPackages,
 } from "../../infra/bundling/duckdb.ts";
+import { PARQUET_WASM_FILES } from "../../infra/bundling/parquet-wasm.ts";
 import type { ArchitectureName } from "../../infra/config.ts";
 import { PROJECT_ROOT } from "../../infra/config.ts";
 import { DEFAULT_ENTRIES } from "../../infra/stacks/crmlake-stack.ts";
@@ -105,7 +110,75 @@ describe("ingest asset, bundled for real (esbuild, no Docker)", () => {
   });
 
   it("ships no DuckDB with the scoring Lambda", () => {
-    expect(readdirSync(asset("scoring")).sort()).toEqual(["index.mjs", "index.mjs.map", "sql"]);
+    const dir = asset("scoring");
+    expect(readdirSync(dir).sort()).toEqual(["index.mjs", "index.mjs.map", "node_modules", "sql"]);
+    expect(readdirSync(join(dir, "node_modules"))).toEqual(["parquet-wasm"]);
+    expect(readFileSync(join(dir, "index.mjs"), "utf8")).not.toMatch(/@duckdb|duckdb\.node/);
+  });
+
+  it("ships parquet-wasm's WebAssembly module with the scoring Lambda, where the bundle resolves it, and not with ingest", () => {
+    const dir = asset("scoring");
+    const shipped = join(dir, "node_modules", "parquet-wasm");
+    expect(
+      readdirSync(shipped, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(shipped, join(e.parentPath, e.name)).split(sep).join("/"))
+        .sort(),
+    ).toEqual([...PARQUET_WASM_FILES].sort());
+    const installed = join(PROJECT_ROOT, "node_modules", "parquet-wasm");
+    for (const file of PARQUET_WASM_FILES) {
+      expect(readFileSync(join(shipped, file)).equals(readFileSync(join(installed, file))), file).toBe(true);
+    }
+    // Resolved from the bundle's own location, as functions/core/runner/parquet.ts resolves it.
+    expect(createRequire(join(dir, "index.mjs")).resolve(PARQUET_WASM_FILE)).toBe(
+      join(shipped, "esm", "parquet_wasm_bg.wasm"),
+    );
+    expect(existsSync(join(asset("ingest"), "node_modules", "parquet-wasm"))).toBe(false);
+  });
+
+  it("decodes and encodes Parquet with the bundled scoring Lambda's codec and the asset's module", async () => {
+    const dir = asset("scoring");
+    const file = join(b.outdir, "duckdb.parquet");
+    const session = await openDuckDB({ threads: 1 });
+    try {
+      await session.connection.run(
+        `COPY (SELECT * FROM (VALUES ('c1', CAST(-12345678901.23 AS DECIMAL(18,2))), ('c2', NULL)) AS t(customer_id, revenue))
+          TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      session.close();
+    }
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      LAKE_BUCKET: "crmlake-test-lake",
+      ATHENA_WORKGROUP: "crmlake",
+      GLUE_DATABASE: "crmlake_db",
+    });
+    let bundled: {
+      handler?: unknown;
+      decodeParquet: typeof decodeParquet;
+      encodeParquet: typeof encodeParquet;
+    };
+    try {
+      bundled = (await import(pathToFileURL(join(dir, "index.mjs")).href)) as typeof bundled;
+    } finally {
+      for (const key of ["LAKE_BUCKET", "ATHENA_WORKGROUP", "GLUE_DATABASE"]) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+    expect(typeof bundled.handler).toBe("function");
+
+    const table = bundled.decodeParquet(readFileSync(file), file);
+    expect(table.numRows).toBe(2);
+    expect(table.getChild("customer_id")?.toArray()).toEqual(["c1", "c2"]);
+    // Encoded by the bundle, decoded by the repository's codec: the same rows and types.
+    const back = decodeParquet(bundled.encodeParquet(table), "bundled.parquet");
+    expect(back.schema.fields.map((f) => `${f.name} ${f.type}`)).toEqual([
+      "customer_id Utf8",
+      "revenue Decimal[18e+2]",
+    ]);
+    expect(decimalValues(back.getChild("revenue") as Vector)).toEqual([-1234567890123n, null]);
   });
 
   it("ships every SQL model of the project with the scoring Lambda, where CRMLAKE_SQL_DIR points", () => {

@@ -10,12 +10,15 @@ import { App, CfnElement, Validations } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { PROJECT_ROOT, readSettings } from "../../infra/config.ts";
-import { CrmlakeStack, type CrmlakeStackProps } from "../../infra/stacks/crmlake-stack.ts";
+import { CrmlakeStack, type CrmlakeStackProps, loadScoringModels } from "../../infra/stacks/crmlake-stack.ts";
 
 /** The context of cdk.json (feature flags): what `cdk synth` gives the app. */
 export const CDK_JSON_CONTEXT = (
   JSON.parse(readFileSync(join(PROJECT_ROOT, "cdk.json"), "utf8")) as { context: Record<string, unknown> }
 ).context;
+
+/** The project's SQL models, as the app reads them: their headers declare the model output tables. */
+export const MODELS = await loadScoringModels(PROJECT_ROOT);
 
 export interface Synth {
   readonly outdir: string;
@@ -26,7 +29,11 @@ export interface Synth {
 
 export function synth(
   context: Record<string, unknown> = {},
-  options: { entries?: CrmlakeStackProps["entries"]; outdir?: string } = {},
+  options: {
+    entries?: CrmlakeStackProps["entries"];
+    outdir?: string;
+    models?: CrmlakeStackProps["models"];
+  } = {},
 ): Synth {
   const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), "crmlake-cdk-"));
   const app = new App({
@@ -40,6 +47,7 @@ export function synth(
   const stack = new CrmlakeStack(app, "Crmlake", {
     settings: readSettings(app.node),
     projectRoot: PROJECT_ROOT,
+    models: options.models ?? MODELS,
     ...(options.entries ? { entries: options.entries } : {}),
   });
   return { outdir, app, stack, template: Template.fromStack(stack) };
