@@ -127,6 +127,17 @@ function modelName(name: string): string {
   return model;
 }
 
+/** The checked model name and as_of date of a request to write (or attach) a model's partition. */
+function target(request: Pick<MaterializeRequest, "model" | "partition">): { model: string; asOf: string } {
+  if (request.partition.column !== "as_of") {
+    throw new QueryFailedError(
+      "athena_partition",
+      `Unsupported partition column "${request.partition.column}"`,
+    );
+  }
+  return { model: modelName(request.model), asOf: isoDate(request.partition.value) };
+}
+
 export function isAthenaWarehouse(warehouse: Warehouse): warehouse is Warehouse & AthenaWarehouseExtensions {
   return warehouse instanceof AthenaWarehouse;
 }
@@ -185,14 +196,7 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
   }
 
   async materialize(request: MaterializeRequest): Promise<MaterializeResult> {
-    const model = modelName(request.model);
-    const asOf = isoDate(request.partition.value);
-    if (request.partition.column !== "as_of") {
-      throw new QueryFailedError(
-        "athena_partition",
-        `Unsupported partition column "${request.partition.column}"`,
-      );
-    }
+    const { model, asOf } = target(request);
     const location = s3Location(request.tableLocation);
     await this.ensureDatabase();
     return this.options.materialization === "unload"
@@ -201,14 +205,7 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
   }
 
   async attachMaterialized(request: AttachRequest): Promise<MaterializeResult> {
-    const model = modelName(request.model);
-    const asOf = isoDate(request.partition.value);
-    if (request.partition.column !== "as_of") {
-      throw new QueryFailedError(
-        "athena_partition",
-        `Unsupported partition column "${request.partition.column}"`,
-      );
-    }
+    const { model, asOf } = target(request);
     const partition = `${s3Location(request.tableLocation)}${MODEL_LAYOUT.partitionDir(asOf)}/`;
     await this.ensureDatabase();
     return this.registerParquet(model, request.columns, partition, asOf, request.rows);

@@ -19,6 +19,7 @@ import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { AthenaFake, type FakeQueryScript } from "../helpers/athena-fake.ts";
 import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
+import { CUSTOMER_TOTALS, STG_LINES } from "../helpers/score-models.ts";
 
 vi.stubEnv("LAKE_BUCKET", "unused-at-import");
 vi.stubEnv("ATHENA_WORKGROUP", "unused-at-import");
@@ -34,26 +35,6 @@ const EVENT = {
   timeZone: "Etc/UTC",
   executionId: "0a1b2c3d-0000-4000-8000-000000000001",
 };
-
-const STG = `-- question: Lines as of the run.
--- grain: one row per line
--- depends_on: none
--- sources: transactions
--- materialized: view
--- column customer_id varchar: Customer.
--- column amount decimal(18,2): Amount.
-select customer_id, amount from transactions where CAST(ordered_at AS DATE) <= {{ as_of }}
-`;
-
-const TOTALS = `-- question: Revenue per customer.
--- grain: one row per customer
--- depends_on: stg_lines
--- unique_key: customer_id
--- column customer_id varchar: Customer.
--- column revenue decimal(18,2): Revenue.
-select customer_id, CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue
-from stg_lines group by customer_id
-`;
 
 const COUNT = `-- question: How many customers bought.
 -- grain: one row
@@ -139,8 +120,8 @@ beforeAll(async () => {
   sqlDir = join(root, "sql");
   await mkdir(join(sqlDir, "staging"), { recursive: true });
   await mkdir(join(sqlDir, "marts"), { recursive: true });
-  await writeFile(join(sqlDir, "staging", "stg_lines.sql"), STG);
-  await writeFile(join(sqlDir, "marts", "customer_totals.sql"), TOTALS);
+  await writeFile(join(sqlDir, "staging", "stg_lines.sql"), STG_LINES);
+  await writeFile(join(sqlDir, "marts", "customer_totals.sql"), CUSTOMER_TOTALS);
 });
 
 afterAll(async () => {
@@ -326,8 +307,8 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     const dir = join(root, "sql-resume");
     await mkdir(join(dir, "staging"), { recursive: true });
     await mkdir(join(dir, "marts"), { recursive: true });
-    await writeFile(join(dir, "staging", "stg_lines.sql"), STG);
-    await writeFile(join(dir, "marts", "customer_totals.sql"), TOTALS);
+    await writeFile(join(dir, "staging", "stg_lines.sql"), STG_LINES);
+    await writeFile(join(dir, "marts", "customer_totals.sql"), CUSTOMER_TOTALS);
     await writeFile(join(dir, "marts", "customer_count.sql"), COUNT);
     const runId = EVENT.executionId;
     const runDb = `${db}_run_${runId.toLowerCase().replace(/-/g, "_")}`;

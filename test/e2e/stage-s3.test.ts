@@ -21,6 +21,7 @@ import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { AthenaFake } from "../helpers/athena-fake.ts";
 import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
+import { CUSTOMER_TOTALS, STG_LINES } from "../helpers/score-models.ts";
 
 const BUCKET = "crmlake-stage-s3";
 const DB = "crmlake_db";
@@ -29,26 +30,6 @@ const RUN_ID = "stage-run-1";
 const RUN_DB = "crmlake_db_run_stage_run_1";
 const LAKE = `s3://${BUCKET}/lake/`;
 const UNLOADED_FILE = "20240201_030000_00001_abcde_part0";
-
-const STG = `-- question: Lines as of the run.
--- grain: one row per line
--- depends_on: none
--- sources: transactions
--- materialized: view
--- column customer_id varchar: Customer.
--- column amount decimal(18,2): Amount.
-select customer_id, amount from transactions where CAST(ordered_at AS DATE) <= {{ as_of }}
-`;
-
-const TOTALS = `-- question: Revenue per customer.
--- grain: one row per customer
--- depends_on: stg_lines
--- unique_key: customer_id
--- column customer_id varchar: Customer.
--- column revenue decimal(18,2): Revenue.
-select customer_id, CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue
-from stg_lines group by customer_id
-`;
 
 const share = defineStage({
   name: "revenue_share",
@@ -96,8 +77,8 @@ beforeAll(async () => {
   sqlDir = join(root, "sql");
   await mkdir(join(sqlDir, "staging"), { recursive: true });
   await mkdir(join(sqlDir, "marts"), { recursive: true });
-  await writeFile(join(sqlDir, "staging", "stg_lines.sql"), STG);
-  await writeFile(join(sqlDir, "marts", "customer_totals.sql"), TOTALS);
+  await writeFile(join(sqlDir, "staging", "stg_lines.sql"), STG_LINES);
+  await writeFile(join(sqlDir, "marts", "customer_totals.sql"), CUSTOMER_TOTALS);
   const file = join(root, "unloaded.parquet");
   const session = await openDuckDB({ threads: 1 });
   try {

@@ -8,10 +8,10 @@
  * GetQueryResults paging with the header row first on the first page of a SELECT, StopQueryExecution
  * turning a query CANCELLED. Errors are Athena's shape: HTTP 400 with `{"__type": "...", "Message": "..."}`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { AthenaClient, type AthenaClientConfig } from "@aws-sdk/client-athena";
 import type { Clock } from "../../functions/engines/athena-client.ts";
+import { type Loopback, listenOnLoopback, loopbackClientConfig } from "./loopback.ts";
 
 export type AthenaOperation =
   | "StartQueryExecution"
@@ -111,35 +111,25 @@ export class AthenaFake {
   private readonly scripts: FakeQueryScript[] = [];
   private readonly errors = new Map<string, FakeError[]>();
   private readonly byToken = new Map<string, FakeQuery>();
-  private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
-  ) {}
+  readonly endpoint: string;
+
+  private constructor(private readonly loopback: Loopback) {
+    this.endpoint = loopback.endpoint;
+  }
 
   static async start(): Promise<AthenaFake> {
     let fake: AthenaFake | undefined;
-    const server = createServer((req, res) => {
-      if (fake === undefined) {
-        res.writeHead(503).end();
-        return;
-      }
-      fake.handle(req, res);
+    const loopback = await listenOnLoopback((req, res) => {
+      if (fake === undefined) res.writeHead(503).end();
+      else fake.handle(req, res);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    fake = new AthenaFake(server, `http://127.0.0.1:${port}`);
+    fake = new AthenaFake(loopback);
     return fake;
   }
 
   /** A real AthenaClient pointed at the fake (dummy credentials; SDK retries off unless configured). */
   client(config: Partial<AthenaClientConfig> = {}): AthenaClient {
-    return new AthenaClient({
-      endpoint: this.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" },
-      maxAttempts: 1,
-      ...config,
-    });
+    return new AthenaClient({ ...loopbackClientConfig(this.endpoint), ...config });
   }
 
   script(...scripts: FakeQueryScript[]): this {
@@ -162,10 +152,8 @@ export class AthenaFake {
     return this.queries.map((q) => q.sql);
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections(); // the SDK keeps connections alive
-    await closed;
+  close(): Promise<void> {
+    return this.loopback.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

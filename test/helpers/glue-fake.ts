@@ -8,9 +8,9 @@
  *
  * Tables are declared by the test (`table`), as the stack declares them in a deployment.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { GlueClient, type GlueClientConfig, type StorageDescriptor } from "@aws-sdk/client-glue";
+import { type Loopback, listenOnLoopback, loopbackClientConfig } from "./loopback.ts";
 
 export interface GlueFakeCall {
   readonly operation: string;
@@ -38,34 +38,24 @@ export class GlueFake {
   /** GetPartitions page size (small, to exercise NextToken). */
   pageSize = 2;
 
-  private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
-  ) {}
+  readonly endpoint: string;
+
+  private constructor(private readonly loopback: Loopback) {
+    this.endpoint = loopback.endpoint;
+  }
 
   static async start(): Promise<GlueFake> {
     let fake: GlueFake | undefined;
-    const server = createServer((req, res) => {
-      if (fake === undefined) {
-        res.writeHead(503).end();
-        return;
-      }
-      fake.handle(req, res);
+    const loopback = await listenOnLoopback((req, res) => {
+      if (fake === undefined) res.writeHead(503).end();
+      else fake.handle(req, res);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    fake = new GlueFake(server, `http://127.0.0.1:${port}`);
+    fake = new GlueFake(loopback);
     return fake;
   }
 
   client(config: Partial<GlueClientConfig> = {}): GlueClient {
-    return new GlueClient({
-      endpoint: this.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" },
-      maxAttempts: 1,
-      ...config,
-    });
+    return new GlueClient({ ...loopbackClientConfig(this.endpoint), ...config });
   }
 
   /** Declares a Parquet table partitioned by as_of (what the stack deploys for a model). */
@@ -101,10 +91,8 @@ export class GlueFake {
     return this.calls.map((c) => c.operation);
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return this.loopback.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
