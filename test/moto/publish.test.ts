@@ -1,0 +1,214 @@
+/**
+ * Publishing on S3 (S3ModelOutputs + GluePartitions, docs/adr/0006) against moto, a second implementation of
+ * the S3 and Glue APIs written by others, so that the behaviour the e2e tests show on s3rver and the
+ * project's Glue fake is not an artefact of those fakes. The model tables are created from the stack's own
+ * table specs (infra/constructs/lake-catalog.ts), so moto also has to accept the TableInput the stack deploys.
+ */
+
+import {
+  CreateDatabaseCommand,
+  CreateTableCommand,
+  GetPartitionCommand,
+  GetTableCommand,
+  GlueClient,
+  type TableInput,
+} from "@aws-sdk/client-glue";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunLockedError } from "../../functions/core/runner/errors.ts";
+import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { loadProjectModels } from "../../functions/core/runner/models.ts";
+import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
+import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
+import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
+import { type MotoServer, startMoto } from "./moto-server.ts";
+
+const BUCKET = "crmlake-lake";
+const DB = "crmlake";
+const AS_OF = "2024-01-31";
+const MODELS = ["customer_rfm", "pyramid_summary"] as const;
+
+let moto: MotoServer;
+let s3: S3Client;
+let glue: GlueClient;
+/** The reader's own client: a reader is another process, and this one is not watched by the tests. */
+let readerGlue: GlueClient;
+let lake: S3ObjectStore;
+
+/** CloudFormation's camelCase TableInput → the API's PascalCase; `parameters` maps keep their keys. */
+function apiCase(value: unknown, keepKeys = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => apiCase(v));
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [
+      keepKeys ? key : key.charAt(0).toUpperCase() + key.slice(1),
+      apiCase(v, key === "parameters"),
+    ]),
+  );
+}
+
+const clientConfig = () => ({
+  endpoint: moto.endpoint,
+  region: "us-east-1",
+  credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+});
+
+const uri = (key: string) => `s3://${BUCKET}/${key}`;
+const outputs = (options: { now?: () => Date } = {}) =>
+  new S3ModelOutputs({
+    bucket: BUCKET,
+    client: s3,
+    partitions: new GluePartitions({ client: glue, database: DB }),
+    ...options,
+  });
+
+async function stage(runId: string, model: string, files: Record<string, string>): Promise<void> {
+  for (const [name, body] of Object.entries(files)) {
+    await lake.put(`${MODEL_LAYOUT.runTable(runId, model)}as_of=${AS_OF}/${name}`, body);
+  }
+}
+
+async function partitionLocation(model: string): Promise<string | undefined> {
+  const response = await readerGlue.send(
+    new GetPartitionCommand({ DatabaseName: DB, TableName: model, PartitionValues: [AS_OF] }),
+  );
+  return response.Partition?.StorageDescriptor?.Location;
+}
+
+/** What Athena reads for the partition: the objects under the location Glue holds for it. */
+async function readerSees(model: string): Promise<string[]> {
+  const location = await partitionLocation(model).catch(() => undefined);
+  if (location === undefined) return [];
+  const prefix = location.slice(uri("").length);
+  return (await lake.list(prefix)).map((o) => o.key.slice(prefix.length));
+}
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const client = clientConfig();
+  s3 = new S3Client({ ...client, forcePathStyle: true });
+  glue = new GlueClient(client);
+  readerGlue = new GlueClient(client);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  lake = new S3ObjectStore({ bucket: BUCKET, client: s3 });
+  await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: DB } }));
+  const specs = modelOutputTables(await loadProjectModels("sql")).filter((t) =>
+    (MODELS as readonly string[]).includes(t.name),
+  );
+  for (const spec of specs) {
+    await glue.send(
+      new CreateTableCommand({
+        DatabaseName: DB,
+        TableInput: apiCase(tableInput(spec, BUCKET)) as TableInput,
+      }),
+    );
+  }
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  glue?.destroy();
+  readerGlue?.destroy();
+  await moto?.stop();
+});
+
+describe("publishing on moto's S3 and Glue", () => {
+  it("accepts the stack's model tables, and publishes by pointing each partition at the run, with the table's columns", async () => {
+    for (const model of MODELS) await stage("run-1", model, { "part-0": "run 1" });
+    await outputs().publish("run-1", AS_OF, [...MODELS]);
+    for (const model of MODELS) {
+      expect(await partitionLocation(model)).toBe(
+        uri(`${MODEL_LAYOUT.runTable("run-1", model)}as_of=${AS_OF}/`),
+      );
+    }
+
+    await stage("run-2", "customer_rfm", { "part-0": "run 2", "part-1": "run 2" });
+    await outputs().publish("run-2", AS_OF, ["customer_rfm"]);
+
+    expect(await partitionLocation("customer_rfm")).toBe(
+      uri(`${MODEL_LAYOUT.runTable("run-2", "customer_rfm")}as_of=${AS_OF}/`),
+    );
+    expect(await readerSees("customer_rfm")).toEqual(["part-0", "part-1"]);
+    const table = await glue.send(new GetTableCommand({ DatabaseName: DB, Name: "customer_rfm" }));
+    const partition = await glue.send(
+      new GetPartitionCommand({ DatabaseName: DB, TableName: "customer_rfm", PartitionValues: [AS_OF] }),
+    );
+    expect(partition.Partition?.StorageDescriptor?.Columns).toEqual(table.Table?.StorageDescriptor?.Columns);
+    expect(table.Table?.StorageDescriptor?.Columns?.find((c) => c.Name === "monetary")?.Type).toBe(
+      "decimal(18,2)",
+    );
+    // The replaced files stay for queries that planned against them, until the sweep's grace period ends.
+    expect(await lake.list(`${MODEL_LAYOUT.runTable("run-1", "customer_rfm")}`)).toHaveLength(1);
+  });
+
+  it("never shows a reader a mix of two runs while it publishes", async () => {
+    await stage("run-3", "pyramid_summary", { "part-a": "run 3", "part-b": "run 3", "part-c": "run 3" });
+    const seen: string[][] = [];
+    glue.middlewareStack.add(
+      (next) => async (args) => {
+        seen.push(await readerSees("pyramid_summary"));
+        const result = await next(args);
+        seen.push(await readerSees("pyramid_summary"));
+        return result;
+      },
+      { step: "initialize", name: "readerDuringPublish" },
+    );
+    try {
+      await outputs().publish("run-3", AS_OF, ["pyramid_summary"]);
+    } finally {
+      glue.middlewareStack.remove("readerDuringPublish");
+    }
+    expect(seen.length).toBeGreaterThan(2);
+    for (const view of seen) expect([["part-0"], ["part-a", "part-b", "part-c"]]).toContainEqual(view);
+    expect(seen.at(-1)).toEqual(["part-a", "part-b", "part-c"]);
+  });
+
+  it("sweeps replaced run partitions after the grace period, using moto's LastModified", async () => {
+    const later = outputs({ now: () => new Date(Date.now() + 25 * 60 * 60 * 1000) });
+    const swept = await later.sweep(["customer_rfm", "pyramid_summary"], "run-9");
+    expect(swept.sort()).toEqual([
+      `${MODEL_LAYOUT.runTable("run-1", "customer_rfm")}as_of=${AS_OF}/`,
+      `${MODEL_LAYOUT.runTable("run-1", "pyramid_summary")}as_of=${AS_OF}/`,
+    ]);
+    expect(await readerSees("customer_rfm")).toEqual(["part-0", "part-1"]);
+  });
+
+  it("loses a lock race by S3's own conditional write: moto answers 412 to If-None-Match, and the winner is named", async () => {
+    const racing = new S3Client({ ...clientConfig(), forcePathStyle: true });
+    // Another run creates the lock between our read (none there) and our conditional PutObject.
+    racing.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Key?: string; IfNoneMatch?: string };
+        if (input.IfNoneMatch === "*" && input.Key === MODEL_LAYOUT.lock) {
+          await lake.put(
+            MODEL_LAYOUT.lock,
+            JSON.stringify({ run_id: "winner", host: "elsewhere", started_at: new Date().toISOString() }),
+          );
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "anotherRunWins" },
+    );
+    try {
+      const loser = new S3ModelOutputs({
+        bucket: BUCKET,
+        client: racing,
+        partitions: new GluePartitions({ client: glue, database: DB }),
+      });
+      const attempt = loser.lock("loser");
+      await expect(attempt).rejects.toBeInstanceOf(RunLockedError);
+      await expect(attempt).rejects.toThrow(/run winner \(on elsewhere/);
+    } finally {
+      racing.destroy();
+      await lake.delete([MODEL_LAYOUT.lock]);
+    }
+  });
+
+  it("explains a model whose Glue table the stack did not declare", async () => {
+    await stage("run-4", "not_deployed", { "part-0": "x" });
+    await expect(outputs().publish("run-4", AS_OF, ["not_deployed"])).rejects.toThrow(
+      `The Glue table ${DB}.not_deployed does not exist, so model not_deployed cannot be published`,
+    );
+  });
+});
