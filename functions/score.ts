@@ -26,7 +26,8 @@ import { z } from "zod";
 import { type CrmlakeConfig, defaultConfig, parseConfig } from "./core/config.ts";
 import { optionalEnv, requiredEnv } from "./core/env.ts";
 import { ConfigError, CrmlakeError, errorMessage, isCrmlakeError } from "./core/errors.ts";
-import { RUN_ID_PATTERN, type RunSummary, runModels } from "./core/runner/run.ts";
+import { type RunSummary, runModels } from "./core/runner/run.ts";
+import type { RunRecord } from "./core/runner/runs.ts";
 import { S3ModelOutputs } from "./core/runner/s3-outputs.ts";
 import { AthenaWarehouse, type AthenaWarehouseOptions, runDatabaseName } from "./engines/athena.ts";
 import { GluePartitions } from "./engines/glue-partitions.ts";
@@ -122,13 +123,44 @@ export function asOfFor(scheduledTime: string, timeZone: string): string {
 }
 
 /**
- * The run id of a scheduled execution: the executionId itself when it is a safe id of up to 64 characters
- * (Scheduler's are UUIDs), else `x` and 32 hex digits of its SHA-256. The same event always names the same
- * run, which is what lets a retried invocation resume it.
+ * The run id of a scheduled execution: the executionId itself when it is lower-case letters, digits and `-`,
+ * up to 64 characters (Scheduler's are UUIDs), else `x` and 32 hex digits of its SHA-256. The same event
+ * always names the same run, which is what lets a retried invocation resume it. Lower case without `_`, so
+ * that two ids never share a run database (runDatabaseName lower-cases and maps `-` to `_`).
  */
 export function runIdFor(executionId: string): string {
-  if (executionId.length <= 64 && RUN_ID_PATTERN.test(executionId)) return executionId;
+  if (/^[a-z0-9][a-z0-9-]{0,63}$/.test(executionId)) return executionId;
   return `x${createHash("sha256").update(executionId).digest("hex").slice(0, 32)}`;
+}
+
+/** How many fresh runs one event may start after failed ones (`<id>`, `<id>-2`, … `<id>-5`). */
+const MAX_RUNS_PER_EVENT = 5;
+
+type RunChoice =
+  | { readonly kind: "done"; readonly runId: string; readonly record: RunRecord }
+  | { readonly kind: "run"; readonly runId: string; readonly resume: boolean };
+
+/**
+ * Which run an invocation of the event is: the first of `<id>`, `<id>-2`, … that has not failed. One that
+ * succeeded is done (a duplicate delivery); one left running or interrupted is resumed; none yet is started.
+ * A failed run is never resumed (its files are discarded and its run database dropped): a retry after a
+ * failure is a fresh run under the next id.
+ */
+export async function chooseRun(
+  outputs: Pick<S3ModelOutputs, "readRunRecord">,
+  base: string,
+): Promise<RunChoice> {
+  for (let n = 1; n <= MAX_RUNS_PER_EVENT; n++) {
+    const runId = n === 1 ? base : `${base}-${n}`;
+    const record = await outputs.readRunRecord(runId);
+    if (record === undefined) return { kind: "run", runId, resume: false };
+    if (record.status === "succeeded") return { kind: "done", runId, record };
+    if (record.status !== "failed") return { kind: "run", runId, resume: true };
+  }
+  throw new ScoringEventError(
+    "too_many_failures",
+    `This event already failed ${MAX_RUNS_PER_EVENT} runs (${base} to ${base}-${MAX_RUNS_PER_EVENT}); see their records under runs/log/. Send a new executionId to try again.`,
+  );
 }
 
 /** CRMLAKE_CONFIG: the run configuration as JSON; empty means the documented defaults. */
@@ -174,6 +206,8 @@ export interface ScoringResult {
   readonly runId: string;
   /** True when an earlier invocation had already published this run: nothing was done. */
   readonly alreadyDone?: boolean;
+  /** True when another invocation of the same run (a duplicate delivery) holds its lock: nothing was done. */
+  readonly alreadyRunning?: boolean;
   readonly asOf: string;
   readonly durationMs: number;
   readonly models: number;
@@ -194,8 +228,6 @@ export function createScoringHandler(
       const parsed = parseScoringEvent(event);
       const asOf = parsed.asOf ?? asOfFor(parsed.scheduledTime, parsed.timeZone);
       const config = parseRunConfig(settings.config);
-      runId = runIdFor(parsed.executionId);
-      logger.appendKeys({ run_id: runId, as_of: asOf, execution_id: parsed.executionId });
       const outputs = new S3ModelOutputs({
         bucket: settings.lakeBucket,
         prefix: settings.lakePrefix ?? "",
@@ -206,8 +238,11 @@ export function createScoringHandler(
         }),
         ...(settings.now === undefined ? {} : { now: settings.now }),
       });
-      const previous = await outputs.readRunRecord(runId);
-      if (previous?.status === "succeeded") {
+      const choice = await chooseRun(outputs, runIdFor(parsed.executionId));
+      runId = choice.runId;
+      logger.appendKeys({ run_id: runId, as_of: asOf, execution_id: parsed.executionId });
+      if (choice.kind === "done") {
+        const previous = choice.record;
         logger.info("run already published by an earlier invocation; nothing to do", {
           as_of: previous.as_of,
         });
@@ -235,7 +270,9 @@ export function createScoringHandler(
         clearLocation: (location) => outputs.clearLocation(location),
       });
       let summary: RunSummary;
-      let interrupted = false;
+      // An interrupted run keeps its run database for its retry; so does a duplicate invocation, whose run
+      // database is the one the running invocation works in.
+      let keepRunDatabase = false;
       try {
         summary = await runModels({
           lakeDir: outputs.location,
@@ -245,16 +282,23 @@ export function createScoringHandler(
           warehouse,
           outputs,
           runId,
-          resume: true,
+          resume: choice.resume,
           log: (line) => logger.info(line.trim()),
           now,
         });
       } catch (error) {
-        interrupted = isCrmlakeError(error) && error.code === "run_interrupted";
+        keepRunDatabase =
+          isCrmlakeError(error) && (error.code === "run_interrupted" || error.code === "run_in_progress");
+        if (isCrmlakeError(error) && error.code === "run_in_progress") {
+          logger.info("another invocation of this run is in progress; nothing to do", {
+            error: error.message,
+          });
+          metrics.addMetric("RunFailed", MetricUnit.Count, 0);
+          return { runId: choice.runId, alreadyRunning: true, asOf, durationMs: 0, models: 0, rows: 0 };
+        }
         throw error;
       } finally {
-        // An interrupted run keeps its run database: the retry resumes from the tables in it.
-        if (!interrupted) await closeQuietly(warehouse, logger);
+        if (!keepRunDatabase) await closeQuietly(warehouse, logger);
         const usage = warehouse.usage();
         metrics.addMetric("AthenaQueries", MetricUnit.Count, usage.queries);
         metrics.addMetric("AthenaBytesScanned", MetricUnit.Bytes, usage.dataScannedBytes);

@@ -17,6 +17,7 @@ import {
   GetPartitionsCommand,
   GetTableCommand,
   type GlueClient,
+  type PartitionInput,
   type StorageDescriptor,
   UpdatePartitionCommand,
 } from "@aws-sdk/client-glue";
@@ -48,9 +49,42 @@ export class GluePartitions {
 
   /** Points the table's partition `as_of=<asOf>` at `location` (an `s3://…/` prefix); idempotent. */
   async point(table: string, asOf: string, location: string): Promise<PartitionChange> {
-    const descriptor = { ...(await this.tableDescriptor(table)), Location: location };
-    const input = { Values: [asOf], StorageDescriptor: descriptor };
-    const previous = await this.location(table, asOf);
+    const [change] = await this.pointAll(asOf, [{ table, location }]);
+    if (change === undefined) throw new Error(`No partition change for ${table}`);
+    return change;
+  }
+
+  /**
+   * Points the partition `as_of=<asOf>` of each table at its location. Every read (the tables' descriptors,
+   * the partitions' current locations) comes first, then the writes back to back, so that the moment in
+   * which some tables show the new run and others the previous one is as short as Glue allows.
+   */
+  async pointAll(
+    asOf: string,
+    targets: readonly { readonly table: string; readonly location: string }[],
+  ): Promise<PartitionChange[]> {
+    const planned: (PartitionChange & { descriptor: StorageDescriptor })[] = [];
+    for (const { table, location } of targets) {
+      const descriptor = await this.tableDescriptor(table);
+      planned.push({ table, asOf, location, previous: await this.location(table, asOf), descriptor });
+    }
+    for (const { table, location, previous, descriptor } of planned) {
+      await this.write(
+        table,
+        asOf,
+        { Values: [asOf], StorageDescriptor: { ...descriptor, Location: location } },
+        previous,
+      );
+    }
+    return planned.map(({ table, location, previous }) => ({ table, asOf, location, previous }));
+  }
+
+  private async write(
+    table: string,
+    asOf: string,
+    input: PartitionInput,
+    previous: string | undefined,
+  ): Promise<void> {
     if (previous === undefined) {
       try {
         await this.client.send(
@@ -60,7 +94,7 @@ export class GluePartitions {
             PartitionInput: input,
           }),
         );
-        return { table, asOf, previous, location };
+        return;
       } catch (error) {
         // Created meanwhile (a concurrent or earlier attempt): update it instead.
         if (!(error instanceof AlreadyExistsException))
@@ -79,7 +113,6 @@ export class GluePartitions {
     } catch (error) {
       throw this.failure("UpdatePartition", table, asOf, error);
     }
-    return { table, asOf, previous, location };
   }
 
   /** Where the partition `as_of=<asOf>` points, or undefined when it is not registered. */

@@ -97,11 +97,15 @@ const GLUE_TABLE_CHANGES = [
   "glue:BatchDeleteTableVersion",
 ];
 const GLUE_PARTITION_DELETE = ["glue:DeletePartition", "glue:BatchDeletePartition"];
-/** Registering a partition and pointing it elsewhere: how a run publishes a model's as_of (ADR 0003, 4). */
-const GLUE_PARTITION_REGISTER = [
-  "glue:CreatePartition",
+/**
+ * Registering a partition and pointing it elsewhere: how a run publishes a model's as_of (ADR 0003, 4;
+ * functions/engines/glue-partitions.ts makes exactly these two calls, one partition at a time).
+ */
+const GLUE_PARTITION_REGISTER = ["glue:CreatePartition", "glue:UpdatePartition"];
+/** Every way to register or re-point partitions, for the Deny on the projected input tables. */
+const GLUE_PARTITION_REGISTER_ANY = [
+  ...GLUE_PARTITION_REGISTER,
   "glue:BatchCreatePartition",
-  "glue:UpdatePartition",
   "glue:BatchUpdatePartition",
 ];
 /** What a run does with the stack's model output tables: read them, register and re-point partitions. */
@@ -326,7 +330,7 @@ export class CrmlakeFunction extends Construct {
         new iam.PolicyStatement({
           sid: "ProjectedTablesRegisterNoPartitions",
           effect: iam.Effect.DENY,
-          actions: GLUE_PARTITION_REGISTER,
+          actions: GLUE_PARTITION_REGISTER_ANY,
           resources: projected.map((t) => catalog.tableArn(t)),
         }),
       );

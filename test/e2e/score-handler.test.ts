@@ -14,6 +14,7 @@ import type { AthenaClient } from "@aws-sdk/client-athena";
 import type { GlueClient } from "@aws-sdk/client-glue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
 import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { AthenaFake, type FakeQueryScript } from "../helpers/athena-fake.ts";
@@ -85,6 +86,7 @@ let glueFake: GlueFake;
 let glue: GlueClient;
 let db = DB;
 let sqlDir = "";
+let resumeDir = "";
 let root = "";
 let lake: S3ObjectStore;
 let lakeCounter = 0;
@@ -122,6 +124,13 @@ beforeAll(async () => {
   await mkdir(join(sqlDir, "marts"), { recursive: true });
   await writeFile(join(sqlDir, "staging", "stg_lines.sql"), STG_LINES);
   await writeFile(join(sqlDir, "marts", "customer_totals.sql"), CUSTOMER_TOTALS);
+  // Three models, two of them tables: for resuming and for a publish that fails half-way.
+  resumeDir = join(root, "sql-resume");
+  await mkdir(join(resumeDir, "staging"), { recursive: true });
+  await mkdir(join(resumeDir, "marts"), { recursive: true });
+  await writeFile(join(resumeDir, "staging", "stg_lines.sql"), STG_LINES);
+  await writeFile(join(resumeDir, "marts", "customer_totals.sql"), CUSTOMER_TOTALS);
+  await writeFile(join(resumeDir, "marts", "customer_count.sql"), COUNT);
 });
 
 afterAll(async () => {
@@ -201,7 +210,9 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     const keys = (await lake.list("")).map((o) => o.key);
     expect(keys).toEqual([
       `${newPartition}20240201_030000_00001_abcde_part0`,
-      // The replaced run's files stay for queries that resolved it, until the sweep's grace period ends.
+      // The replaced run's files stay for queries that resolved it, until the sweep's grace period ends
+      // (counted from the _retired marker, which Athena does not read).
+      `models/customer_totals/run=old/as_of=${AS_OF}/_retired`,
       `models/customer_totals/run=old/as_of=${AS_OF}/old-part-1`,
       `models/customer_totals/run=old/as_of=${AS_OF}/old-part-2`,
       "models/customer_totals/run=older/as_of=2024-01-30/part",
@@ -304,12 +315,7 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
   });
 
   it("keeps an interrupted run's work, and the retry of the same event resumes it, computing only what was not done", async () => {
-    const dir = join(root, "sql-resume");
-    await mkdir(join(dir, "staging"), { recursive: true });
-    await mkdir(join(dir, "marts"), { recursive: true });
-    await writeFile(join(dir, "staging", "stg_lines.sql"), STG_LINES);
-    await writeFile(join(dir, "marts", "customer_totals.sql"), CUSTOMER_TOTALS);
-    await writeFile(join(dir, "marts", "customer_count.sql"), COUNT);
+    const dir = resumeDir;
     const runId = EVENT.executionId;
     const runDb = `${db}_run_${runId.toLowerCase().replace(/-/g, "_")}`;
     const countColumns = {
@@ -433,5 +439,132 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     expect(again).toMatchObject({ runId, alreadyDone: true, asOf: AS_OF, models: 3, rows: 3 });
     expect(fake.queries.length).toBe(third);
     expect(glueFake.operations().filter((o) => o.endsWith("Partition")).length).toBe(glueWrites);
+  });
+
+  it("a publish that fails half-way keeps what it published and its journal, and the next run rolls it forward", async () => {
+    const runId = EVENT.executionId;
+    fake.script(...tableScripts().slice(0, 3), {
+      match: "table_name = 'customer_count__body'",
+      columns: [
+        { name: "column_name", type: "varchar" },
+        { name: "data_type", type: "varchar" },
+      ],
+      rows: [["customers", "bigint"]],
+    });
+    fake.script({ match: /^UNLOAD/, updateCount: 1 }, { ...tableScripts()[2], match: "AS duplicate_keys" });
+    // customer_totals' partition is updated; creating customer_count's (a new table's first as_of) fails.
+    glueFake.failNext("CreatePartition", "InternalServiceException");
+    const { handler, added } = handlerUnderTest(resumeDir);
+
+    await expect(handler(EVENT, context)).rejects.toThrow(
+      `Glue CreatePartition failed for ${db}.customer_count partition as_of=${AS_OF}`,
+    );
+
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 1);
+    const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(runId))) ?? "{}") as {
+      status?: string;
+    };
+    expect(record.status).toBe("failed");
+    // What readers already read is not discarded with the failed run: the partition and its files stay.
+    expect(published()[AS_OF]).toBe(`${lakeUri()}models/customer_totals/run=${runId}/as_of=${AS_OF}/`);
+    expect(await lake.list(`models/customer_totals/run=${runId}/`)).toHaveLength(1);
+    expect(await lake.list(`models/customer_count/run=${runId}/`)).toHaveLength(1);
+    expect(await lake.get(MODEL_LAYOUT.publishJournal(runId))).toBeDefined();
+
+    // The next run, whatever its id, finishes that publish before it starts.
+    await new S3ModelOutputs({
+      bucket: BUCKET,
+      prefix: lakePrefix,
+      client: server.client,
+      partitions: new GluePartitions({ client: glue, database: db }),
+    }).recover("the-next-run");
+    expect(glueFake.partitions(db, "customer_count")).toEqual({
+      [AS_OF]: `${lakeUri()}models/customer_count/run=${runId}/as_of=${AS_OF}/`,
+    });
+    expect(await lake.get(MODEL_LAYOUT.publishJournal(runId))).toBeUndefined();
+  });
+
+  it("does nothing for a duplicate delivery while the same run holds the lock, and leaves its run database alone", async () => {
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({
+        run_id: EVENT.executionId,
+        host: "the-first-delivery",
+        started_at: new Date().toISOString(),
+      }),
+    );
+    const before = fake.queries.length;
+    const { handler, added } = handlerUnderTest();
+
+    const result = await handler(EVENT, context);
+
+    expect(result).toMatchObject({ runId: EVENT.executionId, alreadyRunning: true });
+    const statements = fake.statements.slice(before);
+    expect(statements.some((q) => q.startsWith("DROP DATABASE") || q.startsWith("UNLOAD"))).toBe(false);
+    expect(text(await lake.get(MODEL_LAYOUT.lock))).toContain("the-first-delivery");
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+  });
+
+  it("computes a kept model again when its table reads back other rows than the earlier attempt recorded", async () => {
+    const runId = EVENT.executionId;
+    const runDb = `${db}_run_${runId.replace(/-/g, "_")}`;
+    // The earlier attempt recorded customer_totals done with 5 rows; its files have since lost some.
+    await lake.put(
+      MODEL_LAYOUT.runRecord(runId),
+      JSON.stringify({
+        run_id: runId,
+        as_of: AS_OF,
+        status: "interrupted",
+        engine: "athena",
+        started_at: "2024-02-01 03:00:00.000",
+        finished_at: null,
+        duration_ms: null,
+        models_requested: null,
+        config: "{}",
+        models: [
+          {
+            model: "customer_totals",
+            layer: "marts",
+            materialized: "table",
+            status: "succeeded",
+            started_at: "2024-02-01 03:00:00.000",
+            finished_at: "2024-02-01 03:01:00.000",
+            duration_ms: 60_000,
+            rows: 5,
+            bytes_scanned: 1,
+            cost_usd: 0,
+            error: null,
+          },
+        ],
+        bytes_scanned: null,
+        cost_usd: null,
+        error: null,
+      }),
+    );
+    fake.script(
+      {
+        match: "table_name = 'customer_totals__unloaded'",
+        columns: [
+          { name: "column_name", type: "varchar" },
+          { name: "data_type", type: "varchar" },
+        ],
+        rows: [
+          ["customer_id", "varchar"],
+          ["revenue", "decimal(18,2)"],
+        ],
+      },
+      {
+        match: `COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`,
+        columns: [{ name: "n", type: "bigint" }],
+        rows: [["2"]],
+      },
+      ...tableScripts(),
+    );
+    const before = fake.queries.length;
+
+    const result = await handlerUnderTest().handler(EVENT, context);
+
+    expect(result).toMatchObject({ runId, rows: 2 });
+    expect(fake.statements.slice(before).filter((q) => q.startsWith("UNLOAD"))).toHaveLength(1);
   });
 });

@@ -190,14 +190,20 @@ describe("S3ModelOutputs against s3rver and the Glue fake", () => {
     await release();
   });
 
-  it("takes over a lock held under its own run id at once: the same run, invoked again to resume", async () => {
-    const now = () => new Date("2026-11-23T03:16:00.000Z");
+  it("takes over a lock of its own run id only when older than a Lambda's life; a younger one is a duplicate in progress", async () => {
     await lake.put(
       MODEL_LAYOUT.lock,
       JSON.stringify({ run_id: "run-r", host: "gone", started_at: "2026-11-23T03:00:00.000Z" }),
     );
-    await expect(outputs({ now }).lock("run-other")).rejects.toThrow(/run run-r/);
-    const release = await outputs({ now }).lock("run-r");
+    const at = (time: string) => outputs({ now: () => new Date(time) });
+    await expect(at("2026-11-23T03:16:00.000Z").lock("run-other")).rejects.toThrow(/run run-r/);
+    // Ten minutes in: the holder may still be running (a duplicate delivery of the same event).
+    await expect(at("2026-11-23T03:10:00.000Z").lock("run-r")).rejects.toMatchObject({
+      code: "run_in_progress",
+      message: expect.stringContaining("Run run-r is already running"),
+    });
+    // Sixteen: no Lambda lives that long, so the holder is a dead attempt of this run; its retry resumes.
+    const release = await at("2026-11-23T03:16:00.000Z").lock("run-r");
     expect(text(await lake.get(MODEL_LAYOUT.lock))).toContain('"started_at":"2026-11-23T03:16:00.000Z"');
     await release();
     expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
@@ -245,8 +251,16 @@ describe("S3ModelOutputs against s3rver and the Glue fake", () => {
       "part-z": "new-3",
     });
     expect(await readerSees("customer_rfm", "2024-01-30")).toEqual({ "part-a": "jan30" });
-    // The replaced files stay for queries that resolved the old location (until the grace period ends).
-    expect(await keys("models/customer_rfm/run=run-1/as_of=2024-01-31/")).toHaveLength(2);
+    // The replaced files stay for queries that resolved the old location, until the grace period ends,
+    // which counts from the _retired marker publish leaves there (Athena ignores files starting with _).
+    expect(await keys("models/customer_rfm/run=run-1/as_of=2024-01-31/")).toEqual([
+      "models/customer_rfm/run=run-1/as_of=2024-01-31/_retired",
+      "models/customer_rfm/run=run-1/as_of=2024-01-31/part-a",
+      "models/customer_rfm/run=run-1/as_of=2024-01-31/part-b",
+    ]);
+    expect(await keys("models/customer_base/")).toEqual([
+      "models/customer_base/run=run-2/as_of=2024-01-31/part-x",
+    ]);
     expect(await keys("runs/staging/")).toEqual([]);
   });
 
@@ -293,7 +307,7 @@ describe("S3ModelOutputs against s3rver and the Glue fake", () => {
     await stage("run-2", "m", "2024-01-31", { p: "new" });
     await outputs().publish("run-2", "2024-01-31", ["m"]);
     // Within the grace period nothing is deleted (s3rver stamps the files with the real time).
-    expect(await keys("models/m/")).toHaveLength(4);
+    expect(await keys("models/m/")).toHaveLength(5); // with run-1's 2024-01-31 _retired marker
 
     const later = outputs({ now: () => new Date(Date.now() + DAY + 60_000) });
     // run-dead is the current run here (resuming): its files are kept whatever their age.
@@ -325,6 +339,23 @@ describe("S3ModelOutputs against s3rver and the Glue fake", () => {
     expect(glueFake.partitions(db, "customer_rfm")).toEqual({
       "2024-01-31": runPartition("run-1", "customer_rfm", "2024-01-31"),
     });
+  });
+
+  it("never deletes what a Glue partition points at: discard keeps a failed run's published files, clearTable refuses", async () => {
+    // run-f published customer_rfm, then failed (e.g. while verifying); its customer_base was never published.
+    await stage("run-f", "customer_rfm", "2024-01-31", { p: "published by run-f" });
+    await stage("run-f", "customer_base", "2024-01-31", { p: "never published" });
+    await partitions.point("customer_rfm", "2024-01-31", runPartition("run-f", "customer_rfm", "2024-01-31"));
+
+    await outputs().discard("run-f");
+
+    expect(await keys("models/")).toEqual(["models/customer_rfm/run=run-f/as_of=2024-01-31/p"]);
+    expect(await readerSees("customer_rfm", "2024-01-31")).toEqual({ p: "published by run-f" });
+    await expect(outputs().clearTable("run-f", "customer_rfm")).rejects.toMatchObject({
+      code: "published_files",
+      message: `Refusing to clear ${uri("models/customer_rfm/run=run-f/")}: the Glue table customer_rfm publishes ${runPartition("run-f", "customer_rfm", "2024-01-31")} from it`,
+    });
+    expect(await keys("models/")).toHaveLength(1);
   });
 
   it("rolls an interrupted publish forward from its journal, keeps the current run's staging, and is idempotent", async () => {
@@ -371,7 +402,7 @@ describe("S3ModelOutputs against s3rver and the Glue fake", () => {
       }),
     );
     await expect(outputs().recover("run-now")).rejects.toThrow(
-      `The publish journal of run run-x points m at ${uri("curated/")}, outside ${uri("models/m/")}`,
+      `The publish journal of run run-x points m at ${uri("curated/")}, outside ${uri("models/m/")}. Every run first finishes the interrupted publish of run run-x; fix ${uri("runs/staging/run-x/_publish.json")}, or delete it`,
     );
     await lake.delete([MODEL_LAYOUT.publishJournal("run-x")]);
     await lake.put(MODEL_LAYOUT.publishJournal("run-bad"), '{"run_id": "run-bad"}');

@@ -283,6 +283,35 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
       materialization: "unload",
       poll: { initialMs: 1, maxMs: 2 },
     });
+    // What the earlier invocation recorded as it went: both tables done, with their rows.
+    const done = (model: string, rows: number | null) => ({
+      model,
+      layer: "marts",
+      materialized: rows === null ? "view" : "table",
+      status: "succeeded" as const,
+      started_at: "2024-02-01 03:00:00.000",
+      finished_at: "2024-02-01 03:01:00.000",
+      duration_ms: 60_000,
+      rows,
+      bytes_scanned: 1024,
+      cost_usd: 0,
+      error: null,
+    });
+    await outputs.writeRunRecord({
+      run_id: runId,
+      as_of: AS_OF,
+      status: "interrupted",
+      engine: "athena",
+      started_at: "2024-02-01 03:00:00.000",
+      finished_at: "2024-02-01 03:14:45.000",
+      duration_ms: 885_000,
+      models_requested: null,
+      config: "{}",
+      models: [done("stg_lines", null), done("customer_totals", 2), done("revenue_share", 2)],
+      bytes_scanned: 2048,
+      cost_usd: 0,
+      error: "interrupted",
+    });
     let ran = 0;
     const counted = {
       ...share,

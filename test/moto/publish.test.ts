@@ -138,8 +138,12 @@ describe("publishing on moto's S3 and Glue", () => {
     expect(table.Table?.StorageDescriptor?.Columns?.find((c) => c.Name === "monetary")?.Type).toBe(
       "decimal(18,2)",
     );
-    // The replaced files stay for queries that planned against them, until the sweep's grace period ends.
-    expect(await lake.list(`${MODEL_LAYOUT.runTable("run-1", "customer_rfm")}`)).toHaveLength(1);
+    // The replaced files stay for queries that planned against them, until the sweep's grace period ends,
+    // counted from the _retired marker publish leaves there.
+    expect((await lake.list(MODEL_LAYOUT.runTable("run-1", "customer_rfm"))).map((o) => o.key)).toEqual([
+      `${MODEL_LAYOUT.runTable("run-1", "customer_rfm")}as_of=${AS_OF}/_retired`,
+      `${MODEL_LAYOUT.runTable("run-1", "customer_rfm")}as_of=${AS_OF}/part-0`,
+    ]);
   });
 
   it("never shows a reader a mix of two runs while it publishes", async () => {

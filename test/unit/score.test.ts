@@ -140,3 +140,63 @@ describe("handler", () => {
     expect(typeof score.handler).toBe("function");
   });
 });
+
+describe("which run an invocation is", () => {
+  it("names the run after the event: a Scheduler execution id as it is, anything else hashed", () => {
+    expect(score.runIdFor("c6d3b1a0-0000-4000-8000-000000000001")).toBe(
+      "c6d3b1a0-0000-4000-8000-000000000001",
+    );
+    // Upper case or "_" would share a run database with another id (runDatabaseName folds them): hashed.
+    const upper = score.runIdFor("Fix-1");
+    expect(upper).toMatch(/^x[0-9a-f]{32}$/);
+    expect(score.runIdFor("fix_1")).not.toBe(upper);
+    expect(score.runIdFor("fix-1")).toBe("fix-1");
+    expect(score.runIdFor("a".repeat(65))).toMatch(/^x[0-9a-f]{32}$/);
+    expect(score.runIdFor("Fix-1")).toBe(upper);
+  });
+
+  const records = (statuses: Record<string, string>) => ({
+    readRunRecord: async (runId: string) =>
+      statuses[runId] === undefined
+        ? undefined
+        : ({ run_id: runId, as_of: "2024-01-31", status: statuses[runId], models: [] } as never),
+  });
+
+  it("starts the event's run, resumes it when left running or interrupted, and is done once it succeeded", async () => {
+    expect(await score.chooseRun(records({}), "e1")).toEqual({ kind: "run", runId: "e1", resume: false });
+    expect(await score.chooseRun(records({ e1: "running" }), "e1")).toEqual({
+      kind: "run",
+      runId: "e1",
+      resume: true,
+    });
+    expect(await score.chooseRun(records({ e1: "interrupted" }), "e1")).toMatchObject({
+      runId: "e1",
+      resume: true,
+    });
+    expect(await score.chooseRun(records({ e1: "succeeded" }), "e1")).toMatchObject({
+      kind: "done",
+      runId: "e1",
+    });
+  });
+
+  it("never resumes a failed run: its retry is a fresh run under the next id, which is resumed in turn", async () => {
+    expect(await score.chooseRun(records({ e1: "failed" }), "e1")).toEqual({
+      kind: "run",
+      runId: "e1-2",
+      resume: false,
+    });
+    expect(await score.chooseRun(records({ e1: "failed", "e1-2": "interrupted" }), "e1")).toEqual({
+      kind: "run",
+      runId: "e1-2",
+      resume: true,
+    });
+    const failedFive = records({
+      e1: "failed",
+      "e1-2": "failed",
+      "e1-3": "failed",
+      "e1-4": "failed",
+      "e1-5": "failed",
+    });
+    await expect(score.chooseRun(failedFive, "e1")).rejects.toMatchObject({ code: "too_many_failures" });
+  });
+});

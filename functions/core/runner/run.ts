@@ -261,6 +261,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     const runUsageStart = warehouse.usage?.();
 
     const release = await outputs.lock(runId);
+    let publishing = false;
     try {
       await outputs.recover(runId);
       const resumable = options.resume === true && warehouse.materialized !== undefined;
@@ -283,12 +284,21 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           const usageStart = warehouse.usage?.();
           entry.started_at = timestampText(modelStart);
           let resumed = false;
+          const earlier = previous?.models.find((m) => m.model === model.name);
           try {
             const body = bodies.get(model.name) ?? "";
             if (model.header.materialized === "view") {
               await warehouse.replaceView(model.name, body);
             } else {
               let result = resumable ? await warehouse.materialized?.(model.name, asOf) : undefined;
+              // Kept only when the earlier attempt recorded it done with these very rows: files lost since
+              // (swept, discarded) read back as fewer rows and are computed again.
+              if (result !== undefined && (earlier?.status !== "succeeded" || earlier.rows !== result.rows)) {
+                log(
+                  `  ${model.name}: the run database holds ${result.rows} rows, the earlier attempt recorded ${earlier?.status === "succeeded" ? earlier.rows : "no result"}; computing it again`,
+                );
+                result = undefined;
+              }
               resumed = result !== undefined;
               if (result === undefined) {
                 // An earlier attempt may have left part of this model's files: start it afresh.
@@ -348,7 +358,6 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
               entry.cost_usd = usageEnd.costUsd - usageStart.costUsd;
             }
             // A kept model cost what its first computation cost, plus this attempt's checks.
-            const earlier = previous?.models.find((m) => m.model === model.name);
             if (resumed && earlier?.status === "succeeded") {
               entry.started_at = earlier.started_at;
               entry.bytes_scanned = sumOrNull(entry.bytes_scanned, earlier.bytes_scanned);
@@ -358,7 +367,11 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           log(
             `  ${model.name.padEnd(32)} ${entry.rows === null ? "view" : `${entry.rows} rows`}  ${entry.duration_ms} ms${resumed ? "  (kept from the earlier attempt)" : ""}`,
           );
+          // Progress on record: a resumed attempt keeps only models recorded done (and an attempt that is
+          // killed outright still shows how far it came).
+          await outputs.writeRunRecord(record);
         }
+        publishing = true;
         await outputs.publish(
           runId,
           asOf,
@@ -370,10 +383,21 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         record.error = errorMessage(error);
         if (error instanceof ModelError && error.code === "run_interrupted") {
           record.status = "interrupted";
-        } else {
-          record.status = "failed";
-          await outputs.discard(runId);
+          throw error;
         }
+        if (warehouse.interrupted?.(error) === true) {
+          // Out of time while publishing or verifying: the journal and the run's files carry it forward.
+          record.status = "interrupted";
+          throw new ModelError(
+            "run_interrupted",
+            `Run ${runId} was interrupted while publishing: ${errorMessage(error)}. Invoking the run again with the same id resumes it.`,
+            { cause: error },
+          );
+        }
+        record.status = "failed";
+        // Once publishing has begun, the run's files may be what readers read, and its journal rolls the
+        // publish forward at the next run: nothing is discarded then.
+        if (!publishing) await outputs.discard(runId);
         throw error;
       } finally {
         const finished = now();

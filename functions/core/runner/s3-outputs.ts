@@ -34,6 +34,16 @@ import { parseRunRecord, type RunRecord } from "./runs.ts";
 /** A scoring Lambda runs at most 15 minutes; a lock twice that old has no living holder. */
 export const DEFAULT_STALE_LOCK_MS = 30 * 60 * 1000;
 
+/**
+ * A lock held under the run's own id is taken over once it is older than this: a Lambda lives at most 15
+ * minutes, so the holder is then a dead attempt of this run; a younger one is a duplicate delivery of the
+ * same event still running, and is left alone.
+ */
+export const DEFAULT_SAME_RUN_TAKEOVER_MS = 15 * 60 * 1000;
+
+/** The marker publish leaves in a run partition it replaced: the sweep's grace counts from it (ADR 0006). */
+export const RETIRED_MARKER = "_retired";
+
 /** Unreferenced run prefixes younger than this are kept (running queries, runs waiting to resume). */
 export const DEFAULT_RETIRED_GRACE_MS = 24 * 60 * 60 * 1000;
 
@@ -41,8 +51,16 @@ const STAGING_ROOT = "runs/staging/";
 
 /** Where each published model's partitions point (GluePartitions, functions/engines/glue-partitions.ts). */
 export interface ModelPartitions {
-  /** Points the partition `as_of=<asOf>` of the model's table at `location`; idempotent. */
-  point(table: string, asOf: string, location: string): Promise<unknown>;
+  /**
+   * Points the partition `as_of=<asOf>` of each model's table at its location (idempotent), reads first and
+   * writes back to back; returns where each pointed before.
+   */
+  pointAll(
+    asOf: string,
+    targets: readonly { readonly table: string; readonly location: string }[],
+  ): Promise<
+    readonly { readonly table: string; readonly previous: string | undefined; readonly location: string }[]
+  >;
   /** Every location the table's partitions point at. */
   locations(table: string): Promise<string[]>;
 }
@@ -56,6 +74,8 @@ export interface S3ModelOutputsOptions {
   readonly partitions: ModelPartitions;
   /** Run prefixes no partition points at are deleted once their files are this old (default a day). */
   readonly retiredGraceMs?: number;
+  /** A lock of the same run id older than this is taken over (default 15 minutes). */
+  readonly sameRunTakeoverMs?: number;
   /** A lock whose started_at is older than this is taken over (default 30 minutes). */
   readonly staleLockMs?: number;
   readonly now?: () => Date;
@@ -165,6 +185,7 @@ export class S3ModelOutputs implements ModelOutputs {
   private readonly partitions: ModelPartitions;
   private readonly retiredGraceMs: number;
   private readonly staleLockMs: number;
+  private readonly sameRunTakeoverMs: number;
   private readonly now: () => Date;
 
   constructor(options: S3ModelOutputsOptions) {
@@ -175,6 +196,7 @@ export class S3ModelOutputs implements ModelOutputs {
     this.partitions = options.partitions;
     this.retiredGraceMs = options.retiredGraceMs ?? DEFAULT_RETIRED_GRACE_MS;
     this.staleLockMs = options.staleLockMs ?? DEFAULT_STALE_LOCK_MS;
+    this.sameRunTakeoverMs = options.sameRunTakeoverMs ?? DEFAULT_SAME_RUN_TAKEOVER_MS;
     this.now = options.now ?? (() => new Date());
     this.location = `s3://${this.bucket}/${this.prefix}`;
     this.store = new S3ObjectStore({
@@ -195,13 +217,7 @@ export class S3ModelOutputs implements ModelOutputs {
 
   /** Deletes every object under an `s3://` location inside this lake (AthenaWarehouseOptions.clearLocation). */
   async clearLocation(location: string): Promise<void> {
-    if (!location.startsWith(this.location)) {
-      throw new StorageError(
-        "outside_lake",
-        `Refusing to clear ${location}: it is not under the lake ${this.location}`,
-      );
-    }
-    await this.deletePrefix(location.slice(this.location.length));
+    await this.deletePrefix(this.lakeKey(location, "clear"));
   }
 
   async lock(runId: string): Promise<() => Promise<void>> {
@@ -210,12 +226,17 @@ export class S3ModelOutputs implements ModelOutputs {
     const body = JSON.stringify(info);
     const held = await this.readLock();
     let condition: { IfNoneMatch: string } | { IfMatch: string } = { IfNoneMatch: "*" };
-    if (held !== undefined && held.info?.run_id === runId && held.etag !== undefined) {
-      // The same run, invoked again to resume: its earlier invocation is gone (Lambda runs one at a time).
-      condition = { IfMatch: held.etag };
-    } else if (held !== undefined) {
+    if (held !== undefined) {
       const started = held.info === undefined ? Number.NaN : Date.parse(held.info.started_at);
-      const stale = Number.isFinite(started) && this.now().getTime() - started > this.staleLockMs;
+      const age = this.now().getTime() - started;
+      const sameRun = held.info?.run_id === runId;
+      const stale = Number.isFinite(started) && age > (sameRun ? this.sameRunTakeoverMs : this.staleLockMs);
+      if (sameRun && !stale) {
+        throw new RunLockedError(
+          "run_in_progress",
+          `Run ${runId} is already running (lock taken ${held.info?.started_at} on ${held.info?.host}): this invocation is a duplicate and does nothing`,
+        );
+      }
       if (!stale || held.etag === undefined) throw this.locked(held.info);
       // Compare-and-swap on the stale lock's ETag: of two runs taking it over, exactly one succeeds.
       condition = { IfMatch: held.etag };
@@ -285,7 +306,17 @@ export class S3ModelOutputs implements ModelOutputs {
       const journalKey = MODEL_LAYOUT.publishJournal(runId);
       const bytes = await this.store.get(journalKey);
       if (bytes !== undefined) {
-        await this.applyJournal(parseJournal(Buffer.from(bytes).toString("utf8"), this.uri(journalKey)));
+        try {
+          await this.applyJournal(parseJournal(Buffer.from(bytes).toString("utf8"), this.uri(journalKey)));
+        } catch (error) {
+          if (!(error instanceof StorageError) || !["bad_journal", "no_model_table"].includes(error.code))
+            throw error;
+          throw new StorageError(
+            error.code,
+            `${error.message}. Every run first finishes the interrupted publish of run ${runId}; fix ${this.uri(journalKey)}, or delete it to give that publish up (the run's files stay under models/<model>/run=${runId}/ until the sweep).`,
+            { cause: error },
+          );
+        }
       }
       await this.deletePrefix(MODEL_LAYOUT.stagingPrefix(runId));
     }
@@ -317,7 +348,16 @@ export class S3ModelOutputs implements ModelOutputs {
           `The publish journal of run ${journal.run_id} points ${model} at ${location}, outside ${this.uri(MODEL_LAYOUT.modelPrefix(model))}`,
         );
       }
-      await this.partitions.point(model, journal.as_of, location);
+    }
+    const changes = await this.partitions.pointAll(
+      journal.as_of,
+      journal.partitions.map(({ model, location }) => ({ table: model, location })),
+    );
+    // The grace period of a replaced run partition starts now, not when its files were written.
+    for (const { previous, location } of changes) {
+      if (previous !== undefined && previous !== location && previous.startsWith(this.location)) {
+        await this.store.put(`${previous.slice(this.location.length)}${RETIRED_MARKER}`, "");
+      }
     }
   }
 
@@ -359,15 +399,33 @@ export class S3ModelOutputs implements ModelOutputs {
   /** Deletes a failed run's files (its run table in every model) and its journal, if any. */
   async discard(runId: string): Promise<void> {
     const segment = `run=${runId}`;
-    const keys = (await this.store.list(MODEL_LAYOUT.modelsPrefix))
-      .map((o) => o.key)
-      .filter((key) => key.split("/")[2] === segment);
-    if (keys.length > 0) await this.store.delete(keys);
+    const byModel = new Map<string, string[]>();
+    for (const { key } of await this.store.list(MODEL_LAYOUT.modelsPrefix)) {
+      const [, model = "", run] = key.split("/");
+      if (run === segment) byModel.set(model, [...(byModel.get(model) ?? []), key]);
+    }
+    for (const [model, keys] of byModel) {
+      // Never what a partition points at: a run that failed after publishing keeps what readers read.
+      const published = (await this.partitions.locations(model))
+        .filter((l) => l.startsWith(this.location))
+        .map((l) => l.slice(this.location.length));
+      const doomed = keys.filter((key) => !published.some((prefix) => key.startsWith(prefix)));
+      if (doomed.length > 0) await this.store.delete(doomed);
+    }
     await this.deletePrefix(MODEL_LAYOUT.stagingPrefix(runId));
   }
 
+  /** Empties a model's run table, unless a Glue partition points into it (then readers read it). */
   async clearTable(runId: string, model: string): Promise<void> {
-    await this.deletePrefix(MODEL_LAYOUT.runTable(runId, model));
+    const table = MODEL_LAYOUT.runTable(runId, model);
+    const published = (await this.partitions.locations(model)).find((l) => l.startsWith(this.uri(table)));
+    if (published !== undefined) {
+      throw new StorageError(
+        "published_files",
+        `Refusing to clear ${this.uri(table)}: the Glue table ${model} publishes ${published} from it`,
+      );
+    }
+    await this.deletePrefix(table);
   }
 
   private async deletePrefix(prefix: string): Promise<void> {
