@@ -271,7 +271,7 @@ export function createScoringHandler(
       });
       let summary: RunSummary;
       // An interrupted run keeps its run database for its retry; so does a duplicate invocation, whose run
-      // database is the one the running invocation works in.
+      // database is the one the running invocation works in, and a resumed run locked out by another run.
       let keepRunDatabase = false;
       try {
         summary = await runModels({
@@ -287,8 +287,12 @@ export function createScoringHandler(
           now,
         });
       } catch (error) {
+        // A resumed run that finds another run holding the lake keeps its progress for its next retry too.
         keepRunDatabase =
-          isCrmlakeError(error) && (error.code === "run_interrupted" || error.code === "run_in_progress");
+          isCrmlakeError(error) &&
+          (error.code === "run_interrupted" ||
+            error.code === "run_in_progress" ||
+            (error.code === "run_locked" && choice.resume));
         if (isCrmlakeError(error) && error.code === "run_in_progress") {
           logger.info("another invocation of this run is in progress; nothing to do", {
             error: error.message,

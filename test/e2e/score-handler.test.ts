@@ -567,4 +567,23 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     expect(result).toMatchObject({ runId, rows: 2 });
     expect(fake.statements.slice(before).filter((q) => q.startsWith("UNLOAD"))).toHaveLength(1);
   });
+
+  it("keeps an interrupted run's database when its retry finds another run holding the lake", async () => {
+    const runId = EVENT.executionId;
+    await lake.put(
+      MODEL_LAYOUT.runRecord(runId),
+      JSON.stringify({ run_id: runId, as_of: AS_OF, status: "interrupted", models: [] }),
+    );
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "another-run", host: "elsewhere", started_at: new Date().toISOString() }),
+    );
+    const before = fake.queries.length;
+    const { handler, added } = handlerUnderTest();
+
+    await expect(handler(EVENT, context)).rejects.toMatchObject({ code: "run_locked" });
+
+    expect(fake.statements.slice(before).some((q) => q.startsWith("DROP DATABASE"))).toBe(false);
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 1);
+  });
 });
