@@ -257,22 +257,14 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
     const name = modelName(model);
     const date = isoDate(asOf);
     await this.ensureDatabase();
-    for (const suffix of [CTAS_SUFFIX, UNLOADED_SUFFIX]) {
+    // UNLOAD mode writes only `<model>__unloaded` (as TypeScript stages do in either mode): one lookup, not two.
+    const suffixes =
+      this.options.materialization === "unload" ? [UNLOADED_SUFFIX] : [CTAS_SUFFIX, UNLOADED_SUFFIX];
+    for (const suffix of suffixes) {
       const table = `${name}${suffix}`;
       const columns = (await this.columnsOf(table)).filter((c) => c.name !== "as_of");
       if (columns.length === 0) continue;
-      await this.run(
-        sql.projectionView(
-          this.runDatabase,
-          name,
-          table,
-          columns.map((c) => c.name),
-        ),
-        `resume ${name}: view`,
-      );
-      const rows = await this.count(table, `resume ${name}: count`);
-      this.models.set(name, { table, columns, asOf: date });
-      return { rows, columns };
+      return this.publishInRun(name, table, columns, date, undefined, "resume");
     }
     return undefined;
   }
@@ -360,13 +352,17 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
     return this.publishInRun(model, table, columns, asOf, rows);
   }
 
-  /** Both materializations end alike: `model` becomes a view of the table without as_of, and is recorded. */
+  /**
+   * Every materialization ends alike, and so does finding one an earlier invocation made: `model` becomes a
+   * view of the table without as_of, and is recorded.
+   */
   private async publishInRun(
     model: string,
     table: string,
     columns: readonly ColumnInfo[],
     asOf: string,
     updated: number | undefined,
+    step: "materialize" | "resume" = "materialize",
   ): Promise<MaterializeResult> {
     await this.run(
       sql.projectionView(
@@ -375,9 +371,9 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
         table,
         columns.map((c) => c.name),
       ),
-      `materialize ${model}: view`,
+      `${step} ${model}: view`,
     );
-    const rows = updated ?? (await this.count(table, `materialize ${model}: count`));
+    const rows = updated ?? (await this.count(table, `${step} ${model}: count`));
     this.models.set(model, { table, columns, asOf });
     return { rows, columns };
   }

@@ -93,24 +93,19 @@ export function datasetTable(contract: DatasetContract): TableSpec {
     ...contract.columns.map((c) => column(c.name, COLUMN_TYPES[c.type].glue, c.description)),
     ...lineage,
   ];
-  const partition = contract.partition;
-  if (partition === undefined) {
-    return {
-      name: contract.name,
-      description: contract.description,
-      prefix: `${LAKE_PREFIXES.curated}${contract.name}/`,
-      format: "parquet",
-      columns,
-      partitionKeys: [],
-      projection: {},
-    };
-  }
-  return {
+  const table: TableSpec = {
     name: contract.name,
     description: contract.description,
     prefix: `${LAKE_PREFIXES.curated}${contract.name}/`,
     format: "parquet",
     columns,
+    partitionKeys: [],
+    projection: {},
+  };
+  const partition = contract.partition;
+  if (partition === undefined) return table;
+  return {
+    ...table,
     partitionKeys: [
       column(
         partition.column,

@@ -17,10 +17,16 @@ import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
 import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
 import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
-import { AthenaFake, type FakeQueryScript } from "../helpers/athena-fake.ts";
+import {
+  AthenaFake,
+  columnsScript,
+  countScript,
+  type FakeQueryScript,
+  NO_DUPLICATE_KEYS,
+} from "../helpers/athena-fake.ts";
 import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
-import { CUSTOMER_TOTALS, STG_LINES } from "../helpers/score-models.ts";
+import { CUSTOMER_TOTALS, STG_LINES, TOTALS_COLUMNS } from "../helpers/score-models.ts";
 
 vi.stubEnv("LAKE_BUCKET", "unused-at-import");
 vi.stubEnv("ATHENA_WORKGROUP", "unused-at-import");
@@ -51,31 +57,10 @@ const SCANNED = 50 * 1024 * 1024;
 /** What Athena answers for the one table model, customer_totals, with 2 rows. */
 function tableScripts(unload: FakeQueryScript = {}): FakeQueryScript[] {
   return [
-    {
-      match: "table_name = 'customer_totals__body'",
-      columns: [
-        { name: "column_name", type: "varchar" },
-        { name: "data_type", type: "varchar" },
-      ],
-      rows: [
-        ["customer_id", "varchar"],
-        ["revenue", "decimal(18,2)"],
-      ],
-    },
+    columnsScript("customer_totals__body", TOTALS_COLUMNS),
     { match: /^UNLOAD/, updateCount: 2, dataScannedBytes: SCANNED, ...unload },
-    {
-      match: "AS duplicate_keys",
-      columns: [
-        { name: "duplicate_keys", type: "bigint" },
-        { name: "null_keys", type: "bigint" },
-      ],
-      rows: [["0", "0"]],
-    },
-    {
-      match: `WHERE as_of = DATE '${AS_OF}'`,
-      columns: [{ name: "n", type: "bigint" }],
-      rows: [["2"]],
-    },
+    NO_DUPLICATE_KEYS,
+    countScript(`WHERE as_of = DATE '${AS_OF}'`, 2),
   ];
 }
 
@@ -318,28 +303,11 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     const dir = resumeDir;
     const runId = EVENT.executionId;
     const runDb = `${db}_run_${runId.toLowerCase().replace(/-/g, "_")}`;
-    const countColumns = {
-      columns: [
-        { name: "column_name", type: "varchar" },
-        { name: "data_type", type: "varchar" },
-      ],
-      rows: [["customers", "bigint"]],
-    };
-    const noDuplicates: FakeQueryScript = {
-      match: "AS duplicate_keys",
-      columns: [
-        { name: "duplicate_keys", type: "bigint" },
-        { name: "null_keys", type: "bigint" },
-      ],
-      rows: [["0", "0"]],
-    };
+    const countColumns = columnsScript("customer_count__body", [["customers", "bigint"]]);
 
     // Attempt 1: customer_totals completes; customer_count's UNLOAD is still running when the Lambda's time
     // runs out.
-    fake.script(...tableScripts().slice(0, 3), {
-      match: "table_name = 'customer_count__body'",
-      ...countColumns,
-    });
+    fake.script(...tableScripts().slice(0, 3), countColumns);
     fake.script({ match: /^UNLOAD/, states: ["RUNNING"] });
     const first = fake.queries.length;
     // Once customer_count's body view exists, 50 ms are left after the 15 s safety margin: its UNLOAD
@@ -377,25 +345,14 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     // Attempt 2, Lambda's retry of the same event: customer_totals is found in the run database and checked,
     // not computed again; customer_count is computed from scratch; both are published.
     fake.script(
-      {
-        match: "table_name = 'customer_totals__unloaded'",
-        columns: countColumns.columns,
-        rows: [
-          ["customer_id", "varchar"],
-          ["revenue", "decimal(18,2)"],
-        ],
-      },
-      {
-        match: `COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`,
-        columns: [{ name: "n", type: "bigint" }],
-        rows: [["2"]],
-      },
-      noDuplicates,
-      { match: "table_name = 'customer_count__body'", ...countColumns },
+      columnsScript("customer_totals__unloaded", TOTALS_COLUMNS),
+      countScript(`COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`, 2),
+      NO_DUPLICATE_KEYS,
+      countColumns,
       { match: /^UNLOAD/, updateCount: 1, dataScannedBytes: 1024 },
-      noDuplicates,
-      { match: "FROM customer_totals WHERE as_of", columns: [{ name: "n", type: "bigint" }], rows: [["2"]] },
-      { match: "FROM customer_count WHERE as_of", columns: [{ name: "n", type: "bigint" }], rows: [["1"]] },
+      NO_DUPLICATE_KEYS,
+      countScript("FROM customer_totals WHERE as_of", 2),
+      countScript("FROM customer_count WHERE as_of", 1),
     );
     const second = fake.queries.length;
     const attempt2 = handlerUnderTest(dir);
@@ -406,6 +363,8 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     const unloaded = statements.filter((q) => q.startsWith("UNLOAD"));
     expect(unloaded).toHaveLength(1);
     expect(unloaded[0]).toContain("customer_count__body");
+    // UNLOAD mode looks for the earlier attempt's tables once per model, never for a CTAS table.
+    expect(statements.some((q) => q.includes("__ctas"))).toBe(false);
     expect(statements.at(-1)).toBe(`DROP DATABASE IF EXISTS ${runDb} CASCADE`);
     expect(published()[AS_OF]).toBe(`${lakeUri()}models/customer_totals/run=${runId}/as_of=${AS_OF}/`);
     expect(glueFake.partitions(db, "customer_count")).toEqual({
@@ -443,15 +402,11 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
 
   it("a publish that fails half-way keeps what it published and its journal, and the next run rolls it forward", async () => {
     const runId = EVENT.executionId;
-    fake.script(...tableScripts().slice(0, 3), {
-      match: "table_name = 'customer_count__body'",
-      columns: [
-        { name: "column_name", type: "varchar" },
-        { name: "data_type", type: "varchar" },
-      ],
-      rows: [["customers", "bigint"]],
-    });
-    fake.script({ match: /^UNLOAD/, updateCount: 1 }, { ...tableScripts()[2], match: "AS duplicate_keys" });
+    fake.script(
+      ...tableScripts().slice(0, 3),
+      columnsScript("customer_count__body", [["customers", "bigint"]]),
+    );
+    fake.script({ match: /^UNLOAD/, updateCount: 1 }, NO_DUPLICATE_KEYS);
     // customer_totals' partition is updated; creating customer_count's (a new table's first as_of) fails.
     glueFake.failNext("CreatePartition", "InternalServiceException");
     const { handler, added } = handlerUnderTest(resumeDir);
@@ -542,22 +497,8 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
       }),
     );
     fake.script(
-      {
-        match: "table_name = 'customer_totals__unloaded'",
-        columns: [
-          { name: "column_name", type: "varchar" },
-          { name: "data_type", type: "varchar" },
-        ],
-        rows: [
-          ["customer_id", "varchar"],
-          ["revenue", "decimal(18,2)"],
-        ],
-      },
-      {
-        match: `COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`,
-        columns: [{ name: "n", type: "bigint" }],
-        rows: [["2"]],
-      },
+      columnsScript("customer_totals__unloaded", TOTALS_COLUMNS),
+      countScript(`COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`, 2),
       ...tableScripts(),
     );
     const before = fake.queries.length;

@@ -18,10 +18,10 @@ import { AthenaWarehouse } from "../../functions/engines/athena.ts";
 import { openDuckDB, sqlString } from "../../functions/engines/duckdb.ts";
 import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
-import { AthenaFake } from "../helpers/athena-fake.ts";
+import { AthenaFake, columnsScript, countScript, NO_DUPLICATE_KEYS } from "../helpers/athena-fake.ts";
 import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
-import { CUSTOMER_TOTALS, STG_LINES } from "../helpers/score-models.ts";
+import { CUSTOMER_TOTALS, STG_LINES, TOTALS_COLUMNS } from "../helpers/score-models.ts";
 
 const BUCKET = "crmlake-stage-s3";
 const DB = "crmlake_db";
@@ -115,36 +115,13 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
       },
       { step: "initialize", name: "athenaWritesUnloadFiles" },
     );
-    const noDuplicates = {
-      match: "AS duplicate_keys",
-      columns: [
-        { name: "duplicate_keys", type: "bigint" },
-        { name: "null_keys", type: "bigint" },
-      ],
-      rows: [["0", "0"]],
-    };
-    const count = (model: string, n: string) => ({
-      match: `FROM ${model} WHERE as_of = DATE '${AS_OF}'`,
-      columns: [{ name: "n", type: "bigint" }],
-      rows: [[n]],
-    });
     fake.script(
-      {
-        match: "table_name = 'customer_totals__body'",
-        columns: [
-          { name: "column_name", type: "varchar" },
-          { name: "data_type", type: "varchar" },
-        ],
-        rows: [
-          ["customer_id", "varchar"],
-          ["revenue", "decimal(18,2)"],
-        ],
-      },
+      columnsScript("customer_totals__body", TOTALS_COLUMNS),
       { match: /^UNLOAD/, updateCount: 2 },
-      noDuplicates,
-      noDuplicates,
-      count("customer_totals", "2"),
-      count("revenue_share", "2"),
+      NO_DUPLICATE_KEYS,
+      NO_DUPLICATE_KEYS,
+      countScript(`FROM customer_totals WHERE as_of = DATE '${AS_OF}'`, 2),
+      countScript(`FROM revenue_share WHERE as_of = DATE '${AS_OF}'`, 2),
     );
     const outputs = new S3ModelOutputs({
       bucket: BUCKET,
@@ -229,44 +206,16 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
     const runDb = "crmlake_db_run_stage_run_2";
     const athena = fake.client();
     const glue = glueFake.client();
-    const columnsOf = (table: string, rows: string[][]) => ({
-      match: `table_name = '${table}'`,
-      columns: [
-        { name: "column_name", type: "varchar" },
-        { name: "data_type", type: "varchar" },
-      ],
-      rows,
-    });
-    const n = (match: string, value: string) => ({
-      match,
-      columns: [{ name: "n", type: "bigint" }],
-      rows: [[value]],
-    });
-    const noDuplicates = {
-      match: "AS duplicate_keys",
-      columns: [
-        { name: "duplicate_keys", type: "bigint" },
-        { name: "null_keys", type: "bigint" },
-      ],
-      rows: [["0", "0"]],
-    };
     // What the earlier invocation left in the run database: both tables, the stage's as an external table.
     fake.script(
-      columnsOf("customer_totals__unloaded", [
-        ["customer_id", "varchar"],
-        ["revenue", "decimal(18,2)"],
-      ]),
-      n(`COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`, "2"),
-      noDuplicates,
-      columnsOf("revenue_share__unloaded", [
-        ["customer_id", "varchar"],
-        ["revenue", "decimal(18,2)"],
-        ["revenue_share", "double"],
-      ]),
-      n(`COUNT(*) AS n FROM ${runDb}.revenue_share__unloaded`, "2"),
-      noDuplicates,
-      n(`FROM customer_totals WHERE as_of = DATE '${AS_OF}'`, "2"),
-      n(`FROM revenue_share WHERE as_of = DATE '${AS_OF}'`, "2"),
+      columnsScript("customer_totals__unloaded", TOTALS_COLUMNS),
+      countScript(`COUNT(*) AS n FROM ${runDb}.customer_totals__unloaded`, 2),
+      NO_DUPLICATE_KEYS,
+      columnsScript("revenue_share__unloaded", [...TOTALS_COLUMNS, ["revenue_share", "double"]]),
+      countScript(`COUNT(*) AS n FROM ${runDb}.revenue_share__unloaded`, 2),
+      NO_DUPLICATE_KEYS,
+      countScript(`FROM customer_totals WHERE as_of = DATE '${AS_OF}'`, 2),
+      countScript(`FROM revenue_share WHERE as_of = DATE '${AS_OF}'`, 2),
     );
     const outputs = new S3ModelOutputs({
       bucket: BUCKET,

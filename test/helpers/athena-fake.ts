@@ -8,10 +8,9 @@
  * GetQueryResults paging with the header row first on the first page of a SELECT, StopQueryExecution
  * turning a query CANCELLED. Errors are Athena's shape: HTTP 400 with `{"__type": "...", "Message": "..."}`.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { AthenaClient, type AthenaClientConfig } from "@aws-sdk/client-athena";
 import type { Clock } from "../../functions/engines/athena-client.ts";
-import { type Loopback, listenOnLoopback, loopbackClientConfig } from "./loopback.ts";
+import { AwsJsonError, type Loopback, listenJson11, loopbackClientConfig } from "./loopback.ts";
 
 export type AthenaOperation =
   | "StartQueryExecution"
@@ -119,9 +118,9 @@ export class AthenaFake {
 
   static async start(): Promise<AthenaFake> {
     let fake: AthenaFake | undefined;
-    const loopback = await listenOnLoopback((req, res) => {
-      if (fake === undefined) res.writeHead(503).end();
-      else fake.handle(req, res);
+    const loopback = await listenJson11("AmazonAthena.", (operation, input) => {
+      if (fake === undefined) throw new AwsJsonError("ServiceUnavailable", "starting", 503);
+      return fake.serve(operation, input);
     });
     fake = new AthenaFake(loopback);
     return fake;
@@ -156,46 +155,11 @@ export class AthenaFake {
     return this.loopback.close();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const target = String(req.headers["x-amz-target"] ?? "");
-      const operation = target.replace(/^AmazonAthena\./, "");
-      let input: Record<string, unknown> = {};
-      try {
-        input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
-      } catch {
-        this.reply(res, 400, { __type: "SerializationException", Message: "bad JSON" });
-        return;
-      }
-      this.calls.push({ operation, input });
-      if (req.method !== "POST" || !target.startsWith("AmazonAthena.")) {
-        this.reply(res, 400, {
-          __type: "UnknownOperationException",
-          Message: `unexpected ${req.method} ${target}`,
-        });
-        return;
-      }
-      const error = this.errors.get(operation)?.shift();
-      if (error !== undefined) {
-        this.reply(res, error.status ?? 400, { __type: error.type, Message: error.message, ...error.fields });
-        return;
-      }
-      try {
-        this.reply(res, 200, this.answer(operation, input));
-      } catch (problem) {
-        this.reply(res, 400, { __type: "InvalidRequestException", Message: (problem as Error).message });
-      }
-    });
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-requestid": "fake-request",
-    });
-    res.end(JSON.stringify(body));
+  private serve(operation: string, input: Record<string, unknown>): unknown {
+    this.calls.push({ operation, input });
+    const error = this.errors.get(operation)?.shift();
+    if (error !== undefined) throw new AwsJsonError(error.type, error.message, error.status, error.fields);
+    return this.answer(operation, input);
   }
 
   private answer(operation: string, input: Record<string, unknown>): unknown {
@@ -380,3 +344,33 @@ export function immediateSdkRetries(maxAttempts: number): RetryStrategyV2 {
     recordSuccess: () => {},
   };
 }
+
+/** What Athena answers to the adapter's information_schema query for `table`: its columns and types. */
+export function columnsScript(
+  table: string,
+  columns: readonly (readonly [string, string])[],
+): FakeQueryScript {
+  return {
+    match: `table_name = '${table}'`,
+    columns: [
+      { name: "column_name", type: "varchar" },
+      { name: "data_type", type: "varchar" },
+    ],
+    rows: columns.map((c) => [...c]),
+  };
+}
+
+/** A one-row `n` answer (`COUNT(*) AS n`) to the query containing `match`. */
+export function countScript(match: string, n: number): FakeQueryScript {
+  return { match, columns: [{ name: "n", type: "bigint" }], rows: [[String(n)]] };
+}
+
+/** The runner's unique-key check, finding no repeated and no NULL key. */
+export const NO_DUPLICATE_KEYS: FakeQueryScript = {
+  match: "AS duplicate_keys",
+  columns: [
+    { name: "duplicate_keys", type: "bigint" },
+    { name: "null_keys", type: "bigint" },
+  ],
+  rows: [["0", "0"]],
+};

@@ -8,9 +8,8 @@
  *
  * Tables are declared by the test (`table`), as the stack declares them in a deployment.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { GlueClient, type GlueClientConfig, type StorageDescriptor } from "@aws-sdk/client-glue";
-import { type Loopback, listenOnLoopback, loopbackClientConfig } from "./loopback.ts";
+import { AwsJsonError, type Loopback, listenJson11, loopbackClientConfig } from "./loopback.ts";
 
 export interface GlueFakeCall {
   readonly operation: string;
@@ -20,15 +19,6 @@ export interface GlueFakeCall {
 interface FakeTable {
   readonly descriptor: StorageDescriptor;
   readonly partitions: Map<string, { Values: string[]; StorageDescriptor: StorageDescriptor }>;
-}
-
-class GlueError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export class GlueFake {
@@ -46,9 +36,9 @@ export class GlueFake {
 
   static async start(): Promise<GlueFake> {
     let fake: GlueFake | undefined;
-    const loopback = await listenOnLoopback((req, res) => {
-      if (fake === undefined) res.writeHead(503).end();
-      else fake.handle(req, res);
+    const loopback = await listenJson11("AWSGlue.", (operation, input) => {
+      if (fake === undefined) throw new AwsJsonError("ServiceUnavailable", "starting", 503);
+      return fake.serve(operation, input);
     });
     fake = new GlueFake(loopback);
     return fake;
@@ -95,44 +85,18 @@ export class GlueFake {
     return this.loopback.close();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const target = String(req.headers["x-amz-target"] ?? "");
-      const operation = target.replace(/^AWSGlue\./, "");
-      let input: Record<string, unknown>;
-      try {
-        input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
-      } catch {
-        this.reply(res, 400, { __type: "SerializationException", Message: "bad JSON" });
-        return;
-      }
-      this.calls.push({ operation, input });
-      const injected = this.errors.get(operation)?.shift();
-      try {
-        if (req.method !== "POST" || !target.startsWith("AWSGlue.")) {
-          throw new GlueError("UnknownOperationException", `unexpected ${req.method} ${target}`);
-        }
-        if (injected !== undefined) throw new GlueError(injected, `injected ${injected}`);
-        this.reply(res, 200, this.answer(operation, input));
-      } catch (error) {
-        if (!(error instanceof GlueError)) throw error;
-        this.reply(res, 400, { __type: error.type, Message: error.message });
-      }
-    });
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "fake" });
-    res.end(JSON.stringify(body));
+  private serve(operation: string, input: Record<string, unknown>): unknown {
+    this.calls.push({ operation, input });
+    const injected = this.errors.get(operation)?.shift();
+    if (injected !== undefined) throw new AwsJsonError(injected, `injected ${injected}`);
+    return this.answer(operation, input);
   }
 
   private tableOf(input: Record<string, unknown>, nameField: "Name" | "TableName"): FakeTable {
     const database = required(input, "DatabaseName");
     const name = required(input, nameField);
     const table = this.tables.get(`${database}.${name}`);
-    if (table === undefined) throw new GlueError("EntityNotFoundException", `Table ${name} not found.`);
+    if (table === undefined) throw new AwsJsonError("EntityNotFoundException", `Table ${name} not found.`);
     return table;
   }
 
@@ -153,7 +117,8 @@ export class GlueFake {
         const table = this.tableOf(input, "TableName");
         const values = valuesOf(input.PartitionValues);
         const partition = table.partitions.get(values.join("/"));
-        if (partition === undefined) throw new GlueError("EntityNotFoundException", "Partition not found.");
+        if (partition === undefined)
+          throw new AwsJsonError("EntityNotFoundException", "Partition not found.");
         return { Partition: partition };
       }
       case "GetPartitions": {
@@ -169,7 +134,7 @@ export class GlueFake {
         const partition = partitionInput(input.PartitionInput);
         const key = partition.Values.join("/");
         if (table.partitions.has(key)) {
-          throw new GlueError("AlreadyExistsException", "Partition already exists.");
+          throw new AwsJsonError("AlreadyExistsException", "Partition already exists.");
         }
         table.partitions.set(key, partition);
         return {};
@@ -178,14 +143,14 @@ export class GlueFake {
         const table = this.tableOf(input, "TableName");
         const key = valuesOf(input.PartitionValueList).join("/");
         if (!table.partitions.has(key))
-          throw new GlueError("EntityNotFoundException", "Partition not found.");
+          throw new AwsJsonError("EntityNotFoundException", "Partition not found.");
         const partition = partitionInput(input.PartitionInput);
         table.partitions.delete(key);
         table.partitions.set(partition.Values.join("/"), partition);
         return {};
       }
       default:
-        throw new GlueError("InvalidInputException", `The fake does not implement ${operation}`);
+        throw new AwsJsonError("InvalidInputException", `The fake does not implement ${operation}`);
     }
   }
 }
@@ -193,14 +158,14 @@ export class GlueFake {
 function required(input: Record<string, unknown>, field: string): string {
   const value = input[field];
   if (typeof value !== "string" || value === "") {
-    throw new GlueError("InvalidInputException", `${field} is required`);
+    throw new AwsJsonError("InvalidInputException", `${field} is required`);
   }
   return value;
 }
 
 function valuesOf(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === "string")) {
-    throw new GlueError("InvalidInputException", "Partition values must be a non-empty list of strings");
+    throw new AwsJsonError("InvalidInputException", "Partition values must be a non-empty list of strings");
   }
   return value as string[];
 }
@@ -209,7 +174,7 @@ function partitionInput(value: unknown): { Values: string[]; StorageDescriptor: 
   const input = value as { Values?: unknown; StorageDescriptor?: StorageDescriptor } | undefined;
   const descriptor = input?.StorageDescriptor;
   if (descriptor?.Location === undefined || descriptor.Columns === undefined) {
-    throw new GlueError(
+    throw new AwsJsonError(
       "InvalidInputException",
       "PartitionInput needs a StorageDescriptor with Location and Columns",
     );

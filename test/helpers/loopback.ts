@@ -1,25 +1,68 @@
 /**
  * The plumbing the protocol fakes (athena-fake.ts, glue-fake.ts) share: an HTTP server on 127.0.0.1 at a free
- * port, closed with the keep-alive connections the SDK holds, and the client settings that point a real AWS
- * SDK client at it.
+ * port that speaks the AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target: <Service>.<Operation>`, errors as HTTP
+ * 400 with `{"__type", "Message"}`), closed with the keep-alive connections the SDK holds, and the client
+ * settings that point a real AWS SDK client at it.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface Loopback {
-  readonly server: Server;
   readonly endpoint: string;
   close(): Promise<void>;
 }
 
-export async function listenOnLoopback(
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
+/** An error the fake answers with, in the service's own shape. */
+export class AwsJsonError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+    readonly fields: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "fake-request" });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Serves `<targetPrefix><Operation>` requests: `serve` gets the operation and the parsed input and returns the
+ * response body, or throws AwsJsonError (any other error is answered as InvalidRequestException).
+ */
+export async function listenJson11(
+  targetPrefix: string,
+  serve: (operation: string, input: Record<string, unknown>) => unknown,
 ): Promise<Loopback> {
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const target = String(req.headers["x-amz-target"] ?? "");
+      try {
+        let input: Record<string, unknown>;
+        try {
+          input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+        } catch {
+          throw new AwsJsonError("SerializationException", "bad JSON");
+        }
+        if (req.method !== "POST" || !target.startsWith(targetPrefix)) {
+          throw new AwsJsonError("UnknownOperationException", `unexpected ${req.method} ${target}`);
+        }
+        reply(res, 200, serve(target.slice(targetPrefix.length), input));
+      } catch (error) {
+        const e =
+          error instanceof AwsJsonError ? error : new AwsJsonError("InvalidRequestException", String(error));
+        reply(res, e.status, { __type: e.type, Message: e.message, ...e.fields });
+      }
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    server,
     endpoint: `http://127.0.0.1:${port}`,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

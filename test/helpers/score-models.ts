@@ -1,6 +1,6 @@
 /**
- * The two-model set the scoring tests run on the scripted Athena (score-handler, stage-s3): a staging view of
- * the lines as of the run, and a table of revenue per customer. Small on purpose: the fake runs no SQL.
+ * The small model set the runner and scoring tests share: a staging view of the lines as of the run, and a
+ * table of revenue per customer. Small on purpose: the Athena fake runs no SQL.
  */
 export const STG_LINES = `-- question: Lines as of the run.
 -- grain: one row per line
@@ -21,3 +21,9 @@ export const CUSTOMER_TOTALS = `-- question: Revenue per customer.
 select customer_id, CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue
 from stg_lines group by customer_id
 `;
+
+/** CUSTOMER_TOTALS' output columns, as Athena's information_schema lists them. */
+export const TOTALS_COLUMNS = [
+  ["customer_id", "varchar"],
+  ["revenue", "decimal(18,2)"],
+] as const;

@@ -8,17 +8,8 @@ import { runModels } from "../../functions/core/runner/run.ts";
 import { attachModelViews } from "../../functions/core/runner/views.ts";
 import type { Warehouse } from "../../functions/core/runner/warehouse.ts";
 import { openDuckDB } from "../../functions/engines/duckdb.ts";
+import { STG_LINES } from "../helpers/score-models.ts";
 import { makeLake, removeLake } from "../sql/helpers.ts";
-
-const STG = `-- question: Lines as of the run.
--- grain: one row per line
--- depends_on: none
--- sources: transactions
--- materialized: view
--- column customer_id varchar: Customer.
--- column amount decimal(18,2): Amount.
-select customer_id, amount from transactions where CAST(ordered_at AS DATE) <= {{ as_of }}
-`;
 
 const totals = (version: number) => `-- question: Revenue per customer.
 -- grain: one row per customer
@@ -61,7 +52,7 @@ async function writeModels(dir: string, files: Record<string, string>): Promise<
 
 async function models(name: string, totalsVersion: number, summaryText: string): Promise<string> {
   return writeModels(join(root, name, "sql"), {
-    "staging/stg_lines.sql": STG,
+    "staging/stg_lines.sql": STG_LINES,
     "marts/customer_totals.sql": totals(totalsVersion),
     "marts/total_summary.sql": summaryText,
   });

@@ -242,7 +242,8 @@ export class LocalModelOutputs implements ModelOutputs {
 
   async readRunRecord(runId: string): Promise<RunRecord | undefined> {
     try {
-      return parseRunRecord(await readFile(this.path(MODEL_LAYOUT.runRecord(runId)), "utf8"));
+      const file = this.path(MODEL_LAYOUT.runRecord(runId));
+      return parseRunRecord(await readFile(file, "utf8"), file);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;

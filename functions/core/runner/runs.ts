@@ -48,12 +48,12 @@ export interface RunRecord {
 }
 
 /** Reads a record written by writeRunRecord; a malformed one is a StorageError, not a guess. */
-export function parseRunRecord(text: string): RunRecord {
+export function parseRunRecord(text: string, where: string): RunRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new StorageError("bad_run_record", "A run record is not valid JSON", { cause: error });
+    throw new StorageError("bad_run_record", `The run record ${where} is not valid JSON`, { cause: error });
   }
   const record = value as Partial<RunRecord> | null;
   if (

@@ -24,6 +24,7 @@
  */
 import { hostname } from "node:os";
 import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { z } from "zod";
 import { S3ObjectStore } from "../../storage/s3.ts";
 import { errorMessage, StorageError } from "../errors.ts";
 import { RunLockedError } from "./errors.ts";
@@ -115,64 +116,41 @@ function isMissingKey(error: unknown): boolean {
   );
 }
 
-function parseLock(text: string): S3LockInfo | undefined {
+const LOCK = z.object({ run_id: z.string(), host: z.string(), started_at: z.string() });
+
+const JOURNAL = z.object({
+  run_id: z.string(),
+  as_of: z.string(),
+  partitions: z.array(z.object({ model: z.string(), location: z.string() })),
+});
+
+/** JSON text, or undefined when it does not parse. */
+function json(text: string): unknown {
   try {
-    const value: unknown = JSON.parse(text);
-    if (
-      typeof value === "object" &&
-      value !== null &&
-      "run_id" in value &&
-      typeof value.run_id === "string" &&
-      "host" in value &&
-      typeof value.host === "string" &&
-      "started_at" in value &&
-      typeof value.started_at === "string"
-    ) {
-      return { run_id: value.run_id, host: value.host, started_at: value.started_at };
-    }
+    return JSON.parse(text);
   } catch {
-    // An unreadable lock is reported as such below.
+    return undefined;
   }
-  return undefined;
+}
+
+/** The lock's holder, or undefined for an unreadable lock (reported as such by the caller). */
+function parseLock(text: string): S3LockInfo | undefined {
+  const parsed = LOCK.safeParse(json(text));
+  return parsed.success ? parsed.data : undefined;
 }
 
 function parseJournal(text: string, where: string): PublishJournal {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new StorageError("bad_journal", `The publish journal ${where} is not valid JSON`, { cause: error });
-  }
-  if (
-    typeof value === "object" &&
-    value !== null &&
-    "run_id" in value &&
-    typeof value.run_id === "string" &&
-    "as_of" in value &&
-    typeof value.as_of === "string" &&
-    "partitions" in value &&
-    Array.isArray(value.partitions)
-  ) {
-    const partitions: { model: string; location: string }[] = [];
-    for (const entry of value.partitions as unknown[]) {
-      if (
-        typeof entry === "object" &&
-        entry !== null &&
-        "model" in entry &&
-        typeof entry.model === "string" &&
-        "location" in entry &&
-        typeof entry.location === "string"
-      ) {
-        partitions.push({ model: entry.model, location: entry.location });
-      } else {
-        throw new StorageError("bad_journal", `The publish journal ${where} has a malformed partition entry`);
-      }
-    }
-    return { run_id: value.run_id, as_of: value.as_of, partitions };
-  }
+  const value = json(text);
+  if (value === undefined)
+    throw new StorageError("bad_journal", `The publish journal ${where} is not valid JSON`);
+  const parsed = JOURNAL.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const entry = parsed.error.issues.some((issue) => issue.path[0] === "partitions" && issue.path.length > 1);
   throw new StorageError(
     "bad_journal",
-    `The publish journal ${where} lacks run_id, as_of or partitions; expected {"run_id", "as_of", "partitions": [{"model", "location"}]}`,
+    entry
+      ? `The publish journal ${where} has a malformed partition entry`
+      : `The publish journal ${where} lacks run_id, as_of or partitions; expected {"run_id", "as_of", "partitions": [{"model", "location"}]}`,
   );
 }
 
@@ -439,7 +417,9 @@ export class S3ModelOutputs implements ModelOutputs {
 
   async readRunRecord(runId: string): Promise<RunRecord | undefined> {
     const bytes = await this.store.get(MODEL_LAYOUT.runRecord(runId));
-    return bytes === undefined ? undefined : parseRunRecord(Buffer.from(bytes).toString("utf8"));
+    return bytes === undefined
+      ? undefined
+      : parseRunRecord(Buffer.from(bytes).toString("utf8"), this.uri(MODEL_LAYOUT.runRecord(runId)));
   }
 
   async listTableFiles(location: string): Promise<string[]> {
