@@ -7,7 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ingestDrop } from "../functions/core/ingest/ingest.ts";
-import { openDuckDB, sqlString } from "../functions/engines/duckdb.ts";
+import { openDuckDB, sqlString } from "../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../functions/storage/local.ts";
 
 const [mode, csv, work] = process.argv.slice(2);

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { StorageError } from "../core/errors.ts";
-import type { ObjectInfo, ObjectStore } from "./object-store.ts";
+import type { ObjectInfo, ObjectStore } from "../core/ports/object-store.ts";
 
 /**
  * An ObjectStore on the local filesystem. Writes go to a temporary sibling first and are renamed into

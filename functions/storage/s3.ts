@@ -17,7 +17,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { optionalEnv } from "../core/env.ts";
 import { StorageError } from "../core/errors.ts";
-import type { ObjectInfo, ObjectStore } from "./object-store.ts";
+import type { ObjectInfo, ObjectStore } from "../core/ports/object-store.ts";
 
 /** S3 accepts at most this many keys in one DeleteObjects request. */
 const DELETE_BATCH = 1000;

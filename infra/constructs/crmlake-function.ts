@@ -99,7 +99,7 @@ const GLUE_TABLE_CHANGES = [
 const GLUE_PARTITION_DELETE = ["glue:DeletePartition", "glue:BatchDeletePartition"];
 /**
  * Registering a partition and pointing it elsewhere: how a run publishes a model's as_of (ADR 0003, 4;
- * functions/engines/glue-partitions.ts makes exactly these two calls, one partition at a time).
+ * functions/storage/glue-partitions.ts makes exactly these two calls, one partition at a time).
  */
 const GLUE_PARTITION_REGISTER = ["glue:CreatePartition", "glue:UpdatePartition"];
 /** Every way to register or re-point partitions, for the Deny on the projected input tables. */

@@ -1,7 +1,7 @@
 /**
  * The Glue database and the tables over the lake: the input tables generated from the data contracts
- * (functions/core/contracts.ts), one output table per published model generated from the model headers
- * (functions/core/runner/header.ts, read with loadModels). The runtime modules infra imports are pure: the
+ * (functions/core/catalogue/contracts.ts), one output table per published model generated from the model headers
+ * (functions/core/catalogue/header.ts, read with loadModels). The runtime modules infra imports are pure: the
  * contracts, the runner's header parser and layout (node:fs, no DuckDB) and the Athena adapter's type mapping.
  *
  * Input tables project their partitions (Athena computes them from table properties): no crawler, no MSCK
@@ -10,7 +10,7 @@
  * the partition `as_of=<d>` at it (UpdatePartition), so a reader sees one run or the other, never a mix
  * (ADR 0003 decision 4, ADR 0006). A projection's fixed location template could not be swapped.
  *
- * The key layout mirrors functions/core/lake.ts and functions/core/runner/layout.ts; test/infra checks that
+ * The key layout mirrors functions/core/catalogue/layout.ts and functions/core/catalogue/layout.ts; test/infra checks that
  * they agree.
  */
 import { Stack } from "aws-cdk-lib";
@@ -24,11 +24,11 @@ import {
   type DatasetContract,
   type DatasetName,
   LINEAGE_COLUMNS,
-} from "../../functions/core/contracts.ts";
-import type { ModelHeader } from "../../functions/core/runner/header.ts";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
-import type { Model } from "../../functions/core/runner/models.ts";
-import { hiveType } from "../../functions/engines/athena-sql.ts";
+} from "../../functions/core/catalogue/contracts.ts";
+import type { ModelHeader } from "../../functions/core/catalogue/header.ts";
+import { hiveType } from "../../functions/core/catalogue/hive-types.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import type { Model } from "../../functions/core/catalogue/models.ts";
 
 /** Top-level prefixes of the lake bucket and who writes them. */
 export const LAKE_PREFIXES = {
@@ -39,7 +39,7 @@ export const LAKE_PREFIXES = {
   /** ingest: `ledger/drops/<drop_id>.json`, `ledger/rejected/…`, `ledger/content/…` */
   ledger: "ledger/",
   /**
-   * scoring: model outputs under `models/<model>/` (functions/core/runner/layout.ts MODEL_LAYOUT); the Glue
+   * scoring: model outputs under `models/<model>/` (functions/core/catalogue/layout.ts MODEL_LAYOUT); the Glue
    * partition `as_of=<d>` of a model's table points at the files of the run that published it.
    */
   models: "models/",
@@ -135,7 +135,11 @@ export function quarantineTable(): TableSpec {
     columns: [
       column("drop_id", "string", "Id of the drop (input file) the row came from"),
       column("line_number", "bigint", LINEAGE_COLUMNS[1].description),
-      column("reason_code", "string", "Stable reason code (REASON_CODES in functions/core/contracts.ts)"),
+      column(
+        "reason_code",
+        "string",
+        "Stable reason code (REASON_CODES in functions/core/catalogue/contracts.ts)",
+      ),
       column("reason", "string", "Readable message: the column, the value and what was expected"),
       column("raw", "string", "The input record as read, for the data engineer who fixes the source"),
     ],
@@ -396,7 +400,7 @@ export class LakeCatalog extends Construct {
   }
 
   /**
-   * Name prefix of the scoring runs' own databases, `<db>_run_` (functions/engines/athena.ts runDatabaseName:
+   * Name prefix of the scoring runs' own databases, `<db>_run_` (functions/engines/athena/warehouse.ts runDatabaseName:
    * `<db>_run_<run id>`, lower-cased, non-[a-z0-9_] replaced by `_`; test/infra checks that the two agree).
    */
   get runDatabasePrefix(): string {

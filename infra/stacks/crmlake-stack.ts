@@ -20,8 +20,9 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { DATASET_NAMES } from "../../functions/core/contracts.ts";
-import { loadProjectModels, type Model } from "../../functions/core/runner/models.ts";
+import { DATASET_NAMES } from "../../functions/core/catalogue/contracts.ts";
+import type { Model } from "../../functions/core/catalogue/models.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { CrmlakeSettings } from "../config.ts";
 import { CrmlakeFunction } from "../constructs/crmlake-function.ts";
 import { LAKE_PREFIXES, LakeCatalog, lakeTables, modelOutputTables } from "../constructs/lake-catalog.ts";
@@ -68,11 +69,11 @@ export const SCORING_SQL = { projectDir: "sql", lambdaDir: "/var/task/sql" } as 
 
 /**
  * The models the scoring asset carries (`<projectRoot>/sql` and the registered TypeScript stages), read and
- * checked as the runner reads them (loadProjectModels: node:fs and the header parser, no DuckDB). Their
+ * checked as the runner reads them (loadCatalogueModels: node:fs and the header parser, no DuckDB). Their
  * headers declare the model output tables.
  */
 export function loadScoringModels(projectRoot: string): Promise<Model[]> {
-  return loadProjectModels(join(projectRoot, SCORING_SQL.projectDir));
+  return loadCatalogueModels(join(projectRoot, SCORING_SQL.projectDir));
 }
 
 export interface CrmlakeStackProps extends StackProps {
@@ -335,13 +336,13 @@ export class CrmlakeStack extends Stack {
       description: "crmlake scoring: runs the models as of a date on Athena",
       memorySize: SCORING_SIZING.memorySize,
       timeout: SCORING_SIZING.timeout,
-      // The runner reads the models at run time (functions/core/runner/models.ts); esbuild bundles code only.
+      // The runner reads the models at run time (functions/core/catalogue/models.ts); esbuild bundles code only.
       extraDirectories: [SCORING_SQL.projectDir],
       environment: { ...runConfig, CRMLAKE_SQL_DIR: SCORING_SQL.lambdaDir },
     })
       // Writes: models/ (each run's files, models/<model>/run=<run>/…, written by UNLOAD under this role, and
       // swept when replaced), runs/ (the publish journal runs/staging/<run>/, the run records runs/log/, the
-      // lock runs/lock: functions/core/runner/s3-outputs.ts). Reads: the whole lake (inputs through Athena).
+      // lock runs/lock: functions/storage/s3-outputs.ts). Reads: the whole lake (inputs through Athena).
       .useBucket("LAKE_BUCKET", this.lake, { read: [""], write: [LAKE_PREFIXES.models, LAKE_PREFIXES.runs] })
       .useBucket("RESULTS_BUCKET", this.results, { read: [""], write: [""] })
       .useWorkGroup("ATHENA_WORKGROUP", this.workGroup)

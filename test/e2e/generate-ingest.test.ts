@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { DatasetName } from "../../functions/core/contracts.ts";
+import type { DatasetName } from "../../functions/core/catalogue/contracts.ts";
 import { IngestError } from "../../functions/core/errors.ts";
 import { generate } from "../../functions/core/generate/generate.ts";
 import { DEFAULT_OPTIONS } from "../../functions/core/generate/options.ts";

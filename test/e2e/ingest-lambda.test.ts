@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDuckDB } from "../../functions/engines/duckdb.ts";
+import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
 

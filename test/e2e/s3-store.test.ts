@@ -11,8 +11,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { StorageError } from "../../functions/core/errors.ts";
+import type { ObjectStore } from "../../functions/core/ports/object-store.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
-import type { ObjectStore } from "../../functions/storage/object-store.ts";
 import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../../functions/storage/s3.ts";
 import { type S3TestServer, s3rverClient, startS3Server } from "../helpers/s3-server.ts";
 

@@ -13,10 +13,10 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { AthenaClient } from "@aws-sdk/client-athena";
 import type { GlueClient } from "@aws-sdk/client-glue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
-import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
-import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import {
   AthenaFake,
   columnsScript,

@@ -6,12 +6,12 @@
 import type { GlueClient } from "@aws-sdk/client-glue";
 import { S3ServiceException } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { RunLockedError } from "../../functions/core/runner/errors.ts";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { RunLockedError } from "../../functions/core/errors.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
-import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
-import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
+import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, s3rverClient, startS3Server } from "../helpers/s3-server.ts";
 

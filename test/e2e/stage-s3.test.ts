@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decimalValues, decimalVector } from "../../functions/core/runner/arrow-columns.ts";
 import { decodeParquet } from "../../functions/core/runner/parquet.ts";
 import { runModels } from "../../functions/core/runner/run.ts";
-import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
 import { defineStage } from "../../functions/core/runner/stage.ts";
-import { AthenaWarehouse } from "../../functions/engines/athena.ts";
-import { openDuckDB, sqlString } from "../../functions/engines/duckdb.ts";
-import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
+import { AthenaWarehouse } from "../../functions/engines/athena/warehouse.ts";
+import { openDuckDB, sqlString } from "../../functions/engines/duckdb/session.ts";
+import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { AthenaFake, columnsScript, countScript, NO_DUPLICATE_KEYS } from "../helpers/athena-fake.ts";
 import { GlueFake } from "../helpers/glue-fake.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
@@ -142,7 +142,6 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
 
     try {
       const summary = await runModels({
-        lakeDir: LAKE,
         sqlDir,
         asOf: AS_OF,
         runId: RUN_ID,
@@ -272,7 +271,6 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
     const before = fake.statements.length;
     try {
       const summary = await runModels({
-        lakeDir: LAKE,
         sqlDir,
         asOf: AS_OF,
         runId,

@@ -9,7 +9,7 @@
  * turning a query CANCELLED. Errors are Athena's shape: HTTP 400 with `{"__type": "...", "Message": "..."}`.
  */
 import { AthenaClient, type AthenaClientConfig } from "@aws-sdk/client-athena";
-import type { Clock } from "../../functions/engines/athena-client.ts";
+import type { Clock } from "../../functions/engines/athena/client.ts";
 import { AwsJsonError, type Loopback, listenJson11, loopbackClientConfig } from "./loopback.ts";
 
 export type AthenaOperation =

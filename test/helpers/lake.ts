@@ -1,11 +1,11 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DatasetName } from "../../functions/core/contracts.ts";
+import type { DatasetName } from "../../functions/core/catalogue/contracts.ts";
 import { ingestDrop } from "../../functions/core/ingest/ingest.ts";
 import { parseProfile } from "../../functions/core/ingest/profile.ts";
-import { openDuckDB } from "../../functions/engines/duckdb.ts";
-import { attachLakeViews } from "../../functions/engines/duckdb-lake.ts";
+import { attachLakeViews } from "../../functions/engines/duckdb/lake-views.ts";
+import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
 
 /** A throw-away lake on local disk, with helpers to drop files into it and query it. */

@@ -16,7 +16,7 @@ import type { Vector } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decimalValues } from "../../functions/core/runner/arrow-columns.ts";
 import { decodeParquet, type encodeParquet, PARQUET_WASM_FILE } from "../../functions/core/runner/parquet.ts";
-import { openDuckDB, sqlString } from "../../functions/engines/duckdb.ts";
+import { openDuckDB, sqlString } from "../../functions/engines/duckdb/session.ts";
 import { checkExtraDirectories, directoryCopyCommands, hookShell } from "../../infra/bundling/directories.ts";
 import {
   copyCommands,

@@ -2,9 +2,9 @@ import { App, Stack } from "aws-cdk-lib";
 import type * as glue from "aws-cdk-lib/aws-glue";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { describe, expect, it } from "vitest";
-import type { ModelColumn } from "../../functions/core/runner/header.ts";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
-import { loadProjectModels } from "../../functions/core/runner/models.ts";
+import type { ModelColumn } from "../../functions/core/catalogue/header.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { loadProjectModels } from "../../functions/core/catalogue/models.ts";
 import { defineStage } from "../../functions/core/runner/stage.ts";
 import {
   glueText,

@@ -8,12 +8,16 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COLUMN_TYPES, CONTRACTS, DATASET_NAMES, LINEAGE_COLUMNS } from "../../functions/core/contracts.ts";
+import {
+  COLUMN_TYPES,
+  CONTRACTS,
+  DATASET_NAMES,
+  LINEAGE_COLUMNS,
+} from "../../functions/core/catalogue/contracts.ts";
+import { LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
-import { LAKE } from "../../functions/core/lake.ts";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
-import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
-import { runDatabaseName } from "../../functions/engines/athena.ts";
+import { runDatabaseName } from "../../functions/engines/athena/warehouse.ts";
+import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { PROJECT_ROOT } from "../../infra/config.ts";
 import { buildCrmlakeApp } from "../../infra/crmlake-app.ts";
 import { METRIC_SERVICES, METRICS_NAMESPACE } from "../../infra/stacks/crmlake-stack.ts";
@@ -865,7 +869,7 @@ describe("least-privilege IAM", () => {
       expect(uri.startsWith("s3://lake/")).toBe(true);
       return uri.slice("s3://lake/".length);
     };
-    // The UNLOAD of functions/engines/athena.ts writes `<run table>as_of=<d>/`, under the caller's rights.
+    // The UNLOAD of functions/engines/athena/warehouse.ts writes `<run table>as_of=<d>/`, under the caller's rights.
     const unloadTarget = `${key(outputs.stagingTable("20240131T030000Z-abc123", "customer_rfm"))}${MODEL_LAYOUT.partitionDir("2024-01-30")}/`;
     expect(unloadTarget).toBe("models/customer_rfm/run=20240131T030000Z-abc123/as_of=2024-01-30/");
     for (const k of [

@@ -15,12 +15,12 @@ import {
 } from "@aws-sdk/client-glue";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunLockedError } from "../../functions/core/runner/errors.ts";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
-import { loadProjectModels } from "../../functions/core/runner/models.ts";
-import { S3ModelOutputs } from "../../functions/core/runner/s3-outputs.ts";
-import { GluePartitions } from "../../functions/engines/glue-partitions.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
+import { RunLockedError } from "../../functions/core/errors.ts";
+import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
 
@@ -93,7 +93,7 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   lake = new S3ObjectStore({ bucket: BUCKET, client: s3 });
   await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: DB } }));
-  const specs = modelOutputTables(await loadProjectModels("sql")).filter((t) =>
+  const specs = modelOutputTables(await loadCatalogueModels("sql")).filter((t) =>
     (MODELS as readonly string[]).includes(t.name),
   );
   for (const spec of specs) {

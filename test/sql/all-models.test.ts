@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModels, type Model } from "../../functions/core/runner/models.ts";
-import type { Row } from "../../functions/core/runner/warehouse.ts";
+import { loadModels, type Model } from "../../functions/core/catalogue/models.ts";
+import type { Row } from "../../functions/core/ports/warehouse.ts";
 import { generateLake } from "./generate.ts";
 import { makeLake, read, removeLake, run } from "./helpers.ts";
 

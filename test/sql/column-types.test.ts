@@ -2,11 +2,11 @@
 // (a run fails on a mismatch); views are not materialized, so this is where their declared types are held to
 // the engine. The Trino tier (npm run test:trino) runs the same runner check on Trino.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runLocal } from "../../functions/backends/local.ts";
+import { canonicalType } from "../../functions/core/catalogue/column-types.ts";
+import { loadModels, type Model } from "../../functions/core/catalogue/models.ts";
 import { parseConfig } from "../../functions/core/config.ts";
-import { canonicalType } from "../../functions/core/runner/column-types.ts";
-import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
-import { loadModels, type Model } from "../../functions/core/runner/models.ts";
-import { runModels } from "../../functions/core/runner/run.ts";
+import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 import { generateLake } from "./generate.ts";
 import { makeLake, removeLake } from "./helpers.ts";
 
@@ -21,7 +21,7 @@ describe("declared column types on DuckDB", () => {
   beforeAll(async () => {
     lake = await makeLake(generateLake({ customers: 200, seed: 7, start: "2022-07-01", days: 730 }));
     warehouse = await DuckDBWarehouse.open(lake);
-    await runModels({ lakeDir: lake, asOf: AS_OF, config: parseConfig({}, "test config"), warehouse });
+    await runLocal({ lakeDir: lake, asOf: AS_OF, config: parseConfig({}, "test config"), warehouse });
     // After the run, tables are read back from their published Parquet (as_of last), views as the run left them.
     for (const model of MODELS) {
       const { columns } = await warehouse.query(`SELECT * FROM ${model.name} LIMIT 0`);

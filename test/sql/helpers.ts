@@ -6,12 +6,13 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runLocal } from "../../functions/backends/local.ts";
 import { type ConfigInput, parseConfig } from "../../functions/core/config.ts";
-import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
-import { type RunSummary, runModels } from "../../functions/core/runner/run.ts";
-import { attachModelViews } from "../../functions/core/runner/views.ts";
-import type { Row } from "../../functions/core/runner/warehouse.ts";
-import { openDuckDB, sqlString } from "../../functions/engines/duckdb.ts";
+import type { Row } from "../../functions/core/ports/warehouse.ts";
+import type { RunSummary } from "../../functions/core/runner/run.ts";
+import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
+import { openDuckDB, sqlString } from "../../functions/engines/duckdb/session.ts";
+import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 
 export interface TransactionFixture {
   order_id: string;
@@ -173,7 +174,7 @@ export interface RunFixtureOptions {
 
 /** Runs the selected models (and what they need) on a lake. */
 export async function run(lake: string, options: RunFixtureOptions): Promise<RunSummary> {
-  return runModels({
+  return runLocal({
     lakeDir: lake,
     asOf: options.asOf,
     models: options.models,
@@ -227,7 +228,7 @@ export async function runAndQuery(
   const lake = await makeLake(fixture);
   const warehouse = await DuckDBWarehouse.open(lake);
   try {
-    await runModels({
+    await runLocal({
       lakeDir: lake,
       asOf: options.asOf,
       models: options.models,

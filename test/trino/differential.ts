@@ -5,10 +5,11 @@
  * compare.ts.
  */
 import { join } from "node:path";
+import { runLocal } from "../../functions/backends/local.ts";
+import { DEFAULT_SQL_DIR, loadModels, type Model } from "../../functions/core/catalogue/models.ts";
 import { type ConfigInput, parseConfig } from "../../functions/core/config.ts";
-import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
-import { loadModels, type Model } from "../../functions/core/runner/models.ts";
-import { DEFAULT_SQL_DIR, type RunSummary, runModels } from "../../functions/core/runner/run.ts";
+import type { RunSummary } from "../../functions/core/runner/run.ts";
+import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 import type { CompareOptions, Relation } from "./compare.ts";
 import { AS_OF, buildFixtureLake, type FixtureLake, type FixtureOptions } from "./fixture-lake.ts";
 import { registerLakeTables } from "./lake-tables.ts";
@@ -138,10 +139,10 @@ export async function runScenario(
   const trinoWarehouse = new TrinoWarehouse(trino, { inputSchema, runSchema, lakeDir: trinoLake });
   try {
     const duckdbRun = await timed(timings, "duckdb", () =>
-      runModels({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config }),
+      runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config }),
     );
     const trinoRun = await timed(timings, "trino", () =>
-      runModels({ lakeDir: trinoLake, sqlDir, warehouse: trinoWarehouse, asOf: AS_OF, config }),
+      runLocal({ lakeDir: trinoLake, sqlDir, warehouse: trinoWarehouse, asOf: AS_OF, config }),
     );
 
     const pairs = await timed(timings, "read", async () => {

@@ -11,7 +11,7 @@
  */
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DATASET_NAMES, type DatasetName } from "../../functions/core/contracts.ts";
+import { DATASET_NAMES, type DatasetName } from "../../functions/core/catalogue/contracts.ts";
 import { isCrmlakeError } from "../../functions/core/errors.ts";
 import { generate } from "../../functions/core/generate/generate.ts";
 import { DEFAULT_OPTIONS } from "../../functions/core/generate/options.ts";

@@ -1,10 +1,10 @@
 /**
- * A Warehouse (functions/core/runner/warehouse.ts) on the local test Trino, so the differential tier runs the
+ * A Warehouse (functions/core/ports/warehouse.ts) on the local test Trino, so the differential tier runs the
  * real runner (`runModels`): its ordering, its rendering of `{{ parameters }}` into typed literals, its column
  * and unique-key checks and its publishing, with Trino as the engine.
  *
  * Every statement the Athena adapter sends for a model comes from the adapter's own builders
- * (functions/engines/athena-sql.ts): the input views, the model views, the CTAS of a model into
+ * (functions/engines/athena/sql.ts): the input views, the model views, the CTAS of a model into
  * `<model>__ctas`, the view that hides its partition column, the information_schema column query. Only what
  * Trino cannot take from Athena's dialect is translated, each in one place here:
  *
@@ -20,7 +20,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { MODEL_LAYOUT } from "../../functions/core/runner/layout.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type {
   ColumnInfo,
   JsonValue,
@@ -29,15 +29,15 @@ import type {
   QueryResult,
   Row,
   Warehouse,
-} from "../../functions/core/runner/warehouse.ts";
-import { INPUT_RELATIONS } from "../../functions/engines/athena.ts";
+} from "../../functions/core/ports/warehouse.ts";
 import {
   sql as athenaSql,
   BODY_SUFFIX,
   CTAS_SUFFIX,
   identifier,
   isoDate,
-} from "../../functions/engines/athena-sql.ts";
+} from "../../functions/engines/athena/sql.ts";
+import { INPUT_RELATIONS } from "../../functions/engines/athena/warehouse.ts";
 import { TrinoQueryError, type TrinoResult, type TrinoSession } from "./server.ts";
 
 export interface TrinoQueryable {

@@ -17,7 +17,7 @@ import {
   normaliseDecimal,
   queryCostUsd,
   runDatabaseName,
-} from "../../functions/engines/athena.ts";
+} from "../../functions/engines/athena/warehouse.ts";
 import { AthenaFake, type FakeQueryScript, fakeClock, immediateSdkRetries } from "../helpers/athena-fake.ts";
 
 let fake: AthenaFake;

@@ -18,7 +18,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCommandArgs } from "../../functions/cli/command.ts";
 import { generateCommand, optionsFromArgs } from "../../functions/cli/commands/generate.ts";
-import { CONTRACTS, DATASET_NAMES } from "../../functions/core/contracts.ts";
+import { CONTRACTS, DATASET_NAMES } from "../../functions/core/catalogue/contracts.ts";
 import { UsageError } from "../../functions/core/errors.ts";
 import { CATEGORIES } from "../../functions/core/generate/catalogue.ts";
 import { allocateCents } from "../../functions/core/generate/customer.ts";

@@ -17,7 +17,7 @@ import {
   decimalVector,
 } from "../../functions/core/runner/arrow-columns.ts";
 import { decodeParquet, encodeParquet } from "../../functions/core/runner/parquet.ts";
-import { openDuckDB, sqlString } from "../../functions/engines/duckdb.ts";
+import { openDuckDB, sqlString } from "../../functions/engines/duckdb/session.ts";
 
 const COLUMNS: readonly DeclaredColumn[] = [
   { name: "customer_id", type: "varchar" },

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { replaceContractsSection } from "../../functions/core/contracts-doc.ts";
-import { loadProjectModels } from "../../functions/core/runner/models.ts";
+import { replaceContractsSection } from "../../functions/core/catalogue/contracts-doc.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { replaceModelsSection } from "../../functions/core/runner/readme-models.ts";
 
 describe("README.md", () => {
@@ -18,6 +18,6 @@ describe("README.md", () => {
 
   it("lists every published model table with its grain and columns (run npm run docs after a change)", async () => {
     const readme = await readFile("README.md", "utf8");
-    expect(replaceModelsSection(readme, await loadProjectModels("sql"))).toBe(readme);
+    expect(replaceModelsSection(readme, await loadCatalogueModels("sql"))).toBe(readme);
   });
 });

@@ -4,7 +4,7 @@ import {
   canonicalType,
   parseColumnType,
   SCALAR_COLUMN_TYPES,
-} from "../../functions/core/runner/column-types.ts";
+} from "../../functions/core/catalogue/column-types.ts";
 
 describe("canonicalType", () => {
   it.each([

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { loadModels } from "../../functions/core/catalogue/models.ts";
 import { generateModelsDoc, MODELS_DOC_PATH } from "../../functions/core/runner/docs.ts";
-import { loadModels } from "../../functions/core/runner/models.ts";
 
 describe("docs/models.md", () => {
   it("is what the model headers generate (run: npx tsx functions/core/runner/docs.ts)", async () => {

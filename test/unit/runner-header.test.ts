@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseModelHeader } from "../../functions/core/runner/header.ts";
+import { parseModelHeader } from "../../functions/core/catalogue/header.ts";
 
 const VALID = `-- question: Who buys?
 -- grain: one row per customer

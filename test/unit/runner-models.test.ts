@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseModelHeader } from "../../functions/core/runner/header.ts";
+import { parseModelHeader } from "../../functions/core/catalogue/header.ts";
 import {
   type Layer,
   loadModels,
@@ -7,7 +7,7 @@ import {
   planModels,
   selectModels,
   validateModels,
-} from "../../functions/core/runner/models.ts";
+} from "../../functions/core/catalogue/models.ts";
 
 /** A model in memory: `reads` become depends_on and FROM clauses. */
 function model(name: string, reads: string[] = [], layer: Layer = "marts"): Model {

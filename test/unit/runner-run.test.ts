@@ -2,12 +2,12 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DuckDBWarehouse } from "../../functions/core/runner/duckdb-warehouse.ts";
-import { LocalModelOutputs } from "../../functions/core/runner/outputs.ts";
-import { runModels } from "../../functions/core/runner/run.ts";
-import { attachModelViews } from "../../functions/core/runner/views.ts";
-import type { Warehouse } from "../../functions/core/runner/warehouse.ts";
-import { openDuckDB } from "../../functions/engines/duckdb.ts";
+import { runLocal } from "../../functions/backends/local.ts";
+import type { Warehouse } from "../../functions/core/ports/warehouse.ts";
+import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
+import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
+import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
+import { LocalModelOutputs } from "../../functions/storage/local-outputs.ts";
 import { STG_LINES } from "../helpers/score-models.ts";
 import { makeLake, removeLake } from "../sql/helpers.ts";
 
@@ -111,7 +111,7 @@ afterEach(async () => {
 describe("model runner", () => {
   it("publishes every table under models/<model>/as_of=<date>/ and records the run", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
-    const result = await runModels({ lakeDir: lake, sqlDir });
+    const result = await runLocal({ lakeDir: lake, sqlDir });
     expect(result.asOf).toBe("2024-01-21"); // the latest order date
     expect(result.models.map((m) => [m.model, m.status, m.rows])).toEqual([
       ["stg_lines", "succeeded", null],
@@ -140,8 +140,8 @@ describe("model runner", () => {
 
   it("counts only transactions on or before as_of, and keeps one partition per as_of", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
-    await runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-10" });
-    await runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
+    await runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-10" });
+    await runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
     expect(await query("SELECT as_of, customers, revenue FROM total_summary ORDER BY as_of")).toEqual([
       { as_of: "2024-01-10", customers: "1", revenue: "10.00" },
       { as_of: "2024-01-31", customers: "2", revenue: "22.75" },
@@ -152,7 +152,7 @@ describe("model runner", () => {
   });
 
   it("leaves the previous run intact when a model fails mid-run, and records the failure", async () => {
-    const first = await runModels({
+    const first = await runLocal({
       lakeDir: lake,
       sqlDir: await models("v1", 1, GOOD_SUMMARY),
       asOf: "2024-01-31",
@@ -161,7 +161,7 @@ describe("model runner", () => {
     const before = await readFile(published);
 
     // v2 changes customer_totals (written first, successfully) and then fails in total_summary.
-    const failing = runModels({
+    const failing = runLocal({
       lakeDir: lake,
       sqlDir: await models("v2", 2, FAILING_SUMMARY),
       asOf: "2024-01-31",
@@ -191,8 +191,8 @@ describe("model runner", () => {
   });
 
   it("replaces an as_of atomically when it is re-run", async () => {
-    await runModels({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" });
-    await runModels({ lakeDir: lake, sqlDir: await models("v3", 3, GOOD_SUMMARY), asOf: "2024-01-31" });
+    await runLocal({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" });
+    await runLocal({ lakeDir: lake, sqlDir: await models("v3", 3, GOOD_SUMMARY), asOf: "2024-01-31" });
     expect(await query("SELECT version, COUNT(*) AS n FROM customer_totals GROUP BY 1")).toEqual([
       { version: 3, n: "2" },
     ]);
@@ -202,7 +202,7 @@ describe("model runner", () => {
   });
 
   it("runs only the selected models and what they need", async () => {
-    const result = await runModels({
+    const result = await runLocal({
       lakeDir: lake,
       sqlDir: await models("v1", 1, GOOD_SUMMARY),
       asOf: "2024-01-31",
@@ -218,7 +218,7 @@ describe("model runner", () => {
       1,
       summary("select COUNT(*) AS customers, 1 AS extra from customer_totals"),
     );
-    await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       "sql/marts/total_summary.sql: the output columns do not match the header (documented but not produced: revenue; produced but not documented: extra)",
     );
   });
@@ -230,7 +230,7 @@ describe("model runner", () => {
       1,
       summary("select COUNT(*) AS customers, SUM(revenue) AS revenue from customer_totals"),
     );
-    const run = runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
+    const run = runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
     await expect(run).rejects.toThrow(
       "sql/marts/total_summary.sql: column revenue is DECIMAL(38,2) on duckdb, but the header declares decimal(18,2). Give each column its declared type in the SELECT (an explicit CAST, the same on every engine), or correct the header.",
     );
@@ -251,7 +251,7 @@ describe("model runner", () => {
         "select SUM(CAST(version AS BIGINT)) AS customers, CAST(SUM(revenue) AS DOUBLE) AS revenue from customer_totals",
       ),
     );
-    await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       "sql/marts/total_summary.sql: column customers is DOUBLE on duckdb, but the header declares bigint; column revenue is DOUBLE on duckdb, but the header declares decimal(18,2).",
     );
   });
@@ -264,7 +264,7 @@ describe("model runner", () => {
       customers: "bigint",
     });
     try {
-      const result = await runModels({
+      const result = await runLocal({
         lakeDir: lake,
         sqlDir: await models("v1", 1, GOOD_SUMMARY),
         asOf: "2024-01-31",
@@ -281,7 +281,7 @@ describe("model runner", () => {
     const warehouse = await reportingTypes({ customer_id: "varchar(2)", customers: "HUGEINT" });
     try {
       await expect(
-        runModels({
+        runLocal({
           lakeDir: lake,
           sqlDir: await models("v1", 1, GOOD_SUMMARY),
           asOf: "2024-01-31",
@@ -296,7 +296,7 @@ describe("model runner", () => {
     const hugeint = await reportingTypes({ customers: "HUGEINT" });
     try {
       await expect(
-        runModels({
+        runLocal({
           lakeDir: lake,
           sqlDir: await models("v1", 1, GOOD_SUMMARY),
           asOf: "2024-01-31",
@@ -316,7 +316,7 @@ describe("model runner", () => {
       1,
       summary("select CAST(1 AS BIGINT) AS customers, revenue from customer_totals"),
     );
-    await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       "sql/marts/total_summary.sql: unique_key (customers) does not identify rows: 1 key value(s) repeat, 0 row(s) have a NULL key",
     );
   });
@@ -327,7 +327,7 @@ describe("model runner", () => {
       1,
       summary("select COUNT(*) AS customers, greatest(SUM(revenue), 0) AS revenue from customer_totals"),
     );
-    await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       /^1 non-portable construct\(s\) in the models:\nsql\/marts\/total_summary\.sql:7:31 \[greatest-least\]/,
     );
     await expect(stat(join(lake, "runs"))).rejects.toThrow(/ENOENT/);
@@ -336,10 +336,10 @@ describe("model runner", () => {
   it("explains a lake without transactions and a bad as-of", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
     const empty = join(root, "empty-lake");
-    await expect(runModels({ lakeDir: empty, sqlDir })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: empty, sqlDir })).rejects.toThrow(
       `The lake ${empty} has no transactions, so there is no default as-of date. Ingest data first, or pass --as-of YYYY-MM-DD.`,
     );
-    await expect(runModels({ lakeDir: lake, sqlDir, asOf: "2024-02-30" })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-02-30" })).rejects.toThrow(
       '--as-of "2024-02-30" is not a real date',
     );
   });
@@ -349,7 +349,7 @@ describe("model runner", () => {
     const release = await outputs.lock("other-run");
     try {
       await expect(
-        runModels({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" }),
+        runLocal({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" }),
       ).rejects.toThrow(/^Another run is using the lake .*: run other-run \(pid \d+/);
     } finally {
       await release();
@@ -357,7 +357,7 @@ describe("model runner", () => {
   });
 
   it("rolls an interrupted publish forward and removes abandoned staging", async () => {
-    await runModels({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" });
+    await runLocal({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" });
     const published = join(lake, "models", "customer_totals", "as_of=2024-01-31");
     // A run that died after writing its journal, before moving its file; and one that died while computing.
     const staged = join(lake, "runs", "staging", "run-b", "customer_totals", "as_of=2024-01-31");

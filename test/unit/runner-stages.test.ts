@@ -8,16 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runLocal } from "../../functions/backends/local.ts";
 import {
   decimalValues,
   decimalVector,
   describeArrowType,
 } from "../../functions/core/runner/arrow-columns.ts";
-import { runModels } from "../../functions/core/runner/run.ts";
 import { defineStage, type Stage, type StageContext } from "../../functions/core/runner/stage.ts";
-import { STAGES } from "../../functions/core/runner/stages/index.ts";
-import { attachModelViews } from "../../functions/core/runner/views.ts";
-import { openDuckDB } from "../../functions/engines/duckdb.ts";
+import { STAGES } from "../../functions/core/stages/index.ts";
+import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
+import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { makeLake, removeLake } from "../sql/helpers.ts";
 
 const STG = `-- question: Lines as of the run.
@@ -176,7 +176,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
   it("runs a stage between SQL models: typed inputs, exact output rows, read by the next SQL model, published", async () => {
     const sqlDir = await writeModels(MODELS);
 
-    const result = await runModels({ lakeDir: lake, sqlDir, stages: [shareStage()] });
+    const result = await runLocal({ lakeDir: lake, sqlDir, stages: [shareStage()] });
 
     expect(result.asOf).toBe("2024-01-21");
     expect(result.models.map((m) => [m.model, m.status, m.materialized, m.rows])).toEqual([
@@ -253,7 +253,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
 
   it("runs a selected SQL model's stage and the stage's own dependencies", async () => {
     const sqlDir = await writeModels(MODELS);
-    const result = await runModels({
+    const result = await runLocal({
       lakeDir: lake,
       sqlDir,
       stages: [shareStage()],
@@ -283,7 +283,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
       },
     });
 
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [stage] })).rejects.toMatchObject({
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [stage] })).rejects.toMatchObject({
       code: "column_types_mismatch",
       message:
         "stage revenue_share: column revenue is Float64, but the header declares decimal(18,2) (Arrow Decimal128(18,2)); " +
@@ -306,7 +306,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
         delete columns.is_top;
       },
     });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [missing] })).rejects.toMatchObject({
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [missing] })).rejects.toMatchObject({
       code: "columns_mismatch",
       message:
         "stage revenue_share: the output columns do not match the header (documented but not produced: is_top)",
@@ -316,7 +316,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
         columns.customer_id = arrow.vectorFromArray(["c1", "c2", "c3"]);
       },
     });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [dictionary] })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [dictionary] })).rejects.toThrow(
       "stage revenue_share: column customer_id is Dictionary<Int32, Utf8>, but the header declares varchar (Arrow Utf8)",
     );
   });
@@ -328,7 +328,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
         columns.customer_id = arrow.vectorFromArray(["c1", "c1", "c3"], new arrow.Utf8());
       },
     });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [repeated] })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [repeated] })).rejects.toThrow(
       "stage revenue_share: unique_key (customer_id) does not identify rows: 1 key value(s) repeat, 0 row(s) have a NULL key",
     );
   });
@@ -336,7 +336,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
   it("refuses a stage named like a SQL model, before running anything", async () => {
     const sqlDir = await writeModels(MODELS);
     await expect(
-      runModels({ lakeDir: lake, sqlDir, stages: [shareStage({ name: "customer_totals" })] }),
+      runLocal({ lakeDir: lake, sqlDir, stages: [shareStage({ name: "customer_totals" })] }),
     ).rejects.toMatchObject({
       code: "duplicate_model",
       message:
@@ -350,7 +350,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
     const onView = shareStage({
       header: SHARE_HEADER.replace("depends_on: customer_totals", "depends_on: stg_lines"),
     });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [onView] })).rejects.toMatchObject({
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [onView] })).rejects.toMatchObject({
       code: "stage_reads_view",
       message:
         "stage revenue_share: depends on stg_lines (sql/staging/stg_lines.sql), which is materialized as a view. " +
@@ -362,11 +362,11 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
   it("refuses a stage header that is a view or reads input relations", async () => {
     const sqlDir = await writeModels(MODELS);
     const view = shareStage({ header: `${SHARE_HEADER}-- materialized: view\n` });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [view] })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [view] })).rejects.toThrow(
       'stage revenue_share: a stage is always materialized as a table (its rows are written as Parquet); remove "materialized: view"',
     );
     const sources = shareStage({ header: `${SHARE_HEADER}-- sources: transactions\n` });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [sources] })).rejects.toThrow(
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [sources] })).rejects.toThrow(
       /^stage revenue_share: a stage reads the tables of the models it depends on, not input relations \(sources: transactions\)/,
     );
   });
@@ -381,7 +381,7 @@ describe("TypeScript stages in the runner (DuckDB)", () => {
         throw new Error("the likelihood did not converge");
       },
     });
-    await expect(runModels({ lakeDir: lake, sqlDir, stages: [failing] })).rejects.toMatchObject({
+    await expect(runLocal({ lakeDir: lake, sqlDir, stages: [failing] })).rejects.toMatchObject({
       code: "model_failed",
       message: "stage revenue_share failed: the likelihood did not converge",
     });

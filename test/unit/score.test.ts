@@ -4,6 +4,14 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { defaultConfig } from "../../functions/core/config.ts";
 import { ConfigError } from "../../functions/core/errors.ts";
+import {
+  asOfFor,
+  chooseRun,
+  parseRunConfig,
+  parseScoringEvent,
+  runIdFor,
+  ScoringEventError,
+} from "../../functions/core/runner/schedule.ts";
 
 // The handler module reads its environment at import time (STYLE.md), so set it before importing.
 vi.stubEnv("LAKE_BUCKET", "lake-bucket");
@@ -25,7 +33,7 @@ afterAll(() => {
 
 describe("scoring event", () => {
   it("accepts the schedule's payload", () => {
-    expect(score.parseScoringEvent(scheduled("2026-11-23T03:00:00Z", "Etc/UTC"))).toEqual(
+    expect(parseScoringEvent(scheduled("2026-11-23T03:00:00Z", "Etc/UTC"))).toEqual(
       scheduled("2026-11-23T03:00:00Z", "Etc/UTC"),
     );
   });
@@ -53,17 +61,17 @@ describe("scoring event", () => {
   ])("rejects %s with a message naming the field", (_name, event, message) => {
     let thrown: unknown;
     try {
-      score.parseScoringEvent(event);
+      parseScoringEvent(event);
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(score.ScoringEventError);
+    expect(thrown).toBeInstanceOf(ScoringEventError);
     expect((thrown as Error).message).toMatch(/^Invalid scoring event/);
     expect((thrown as Error).message).toMatch(message);
   });
 
   it("spells out the expected payload in the error", () => {
-    expect(() => score.parseScoringEvent({})).toThrow(
+    expect(() => parseScoringEvent({})).toThrow(
       /Expected \{"source": "crmlake.schedule", "scheduledTime": "<ISO 8601 time>", "timeZone": "<IANA zone>", "executionId": "<id>"\}; got \{\}/,
     );
   });
@@ -82,22 +90,22 @@ describe("as_of of a scheduled run: the day before the scheduled time, in the sc
     ["the daylight-saving switch", "2024-03-31T01:30:00Z", "Europe/Berlin", "2024-03-30"],
     ["a time written with an offset", "2024-03-01T01:00:00+02:00", "Europe/Berlin", "2024-02-29"],
   ])("%s", (_name, scheduledTime, timeZone, asOf) => {
-    expect(score.asOfFor(scheduledTime, timeZone)).toBe(asOf);
+    expect(asOfFor(scheduledTime, timeZone)).toBe(asOf);
   });
 });
 
 describe("run configuration from CRMLAKE_CONFIG", () => {
   it("is the documented defaults when unset", () => {
-    expect(score.parseRunConfig("")).toEqual(defaultConfig());
+    expect(parseRunConfig("")).toEqual(defaultConfig());
   });
 
   it("names CRMLAKE_CONFIG when it is not JSON", () => {
-    expect(() => score.parseRunConfig("{oops")).toThrow(ConfigError);
-    expect(() => score.parseRunConfig("{oops")).toThrow(/^CRMLAKE_CONFIG: not valid JSON/);
+    expect(() => parseRunConfig("{oops")).toThrow(ConfigError);
+    expect(() => parseRunConfig("{oops")).toThrow(/^CRMLAKE_CONFIG: not valid JSON/);
   });
 
   it("names CRMLAKE_CONFIG and the key when it does not validate", () => {
-    expect(() => score.parseRunConfig('{"no_such_key": 1}')).toThrow(/^CRMLAKE_CONFIG: .*"no_such_key"/);
+    expect(() => parseRunConfig('{"no_such_key": 1}')).toThrow(/^CRMLAKE_CONFIG: .*"no_such_key"/);
   });
 });
 
@@ -131,7 +139,7 @@ describe("handler", () => {
     const send = vi.spyOn(s3, "send");
     await expect(
       handler({ source: "crmlake.schedule" }, { getRemainingTimeInMillis: () => 900_000 }),
-    ).rejects.toThrow(score.ScoringEventError);
+    ).rejects.toThrow(ScoringEventError);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 1);
     expect(send).not.toHaveBeenCalled();
   });
@@ -143,16 +151,14 @@ describe("handler", () => {
 
 describe("which run an invocation is", () => {
   it("names the run after the event: a Scheduler execution id as it is, anything else hashed", () => {
-    expect(score.runIdFor("c6d3b1a0-0000-4000-8000-000000000001")).toBe(
-      "c6d3b1a0-0000-4000-8000-000000000001",
-    );
+    expect(runIdFor("c6d3b1a0-0000-4000-8000-000000000001")).toBe("c6d3b1a0-0000-4000-8000-000000000001");
     // Upper case or "_" would share a run database with another id (runDatabaseName folds them): hashed.
-    const upper = score.runIdFor("Fix-1");
+    const upper = runIdFor("Fix-1");
     expect(upper).toMatch(/^x[0-9a-f]{32}$/);
-    expect(score.runIdFor("fix_1")).not.toBe(upper);
-    expect(score.runIdFor("fix-1")).toBe("fix-1");
-    expect(score.runIdFor("a".repeat(65))).toMatch(/^x[0-9a-f]{32}$/);
-    expect(score.runIdFor("Fix-1")).toBe(upper);
+    expect(runIdFor("fix_1")).not.toBe(upper);
+    expect(runIdFor("fix-1")).toBe("fix-1");
+    expect(runIdFor("a".repeat(65))).toMatch(/^x[0-9a-f]{32}$/);
+    expect(runIdFor("Fix-1")).toBe(upper);
   });
 
   const records = (statuses: Record<string, string>) => ({
@@ -163,29 +169,29 @@ describe("which run an invocation is", () => {
   });
 
   it("starts the event's run, resumes it when left running or interrupted, and is done once it succeeded", async () => {
-    expect(await score.chooseRun(records({}), "e1")).toEqual({ kind: "run", runId: "e1", resume: false });
-    expect(await score.chooseRun(records({ e1: "running" }), "e1")).toEqual({
+    expect(await chooseRun(records({}), "e1")).toEqual({ kind: "run", runId: "e1", resume: false });
+    expect(await chooseRun(records({ e1: "running" }), "e1")).toEqual({
       kind: "run",
       runId: "e1",
       resume: true,
     });
-    expect(await score.chooseRun(records({ e1: "interrupted" }), "e1")).toMatchObject({
+    expect(await chooseRun(records({ e1: "interrupted" }), "e1")).toMatchObject({
       runId: "e1",
       resume: true,
     });
-    expect(await score.chooseRun(records({ e1: "succeeded" }), "e1")).toMatchObject({
+    expect(await chooseRun(records({ e1: "succeeded" }), "e1")).toMatchObject({
       kind: "done",
       runId: "e1",
     });
   });
 
   it("never resumes a failed run: its retry is a fresh run under the next id, which is resumed in turn", async () => {
-    expect(await score.chooseRun(records({ e1: "failed" }), "e1")).toEqual({
+    expect(await chooseRun(records({ e1: "failed" }), "e1")).toEqual({
       kind: "run",
       runId: "e1-2",
       resume: false,
     });
-    expect(await score.chooseRun(records({ e1: "failed", "e1-2": "interrupted" }), "e1")).toEqual({
+    expect(await chooseRun(records({ e1: "failed", "e1-2": "interrupted" }), "e1")).toEqual({
       kind: "run",
       runId: "e1-2",
       resume: true,
@@ -197,6 +203,6 @@ describe("which run an invocation is", () => {
       "e1-4": "failed",
       "e1-5": "failed",
     });
-    await expect(score.chooseRun(failedFive, "e1")).rejects.toMatchObject({ code: "too_many_failures" });
+    await expect(chooseRun(failedFive, "e1")).rejects.toMatchObject({ code: "too_many_failures" });
   });
 });

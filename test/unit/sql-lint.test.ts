@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { loadModels } from "../../functions/core/catalogue/models.ts";
 import { formatFinding, lintSql, RULES } from "../../functions/core/runner/lint.ts";
-import { loadModels } from "../../functions/core/runner/models.ts";
 
 /** Rules found in a body (the header is irrelevant to the lint; comments are skipped). */
 function rules(body: string): string[] {

@@ -1,15 +1,14 @@
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { loadLocalReport, runLocal } from "../../backends/local.ts";
+import { DATASET_NAMES } from "../../core/catalogue/contracts.ts";
 import { defaultConfig } from "../../core/config.ts";
-import { DATASET_NAMES } from "../../core/contracts.ts";
 import { isCrmlakeError } from "../../core/errors.ts";
 import { generate } from "../../core/generate/generate.ts";
 import { DEFAULT_OPTIONS } from "../../core/generate/options.ts";
 import { ingestDrop } from "../../core/ingest/ingest.ts";
-import { loadLocalReport } from "../../core/report/local.ts";
 import { renderReport, textSummary } from "../../core/report/report.ts";
-import { runModels } from "../../core/runner/run.ts";
 import { LocalObjectStore } from "../../storage/local.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { intOption, stringOption } from "../command.ts";
@@ -97,7 +96,7 @@ Options:
     );
 
     out(`3/4 Computing the models as of ${DEFAULT_OPTIONS.to}`);
-    const run = await runModels({ lakeDir, config: defaultConfig(), asOf: DEFAULT_OPTIONS.to });
+    const run = await runLocal({ lakeDir, config: defaultConfig(), asOf: DEFAULT_OPTIONS.to });
     const tables = run.models.filter((m) => m.rows !== null).length;
     out(`    ${run.models.length} models, ${tables} tables published to ${shown}/lake/models`);
 

@@ -1,7 +1,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { DATASET_NAMES, isDatasetName } from "../../core/contracts.ts";
+import { DATASET_NAMES, isDatasetName } from "../../core/catalogue/contracts.ts";
 import { isCrmlakeError, UsageError } from "../../core/errors.ts";
 import { ingestDrop } from "../../core/ingest/ingest.ts";
 import { formatFromName } from "../../core/ingest/inspect.ts";

@@ -1,8 +1,6 @@
 import { stat } from "node:fs/promises";
-import { QueryFailedError, UsageError } from "../../core/errors.ts";
-import { attachModelViews } from "../../core/runner/views.ts";
-import { openDuckDB } from "../../engines/duckdb.ts";
-import { attachLakeViews } from "../../engines/duckdb-lake.ts";
+import { openLakeQuery } from "../../backends/local.ts";
+import { UsageError } from "../../core/errors.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
@@ -21,14 +19,14 @@ function cell(value: unknown): string {
 }
 
 /** Renders rows as an aligned text table; numbers are right-aligned. */
-export function renderTable(columns: string[], rows: unknown[][]): string {
+export function renderTable(columns: readonly string[], rows: readonly unknown[][]): string {
   const texts = rows.map((row) => row.map(cell));
   const widths = columns.map((c, i) => Math.max(c.length, ...texts.map((r) => (r[i] ?? "").length)));
   const numeric = columns.map(
     (_, i) =>
       rows.length > 0 && rows.every((r) => r[i] === null || /^-?[\d.]+(e[+-]?\d+)?$/i.test(cell(r[i]))),
   );
-  const line = (values: string[]) =>
+  const line = (values: readonly string[]) =>
     values
       .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
       .join("  ")
@@ -64,43 +62,22 @@ Options:
         `Unknown --format "${format}". Use one of: ${FORMATS.join(", ")}`,
       );
     }
-    const session = await openDuckDB();
-    try {
-      const lakeDir = stringOption(args, "lake") ?? "lake";
-      // A fresh lake (a directory with nothing ingested yet) answers with empty tables; a mistyped one must not.
-      if (
-        !(await stat(lakeDir).then(
-          (s) => s.isDirectory(),
-          () => false,
-        ))
-      ) {
-        throw new UsageError(
-          "no_lake",
-          `Lake directory ${lakeDir} does not exist. Ingest into it first, or pass --lake DIR`,
-        );
-      }
-      await attachLakeViews(session.connection, lakeDir);
-      await attachModelViews(session.connection, lakeDir);
-      let reader: Awaited<ReturnType<typeof session.connection.runAndReadAll>>;
-      try {
-        reader = await session.connection.runAndReadAll(sql);
-      } catch (error) {
-        throw new QueryFailedError(
-          "query_failed",
-          (error as Error).message.split("\n")[0] ?? "query failed",
-          { cause: error },
-        );
-      }
-      const columns = reader.columnNames();
-      // DuckDB's JSON form renders 64-bit integers as strings; small ones become plain numbers here.
-      const integer = reader
-        .columnTypes()
-        .map((t) => /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT)$/.test(t.toString()));
-      const rows = (reader.getRowsJson() as unknown[][]).map((row) =>
-        row.map((v, i) =>
-          integer[i] && typeof v === "string" && Number.isSafeInteger(Number(v)) ? Number(v) : v,
-        ),
+    const lakeDir = stringOption(args, "lake") ?? "lake";
+    // A fresh lake (a directory with nothing ingested yet) answers with empty tables; a mistyped one must not.
+    if (
+      !(await stat(lakeDir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    ) {
+      throw new UsageError(
+        "no_lake",
+        `Lake directory ${lakeDir} does not exist. Ingest into it first, or pass --lake DIR`,
       );
+    }
+    const session = await openLakeQuery(lakeDir);
+    try {
+      const { columns, rows } = await session.query(sql);
       if (format === "json") {
         for (const row of rows)
           process.stdout.write(`${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))}\n`);

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { loadLocalReport } from "../../backends/local.ts";
 import { UsageError } from "../../core/errors.ts";
-import { loadLocalReport } from "../../core/report/local.ts";
 import { renderReport, textSummary } from "../../core/report/report.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";

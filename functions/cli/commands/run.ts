@@ -1,6 +1,6 @@
+import { runLocal } from "../../backends/local.ts";
 import { loadConfig } from "../../core/config.ts";
 import { UsageError } from "../../core/errors.ts";
-import { runModels } from "../../core/runner/run.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
@@ -49,7 +49,7 @@ Options:
     }
     const config = await loadConfig(stringOption(args, "config"));
     const lakeDir = stringOption(args, "lake") ?? "lake";
-    const summary = await runModels({
+    const summary = await runLocal({
       lakeDir,
       config,
       sqlDir: stringOption(args, "sql"),

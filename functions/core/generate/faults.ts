@@ -3,9 +3,9 @@
  * with one field broken) or an extra file, never a change to a clean row: after ingest quarantines the faults,
  * the curated data equals the clean simulation, so every other ground-truth figure holds with or without
  * --dirty. Each faulty row has exactly one fault, named by the reason code ingest must give it
- * (functions/core/contracts.ts REASON_CODES).
+ * (functions/core/catalogue/contracts.ts REASON_CODES).
  */
-import type { ReasonCode } from "../contracts.ts";
+import type { ReasonCode } from "../catalogue/contracts.ts";
 import { type Random, uniformInt } from "./random.ts";
 import { type TransactionFields, transactionRow } from "./rows.ts";
 

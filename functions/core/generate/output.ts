@@ -7,7 +7,7 @@ import { copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import type { DatasetName } from "../contracts.ts";
+import type { DatasetName } from "../catalogue/contracts.ts";
 import { errorMessage } from "../errors.ts";
 import type { CampaignPlan } from "./campaigns.ts";
 import { type FaultCounts, truncatedRow } from "./faults.ts";

@@ -1,5 +1,5 @@
-/** CSV rows of the four datasets, in the contract's column order (functions/core/contracts.ts). */
-import { CONTRACTS, type DatasetName } from "../contracts.ts";
+/** CSV rows of the four datasets, in the contract's column order (functions/core/catalogue/contracts.ts). */
+import { CONTRACTS, type DatasetName } from "../catalogue/contracts.ts";
 
 /** The header line of a dataset's file: its contract columns, comma-separated. */
 export function headerOf(dataset: DatasetName): string {

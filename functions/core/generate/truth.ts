@@ -22,7 +22,7 @@
  *
  * The field-by-field descriptions are FIELD_DOCS below (one source, written into the JSON).
  */
-import type { DatasetName } from "../contracts.ts";
+import type { DatasetName } from "../catalogue/contracts.ts";
 import {
   type CampaignPlan,
   isHeterogeneous,

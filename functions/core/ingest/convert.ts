@@ -1,8 +1,13 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlIdent, sqlString } from "../../engines/duckdb.ts";
-import { type ColumnContract, type DatasetContract, REASON_CODES, type ReasonCode } from "../contracts.ts";
+import { sqlIdent, sqlString } from "../../engines/duckdb/session.ts";
+import {
+  type ColumnContract,
+  type DatasetContract,
+  REASON_CODES,
+  type ReasonCode,
+} from "../catalogue/contracts.ts";
 import { errorMessage, IngestError } from "../errors.ts";
 import { decodeHead, type FileFacts, looksBinary, parseFirstRecord, readTextHead } from "./inspect.ts";
 import type { SourceProfile } from "./profile.ts";

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb.ts";
-import type { ObjectStore } from "../../storage/object-store.ts";
-import { CONTRACTS, type DatasetName } from "../contracts.ts";
+import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb/session.ts";
+import { CONTRACTS, type DatasetName } from "../catalogue/contracts.ts";
+import { LAKE } from "../catalogue/layout.ts";
 import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError, StorageError } from "../errors.ts";
-import { LAKE } from "../lake.ts";
+import type { ObjectStore } from "../ports/object-store.ts";
 import { convertDrop, readFailure } from "./convert.ts";
 import { inspectFile } from "./inspect.ts";
 import { DEFAULT_PROFILE, type SourceProfile } from "./profile.ts";

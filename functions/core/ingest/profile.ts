@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { DATASET_NAMES } from "../contracts.ts";
+import { DATASET_NAMES } from "../catalogue/contracts.ts";
 import { ConfigError } from "../errors.ts";
 
 /**

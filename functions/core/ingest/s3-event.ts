@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DATASET_NAMES, type DatasetName, isDatasetName } from "../contracts.ts";
+import { DATASET_NAMES, type DatasetName, isDatasetName } from "../catalogue/contracts.ts";
 import { IngestError } from "../errors.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { DatasetName, ReasonCode } from "../contracts.ts";
+import type { DatasetName, ReasonCode } from "../catalogue/contracts.ts";
 
 /** One input file, already on local disk (the Lambda streams an S3 object to /tmp first). */
 export interface DropSource {

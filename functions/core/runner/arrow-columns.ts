@@ -17,7 +17,7 @@
  * write INT96, read as nanoseconds): conformTable converts those to milliseconds, the lake's precision.
  */
 import * as arrow from "apache-arrow";
-import { ModelError } from "./errors.ts";
+import { ModelError } from "../errors.ts";
 
 export interface DeclaredColumn {
   readonly name: string;

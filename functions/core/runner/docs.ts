@@ -6,10 +6,10 @@
 import { writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
+import { DEFAULT_SQL_DIR, LAYERS, type Model, planModels } from "../catalogue/models.ts";
+import { loadCatalogueModels } from "../catalogue/stages.ts";
 import { CONFIG_SCHEMA } from "../config.ts";
-import { LAYERS, loadProjectModels, type Model, planModels } from "./models.ts";
 import { PARAMETERS } from "./params.ts";
-import { DEFAULT_SQL_DIR } from "./run.ts";
 
 export const MODELS_DOC_PATH = new URL("../../../docs/models.md", import.meta.url);
 
@@ -136,7 +136,7 @@ export function renderModelsDoc(models: readonly Model[]): string {
 
 /** Loads the project's models and renders the document. */
 export async function generateModelsDoc(sqlDir = DEFAULT_SQL_DIR): Promise<string> {
-  return renderModelsDoc(await loadProjectModels(sqlDir));
+  return renderModelsDoc(await loadCatalogueModels(sqlDir));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

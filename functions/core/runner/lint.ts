@@ -7,7 +7,7 @@
  * A finding can be silenced for one line with a trailing `-- lint: allow <rule>` comment that a reviewer
  * will see; use it only with a reason next to it.
  */
-import { stripCommentsAndStrings } from "./models.ts";
+import { stripCommentsAndStrings } from "../catalogue/models.ts";
 import { PARAMETERS } from "./params.ts";
 
 export interface LintFinding {

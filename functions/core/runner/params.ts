@@ -4,9 +4,10 @@
  * validated config and the as-of date only, never from data, and every one is checked here again before
  * it is rendered, so no model ever receives a string-built value.
  */
+
+import { didYouMean } from "../catalogue/models.ts";
 import type { CrmlakeConfig } from "../config.ts";
-import { ModelError } from "./errors.ts";
-import { didYouMean } from "./models.ts";
+import { ModelError } from "../errors.ts";
 
 export type ParamType =
   | { readonly kind: "date" }

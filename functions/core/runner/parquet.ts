@@ -19,8 +19,7 @@ import {
   WriterPropertiesBuilder,
   writeParquet,
 } from "parquet-wasm/esm";
-import { errorMessage } from "../errors.ts";
-import { ModelError } from "./errors.ts";
+import { errorMessage, ModelError } from "../errors.ts";
 
 /** The package file of the WebAssembly module (an `exports` entry of parquet-wasm's package.json). */
 export const PARQUET_WASM_FILE = "parquet-wasm/esm/parquet_wasm_bg.wasm";

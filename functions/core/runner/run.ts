@@ -4,39 +4,34 @@
  * recorded in the `runs` table, whether it succeeds or fails.
  */
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
+import { canonicalType } from "../catalogue/column-types.ts";
+import { DEFAULT_SQL_DIR, loadProjectModels, type Model, selectModels } from "../catalogue/models.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
-import { errorMessage } from "../errors.ts";
-import { canonicalType } from "./column-types.ts";
-import { ModelError } from "./errors.ts";
+import { errorMessage, ModelError } from "../errors.ts";
+import type { ModelOutputs } from "../ports/model-outputs.ts";
+import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
 import { formatFinding, lintSql } from "./lint.ts";
-import { loadProjectModels, type Model, selectModels } from "./models.ts";
-import { LocalModelOutputs, type ModelOutputs } from "./outputs.ts";
 import { expandMacros, notADate, parseIsoDate, renderParameters } from "./params.ts";
 import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
 import { materializeStage, type Stage } from "./stage.ts";
-import { STAGES } from "./stages/index.ts";
-import type { MaterializeResult, Warehouse } from "./warehouse.ts";
-
-/** The project's models: `sql/` at the repository root, wherever the command is run from. */
-export const DEFAULT_SQL_DIR = fileURLToPath(new URL("../../../sql", import.meta.url));
 
 export interface RunOptions {
-  /** Lake directory (curated inputs are read from it, model outputs written to it). */
-  readonly lakeDir: string;
   /** Directory of the models; default DEFAULT_SQL_DIR. */
   readonly sqlDir?: string;
-  /** The TypeScript stages (stage.ts) planned with the SQL models; default STAGES (stages/index.ts). */
+  /**
+   * The TypeScript stages (stage.ts) planned with the SQL models; default none. The composition roots
+   * (functions/backends/) pass the project's registered stages; the runner never imports the registry.
+   */
   readonly stages?: readonly Stage[];
   /** `YYYY-MM-DD`; default the date of the latest transaction in the lake. */
   readonly asOf?: string;
   readonly config?: CrmlakeConfig;
   /** Run these models and everything they depend on; default all. */
   readonly models?: readonly string[];
-  /** Engine; default an in-memory DuckDB over lakeDir (closed at the end). */
-  readonly warehouse?: Warehouse;
-  /** Where outputs go; default LocalModelOutputs(lakeDir). */
-  readonly outputs?: ModelOutputs;
+  /** The engine (the caller opens and closes it; a composition root pairs it with its publisher). */
+  readonly warehouse: Warehouse;
+  /** Where outputs go, matched with the engine by the same composition root. */
+  readonly outputs: ModelOutputs;
   /** Progress lines (one per model). */
   readonly log?: (line: string) => void;
   readonly now?: () => Date;
@@ -68,19 +63,16 @@ export function newRunId(now: Date): string {
   return `${stamp}Z-${randomBytes(3).toString("hex")}`;
 }
 
-/**
- * The default engine, DuckDB, loaded only when no warehouse is given. The specifier is a variable so that a
- * bundler does not follow it: the scoring Lambda passes an Athena warehouse, and its bundle must not carry
- * DuckDB's native addon (STYLE.md: DuckDB only where it runs; test/infra/bundling.test.ts checks it).
- */
-async function openDuckDBWarehouse(lakeDir: string): Promise<Warehouse> {
-  const specifier = "./duckdb-warehouse.ts";
-  const { DuckDBWarehouse } = (await import(specifier)) as typeof import("./duckdb-warehouse.ts");
-  return DuckDBWarehouse.open(lakeDir);
+/** The code of a stage model, from the stages the runner was given (the plan was built from the same list). */
+function stageOf(model: Model, stages: ReadonlyMap<string, Stage>): Stage {
+  const stage = stages.get(model.name);
+  if (stage === undefined)
+    throw new ModelError("unknown_model", `${model.file}: no code was given for this stage`);
+  return stage;
 }
 
 /** The date of the latest transaction, as the default as-of. */
-async function latestOrderDate(warehouse: Warehouse, lakeDir: string): Promise<string> {
+async function latestOrderDate(warehouse: Warehouse, lake: string): Promise<string> {
   const { rows } = await warehouse.query(
     "SELECT CAST(MAX(ordered_at) AS DATE) AS latest_on FROM transactions",
   );
@@ -88,7 +80,7 @@ async function latestOrderDate(warehouse: Warehouse, lakeDir: string): Promise<s
   if (typeof latest !== "string") {
     throw new ModelError(
       "no_transactions",
-      `The lake ${lakeDir} has no transactions, so there is no default as-of date. Ingest data first, or pass --as-of YYYY-MM-DD.`,
+      `The lake ${lake} has no transactions, so there is no default as-of date. Ingest data first, or pass --as-of YYYY-MM-DD.`,
     );
   }
   return latest;
@@ -207,7 +199,9 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     throw new ModelError("bad_run_id", "Resuming a run needs the id of the run to resume");
   }
 
-  const allModels = await loadProjectModels(options.sqlDir ?? DEFAULT_SQL_DIR, options.stages ?? STAGES);
+  const stages = options.stages ?? [];
+  const stagesByName = new Map(stages.map((s) => [s.name, s]));
+  const allModels = await loadProjectModels(options.sqlDir ?? DEFAULT_SQL_DIR, stages);
   const byName = new Map(allModels.map((m) => [m.name, m]));
   const plan = selectModels(allModels, options.models);
   const sqlPlan = plan.filter((m) => m.stage === undefined);
@@ -219,11 +213,10 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     );
   }
 
-  const warehouse = options.warehouse ?? (await openDuckDBWarehouse(options.lakeDir));
-  const outputs = options.outputs ?? new LocalModelOutputs(options.lakeDir);
-  try {
+  const { warehouse, outputs } = options;
+  {
     await warehouse.attachInputs();
-    const asOf = options.asOf ?? (await latestOrderDate(warehouse, options.lakeDir));
+    const asOf = options.asOf ?? (await latestOrderDate(warehouse, outputs.location));
     const literals = renderParameters({ asOf, config });
     const bodies = new Map(sqlPlan.map((m) => [m.name, expandMacros(m.sql, m.file, literals)]));
 
@@ -307,7 +300,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
                   model.stage !== undefined
                     ? await materializeStage({
                         model,
-                        stage: model.stage,
+                        stage: stageOf(model, stagesByName),
                         models: byName,
                         runId,
                         asOf,
@@ -421,7 +414,5 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
       await release();
     }
     return { runId, asOf, durationMs: record.duration_ms ?? 0, models: records };
-  } finally {
-    if (options.warehouse === undefined) await warehouse.close();
   }
 }

@@ -11,19 +11,18 @@
  *    under the stage's name (Warehouse.attachMaterialized), so SQL models after it read it like any table;
  * then the runner's usual checks and publishing treat it as a table model.
  *
- * Stages are registered statically (stages/index.ts): a Lambda bundle cannot import .ts files at run time.
+ * Stages are declared in the catalogue (catalogue/stages.ts), implemented in core/stages/ and registered there
+ * (core/stages/index.ts); the composition roots pass them to the runner (RunOptions.stages).
  */
 import * as arrow from "apache-arrow";
+import { MODEL_LAYOUT } from "../catalogue/layout.ts";
+import { declareStage, type Layer, type Model, type StageDeclaration } from "../catalogue/models.ts";
 import type { CrmlakeConfig } from "../config.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, ModelError } from "../errors.ts";
+import type { ModelOutputs } from "../ports/model-outputs.ts";
+import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
 import { checkTableSchema, conformTable, emptyTable } from "./arrow-columns.ts";
-import { ModelError } from "./errors.ts";
-import { type ModelHeader, parseModelHeader } from "./header.ts";
-import { MODEL_LAYOUT } from "./layout.ts";
-import type { Layer, Model } from "./models.ts";
-import type { ModelOutputs } from "./outputs.ts";
 import { decodeParquet, encodeParquet } from "./parquet.ts";
-import type { MaterializeResult, Warehouse } from "./warehouse.ts";
 
 export interface StageContext {
   /** Each dependency's rows in this run, by model name, with the Arrow types of its header (arrow-columns.ts). */
@@ -33,27 +32,29 @@ export interface StageContext {
   readonly config: CrmlakeConfig;
 }
 
-export interface Stage {
-  readonly name: string;
-  readonly layer: Layer;
-  /** The header a SQL model file starts with; `materialized` is always table. */
-  readonly header: ModelHeader;
+/** A stage: its declaration (catalogue/stages.ts) and its code. */
+export interface Stage extends StageDeclaration {
   /** The stage's rows: exactly the header's columns, in order, with their Arrow types. */
   run(context: StageContext): arrow.Table | Promise<arrow.Table>;
 }
 
-export interface StageDefinition {
+/** A project stage: the code of a declaration from catalogue/stages.ts. */
+export function implementStage(
+  declaration: StageDeclaration,
+  run: (context: StageContext) => arrow.Table | Promise<arrow.Table>,
+): Stage {
+  return { ...declaration, run };
+}
+
+/** A stage declared and implemented in one place (tests, and stages not yet in the catalogue). */
+export function defineStage(definition: {
   readonly name: string;
   readonly layer: Layer;
   /** The header as text: the `-- question:`, `-- grain:`, `-- depends_on:`, `-- column …` lines of a model file. */
   readonly header: string;
   run(context: StageContext): arrow.Table | Promise<arrow.Table>;
-}
-
-/** A stage from its header text, parsed (and checked) like a SQL model's header. */
-export function defineStage(definition: StageDefinition): Stage {
-  const { header } = parseModelHeader(definition.header, `stage ${definition.name}`);
-  return { name: definition.name, layer: definition.layer, header, run: definition.run };
+}): Stage {
+  return implementStage(declareStage(definition), definition.run);
 }
 
 /** The name of the one file a stage writes per partition. */

@@ -25,12 +25,11 @@
 import { hostname } from "node:os";
 import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import { S3ObjectStore } from "../../storage/s3.ts";
-import { errorMessage, StorageError } from "../errors.ts";
-import { RunLockedError } from "./errors.ts";
-import { MODEL_LAYOUT } from "./layout.ts";
-import { isDataFile, type ModelOutputs } from "./outputs.ts";
-import { parseRunRecord, type RunRecord } from "./runs.ts";
+import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
+import { errorMessage, RunLockedError, StorageError } from "../core/errors.ts";
+import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
+import { parseRunRecord, type RunRecord } from "../core/runner/runs.ts";
+import { S3ObjectStore } from "./s3.ts";
 
 /** A scoring Lambda runs at most 15 minutes; a lock twice that old has no living holder. */
 export const DEFAULT_STALE_LOCK_MS = 30 * 60 * 1000;
@@ -50,7 +49,7 @@ export const DEFAULT_RETIRED_GRACE_MS = 24 * 60 * 60 * 1000;
 
 const STAGING_ROOT = "runs/staging/";
 
-/** Where each published model's partitions point (GluePartitions, functions/engines/glue-partitions.ts). */
+/** Where each published model's partitions point (GluePartitions, functions/storage/glue-partitions.ts). */
 export interface ModelPartitions {
   /**
    * Points the partition `as_of=<asOf>` of each model's table at its location (idempotent), reads first and

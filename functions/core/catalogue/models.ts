@@ -1,14 +1,16 @@
 /**
- * Model discovery and the dependency graph: every `sql/<layer>/<name>.sql` is one model, and every registered
- * TypeScript stage (stage.ts, stages/index.ts) is one more; the header says what each depends on; the plan runs
+ * Model discovery and the dependency graph: every `sql/<layer>/<name>.sql` is one model, and every declared
+ * TypeScript stage (a StageDeclaration: catalogue/stages.ts; its code in core/stages/) is one more; the header says what each depends on; the plan runs
  * them in a topological order that is the same on every machine.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { ModelError } from "./errors.ts";
+import { fileURLToPath } from "node:url";
+import { ModelError } from "../errors.ts";
 import { IDENTIFIER, type ModelHeader, parseModelHeader } from "./header.ts";
-import type { Stage } from "./stage.ts";
-import { STAGES } from "./stages/index.ts";
+
+/** The project's models: `sql/` at the repository root, wherever the command is run from. */
+export const DEFAULT_SQL_DIR = fileURLToPath(new URL("../../../sql", import.meta.url));
 
 /** Layers in dependency order: a model may read models of its own layer or earlier ones. */
 export const LAYERS = ["staging", "intermediate", "marts", "scores"] as const;
@@ -38,7 +40,30 @@ export interface Model {
   /** 1-based line where the SELECT starts. */
   readonly bodyLine: number;
   /** Set for a TypeScript stage (its `sql` is empty and its `file` is `stage <name>`). */
-  readonly stage?: Stage;
+  readonly stage?: StageDeclaration;
+}
+
+/**
+ * A TypeScript stage as the catalogue knows it: name, layer and header, apart from its code (which lives in
+ * core/stages/ and is handed to the runner by the composition roots). The Glue tables, the docs and the plan
+ * need only this; the runner needs the code too (runner/stage.ts Stage extends it).
+ */
+export interface StageDeclaration {
+  readonly name: string;
+  readonly layer: Layer;
+  /** The header a SQL model file starts with; `materialized` is always table. */
+  readonly header: ModelHeader;
+}
+
+/** A stage's declaration from its header text, parsed (and checked) like a SQL model's header. */
+export function declareStage(definition: {
+  readonly name: string;
+  readonly layer: Layer;
+  /** The `-- question:`, `-- grain:`, `-- depends_on:`, `-- column …` lines of a model file. */
+  readonly header: string;
+}): StageDeclaration {
+  const { header } = parseModelHeader(definition.header, `stage ${definition.name}`);
+  return { name: definition.name, layer: definition.layer, header };
 }
 
 /** Levenshtein distance, for "did you mean" hints. */
@@ -116,11 +141,14 @@ export async function loadModels(sqlDir: string, displayRoot = join(sqlDir, ".."
 }
 
 /**
- * The project's whole plan: the SQL models under `sqlDir` and the TypeScript stages (default the registered
- * STAGES), checked as one set. The runner, the Glue tables of the stack and the generated docs all use it, so
+ * The project's whole plan: the SQL models under `sqlDir` and the TypeScript stages (the catalogue's
+ * STAGE_DECLARATIONS, or the stages a runner is given), checked as one set. The runner, the Glue tables of the stack and the generated docs all use it, so
  * a stage gets its table and its documentation like a SQL model.
  */
-export async function loadProjectModels(sqlDir: string, stages: readonly Stage[] = STAGES): Promise<Model[]> {
+export async function loadProjectModels(
+  sqlDir: string,
+  stages: readonly StageDeclaration[],
+): Promise<Model[]> {
   const models = [...(await readModelFiles(sqlDir)), ...stageModels(stages)];
   validateModels(models);
   return models;
@@ -158,7 +186,7 @@ export async function readModelFiles(sqlDir: string, displayRoot = join(sqlDir, 
  * output is Parquet the runner writes), and no `sources` (a stage reads the tables of its dependencies, not
  * the input relations). validateModels checks them against the SQL models.
  */
-export function stageModels(stages: readonly Stage[]): Model[] {
+export function stageModels(stages: readonly StageDeclaration[]): Model[] {
   return stages.map((stage) => {
     const file = `stage ${stage.name}`;
     if (!IDENTIFIER.test(stage.name)) {

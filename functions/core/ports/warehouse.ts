@@ -4,7 +4,7 @@
  * turns "this SELECT, as Parquet, there" into its engine's statements:
  *
  * - DuckDB (duckdb-warehouse.ts): `COPY (<body>) TO '<location>/as_of=<d>/data.parquet'` and a view over it.
- * - Athena (functions/engines/athena.ts): `CREATE TABLE <run_db>.<model> WITH (format = 'PARQUET', external_location =
+ * - Athena (functions/engines/athena/warehouse.ts): `CREATE TABLE <run_db>.<model> WITH (format = 'PARQUET', external_location =
  *   '<location>', partitioned_by = ARRAY['as_of']) AS SELECT *, '<d>' AS as_of FROM (<body>)`, in a
  *   run-scoped Glue database whose views stand for the input relations, so bodies read names unqualified.
  *
@@ -85,7 +85,7 @@ export interface Warehouse {
    * Running totals of what the engine billed so far, for engines that bill by data scanned (Athena). The
    * runner records the difference per model and per run; engines without a bill leave it out.
    */
-  usage?(): { readonly dataScannedBytes: number; readonly costUsd: number };
+  usage?(): { readonly dataScannedBytes: number; readonly costUsd: number; readonly queries?: number };
   /**
    * A model this run already materialized in an earlier invocation (a resumed run): makes it readable under
    * its name again and returns what materialize() returned, or undefined when it was not materialized.

@@ -1,11 +1,12 @@
-import { openDuckDB } from "../../engines/duckdb.ts";
-import { attachLakeViews } from "../../engines/duckdb-lake.ts";
-import { CrmlakeError } from "../errors.ts";
-import { attachModelViews } from "../runner/views.ts";
-import { loadReportData, type ReportData, type Row } from "./report.ts";
+/** The report's figures from a local lake, read with DuckDB over its published model views. */
+import { CrmlakeError } from "../../core/errors.ts";
+import { loadReportData, type ReportData, type Row } from "../../core/report/report.ts";
+import { attachLakeViews } from "./lake-views.ts";
+import { attachModelViews } from "./model-views.ts";
+import { openDuckDB } from "./session.ts";
 
 /** Reads a local lake's published run outputs for the report (the latest as-of unless one is given). */
-export async function loadLocalReport(lakeDir: string, asOf?: string): Promise<ReportData> {
+export async function loadLakeReport(lakeDir: string, asOf?: string): Promise<ReportData> {
   const session = await openDuckDB({ threads: 2 });
   try {
     await attachLakeViews(session.connection, lakeDir);

@@ -5,11 +5,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api";
-import { openDuckDB, sqlIdent, sqlString } from "../../engines/duckdb.ts";
-import { attachLakeViews } from "../../engines/duckdb-lake.ts";
-import { QueryFailedError } from "../errors.ts";
-import { MODEL_LAYOUT } from "./layout.ts";
-import { attachModelViews } from "./views.ts";
+import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
+import { QueryFailedError } from "../../core/errors.ts";
 import type {
   AttachRequest,
   ColumnInfo,
@@ -18,7 +15,10 @@ import type {
   QueryResult,
   Row,
   Warehouse,
-} from "./warehouse.ts";
+} from "../../core/ports/warehouse.ts";
+import { attachLakeViews } from "./lake-views.ts";
+import { attachModelViews } from "./model-views.ts";
+import { openDuckDB, sqlIdent, sqlString } from "./session.ts";
 
 function firstLine(error: unknown): string {
   return ((error as Error).message ?? String(error)).split("\n")[0] ?? "query failed";

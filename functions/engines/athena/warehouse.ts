@@ -1,5 +1,5 @@
 /**
- * The Athena adapter of Warehouse (functions/core/runner/warehouse.ts; docs/adr/0004-athena-adapter.md).
+ * The Athena adapter of Warehouse (functions/core/ports/warehouse.ts; docs/adr/0004-athena-adapter.md).
  *
  * A run works in its own Glue database (`runDatabase`), created on first use and dropped by close():
  * - attachInputs: one view per input relation over the curated tables of `inputDatabase`, so model bodies
@@ -21,9 +21,9 @@
  *
  * Every statement is generated in athena-sql.ts from names checked against strict patterns.
  */
-import { DATASET_NAMES } from "../core/contracts.ts";
-import { QueryFailedError } from "../core/errors.ts";
-import { MODEL_LAYOUT } from "../core/runner/layout.ts";
+import { DATASET_NAMES } from "../../core/catalogue/contracts.ts";
+import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
+import { QueryFailedError } from "../../core/errors.ts";
 import type {
   AttachRequest,
   ColumnInfo,
@@ -31,7 +31,7 @@ import type {
   MaterializeResult,
   QueryResult,
   Warehouse,
-} from "../core/runner/warehouse.ts";
+} from "../../core/ports/warehouse.ts";
 import {
   AthenaQueryRunner,
   type AthenaQueryRunnerOptions,
@@ -39,20 +39,13 @@ import {
   type RunQueryOptions,
   type UnloadResult,
   type UsageTotals,
-} from "./athena-client.ts";
-import {
-  BODY_SUFFIX,
-  CTAS_SUFFIX,
-  identifier,
-  isoDate,
-  s3Location,
-  sql,
-  UNLOADED_SUFFIX,
-} from "./athena-sql.ts";
+} from "./client.ts";
+import { BODY_SUFFIX, CTAS_SUFFIX, identifier, isoDate, s3Location, sql, UNLOADED_SUFFIX } from "./sql.ts";
 
-export * from "./athena-client.ts";
-export { athenaTypeName, decodeDatum, normaliseDecimal, normaliseTimestamp } from "./athena-results.ts";
-export { hiveType, sql as athenaSql } from "./athena-sql.ts";
+export { hiveType } from "../../core/catalogue/hive-types.ts";
+export * from "./client.ts";
+export { athenaTypeName, decodeDatum, normaliseDecimal, normaliseTimestamp } from "./results.ts";
+export { sql as athenaSql } from "./sql.ts";
 
 /** The relations attachInputs makes readable (the Warehouse contract): the curated datasets, quarantine, drops. */
 export const INPUT_RELATIONS: readonly string[] = [...DATASET_NAMES, "quarantine", "drops"];

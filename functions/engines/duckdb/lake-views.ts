@@ -7,9 +7,9 @@ import {
   DATASET_NAMES,
   type DatasetContract,
   LINEAGE_COLUMNS,
-} from "../core/contracts.ts";
-import { LAKE } from "../core/lake.ts";
-import { sqlIdent, sqlString } from "./duckdb.ts";
+} from "../../core/catalogue/contracts.ts";
+import { LAKE } from "../../core/catalogue/layout.ts";
+import { sqlIdent, sqlString } from "./session.ts";
 
 /** Columns of the `quarantine` table (DESIGN.md §4). `dataset` comes from the Hive partition. */
 export const QUARANTINE_COLUMNS = [

@@ -23,8 +23,9 @@
  *
  * A line `--` alone separates entries; the header ends at the first line that is not a comment.
  */
+
+import { ModelError } from "../errors.ts";
 import { COLUMN_TYPE_FORMS, parseColumnType } from "./column-types.ts";
-import { ModelError } from "./errors.ts";
 
 export const MATERIALIZATIONS = ["table", "view"] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];

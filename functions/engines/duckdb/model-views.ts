@@ -7,10 +7,10 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlIdent, sqlString } from "../../engines/duckdb.ts";
-import { IDENTIFIER } from "./header.ts";
-import { MODEL_LAYOUT } from "./layout.ts";
-import { RUN_COLUMNS } from "./runs.ts";
+import { IDENTIFIER } from "../../core/catalogue/header.ts";
+import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
+import { RUN_COLUMNS } from "../../core/runner/runs.ts";
+import { sqlIdent, sqlString } from "./session.ts";
 
 async function listDir(dir: string): Promise<string[]> {
   try {

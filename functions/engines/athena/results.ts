@@ -6,8 +6,8 @@
  * strings `NaN` / `Infinity` / `-Infinity` (JSON has no number for them), nested values as Athena's text.
  */
 import type { ColumnInfo as AthenaColumnInfo, Row as AthenaRow, Datum } from "@aws-sdk/client-athena";
-import { QueryFailedError } from "../core/errors.ts";
-import type { ColumnInfo, JsonValue, Row } from "../core/runner/warehouse.ts";
+import { QueryFailedError } from "../../core/errors.ts";
+import type { ColumnInfo, JsonValue, Row } from "../../core/ports/warehouse.ts";
 
 /** Which query a value came from, for decoding errors. */
 export interface DecodeContext {

@@ -29,10 +29,10 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
-import { QueryFailedError } from "../core/errors.ts";
-import type { QueryResult } from "../core/runner/warehouse.ts";
-import { type DecodeContext, decodeRows, isHeaderRow, resultColumns } from "./athena-results.ts";
-import { MAX_QUERY_BYTES, s3Location, sql as statements } from "./athena-sql.ts";
+import { QueryFailedError } from "../../core/errors.ts";
+import type { QueryResult } from "../../core/ports/warehouse.ts";
+import { type DecodeContext, decodeRows, isHeaderRow, resultColumns } from "./results.ts";
+import { MAX_QUERY_BYTES, s3Location, sql as statements } from "./sql.ts";
 
 // ---- Time.
 

@@ -1,7 +1,5 @@
 /**
- * ModelOutputs: where a run stages its tables, how it publishes them, and where it records itself. The
- * local implementation works on a lake directory; the S3 one (s3-outputs.ts) publishes by pointing Glue
- * partitions at each run's own prefix (docs/adr/0006-atomic-publish-and-resumable-runs.md).
+ * The ModelOutputs adapter of a lake directory (the port: functions/core/ports/model-outputs.ts).
  *
  * Local publishing (docs/adr/0002-model-runner.md):
  * 1. every model of the run is written under runs/staging/<run_id>/; nothing under models/ changes;
@@ -16,48 +14,10 @@
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { StorageError } from "../errors.ts";
-import { RunLockedError } from "./errors.ts";
-import { MODEL_LAYOUT } from "./layout.ts";
-import { parseRunRecord, type RunRecord } from "./runs.ts";
-
-export interface ModelOutputs {
-  /** Human-readable location, for messages. */
-  readonly location: string;
-  /** The table location a run writes `model` to (MaterializeRequest.tableLocation). */
-  stagingTable(runId: string, model: string): string;
-  /** Takes the lake's run lock; returns the release function. */
-  lock(runId: string): Promise<() => Promise<void>>;
-  /**
-   * Finishes interrupted publishes and removes abandoned staging (call while holding the lock). The staging
-   * of `currentRunId` is kept: a resumed run continues from it.
-   */
-  recover(currentRunId: string): Promise<void>;
-  /** Makes the staged as-of partitions of `models` the published ones. */
-  publish(runId: string, asOf: string, models: readonly string[]): Promise<void>;
-  /** Removes a run's staging (after a failure). */
-  discard(runId: string): Promise<void>;
-  /** Empties one model's staging table (before a resumed run computes that model again). */
-  clearTable(runId: string, model: string): Promise<void>;
-  writeRunRecord(record: RunRecord): Promise<void>;
-  /** The run's record, or undefined when the run has none (it never started here). */
-  readRunRecord(runId: string): Promise<RunRecord | undefined>;
-  /**
-   * The data files directly under a location of this lake (a table partition, `<stagingTable>as_of=<d>/`),
-   * as locations, sorted. Hidden files (`_SUCCESS`, `.crc`, names starting with `_` or `.`) are left out, as
-   * Hive and Athena leave them out. A location with no files gives an empty list.
-   */
-  listTableFiles(location: string): Promise<string[]>;
-  /** The bytes of a file of this lake (one listTableFiles returned); fails when it does not exist. */
-  readObject(location: string): Promise<Uint8Array>;
-  /** Writes (or replaces) a file of this lake. */
-  writeObject(location: string, bytes: Uint8Array): Promise<void>;
-}
-
-/** Whether Hive-style readers read a file of this name (Athena skips names starting with `_` or `.`). */
-export function isDataFile(name: string): boolean {
-  return name !== "" && !name.startsWith("_") && !name.startsWith(".") && !name.endsWith("$folder$");
-}
+import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
+import { RunLockedError, StorageError } from "../core/errors.ts";
+import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
+import { parseRunRecord, type RunRecord } from "../core/runner/runs.ts";
 
 interface Journal {
   run_id: string;

@@ -1,0 +1,77 @@
+/**
+ * The AWS composition root (docs/adr/0008-layout-and-architecture-rules.md): Athena as the engine and S3 with
+ * Glue partitions as the publisher, matched here and nowhere else, plus the project's stages. The scoring
+ * Lambda (functions/score.ts) builds its backend here. No DuckDB is reachable from this file, so none is in
+ * the scoring bundle (test/infra/bundling.test.ts checks it).
+ */
+import type { AthenaClient } from "@aws-sdk/client-athena";
+import { GlueClient } from "@aws-sdk/client-glue";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { ScoringBackend } from "../core/runner/schedule.ts";
+import { STAGES } from "../core/stages/index.ts";
+import {
+  AthenaWarehouse,
+  type AthenaWarehouseOptions,
+  runDatabaseName,
+} from "../engines/athena/warehouse.ts";
+import { GluePartitions } from "../storage/glue-partitions.ts";
+import { S3ModelOutputs } from "../storage/s3-outputs.ts";
+
+export interface AwsBackendSettings {
+  readonly lakeBucket: string;
+  /** Key prefix of the lake in its bucket; the stack uses the bucket root. */
+  readonly lakePrefix?: string;
+  readonly workGroup: string;
+  /** The stack's Glue database (curated input tables); each run gets `<database>_run_<run id>`. */
+  readonly database: string;
+  readonly s3: S3Client;
+  /** Default: a GlueClient from the environment (the Lambda's region and role). */
+  readonly glue?: GlueClient;
+  /** Default: the Athena adapter's own client (SDK retries off; its runner owns the retries). */
+  readonly athena?: AthenaClient;
+  /** Extra Athena options (tests: a fake clock and fast polling). */
+  readonly athenaOptions?: Partial<
+    Pick<AthenaWarehouseOptions, "clock" | "poll" | "throttle" | "safetyMarginMs">
+  >;
+  readonly now?: () => Date;
+}
+
+/**
+ * The scoring backend of one invocation: S3ModelOutputs over the lake bucket, publishing through the stack's
+ * Glue tables, and for each run an AthenaWarehouse in the run's own Glue database, with UNLOAD
+ * materialization (the stack's workgroup enforces its result location) and the Lambda's remaining time as
+ * its deadline.
+ */
+export function awsScoringBackend(
+  settings: AwsBackendSettings,
+  remainingTimeMs: () => number,
+): ScoringBackend {
+  const outputs = new S3ModelOutputs({
+    bucket: settings.lakeBucket,
+    prefix: settings.lakePrefix ?? "",
+    client: settings.s3,
+    partitions: new GluePartitions({
+      client: settings.glue ?? new GlueClient({}),
+      database: settings.database,
+    }),
+    ...(settings.now === undefined ? {} : { now: settings.now }),
+  });
+  return {
+    outputs,
+    stages: STAGES,
+    warehouseFor: (runId) =>
+      new AthenaWarehouse({
+        ...settings.athenaOptions,
+        ...(settings.athena === undefined ? {} : { client: settings.athena }),
+        workGroup: settings.workGroup,
+        inputDatabase: settings.database,
+        runDatabase: runDatabaseName(settings.database, runId),
+        lakeLocation: outputs.location,
+        materialization: "unload",
+        // Idempotency tokens are scoped to this invocation (the runner's default, a random UUID), not to the
+        // run: a resumed run must not be handed back the statements its earlier invocation had stopped.
+        remainingTimeMs,
+        clearLocation: (location) => outputs.clearLocation(location),
+      }),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The local composition root (docs/adr/0008-layout-and-architecture-rules.md): the engine and the publisher
+ * of a lake directory, matched here and nowhere else. DuckDB reads the lake's curated Parquet and writes the
+ * models' Parquet into the same directory, which LocalModelOutputs publishes by rename; the project's stages
+ * come from the registry. The CLI's commands build what they need here.
+ */
+
+import type { Warehouse } from "../core/ports/warehouse.ts";
+import type { ReportData } from "../core/report/report.ts";
+import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
+import { STAGES } from "../core/stages/index.ts";
+import { type LakeQuerySession, openLakeQuerySession } from "../engines/duckdb/query-session.ts";
+import { loadLakeReport } from "../engines/duckdb/report-source.ts";
+import { DuckDBWarehouse } from "../engines/duckdb/warehouse.ts";
+import { LocalModelOutputs } from "../storage/local-outputs.ts";
+
+export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs"> {
+  /** The lake directory: curated inputs are read from it, model outputs published into it. */
+  readonly lakeDir: string;
+  /**
+   * An engine over the same lake that the caller opened and keeps open (tests that read the run's views
+   * afterwards, the Trino differential tier); default an in-memory DuckDB over lakeDir, closed at the end.
+   */
+  readonly warehouse?: Warehouse;
+}
+
+/** Runs the models on a local lake: DuckDB over the lake directory, published into it, the project's stages. */
+export async function runLocal(options: LocalRunOptions): Promise<RunSummary> {
+  const { lakeDir, warehouse: given, ...rest } = options;
+  const warehouse = given ?? (await DuckDBWarehouse.open(lakeDir));
+  try {
+    return await runModels({
+      ...rest,
+      stages: options.stages ?? STAGES,
+      warehouse,
+      outputs: new LocalModelOutputs(lakeDir),
+    });
+  } finally {
+    if (given === undefined) await warehouse.close();
+  }
+}
+
+/** The lake's inputs and published models as DuckDB views, for `crmlake query`. */
+export function openLakeQuery(lakeDir: string): Promise<LakeQuerySession> {
+  return openLakeQuerySession(lakeDir);
+}
+
+/** The report's figures from a local lake's published models (the latest as-of unless one is given). */
+export function loadLocalReport(lakeDir: string, asOf?: string): Promise<ReportData> {
+  return loadLakeReport(lakeDir, asOf);
+}

@@ -1,0 +1,49 @@
+/**
+ * The lake's layout: every key the pipeline writes is built here, so ingest, the query views, the model
+ * runner and the Glue tables agree on it.
+ *
+ *   curated/<dataset>/[<partition>=<value>/]<drop_id>.parquet   validated rows of one drop
+ *   quarantine/dataset=<dataset>/<drop_id>.parquet              rejected rows of one drop
+ *   ledger/drops/<drop_id>.json                                 the last successful ingest of a drop
+ *   ledger/rejected/<drop_id>.json                              the last rejected attempt (whole-file error)
+ *   ledger/content/<dataset>/<sha256>.json                      content index: which drop holds these bytes
+ *
+ * Model outputs and run records (docs/adr/0002-model-runner.md, ADR 0006), under MODEL_LAYOUT:
+ *
+ *   models/<model>/as_of=<YYYY-MM-DD>/data.parquet     a published model output (one partition per as-of)
+ *   runs/staging/<run_id>/<model>/as_of=<d>/…          a local run's outputs until every model succeeded
+ *   models/<model>/run=<run_id>/as_of=<d>/…            on S3: a run's outputs, published by pointing the
+ *                                                      Glue partition at them (ADR 0006)
+ *   runs/staging/<run_id>/_publish.json                publish journal: present = roll forward on restart
+ *   runs/log/<run_id>.json                             one record per run (the `runs` table)
+ *   runs/lock                                          held while a run computes and publishes
+ */
+import type { DatasetName } from "./contracts.ts";
+
+export const LAKE = {
+  curatedPrefix: (dataset: DatasetName) => `curated/${dataset}/`,
+  curatedKey: (dataset: DatasetName, dropId: string, partition?: { column: string; value: string }) =>
+    partition
+      ? `curated/${dataset}/${partition.column}=${partition.value}/${dropId}.parquet`
+      : `curated/${dataset}/${dropId}.parquet`,
+  quarantinePrefix: "quarantine/",
+  quarantineKey: (dataset: DatasetName, dropId: string) => `quarantine/dataset=${dataset}/${dropId}.parquet`,
+  ledgerKey: (dropId: string) => `ledger/drops/${dropId}.json`,
+  rejectedKey: (dropId: string) => `ledger/rejected/${dropId}.json`,
+  contentKey: (dataset: DatasetName, sha256: string) => `ledger/content/${dataset}/${sha256}.json`,
+} as const;
+
+/** Keys of model outputs and run records (see the layout above). */
+export const MODEL_LAYOUT = {
+  modelsPrefix: "models/",
+  modelPrefix: (model: string) => `models/${model}/`,
+  partitionDir: (asOf: string) => `as_of=${asOf}`,
+  dataFile: "data.parquet",
+  stagingPrefix: (runId: string) => `runs/staging/${runId}/`,
+  stagingTable: (runId: string, model: string) => `runs/staging/${runId}/${model}/`,
+  runTable: (runId: string, model: string) => `models/${model}/run=${runId}/`,
+  publishJournal: (runId: string) => `runs/staging/${runId}/_publish.json`,
+  runLogPrefix: "runs/log/",
+  runRecord: (runId: string) => `runs/log/${runId}.json`,
+  lock: "runs/lock",
+} as const;

@@ -1,0 +1,44 @@
+/**
+ * ModelOutputs: where a run stages its tables, how it publishes them, and where it records itself. Two
+ * adapters: a lake directory (functions/storage/local-outputs.ts) and S3 with Glue partitions
+ * (functions/storage/s3-outputs.ts, docs/adr/0006-atomic-publish-and-resumable-runs.md).
+ */
+import type { RunRecord } from "../runner/runs.ts";
+
+export interface ModelOutputs {
+  /** Human-readable location, for messages. */
+  readonly location: string;
+  /** The table location a run writes `model` to (MaterializeRequest.tableLocation). */
+  stagingTable(runId: string, model: string): string;
+  /** Takes the lake's run lock; returns the release function. */
+  lock(runId: string): Promise<() => Promise<void>>;
+  /**
+   * Finishes interrupted publishes and removes abandoned staging (call while holding the lock). The staging
+   * of `currentRunId` is kept: a resumed run continues from it.
+   */
+  recover(currentRunId: string): Promise<void>;
+  /** Makes the staged as-of partitions of `models` the published ones. */
+  publish(runId: string, asOf: string, models: readonly string[]): Promise<void>;
+  /** Removes a run's staging (after a failure). */
+  discard(runId: string): Promise<void>;
+  /** Empties one model's staging table (before a resumed run computes that model again). */
+  clearTable(runId: string, model: string): Promise<void>;
+  writeRunRecord(record: RunRecord): Promise<void>;
+  /** The run's record, or undefined when the run has none (it never started here). */
+  readRunRecord(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * The data files directly under a location of this lake (a table partition, `<stagingTable>as_of=<d>/`),
+   * as locations, sorted. Hidden files (`_SUCCESS`, `.crc`, names starting with `_` or `.`) are left out, as
+   * Hive and Athena leave them out. A location with no files gives an empty list.
+   */
+  listTableFiles(location: string): Promise<string[]>;
+  /** The bytes of a file of this lake (one listTableFiles returned); fails when it does not exist. */
+  readObject(location: string): Promise<Uint8Array>;
+  /** Writes (or replaces) a file of this lake. */
+  writeObject(location: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** Whether Hive-style readers read a file of this name (Athena skips names starting with `_` or `.`). */
+export function isDataFile(name: string): boolean {
+  return name !== "" && !name.startsWith("_") && !name.startsWith(".") && !name.endsWith("$folder$");
+}

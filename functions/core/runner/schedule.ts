@@ -1,0 +1,263 @@
+/**
+ * Scheduled scoring, engine-neutral (docs/adr/0005-scoring-on-athena.md, ADR 0006): which date a scheduled
+ * invocation scores, which run it is, whether it resumes an earlier attempt, and what happens to the engine's
+ * run resources afterwards. The scoring Lambda (functions/score.ts) only parses its environment, builds the
+ * AWS backend (functions/backends/aws.ts) and maps the outcome to logs and metrics.
+ *
+ * EventBridge Scheduler invokes it with
+ * `{"source": "crmlake.schedule", "scheduledTime": "<ISO>", "timeZone": "<IANA>", "executionId": "…"}`. The
+ * run id is derived from the executionId, so Lambda's retry of the same event is the same run: a run that
+ * reached the deadline is recorded `interrupted`, keeps its run database and files, and the retry resumes it;
+ * a retry of a run that already succeeded does nothing; a failed run is never resumed (the retry is a fresh
+ * run under the next id).
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { type CrmlakeConfig, defaultConfig, parseConfig } from "../config.ts";
+import { ConfigError, CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
+import type { ModelOutputs } from "../ports/model-outputs.ts";
+import type { Warehouse } from "../ports/warehouse.ts";
+import { type RunSummary, runModels } from "./run.ts";
+import type { RunRecord } from "./runs.ts";
+import type { Stage } from "./stage.ts";
+
+/** An invocation whose payload is not the schedule's. Retrying cannot fix it; it is thrown all the same. */
+export class ScoringEventError extends CrmlakeError {
+  override name = "ScoringEventError";
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The Scheduler payload. `asOf` is optional and not sent by the schedule: a manual re-run
+ * (`aws lambda invoke`) of a given date sets it instead of computing it from scheduledTime.
+ */
+export const SCORING_EVENT = z.strictObject({
+  source: z.literal("crmlake.schedule"),
+  scheduledTime: z.iso.datetime({ offset: true }),
+  timeZone: z.string().min(1),
+  executionId: z.string().min(1),
+  asOf: z.string().regex(ISO_DATE, "expected YYYY-MM-DD").optional(),
+});
+export type ScoringEvent = z.infer<typeof SCORING_EVENT>;
+
+const EXPECTED_EVENT =
+  '{"source": "crmlake.schedule", "scheduledTime": "<ISO 8601 time>", "timeZone": "<IANA zone>", "executionId": "<id>"}';
+
+export function parseScoringEvent(event: unknown): ScoringEvent {
+  const result = SCORING_EVENT.safeParse(event);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join(".");
+      return `${path === "" ? "(top level)" : path}: ${issue.message}`;
+    });
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event (${problems.join("; ")}). Expected ${EXPECTED_EVENT}; got ${JSON.stringify(event)?.slice(0, 500)}`,
+    );
+  }
+  const parsed = result.data;
+  zoneFormatter(parsed.timeZone); // reject an unknown zone here, with the event's other problems
+  if (parsed.asOf !== undefined && !isRealDate(parsed.asOf)) {
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event: asOf "${parsed.asOf}" is not a real date`,
+    );
+  }
+  return parsed;
+}
+
+function isRealDate(text: string): boolean {
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
+  try {
+    // en-CA formats a date as YYYY-MM-DD.
+    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+  } catch (error) {
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event: timeZone "${timeZone}" is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The as_of of a scheduled run: the calendar day before the scheduled time, read in the schedule's zone.
+ * A run at 03:00 scores the last complete day; the running day's transactions are still arriving.
+ */
+export function asOfFor(scheduledTime: string, timeZone: string): string {
+  const instant = new Date(scheduledTime);
+  if (Number.isNaN(instant.getTime())) {
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid scoring event: scheduledTime "${scheduledTime}" is not a time`,
+    );
+  }
+  const parts = zoneFormatter(timeZone).formatToParts(instant);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const localDay = Date.UTC(part("year"), part("month") - 1, part("day"));
+  return new Date(localDay - 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * The run id of a scheduled execution: the executionId itself when it is lower-case letters, digits and `-`,
+ * up to 64 characters (Scheduler's are UUIDs), else `x` and 32 hex digits of its SHA-256. The same event
+ * always names the same run, which is what lets a retried invocation resume it. Lower case without `_`, so
+ * that two ids never share a run database (runDatabaseName lower-cases and maps `-` to `_`).
+ */
+export function runIdFor(executionId: string): string {
+  if (/^[a-z0-9][a-z0-9-]{0,63}$/.test(executionId)) return executionId;
+  return `x${createHash("sha256").update(executionId).digest("hex").slice(0, 32)}`;
+}
+
+/** How many fresh runs one event may start after failed ones (`<id>`, `<id>-2`, … `<id>-5`). */
+const MAX_RUNS_PER_EVENT = 5;
+
+type RunChoice =
+  | { readonly kind: "done"; readonly runId: string; readonly record: RunRecord }
+  | { readonly kind: "run"; readonly runId: string; readonly resume: boolean };
+
+/**
+ * Which run an invocation of the event is: the first of `<id>`, `<id>-2`, … that has not failed. One that
+ * succeeded is done (a duplicate delivery); one left running or interrupted is resumed; none yet is started.
+ * A failed run is never resumed (its files are discarded and its run database dropped): a retry after a
+ * failure is a fresh run under the next id.
+ */
+export async function chooseRun(
+  outputs: Pick<ModelOutputs, "readRunRecord">,
+  base: string,
+): Promise<RunChoice> {
+  for (let n = 1; n <= MAX_RUNS_PER_EVENT; n++) {
+    const runId = n === 1 ? base : `${base}-${n}`;
+    const record = await outputs.readRunRecord(runId);
+    if (record === undefined) return { kind: "run", runId, resume: false };
+    if (record.status === "succeeded") return { kind: "done", runId, record };
+    if (record.status !== "failed") return { kind: "run", runId, resume: true };
+  }
+  throw new ScoringEventError(
+    "too_many_failures",
+    `This event already failed ${MAX_RUNS_PER_EVENT} runs (${base} to ${base}-${MAX_RUNS_PER_EVENT}); see their records under runs/log/. Send a new executionId to try again.`,
+  );
+}
+
+/** CRMLAKE_CONFIG: the run configuration as JSON; empty means the documented defaults. */
+export function parseRunConfig(text: string): CrmlakeConfig {
+  if (text.trim() === "") return defaultConfig();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError("bad_config", `CRMLAKE_CONFIG: not valid JSON (${errorMessage(error)})`, {
+      cause: error,
+    });
+  }
+  return parseConfig(json, "CRMLAKE_CONFIG");
+}
+
+/** What a scoring backend gives one scheduled invocation (functions/backends/aws.ts builds it). */
+export interface ScoringBackend {
+  /** The publisher; its run records decide which run an event is (chooseRun). */
+  readonly outputs: ModelOutputs;
+  /** The engine of one run (named after it: the Athena adapter's run database); close() releases it. */
+  warehouseFor(runId: string): Warehouse;
+  readonly stages: readonly Stage[];
+}
+
+export interface ScheduledRunOptions {
+  readonly event: unknown;
+  /** The run configuration as JSON text (CRMLAKE_CONFIG); empty means the defaults. */
+  readonly config: string;
+  readonly backend: ScoringBackend;
+  /** Directory of the models; default the project's sql/. */
+  readonly sqlDir?: string;
+  readonly now?: () => Date;
+  /** Progress and housekeeping lines. */
+  readonly log: (message: string, fields?: Record<string, unknown>) => void;
+  /** Called once the run is chosen, before any work (the handler tags its logs with these). */
+  readonly onRun?: (run: { runId: string; asOf: string; executionId: string }) => void;
+  /** Called once the engine is done, whatever the outcome, with what it billed (engines that bill). */
+  readonly onUsage?: (usage: ScoringUsage) => void;
+}
+
+/** Totals of what the run's engine billed (engines that bill), for metrics. */
+export type ScoringUsage = ReturnType<NonNullable<Warehouse["usage"]>>;
+
+export type ScheduledRunOutcome =
+  | {
+      /** An earlier invocation already published this run: nothing was done. */
+      readonly kind: "already_done";
+      readonly runId: string;
+      readonly record: RunRecord;
+    }
+  | {
+      /** Another invocation of the same run (a duplicate delivery) holds its lock: nothing was done. */
+      readonly kind: "already_running";
+      readonly runId: string;
+      readonly asOf: string;
+    }
+  | {
+      readonly kind: "succeeded";
+      readonly summary: RunSummary;
+    };
+
+/**
+ * Runs one scheduled invocation: parses the event, chooses the run (new, resumed or already done), runs the
+ * models and releases the engine's run resources, except when the run must keep them (interrupted: the retry
+ * resumes from them; a duplicate invocation: the running one works in them; a resumed run locked out by
+ * another run: its next retry resumes). Rejects with the run's error (code `run_interrupted` when Lambda's
+ * retry should resume it).
+ */
+export async function runScheduled(options: ScheduledRunOptions): Promise<ScheduledRunOutcome> {
+  const parsed = parseScoringEvent(options.event);
+  const asOf = parsed.asOf ?? asOfFor(parsed.scheduledTime, parsed.timeZone);
+  const config = parseRunConfig(options.config);
+  const { backend } = options;
+  const choice = await chooseRun(backend.outputs, runIdFor(parsed.executionId));
+  options.onRun?.({ runId: choice.runId, asOf, executionId: parsed.executionId });
+  if (choice.kind === "done") return { kind: "already_done", runId: choice.runId, record: choice.record };
+
+  const warehouse = backend.warehouseFor(choice.runId);
+  let keepRunResources = false;
+  try {
+    const summary = await runModels({
+      ...(options.sqlDir === undefined ? {} : { sqlDir: options.sqlDir }),
+      asOf,
+      config,
+      warehouse,
+      outputs: backend.outputs,
+      stages: backend.stages,
+      runId: choice.runId,
+      resume: choice.resume,
+      log: (line) => options.log(line.trim()),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    return { kind: "succeeded", summary };
+  } catch (error) {
+    keepRunResources =
+      isCrmlakeError(error) &&
+      (error.code === "run_interrupted" ||
+        error.code === "run_in_progress" ||
+        (error.code === "run_locked" && choice.resume));
+    if (isCrmlakeError(error) && error.code === "run_in_progress") {
+      options.log("another invocation of this run is in progress; nothing to do", { error: error.message });
+      return { kind: "already_running", runId: choice.runId, asOf };
+    }
+    throw error;
+  } finally {
+    if (!keepRunResources) {
+      // Releasing the run's resources (dropping the run database) is housekeeping: its failure must not
+      // hide the run's own outcome.
+      try {
+        await warehouse.close();
+      } catch (error) {
+        options.log("could not release the run's engine resources", { error: errorMessage(error) });
+      }
+    }
+    const usage = warehouse.usage?.();
+    if (usage !== undefined) options.onUsage?.(usage);
+  }
+}
