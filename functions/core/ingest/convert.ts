@@ -1,6 +1,6 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection } from "../../engines/duckdb/session.ts";
 import { sqlIdent, sqlString } from "../../engines/duckdb/session.ts";
 import {
   type ColumnContract,

@@ -3,6 +3,9 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
+/** The connection type, for the one core module allowed to use the session (ingest: ADR 0008). */
+export type { DuckDBConnection } from "@duckdb/node-api";
+
 export interface DuckDBOptions {
   /** Worker threads; defaults to the CPU count (a Lambda sets its vCPU count). */
   threads?: number;
@@ -17,6 +20,18 @@ export interface DuckDBSession {
   readonly connection: DuckDBConnection;
   close(): void;
 }
+
+/**
+ * Trino functions DuckDB lacks that the portability lint recommends (docs/sql-portability.md), defined under
+ * their Trino names with Trino's semantics so a model can use them unchanged on both engines. Only names
+ * DuckDB does not have: a macro named like a builtin would shadow it. TEMP keeps them out of a database file.
+ */
+const TRINO_FUNCTIONS = [
+  // Trino's array_join skips NULL elements, as array_to_string does.
+  "CREATE OR REPLACE TEMP MACRO array_join(a, sep) AS array_to_string(a, sep)",
+  // ISO day of week, 1 = Monday … 7 = Sunday (DuckDB's dayofweek and EXTRACT(dow) are 0 = Sunday).
+  "CREATE OR REPLACE TEMP MACRO day_of_week(d) AS isodow(d)",
+] as const;
 
 /**
  * Opens DuckDB with every setting that matters stated explicitly (DESIGN.md §4): threads, memory limit,
@@ -37,6 +52,7 @@ export async function openDuckDB(options: DuckDBOptions = {}): Promise<DuckDBSes
   const connection = await instance.connect();
   // ICU (statically linked) loads with the instance, so the zone can only be set once connected.
   await connection.run("SET TimeZone = 'UTC'");
+  for (const statement of TRINO_FUNCTIONS) await connection.run(statement);
   return {
     connection,
     close: () => {
