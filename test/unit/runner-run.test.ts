@@ -328,7 +328,7 @@ describe("model runner", () => {
       summary("select COUNT(*) AS customers, greatest(SUM(revenue), 0) AS revenue from customer_totals"),
     );
     await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
-      /^1 non-portable construct\(s\) in the models:\nsql\/marts\/total_summary\.sql:7:31 \[greatest-least\]/,
+      /^1 non-portable construct\(s\) in the models \(portable forms: docs\/sql-portability\.md\):\nsql\/marts\/total_summary\.sql:7:31 \[greatest-least\]/,
     );
     await expect(stat(join(lake, "runs"))).rejects.toThrow(/ENOENT/);
   });

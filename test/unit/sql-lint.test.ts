@@ -1,6 +1,7 @@
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadModels } from "../../functions/core/catalogue/models.ts";
-import { formatFinding, lintSql, RULES } from "../../functions/core/runner/lint.ts";
+import { formatFinding, lintSql, PORTABILITY_DOC, RULES } from "../../functions/core/runner/lint.ts";
 
 /** Rules found in a body (the header is irrelevant to the lint; comments are skipped). */
 function rules(body: string): string[] {
@@ -105,7 +106,7 @@ from t`),
       "sql/marts/x.sql",
     );
     expect(findings.map(formatFinding)).toEqual([
-      "sql/marts/x.sql:4:3 [greatest-least] greatest/least return NULL on Trino if any argument is NULL, and ignore NULLs on DuckDB. Portable: CASE WHEN a >= b THEN a ELSE b END on non-NULL (COALESCEd) values",
+      "sql/marts/x.sql:4:3 [greatest-least] greatest/least return NULL on Trino if any argument is NULL, and ignore NULLs on DuckDB. Portable: CASE WHEN a >= b THEN a ELSE b END on non-NULL values (COALESCE them first)",
     ]);
   });
 
@@ -123,4 +124,40 @@ from t`),
     const findings = models.flatMap((m) => lintSql(m.sql, m.file));
     expect(findings.map(formatFinding)).toEqual([]);
   });
+
+  it("cites only files of this repository, and headings that exist in them", () => {
+    // The messages and the module's own comments: a user reads both, and has only the repository.
+    const comments = readFileSync("functions/core/runner/lint.ts", "utf8")
+      .split("\n")
+      .filter((line) => /^\s*(\/\*\*|\*|\/\/)/.test(line));
+    const texts = [...comments, ...RULES.map((r) => r.message)];
+    const cited = new Set(
+      texts.flatMap((t) => [...t.matchAll(/[\w.-]*\/[\w./-]*\.(?:md|sql|ts)(?:#[\w-]+)?/g)].map((m) => m[0])),
+    );
+    expect([...cited].length).toBeGreaterThan(0);
+    const broken = [...cited].filter((reference) => {
+      const [file = "", anchor] = reference.split("#");
+      if (!existsSync(file)) return true;
+      return anchor !== undefined && !headingAnchors(readFileSync(file, "utf8")).has(anchor);
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it("explains every rule in its own section of the portability doc", () => {
+    const anchors = headingAnchors(readFileSync(PORTABILITY_DOC, "utf8"));
+    expect(RULES.map((r) => r.id).filter((id) => !anchors.has(id))).toEqual([]);
+  });
 });
+
+/** GitHub's anchors for a Markdown file's headings: lower-case, punctuation dropped, spaces as hyphens. */
+function headingAnchors(markdown: string): Set<string> {
+  return new Set(
+    [...markdown.matchAll(/^#+\s+(.+)$/gm)].map((m) =>
+      (m[1] ?? "")
+        .toLowerCase()
+        .replace(/[^\w\s-]/g, "")
+        .trim()
+        .replace(/\s/g, "-"),
+    ),
+  );
+}

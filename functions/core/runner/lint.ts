@@ -1,5 +1,5 @@
 /**
- * Portability lint for model SQL (reference/sql-dialects.md): rejects the constructs that run on DuckDB
+ * Portability lint for model SQL (docs/sql-portability.md, one section per rule): rejects the constructs that run on DuckDB
  * but fail, or silently give different rows, on Athena (Trino) — and the reverse. It is a pattern check
  * over the SQL with comments and string literals blanked out, not a parser: it catches the known traps
  * cheaply; the Trino differential tier remains the proof of portability.
@@ -9,6 +9,9 @@
  */
 import { stripCommentsAndStrings } from "../catalogue/models.ts";
 import { PARAMETERS } from "./params.ts";
+
+/** Where each rule's trap and portable form are explained, one section per rule id. */
+export const PORTABILITY_DOC = "docs/sql-portability.md";
 
 export interface LintFinding {
   readonly file: string;
@@ -234,7 +237,7 @@ export const RULES: readonly Rule[] = [
   {
     id: "datediff-alias",
     message:
-      "datediff/date_sub/date_part are DuckDB spellings. Portable: date_diff('day', a, b), EXTRACT(… FROM …)",
+      "datediff/date_sub/date_part are DuckDB spellings. Portable: date_diff('day', CAST(a AS DATE), CAST(b AS DATE)) for days, EXTRACT(YEAR FROM d) for a part",
     find: (code) => matches(/\b(datediff|date_sub|date_part|datepart)\s*\(/g, code),
   },
   {
@@ -263,13 +266,13 @@ export const RULES: readonly Rule[] = [
   {
     id: "string-agg",
     message:
-      "string_agg/listagg/group_concat differ per engine. Portable: array_join(array_agg(x ORDER BY x), ',') with the DuckDB array_join shim",
+      "string_agg/listagg/group_concat differ per engine. Portable: array_join(array_agg(x ORDER BY x), ',') (the DuckDB session defines array_join)",
     find: (code) => matches(/\b(string_agg|listagg|group_concat)\s*\(/g, code),
   },
   {
     id: "exact-percentile",
     message:
-      "Trino has no exact percentile (median/quantile_*/percentile_*), approx_percentile is approximate. Portable: the ROW_NUMBER window form of reference/pct.sql",
+      "Trino has no exact percentile (median/quantile_*/percentile_*), approx_percentile is approximate. Portable: the ROW_NUMBER() and COUNT(*) window form in docs/sql-portability.md#exact-percentile",
     find: (code) =>
       matches(
         /\b(median|quantile|quantile_cont|quantile_disc|percentile_cont|percentile_disc|approx_quantile|approx_percentile)\s*\(/g,
@@ -279,13 +282,13 @@ export const RULES: readonly Rule[] = [
   {
     id: "greatest-least",
     message:
-      "greatest/least return NULL on Trino if any argument is NULL, and ignore NULLs on DuckDB. Portable: CASE WHEN a >= b THEN a ELSE b END on non-NULL (COALESCEd) values",
+      "greatest/least return NULL on Trino if any argument is NULL, and ignore NULLs on DuckDB. Portable: CASE WHEN a >= b THEN a ELSE b END on non-NULL values (COALESCE them first)",
     find: (code) => matches(/\b(greatest|least)\s*\(/g, code),
   },
   {
     id: "day-of-week",
     message:
-      "EXTRACT(DOW)/dayofweek are 0=Sunday on DuckDB and ISO 1=Monday on Trino. Portable: day_of_week(d) (ISO, shimmed on DuckDB)",
+      "EXTRACT(DOW)/dayofweek are 0=Sunday on DuckDB and ISO 1=Monday on Trino. Portable: day_of_week(d), ISO 1=Monday (the DuckDB session defines day_of_week)",
     find: (code) => matches(/\bextract\s*\(\s*(dow|isodow|dayofweek)\b|\b(dayofweek|isodow|dow)\s*\(/g, code),
   },
   {
@@ -296,7 +299,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "floor-division",
-    message: "`//` is DuckDB-only. Portable: CAST(FLOOR(CAST(a AS DOUBLE) / b) AS BIGINT)",
+    message: "`//` is DuckDB-only. Portable for a >= 0, b > 0: CAST(FLOOR(CAST(a AS DOUBLE) / b) AS BIGINT)",
     find: (code) => matches(/\/\//g, code),
   },
   {
@@ -325,7 +328,7 @@ export const RULES: readonly Rule[] = [
   {
     id: "duckdb-only-function",
     message:
-      "DuckDB-only function. Portable: see reference/sql-dialects.md (format dates in TypeScript, COALESCE for ifnull, CAST for trunc, bool_and for every)",
+      "DuckDB-only function. Portable: COALESCE(a, b) for ifnull/nvl, CASE WHEN for iif, bool_and(c) for every, EXTRACT(DOY FROM d) for dayofyear, CAST(FLOOR(x) AS BIGINT) for trunc of x >= 0, dates formatted in TypeScript; the rest in docs/sql-portability.md#duckdb-only-function",
     find: (code) =>
       matches(
         /\b(strftime|strptime|epoch|epoch_ms|make_date|make_timestamp|last_day|dayofyear|list_[a-z_]+|array_to_string|regexp_matches|ifnull|nvl|iif|trunc|every|approx_count_distinct|generate_series|range|struct_pack|age)\s*\(/g,
@@ -335,7 +338,7 @@ export const RULES: readonly Rule[] = [
   {
     id: "trino-only-function",
     message:
-      "Trino-only function that DuckDB lacks (or shims with other semantics). Portable: see reference/sql-dialects.md",
+      "Trino-only function that DuckDB lacks or runs with other semantics. Portable: try_cast(s AS type) for try, a || b for format, count(DISTINCT x) for approx_distinct, CAST(FLOOR(x) AS BIGINT) for truncate of x >= 0, dates parsed and formatted in TypeScript; the rest in docs/sql-portability.md#trino-only-function",
     find: (code) =>
       matches(
         /\b(date_format|date_parse|truncate|try|element_at|format|from_iso8601_timestamp|approx_distinct)\s*\(/g,
@@ -399,7 +402,7 @@ export function lintSql(sql: string, file: string): LintFinding[] {
   return findings.sort((a, b) => a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : 1));
 }
 
-/** One line per finding: `sql/marts/x.sql:12:5 [qualify] QUALIFY is DuckDB-only. Portable: …`. */
+/** One line per finding: `sql/marts/customer_rfm.sql:12:5 [qualify] QUALIFY is DuckDB-only. Portable: …`. */
 export function formatFinding(finding: LintFinding): string {
   return `${finding.file}:${finding.line}:${finding.column} [${finding.rule}] ${finding.message}`;
 }

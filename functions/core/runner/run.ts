@@ -10,7 +10,7 @@ import { type CrmlakeConfig, defaultConfig } from "../config.ts";
 import { errorMessage, ModelError } from "../errors.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
-import { formatFinding, lintSql } from "./lint.ts";
+import { formatFinding, lintSql, PORTABILITY_DOC } from "./lint.ts";
 import { expandMacros, notADate, parseIsoDate, renderParameters } from "./params.ts";
 import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
 import { materializeStage, type Stage } from "./stage.ts";
@@ -209,7 +209,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
   if (findings.length > 0) {
     throw new ModelError(
       "not_portable",
-      `${findings.length} non-portable construct(s) in the models:\n${findings.map(formatFinding).join("\n")}`,
+      `${findings.length} non-portable construct(s) in the models (portable forms: ${PORTABILITY_DOC}):\n${findings.map(formatFinding).join("\n")}`,
     );
   }
 
