@@ -56,8 +56,6 @@ export interface FakeQueryScript {
   /** Rows per page when smaller than the request's MaxResults. */
   readonly pageSize?: number;
   readonly updateCount?: number;
-  /** Rows of GetQueryResults(QueryResultType = DATA_MANIFEST). */
-  readonly manifest?: readonly string[];
 }
 
 export interface FakeError {
@@ -271,18 +269,13 @@ export class AthenaFake {
     const offset = typeof input.NextToken === "string" ? Number(input.NextToken.split(":")[1]) : 0;
     const script = query.script;
     const columns = script.columns ?? [];
-    let all: (readonly (string | null)[])[];
-    if (input.QueryResultType === "DATA_MANIFEST") {
-      all = (script.manifest ?? []).map((file) => [file]);
-    } else {
-      const inferred = statementTypes(query.sql);
-      const header =
-        script.header ??
-        ((script.statementType ?? inferred.statementType) === "DML" &&
-          (script.substatementType ?? inferred.substatementType) === "SELECT" &&
-          columns.length > 0);
-      all = [...(header ? [columns.map((c) => c.name)] : []), ...(script.rows ?? [])];
-    }
+    const inferred = statementTypes(query.sql);
+    const header =
+      script.header ??
+      ((script.statementType ?? inferred.statementType) === "DML" &&
+        (script.substatementType ?? inferred.substatementType) === "SELECT" &&
+        columns.length > 0);
+    const all = [...(header ? [columns.map((c) => c.name)] : []), ...(script.rows ?? [])];
     const size = Math.min(maxResults, script.pageSize ?? maxResults);
     const page = all.slice(offset, offset + size);
     const next = offset + size < all.length ? `${query.id}:${offset + size}` : undefined;

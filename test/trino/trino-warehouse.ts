@@ -208,10 +208,6 @@ export class TrinoWarehouse implements Warehouse {
     return { columns, rows };
   }
 
-  async readTable(name: string): Promise<QueryResult> {
-    return this.query(athenaSql.selectAll(this.runSchema, identifier("relation", name)));
-  }
-
   /** Raw Trino result of a SELECT in the run's schema (values as the protocol gives them). */
   async select(sql: string): Promise<TrinoResult> {
     return this.run(sql);

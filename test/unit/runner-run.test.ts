@@ -77,7 +77,6 @@ async function reportingTypes(reported: Readonly<Record<string, string>>): Promi
     },
     attachPublished: () => duck.attachPublished(),
     query: (sql) => duck.query(sql),
-    readTable: (name) => duck.readTable(name),
     close: () => duck.close(),
   };
 }

@@ -97,7 +97,5 @@ export interface Warehouse {
    * runner then keeps what the run has done, so that invoking it again resumes it.
    */
   interrupted?(error: unknown): boolean;
-  /** All rows of a relation, for TypeScript model stages. */
-  readTable(name: string): Promise<QueryResult>;
   close(): Promise<void>;
 }

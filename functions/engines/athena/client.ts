@@ -32,7 +32,7 @@ import {
 import { QueryFailedError } from "../../core/errors.ts";
 import type { QueryResult } from "../../core/ports/warehouse.ts";
 import { type DecodeContext, decodeRows, isHeaderRow, resultColumns } from "./results.ts";
-import { MAX_QUERY_BYTES, s3Location, sql as statements } from "./sql.ts";
+import { MAX_QUERY_BYTES } from "./sql.ts";
 
 // ---- Time.
 
@@ -295,16 +295,6 @@ export interface AthenaQueryResult extends QueryResult {
   readonly stats: QueryStats;
 }
 
-export interface UnloadResult {
-  readonly queryExecutionId: string;
-  /** The prefix written to (normalised with a trailing `/`). */
-  readonly location: string;
-  /** The objects written, from the data manifest. */
-  readonly files: readonly string[];
-  readonly rows: number | undefined;
-  readonly stats: QueryStats;
-}
-
 /** The idempotency token of one submission: 72 characters, deterministic per (scope, statement, attempt). */
 export function clientRequestToken(scope: string, sequence: number, sql: string, attempt: number): string {
   const digest = createHash("sha256").update(`${scope}\n${sequence}\n${attempt}\n${sql}`).digest("hex");
@@ -495,7 +485,7 @@ export class AthenaQueryRunner {
       if (maxRows !== undefined && rows.length > maxRows) {
         throw new AthenaQueryError(
           "athena_result_too_large",
-          `Athena query ${id} (${label}) returns more than ${maxRows} rows; read large results with unloadToParquet() instead of GetQueryResults`,
+          `Athena query ${id} (${label}) returns more than ${maxRows} rows, the most it reads through GetQueryResults; aggregate or filter in SQL`,
           { queryExecutionId: id, state: "SUCCEEDED" },
         );
       }
@@ -521,51 +511,6 @@ export class AthenaQueryRunner {
       1,
     );
     return page.UpdateCount;
-  }
-
-  /** The objects a CTAS / INSERT / UNLOAD wrote (its data manifest). */
-  async dataManifest(completed: CompletedQuery): Promise<string[]> {
-    const files: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.resultsPage(
-        completed.queryExecutionId,
-        completed.label,
-        completed.deadline,
-        nextToken,
-        PAGE_SIZE,
-        "DATA_MANIFEST",
-      );
-      for (const row of page.ResultSet?.Rows ?? []) {
-        const value = row.Data?.[0]?.VarCharValue;
-        if (value?.startsWith("s3://")) files.push(value);
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined && nextToken !== "");
-    return files;
-  }
-
-  /**
-   * Writes a SELECT's rows as Parquet (Snappy) under `s3Prefix`, for readers that want files rather than
-   * GetQueryResults pages (TypeScript model stages over large tables). The prefix must be empty.
-   */
-  async unloadToParquet(
-    select: string,
-    s3Prefix: string,
-    options: RunQueryOptions & { readonly compression?: "SNAPPY" | "ZSTD" } = {},
-  ): Promise<UnloadResult> {
-    const location = s3Location(s3Prefix);
-    const completed = await this.runQuery(
-      statements.unload(select, location, options.compression ?? "SNAPPY"),
-      {
-        maxFailedRetries: options.beforeRetry === undefined ? 0 : undefined,
-        ...options,
-        label: options.label ?? `unload to ${location}`,
-      },
-    );
-    const rows = await this.updateCount(completed);
-    const files = await this.dataManifest(completed);
-    return { queryExecutionId: completed.queryExecutionId, location, files, rows, stats: completed.stats };
   }
 
   /** Stops a statement (best effort); returns Athena's error text when it could not. */
@@ -696,7 +641,6 @@ export class AthenaQueryRunner {
     deadline: number,
     nextToken: string | undefined,
     maxResults = PAGE_SIZE,
-    resultType?: "DATA_MANIFEST",
   ): Promise<GetQueryResultsOutput> {
     for (let retry = 0; ; retry++) {
       try {
@@ -705,7 +649,6 @@ export class AthenaQueryRunner {
             QueryExecutionId: id,
             MaxResults: maxResults,
             ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-            ...(resultType === undefined ? {} : { QueryResultType: resultType }),
           }),
         );
       } catch (error) {

@@ -37,7 +37,6 @@ import {
   type AthenaQueryRunnerOptions,
   type QueryStats,
   type RunQueryOptions,
-  type UnloadResult,
   type UsageTotals,
 } from "./client.ts";
 import { BODY_SUFFIX, CTAS_SUFFIX, identifier, isoDate, s3Location, sql, UNLOADED_SUFFIX } from "./sql.ts";
@@ -50,12 +49,12 @@ export { sql as athenaSql } from "./sql.ts";
 /** The relations attachInputs makes readable (the Warehouse contract): the curated datasets, quarantine, drops. */
 export const INPUT_RELATIONS: readonly string[] = [...DATASET_NAMES, "quarantine", "drops"];
 
-/** Default cap on rows read through GetQueryResults by query() and readTable(). */
+/** Default cap on rows read through GetQueryResults by query(). */
 export const DEFAULT_MAX_READ_ROWS = 1_000_000;
 
 /**
- * What the Athena adapter offers beyond Warehouse. The runner can feature-test for it
- * (`isAthenaWarehouse(w)`) to put bytes scanned and cost in the run record, or to resume a run.
+ * What the Athena adapter offers beyond Warehouse. The runner uses the optional members of the contract
+ * (usage, materialized) to put bytes scanned and cost in the run record, and to resume a run.
  */
 export interface WarehouseUsage {
   /** Totals over every statement of the run: count, bytes scanned, engine time, estimated USD. */
@@ -70,8 +69,6 @@ export interface AthenaWarehouseExtensions extends WarehouseUsage {
    * returns what materialize() returned, or undefined when it was not materialized.
    */
   materialized(model: string, asOf: string): Promise<MaterializeResult | undefined>;
-  /** Writes a SELECT's rows as Parquet under an empty S3 prefix (large reads for TypeScript stages). */
-  unloadToParquet(select: string, s3Prefix: string): Promise<UnloadResult>;
 }
 
 export interface AthenaWarehouseOptions extends Omit<AthenaQueryRunnerOptions, "workGroup"> {
@@ -96,7 +93,7 @@ export interface AthenaWarehouseOptions extends Omit<AthenaQueryRunnerOptions, "
   readonly clearLocation?: (location: string) => Promise<void>;
   /** Drop the run database on close (default true; keep it to debug a run). */
   readonly dropRunDatabaseOnClose?: boolean;
-  /** Cap on rows read by query() and readTable() (default 1,000,000). */
+  /** Cap on rows read by query() (default 1,000,000). */
   readonly maxReadRows?: number;
 }
 
@@ -129,10 +126,6 @@ function target(request: Pick<MaterializeRequest, "model" | "partition">): { mod
     );
   }
   return { model: modelName(request.model), asOf: isoDate(request.partition.value) };
-}
-
-export function isAthenaWarehouse(warehouse: Warehouse): warehouse is Warehouse & AthenaWarehouseExtensions {
-  return warehouse instanceof AthenaWarehouse;
 }
 
 interface ModelTable {
@@ -225,25 +218,6 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
       maxRows: this.options.maxReadRows ?? DEFAULT_MAX_READ_ROWS,
     });
     return { columns, rows };
-  }
-
-  async readTable(name: string): Promise<QueryResult> {
-    const statement = sql.selectAll(this.runDatabase, identifier("relation", name));
-    await this.ensureDatabase();
-    const { columns, rows } = await this.athena.query(statement, {
-      ...this.context(`read ${name}`),
-      maxRows: this.options.maxReadRows ?? DEFAULT_MAX_READ_ROWS,
-    });
-    return { columns, rows };
-  }
-
-  async unloadToParquet(select: string, s3Prefix: string): Promise<UnloadResult> {
-    const location = s3Location(s3Prefix);
-    await this.ensureDatabase();
-    return this.athena.unloadToParquet(select, location, {
-      ...this.context(`unload to ${location}`),
-      ...this.retryAfterClearing(location),
-    });
   }
 
   async materialized(model: string, asOf: string): Promise<MaterializeResult | undefined> {

@@ -95,10 +95,6 @@ export class DuckDBWarehouse implements Warehouse {
     return { columns, rows: result.getRowObjectsJson() as Row[] };
   }
 
-  async readTable(name: string): Promise<QueryResult> {
-    return this.query(`SELECT * FROM ${sqlIdent(name)}`);
-  }
-
   async close(): Promise<void> {
     this.onClose?.();
   }
