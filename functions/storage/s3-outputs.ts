@@ -29,7 +29,7 @@ import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { errorMessage, RunLockedError, StorageError } from "../core/errors.ts";
 import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
 import { parseRunRecord, type RunRecord } from "../core/runner/runs.ts";
-import { S3ObjectStore } from "./s3.ts";
+import { isPreconditionFailure, S3ObjectStore } from "./s3.ts";
 
 /** A scoring Lambda runs at most 15 minutes; a lock twice that old has no living holder. */
 export const DEFAULT_STALE_LOCK_MS = 30 * 60 * 1000;
@@ -94,18 +94,6 @@ export interface S3LockInfo {
   readonly run_id: string;
   readonly host: string;
   readonly started_at: string;
-}
-
-function isPreconditionFailure(error: unknown): boolean {
-  if (!(error instanceof S3ServiceException)) return false;
-  const status = error.$metadata.httpStatusCode;
-  // 412: the object exists (If-None-Match) or changed (If-Match); 409: a concurrent conditional write won.
-  return (
-    status === 412 ||
-    status === 409 ||
-    error.name === "PreconditionFailed" ||
-    error.name === "ConditionalRequestConflict"
-  );
 }
 
 function isMissingKey(error: unknown): boolean {

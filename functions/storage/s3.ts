@@ -17,7 +17,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { optionalEnv } from "../core/env.ts";
 import { StorageError } from "../core/errors.ts";
-import type { ObjectInfo, ObjectStore } from "../core/ports/object-store.ts";
+import type { ObjectInfo, ObjectStore, TaggedObject, WriteCondition } from "../core/ports/object-store.ts";
 
 /** S3 accepts at most this many keys in one DeleteObjects request. */
 const DELETE_BATCH = 1000;
@@ -170,6 +170,50 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async getTagged(key: string): Promise<TaggedObject | undefined> {
+    const response = await this.getObject(key);
+    if (response === undefined) return undefined;
+    if (response.ETag === undefined) {
+      throw new StorageError("s3_error", `GetObject ${this.uri(key)} returned no ETag`);
+    }
+    try {
+      return { body: await this.body(response, key).transformToByteArray(), etag: response.ETag };
+    } catch (error) {
+      throw this.failure("GetObject", this.uri(key), error);
+    }
+  }
+
+  /**
+   * PutObject with `If-None-Match: *` or `If-Match: <etag>` (S3 conditional writes): S3 answers 412 to the
+   * writer whose condition no longer holds, and 409 to one that lost a concurrent conditional write; both
+   * mean "another writer won" here. Servers that ignore the headers (s3rver) make this an ordinary PUT: the
+   * moto tier is where the races are tested.
+   */
+  async putIf(
+    key: string,
+    body: string | Uint8Array,
+    condition: WriteCondition,
+  ): Promise<string | undefined> {
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          Body: body,
+          ...("ifNoneMatch" in condition ? { IfNoneMatch: "*" } : { IfMatch: condition.ifMatch }),
+        }),
+      );
+      if (response.ETag === undefined) {
+        throw new StorageError("s3_error", `PutObject ${this.uri(key)} returned no ETag`);
+      }
+      return response.ETag;
+    } catch (error) {
+      // S3 answers If-Match on a key that does not exist with 404 NoSuchKey: the tag read is gone too.
+      if (isPreconditionFailure(error) || ("ifMatch" in condition && isMissingKey(error))) return undefined;
+      throw this.failure("PutObject", this.uri(key), error);
+    }
+  }
+
   async getToFile(key: string, localPath: string): Promise<void> {
     const response = await this.getObject(key);
     if (response === undefined) {
@@ -294,6 +338,18 @@ export class S3ObjectStore implements ObjectStore {
     const message = error instanceof Error ? error.message : String(error);
     return new StorageError("s3_error", `S3 ${operation} failed for ${where}: ${message}`, { cause: error });
   }
+}
+
+/** 412: the object exists (If-None-Match) or changed (If-Match); 409: a concurrent conditional write won. */
+export function isPreconditionFailure(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  const status = error.$metadata.httpStatusCode;
+  return (
+    status === 412 ||
+    status === 409 ||
+    error.name === "PreconditionFailed" ||
+    error.name === "ConditionalRequestConflict"
+  );
 }
 
 function isMissingKey(error: unknown): boolean {

@@ -14,6 +14,7 @@ import { StorageError } from "../../functions/core/errors.ts";
 import type { ObjectStore } from "../../functions/core/ports/object-store.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
 import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../../functions/storage/s3.ts";
+import { conditionalWriteContract } from "../helpers/conditional-writes.ts";
 import { type S3TestServer, s3rverClient, startS3Server } from "../helpers/s3-server.ts";
 
 const BUCKET = "crmlake-test";
@@ -491,5 +492,33 @@ describe("parseS3Uri", () => {
       expect(() => parseS3Uri(bad)).toThrow(StorageError);
       expect(() => parseS3Uri(bad)).toThrow(bad);
     }
+  });
+});
+
+describe("LocalObjectStore's conditional writes (ADR 0010)", () => {
+  let base = "";
+  let counter = 0;
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), "crmlake-local-cond-"));
+  });
+  afterAll(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+  conditionalWriteContract(() => new LocalObjectStore(join(base, `t${++counter}`)));
+
+  it("takes over a key lock left by a process that no longer exists", async () => {
+    const store = new LocalObjectStore(join(base, "stale"));
+    await store.put("ledger/drops/d.json", "v1");
+    const read = await store.getTagged("ledger/drops/d.json");
+    // pid 2^22 + 1 is above Linux's pid_max default: no such process.
+    await writeFile(
+      join(base, "stale", "ledger", "drops", "d.json.lock-key"),
+      JSON.stringify({ pid: 4_194_305, host: (await import("node:os")).hostname(), at: Date.now() }),
+    );
+    expect(await store.putIf("ledger/drops/d.json", "v2", { ifMatch: read?.etag ?? "" })).toEqual(
+      expect.any(String),
+    );
+    expect(text(await store.get("ledger/drops/d.json"))).toBe("v2");
+    expect((await store.list("ledger/")).map((o) => o.key)).toEqual(["ledger/drops/d.json"]);
   });
 });

@@ -9,6 +9,18 @@ export interface ObjectInfo {
   readonly lastModified?: Date;
 }
 
+/** An object's bytes with its entity tag, for a later conditional write (ObjectStore.putIf). */
+export interface TaggedObject {
+  readonly body: Uint8Array;
+  readonly etag: string;
+}
+
+/**
+ * The condition of a conditional write: `ifNoneMatch: "*"` creates the object only when it does not exist;
+ * `ifMatch` replaces it only while its entity tag is still the given one (S3 conditional writes).
+ */
+export type WriteCondition = { readonly ifNoneMatch: "*" } | { readonly ifMatch: string };
+
 export interface ObjectStore {
   /** Human-readable location of the root, e.g. `/home/me/lake` or `s3://bucket/prefix`. */
   readonly location: string;
@@ -18,6 +30,15 @@ export interface ObjectStore {
   putFile(key: string, localPath: string): Promise<void>;
   /** Reads a small object, or undefined when it does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Reads a small object with its entity tag, or undefined when it does not exist. */
+  getTagged(key: string): Promise<TaggedObject | undefined>;
+  /**
+   * Writes a small object only if `condition` holds, atomically with the check: of two writers racing on the
+   * same condition, one wins. Returns the new entity tag, or undefined when the condition did not hold (the
+   * object exists, or changed since it was read). The ledger's commits and claims are made of these
+   * (docs/adr/0010-ledger-visibility-and-snapshots.md).
+   */
+  putIf(key: string, body: string | Uint8Array, condition: WriteCondition): Promise<string | undefined>;
   /** Streams an object to a local file. Throws StorageError when it does not exist. */
   getToFile(key: string, localPath: string): Promise<void>;
   /** Lists every object under a prefix (recursively), in key order. */
