@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -39,5 +39,38 @@ describe("crmlake demo", () => {
     }
     expect(html).not.toMatch(/NaN|undefined|\[object Object\]/);
     expect(run.stdout).toMatch(/Customer report as of 2024-12-31\n {2}• The top 5 % of active customers/);
+  });
+});
+
+describe("crmlake demo in a folder it does not own", () => {
+  it("refuses --dir . where ./lake is a real lake, and deletes nothing", async () => {
+    const cwd = await mkdtemp(join(tmpdir(), "crmlake-demo-cwd-"));
+    await mkdir(join(cwd, "lake", "ledger", "drops"), { recursive: true });
+    await writeFile(join(cwd, "lake", "ledger", "drops", "real.json"), "{}\n");
+    const run = spawnSync(process.execPath, [resolve("bin/crmlake.mjs"), "demo", "--dir", "."], {
+      cwd,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    // A usage error: exit 2, one line naming the folder and why.
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^crmlake demo: \. already holds \.\/lake, which crmlake demo did not create/);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(await readFile(join(cwd, "lake", "ledger", "drops", "real.json"), "utf8")).toBe("{}\n");
+    expect(await readdir(cwd)).toEqual(["lake"]);
+  });
+
+  it("replaces its own earlier demo in the same folder", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "crmlake-demo-twice-"));
+    for (let i = 0; i < 2; i++) {
+      const run = spawnSync(
+        process.execPath,
+        [resolve("bin/crmlake.mjs"), "demo", "--dir", dir, "--customers", "200"],
+        { encoding: "utf8", timeout: 120_000 },
+      );
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+    }
+    expect((await readdir(dir)).sort()).toEqual([".crmlake-demo", "drops", "lake", "report.html"]);
   });
 });

@@ -1,10 +1,10 @@
-import { readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { loadLocalReport, runLocal } from "../../backends/local.ts";
 import { DATASET_NAMES } from "../../core/catalogue/contracts.ts";
 import { defaultConfig } from "../../core/config.ts";
-import { isCrmlakeError } from "../../core/errors.ts";
+import { isCrmlakeError, UsageError } from "../../core/errors.ts";
 import { generate } from "../../core/generate/generate.ts";
 import { DEFAULT_OPTIONS } from "../../core/generate/options.ts";
 import { ingestDrop } from "../../core/ingest/ingest.ts";
@@ -15,6 +15,43 @@ import { intOption, stringOption } from "../command.ts";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+/** The file that marks a folder as the demo's own: only then does a demo replace what it finds there. */
+export const DEMO_MARKER = ".crmlake-demo";
+/** What a demo writes into its folder besides the generator's drops (which guard themselves). */
+const DEMO_OUTPUTS = ["lake", "report.html"] as const;
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Makes `dir` the demo's: a new or foreign folder gets the marker; a folder the demo marked before has its
+ * lake and report removed. A folder holding a lake or a report the demo did not create is refused, untouched:
+ * `--dir .` in a project whose ./lake is real must not delete it.
+ */
+async function prepareDemoDir(dir: string, shown: string): Promise<void> {
+  const marker = join(dir, DEMO_MARKER);
+  const owned = await exists(marker);
+  const found: string[] = [];
+  for (const name of DEMO_OUTPUTS) if (await exists(join(dir, name))) found.push(name);
+  if (found.length > 0 && !owned) {
+    throw new UsageError(
+      "not_a_demo_dir",
+      `${shown} already holds ${found.map((f) => `${shown}/${f}`).join(" and ")}, which crmlake demo did not create (there is no ${DEMO_MARKER} marker): it may be a real lake, so the demo leaves it alone. Pass --dir with a new or empty folder (the default is ./demo).`,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  if (!owned) {
+    await writeFile(
+      marker,
+      `${JSON.stringify({ created_by: "crmlake demo", note: "crmlake demo replaces lake/, drops/ and report.html here on its next run" })}\n`,
+    );
+  }
+  for (const name of DEMO_OUTPUTS) await rm(join(dir, name), { recursive: true, force: true });
+}
+
 export const demoCommand: Command = {
   name: "demo",
   summary: "Run the whole pipeline on a generated business and write the report",
@@ -22,7 +59,8 @@ export const demoCommand: Command = {
 
 Generates two years of a retail business (customers, orders, campaigns, with a few faulty lines), ingests
 it into a lake, computes every model as of the last day, and writes a report a manager would read.
-Re-running replaces the previous demo in DIR.
+Re-running replaces the previous demo in DIR; a DIR holding a lake or report the demo did not create is
+refused and left as it is.
 
 Options:
   --dir DIR        where drops, lake and report go (default ./demo)
@@ -35,7 +73,7 @@ Options:
     const drops = join(dir, "drops");
     const lakeDir = join(dir, "lake");
     const shown = relative(process.cwd(), dir) || ".";
-    await rm(lakeDir, { recursive: true, force: true });
+    await prepareDemoDir(dir, shown);
 
     const customers = intOption(args, "customers", DEFAULT_OPTIONS.customers, 1);
     out(
