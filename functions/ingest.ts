@@ -16,7 +16,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { optionalEnv, requiredEnv } from "./core/env.ts";
 import { ConfigError, IngestError } from "./core/errors.ts";
 import { ingestDrop } from "./core/ingest/ingest.ts";
-import { parseProfile, type SourceProfile } from "./core/ingest/profile.ts";
+import { parseProfileText, type SourceProfile } from "./core/ingest/profile.ts";
 import { parseS3Notification, routeKey } from "./core/ingest/s3-event.ts";
 import { S3ObjectStore, s3ClientFromEnv } from "./storage/s3.ts";
 
@@ -36,7 +36,8 @@ async function loadLandingProfile(bucket: string, name: string): Promise<SourceP
   const key = `profiles/${name}.json`;
   const bytes = await landing.get(key);
   if (!bytes) throw new Error(`Source profile s3://${bucket}/${key} does not exist`);
-  return { ...parseProfile(JSON.parse(Buffer.from(bytes).toString("utf8")), `s3://${bucket}/${key}`), name };
+  // A profile that is not JSON or breaks the schema is a ConfigError: the drop is rejected, not retried.
+  return parseProfileText(Buffer.from(bytes).toString("utf8"), `s3://${bucket}/${key}`, name);
 }
 
 async function ingestObject(bucket: string, key: string): Promise<void> {

@@ -3,9 +3,8 @@
  * has a documented default, so `{}` (or no file at all) is a valid configuration; unknown keys are rejected so
  * that a typo never silently falls back to a default. docs/models.md lists the fields from this schema.
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { ConfigError } from "./errors.ts";
+import { parseJson, readJsonFile, validateJson } from "./json.ts";
 
 /** A number with at most `scale` decimals (it reaches SQL as an exact DECIMAL literal). */
 function decimal(scale: number, min: number, max: number) {
@@ -190,45 +189,20 @@ export function defaultConfig(): CrmlakeConfig {
   return CONFIG_SCHEMA.parse({});
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join(".");
-  if (issue.code === "unrecognized_keys") {
-    const where = path === "" ? "at the top level" : `in ${path}`;
-    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")} ${where}`;
-  }
-  return `${path === "" ? "(top level)" : path}: ${issue.message}`;
-}
+const CONFIG_DOCUMENT = { code: "bad_config" } as const;
 
 /** Validates an already-parsed JSON value; `source` names the file (or origin) in errors. */
 export function parseConfig(value: unknown, source: string): CrmlakeConfig {
-  const result = CONFIG_SCHEMA.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map(describeIssue);
-  throw new ConfigError("bad_config", `${source}: ${problems.join("; ")}`);
+  return validateJson(CONFIG_SCHEMA, value, source, CONFIG_DOCUMENT);
+}
+
+/** Parses and validates config JSON text (CRMLAKE_CONFIG); `source` names its origin in errors. */
+export function parseConfigText(text: string, source: string): CrmlakeConfig {
+  return parseJson(CONFIG_SCHEMA, text, source, CONFIG_DOCUMENT);
 }
 
 /** Reads and validates a config file. No file means the defaults. */
 export async function loadConfig(file: string | undefined): Promise<CrmlakeConfig> {
   if (file === undefined) return defaultConfig();
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new ConfigError(
-      "bad_config",
-      `${file}: cannot read the config file (${(error as Error).message})`,
-      {
-        cause: error,
-      },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError("bad_config", `${file}: not valid JSON (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
-  return parseConfig(json, file);
+  return readJsonFile(CONFIG_SCHEMA, file, CONFIG_DOCUMENT);
 }

@@ -63,7 +63,7 @@ describe("the crmlake command", () => {
     [["query", "select 1", "--format", "xml"], /Unknown --format "xml"/, 2],
     [
       ["ingest", "transactions", "orders.csv", "--profile", "none.json"],
-      /Cannot read source profile none.json/,
+      /Source profile none\.json: cannot read the file \(ENOENT/,
       1,
     ],
     [["frobnicate"], /unknown command "frobnicate"/, 2],

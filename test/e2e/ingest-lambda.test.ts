@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
@@ -67,6 +67,8 @@ describe("ingest Lambda on a real S3-compatible server", () => {
   let server: S3TestServer;
   let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
   let lake: S3ObjectStore;
+  /** The handler's WARN lines (a rejected drop is logged at WARN), parsed. */
+  const warnings: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     server = await startS3Server(["landing", "lake"]);
@@ -76,12 +78,19 @@ describe("ingest Lambda on a real S3-compatible server", () => {
     process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
     process.env.AWS_REGION = "us-east-1";
     process.env.POWERTOOLS_METRICS_DISABLED = "true";
-    process.env.POWERTOOLS_LOG_LEVEL = "ERROR";
+    process.env.POWERTOOLS_LOG_LEVEL = "WARN";
+    // Dev mode makes the logger write through the global console, where the test reads its WARN lines.
+    process.env.POWERTOOLS_DEV = "true";
+    vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
+      // Metrics' own notices ("No application metrics to publish…") are plain text.
+      if (String(line).startsWith("{")) warnings.push(JSON.parse(String(line)) as Record<string, unknown>);
+    });
     process.env.CRMLAKE_WORK_DIR = await mkdtemp(join(tmpdir(), "crmlake-lambda-"));
     ({ handler } = await import("../../functions/ingest.ts"));
     lake = new S3ObjectStore({ bucket: "lake", client: server.client });
   });
   afterAll(async () => {
+    vi.restoreAllMocks();
     await server?.stop();
   });
 
@@ -170,6 +179,43 @@ describe("ingest Lambda on a real S3-compatible server", () => {
     expect(response.batchItemFailures).toEqual([]);
     expect((await readCurated()).map((r) => [r.order_id, r.customer_id])).toContainEqual(["x1", "k1"]);
   });
+
+  it.each([
+    [
+      "is not JSON",
+      '{"delimiter": ";",',
+      /^Source profile s3:\/\/landing\/profiles\/broken-json\.json: not valid JSON \(/,
+    ],
+    [
+      "breaks the schema",
+      JSON.stringify({ delimiter: ";", renames: {} }),
+      'Source profile s3://landing/profiles/broken-schema.json: unknown key "renames" at the top level',
+    ],
+  ])(
+    "rejects a drop whose landing profile %s, naming the profile, and does not retry it",
+    async (what, profile, message) => {
+      const name = what === "is not JSON" ? "broken-json" : "broken-schema";
+      await put(`profiles/${name}.json`, profile);
+      await put(
+        `transactions/${name}/2024-04.csv`,
+        "order_id;customer_id;ordered_at;amount\nb1;k1;2024-04-01;5\n",
+      );
+      warnings.length = 0;
+      const response = await handler({
+        Records: [sqsRecord(`m-${name}`, s3Notification("landing", `transactions/${name}/2024-04.csv`))],
+      });
+      expect(response.batchItemFailures).toEqual([]);
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          message: "drop rejected",
+          key: `transactions/${name}/2024-04.csv`,
+          code: "bad_profile",
+          error: expect.stringMatching(message),
+        }),
+      ]);
+      expect((await readCurated()).map((r) => r.order_id)).not.toContain("b1");
+    },
+  );
 
   it("records a file the user must fix as rejected and does not retry it", async () => {
     await put("transactions/broken.csv", "order_id,amount\no1,1\n");

@@ -212,7 +212,7 @@ describe("source profiles", () => {
     const lake = await tempLake();
     const path = await lake.file("x.csv", `${HEADER}\n`);
     await expect(lake.ingest("transactions", path, { delimiter: ";;", bogus: 1 })).rejects.toThrow(
-      /Source profile test profile is invalid: .*delimiter.*bogus|bogus.*delimiter/,
+      'Source profile test profile: delimiter: Too big: expected string to have exactly 1 characters; unknown key "bogus" at the top level',
     );
   });
 });

@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { DATASET_NAMES } from "../catalogue/contracts.ts";
-import { ConfigError } from "../errors.ts";
+import { parseJson, readJsonFile, validateJson } from "../json.ts";
 
 /**
  * A source profile maps a foreign export onto a dataset contract (DESIGN.md §3). Every field is optional;
@@ -57,44 +56,25 @@ export type SourceProfile = z.output<typeof profileSchema>;
 
 export const DEFAULT_PROFILE: SourceProfile = profileSchema.parse({});
 
-/** Formats zod issues as `key.path: message` lines. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
-    .join("; ");
-}
+const PROFILE_DOCUMENT = { code: "bad_profile" } as const;
 
+/** Validates an already-parsed profile; `source` names it in errors (a path, `s3://…`). */
 export function parseProfile(value: unknown, source: string): SourceProfile {
-  const result = profileSchema.safeParse(value);
-  if (!result.success) {
-    throw new ConfigError(
-      "bad_profile",
-      `Source profile ${source} is invalid: ${formatIssues(result.error)}`,
-    );
-  }
-  return result.data;
+  return validateJson(profileSchema, value, `Source profile ${source}`, PROFILE_DOCUMENT);
 }
 
+/** A profile's JSON text (the ingest Lambda reads it from the landing bucket); `name` defaults its name. */
+export function parseProfileText(text: string, source: string, name: string): SourceProfile {
+  const profile = parseJson(profileSchema, text, `Source profile ${source}`, PROFILE_DOCUMENT);
+  return { ...profile, name: profile.name ?? name };
+}
+
+/** Reads a local profile file; its name defaults to the file's name without `.json`. */
 export async function loadProfile(path: string): Promise<SourceProfile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ConfigError(
-      "profile_not_found",
-      `Cannot read source profile ${path}: ${(error as Error).message}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(
-      "bad_profile",
-      `Source profile ${path} is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  const profile = parseProfile(json, path);
+  const profile = await readJsonFile(profileSchema, path, {
+    ...PROFILE_DOCUMENT,
+    source: `Source profile ${path}`,
+  });
   return {
     ...profile,
     name:

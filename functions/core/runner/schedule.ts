@@ -13,8 +13,8 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { type CrmlakeConfig, defaultConfig, parseConfig } from "../config.ts";
-import { ConfigError, CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
+import { type CrmlakeConfig, defaultConfig, parseConfigText } from "../config.ts";
+import { CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { Warehouse } from "../ports/warehouse.ts";
 import { type RunSummary, runModels } from "./run.ts";
@@ -147,15 +147,7 @@ export async function chooseRun(
 /** CRMLAKE_CONFIG: the run configuration as JSON; empty means the documented defaults. */
 export function parseRunConfig(text: string): CrmlakeConfig {
   if (text.trim() === "") return defaultConfig();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError("bad_config", `CRMLAKE_CONFIG: not valid JSON (${errorMessage(error)})`, {
-      cause: error,
-    });
-  }
-  return parseConfig(json, "CRMLAKE_CONFIG");
+  return parseConfigText(text, "CRMLAKE_CONFIG");
 }
 
 /** What a scoring backend gives one scheduled invocation (functions/backends/aws.ts builds it). */
