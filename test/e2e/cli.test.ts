@@ -66,6 +66,10 @@ describe("the crmlake command", () => {
       /Source profile none\.json: cannot read the file \(ENOENT/,
       1,
     ],
+    [["report", "--as-of", "2024-02-30"], /^crmlake report: --as-of "2024-02-30" is not a real date$/m, 2],
+    [["report", "--as-of", "31.01.2024"], /--as-of "31\.01\.2024" is not a date written YYYY-MM-DD$/m, 2],
+    [["run", "--as-of", "2024-02-30"], /^crmlake run: --as-of "2024-02-30" is not a real date$/m, 1],
+    [["generate", "--out", "out", "--from", "2023-02-30"], /from "2023-02-30" is not a real date/, 2],
     [["frobnicate"], /unknown command "frobnicate"/, 2],
     [["ingest", "--bogus"], /Unknown option '--bogus'/, 2],
   ])("explains %j in one line without a stack trace", (args, message, code) => {

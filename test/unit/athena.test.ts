@@ -847,7 +847,7 @@ describe("AthenaWarehouse", () => {
     );
     await expect(
       wh.materialize({ ...request, orderBy: [], partition: { column: "as_of", value: "2024-02-30" } }),
-    ).rejects.toThrow('Invalid as_of "2024-02-30"');
+    ).rejects.toThrow('Invalid as_of: "2024-02-30" is not a real date');
     await expect(wh.replaceView("v v", "select 1")).rejects.toThrow('Invalid view name "v v"');
     expect(() => warehouse({ runDatabase: "crmlake" })).toThrow(/must differ from the input database/);
     expect(() => warehouse({ inputs: ["Customers"] })).toThrow('Invalid relation name "Customers"');

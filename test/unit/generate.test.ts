@@ -653,7 +653,7 @@ describe("generate: options and output directory", () => {
     [["--customers=-5"], /customers must be in \[1/],
     [["--customers", "abc"], /--customers must be a number, got "abc"/],
     [["--files", "weekly"], /--files must be one of daily, monthly, single, got "weekly"/],
-    [["--from", "2023-02-30"], /from must be a date YYYY-MM-DD, got "2023-02-30"/],
+    [["--from", "2023-02-30"], /from "2023-02-30" is not a real date/],
     [["--from", "2024-01-01", "--to", "2023-01-01"], /to \(2023-01-01\) must not be before from/],
     [["--gg-q", "1"], /gamma-gamma q must be a number > 1/],
     [["--dirty", "0.9"], /dirty must be in \[0, 0.5\]/],

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { loadLocalReport } from "../../backends/local.ts";
+import { isIsoDate, notADate } from "../../core/dates.ts";
 import { UsageError } from "../../core/errors.ts";
 import { renderReport, textSummary } from "../../core/report/report.ts";
 import type { Command, ParsedArgs } from "../command.ts";
@@ -22,8 +23,8 @@ Options:
   options: { lake: { type: "string" }, "as-of": { type: "string" }, out: { type: "string" } },
   async run(args: ParsedArgs) {
     const asOf = stringOption(args, "as-of");
-    if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) {
-      throw new UsageError("bad_arguments", `--as-of must be a date YYYY-MM-DD, got "${asOf}"`);
+    if (asOf !== undefined && !isIsoDate(asOf)) {
+      throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
     }
     const lakeDir = stringOption(args, "lake") ?? "lake";
     const data = await loadLocalReport(lakeDir, asOf);

@@ -4,20 +4,14 @@
  * on the way out), and the mapping from a day of the period to the file ("period") its lines go to.
  */
 
+import { parseIsoDate } from "../dates.ts";
+
 const MS_PER_DAY = 86_400_000;
-const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` date, or undefined when it is not a real calendar date. */
-export function parseIsoDate(text: string): number | undefined {
-  const match = DATE_PATTERN.exec(text);
-  if (!match) return undefined;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const ms = Date.UTC(year, month - 1, day);
-  const back = new Date(ms);
-  if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day) {
-    return undefined;
-  }
-  return ms / MS_PER_DAY;
+export function epochDayOf(text: string): number | undefined {
+  const date = parseIsoDate(text);
+  return date === undefined ? undefined : date.getTime() / MS_PER_DAY;
 }
 
 /** `YYYY-MM-DD` of a day number (days since 1970-01-01). */

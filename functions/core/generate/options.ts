@@ -1,5 +1,6 @@
+import { notADate } from "../dates.ts";
 import { CrmlakeError } from "../errors.ts";
-import { FILE_LAYOUTS, type FileLayout, parseIsoDate } from "./format.ts";
+import { epochDayOf, FILE_LAYOUTS, type FileLayout } from "./format.ts";
 import type { BgNbdParameters, GammaGammaParameters } from "./theory.ts";
 
 /** Errors of the generator: options that do not validate, an output directory it must not overwrite. */
@@ -98,10 +99,10 @@ export function validateOptions(options: GenerateOptions): string[] {
   for (const [key, limit] of Object.entries(LIMITS)) {
     problems.push(...checkRange(key, options[key as keyof typeof LIMITS], limit));
   }
-  const from = parseIsoDate(options.from);
-  const to = parseIsoDate(options.to);
-  if (from === undefined) problems.push(`from must be a date YYYY-MM-DD, got "${options.from}"`);
-  if (to === undefined) problems.push(`to must be a date YYYY-MM-DD, got "${options.to}"`);
+  const from = epochDayOf(options.from);
+  const to = epochDayOf(options.to);
+  if (from === undefined) problems.push(`from ${notADate(options.from)}`);
+  if (to === undefined) problems.push(`to ${notADate(options.to)}`);
   if (from !== undefined && to !== undefined) {
     if (to < from) problems.push(`to (${options.to}) must not be before from (${options.from})`);
     if (to - from + 1 > 36_600) problems.push("the period must not exceed 100 years");
@@ -122,8 +123,8 @@ export function validateOptions(options: GenerateOptions): string[] {
 
 /** Days since 1970-01-01 of `from`, and the number of days in the period; options must be valid. */
 export function periodOf(options: GenerateOptions): { fromEpochDay: number; days: number } {
-  const from = parseIsoDate(options.from);
-  const to = parseIsoDate(options.to);
+  const from = epochDayOf(options.from);
+  const to = epochDayOf(options.to);
   if (from === undefined || to === undefined) {
     throw new GenerateError("bad_option", `Invalid period ${options.from} .. ${options.to}`);
   }

@@ -4,6 +4,9 @@
  * It only reads published tables; every number on the page comes from a model.
  */
 
+import { isIsoDate, notADate } from "../dates.ts";
+import { CrmlakeError } from "../errors.ts";
+
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 export type Row = Record<string, Value>;
 /** Runs a SELECT on the engine that holds the run's outputs. */
@@ -40,7 +43,8 @@ export interface ReportData {
 }
 
 export async function loadReportData(query: Query, asOf: string): Promise<ReportData> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new Error(`as_of must be YYYY-MM-DD, got "${asOf}"`);
+  // The date goes into SQL text.
+  if (!isIsoDate(asOf)) throw new CrmlakeError("bad_as_of", `as_of ${notADate(asOf)}`);
   const at = `as_of = '${asOf}'`;
   const one = async (sql: string): Promise<Row> => (await query(sql))[0] ?? {};
   // The last 12 complete-or-current months of performance, by the as-of month.

@@ -7,6 +7,7 @@
 
 import { didYouMean } from "../catalogue/models.ts";
 import type { CrmlakeConfig } from "../config.ts";
+import { formatIsoDate, isIsoDate, notADate, parseIsoDate } from "../dates.ts";
 import { ModelError } from "../errors.ts";
 
 export type ParamType =
@@ -32,25 +33,6 @@ export interface RunContext {
   readonly config: CrmlakeConfig;
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** Parses `YYYY-MM-DD` strictly (a real calendar date); undefined otherwise. */
-export function parseIsoDate(text: string): Date | undefined {
-  const match = DATE.exec(text);
-  if (match === null) return undefined;
-  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
-  return date.toISOString().slice(0, 10) === text ? date : undefined;
-}
-
-function isoDate(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
-
-/** Says whether a text is not written YYYY-MM-DD, or is written so but is no calendar day (2024-02-30). */
-export function notADate(text: string): string {
-  return DATE.test(text) ? `"${text}" is not a real date` : `"${text}" is not a date written YYYY-MM-DD`;
-}
-
 function requireDate(text: string): Date {
   const date = parseIsoDate(text);
   if (date === undefined) throw new ModelError("bad_parameter", notADate(text));
@@ -61,7 +43,7 @@ function requireDate(text: string): Date {
 export function minusDays(date: string, days: number): string {
   const d = requireDate(date);
   d.setUTCDate(d.getUTCDate() - days);
-  return isoDate(d);
+  return formatIsoDate(d);
 }
 
 /**
@@ -74,7 +56,7 @@ export function minusMonths(date: string, months: number): string {
   const year = Math.floor(target / 12);
   const month = target - year * 12;
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return isoDate(new Date(Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay))));
+  return formatIsoDate(new Date(Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay))));
 }
 
 const decimal = (precision: number, scale: number): ParamType => ({ kind: "decimal", precision, scale });
@@ -255,8 +237,8 @@ function badValue(name: string, value: ParamValue, expected: string): never {
 export function renderLiteral(name: string, type: ParamType, value: ParamValue): string {
   switch (type.kind) {
     case "date":
-      if (typeof value !== "string" || parseIsoDate(value) === undefined)
-        badValue(name, value, "a YYYY-MM-DD date");
+      if (typeof value !== "string" || !isIsoDate(value))
+        badValue(name, value, "a real date written YYYY-MM-DD");
       return `DATE '${value}'`;
     case "integer":
       if (typeof value !== "number" || !Number.isSafeInteger(value) || Math.abs(value) > 2_147_483_647) {
@@ -291,7 +273,7 @@ export function renderLiteral(name: string, type: ParamType, value: ParamValue):
 
 /** All parameters of a run, rendered once: name → SQL literal. */
 export function renderParameters(context: RunContext): ReadonlyMap<string, string> {
-  if (parseIsoDate(context.asOf) === undefined) {
+  if (!isIsoDate(context.asOf)) {
     throw new ModelError("bad_parameter", `as_of ${notADate(context.asOf)}`);
   }
   return new Map(PARAMETERS.map((p) => [p.name, renderLiteral(p.name, p.type, p.value(context))]));

@@ -7,11 +7,12 @@ import { randomBytes } from "node:crypto";
 import { canonicalType } from "../catalogue/column-types.ts";
 import { DEFAULT_SQL_DIR, loadProjectModels, type Model, selectModels } from "../catalogue/models.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
+import { isIsoDate, notADate } from "../dates.ts";
 import { errorMessage, ModelError } from "../errors.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
 import { formatFinding, lintSql, PORTABILITY_DOC } from "./lint.ts";
-import { expandMacros, notADate, parseIsoDate, renderParameters } from "./params.ts";
+import { expandMacros, renderParameters } from "./params.ts";
 import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
 import { materializeStage, type Stage } from "./stage.ts";
 
@@ -185,7 +186,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => {});
   const config = options.config ?? defaultConfig();
-  if (options.asOf !== undefined && parseIsoDate(options.asOf) === undefined) {
+  if (options.asOf !== undefined && !isIsoDate(options.asOf)) {
     throw new ModelError("bad_as_of", `--as-of ${notADate(options.asOf)}`);
   }
   if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {

@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type CrmlakeConfig, defaultConfig, parseConfigText } from "../config.ts";
+import { isIsoDate, notADate } from "../dates.ts";
 import { CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { Warehouse } from "../ports/warehouse.ts";
@@ -26,18 +27,17 @@ export class ScoringEventError extends CrmlakeError {
   override name = "ScoringEventError";
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * The Scheduler payload. `asOf` is optional and not sent by the schedule: a manual re-run
- * (`aws lambda invoke`) of a given date sets it instead of computing it from scheduledTime.
+ * (`aws lambda invoke`) of a given date sets it instead of computing it from scheduledTime. Its date is
+ * checked after the schema, by the one date parser (core/dates.ts).
  */
 export const SCORING_EVENT = z.strictObject({
   source: z.literal("crmlake.schedule"),
   scheduledTime: z.iso.datetime({ offset: true }),
   timeZone: z.string().min(1),
   executionId: z.string().min(1),
-  asOf: z.string().regex(ISO_DATE, "expected YYYY-MM-DD").optional(),
+  asOf: z.string().optional(),
 });
 export type ScoringEvent = z.infer<typeof SCORING_EVENT>;
 
@@ -58,18 +58,10 @@ export function parseScoringEvent(event: unknown): ScoringEvent {
   }
   const parsed = result.data;
   zoneFormatter(parsed.timeZone); // reject an unknown zone here, with the event's other problems
-  if (parsed.asOf !== undefined && !isRealDate(parsed.asOf)) {
-    throw new ScoringEventError(
-      "bad_event",
-      `Invalid scoring event: asOf "${parsed.asOf}" is not a real date`,
-    );
+  if (parsed.asOf !== undefined && !isIsoDate(parsed.asOf)) {
+    throw new ScoringEventError("bad_event", `Invalid scoring event: asOf ${notADate(parsed.asOf)}`);
   }
   return parsed;
-}
-
-function isRealDate(text: string): boolean {
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
 
 function zoneFormatter(timeZone: string): Intl.DateTimeFormat {

@@ -9,6 +9,7 @@
  * which the identifier pattern makes safe.
  */
 import { hiveType } from "../../core/catalogue/hive-types.ts";
+import { isIsoDate, notADate } from "../../core/dates.ts";
 import { QueryFailedError } from "../../core/errors.ts";
 
 /** Glue database, table and view names the adapter creates or reads: lower-case, like the runner's. */
@@ -22,7 +23,6 @@ const CATALOG = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
  * (`20240131T120000123Z-a1b2c3`) and Hive partition directories (`as_of=2024-01-31`) fit.
  */
 const S3_LOCATION = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:[A-Za-z0-9_.=+-]+\/)*$/;
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Athena rejects longer query strings (service quota, not adjustable). */
 export const MAX_QUERY_BYTES = 262_144;
@@ -73,13 +73,9 @@ export function s3Location(location: string): string {
   return normalised;
 }
 
-/** A real calendar date written `YYYY-MM-DD`. */
+/** A real calendar date written `YYYY-MM-DD` (it goes into SQL text: checked again here). */
 export function isoDate(value: string): string {
-  const match = ISO_DATE.exec(value);
-  const date = match === null ? undefined : new Date(`${value}T00:00:00Z`);
-  if (date === undefined || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
-    throw invalid(`Invalid as_of "${value}": expected a date written YYYY-MM-DD`);
-  }
+  if (!isIsoDate(value)) throw invalid(`Invalid as_of: ${notADate(value)}`);
   return value;
 }
 
