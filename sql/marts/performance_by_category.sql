@@ -5,7 +5,7 @@
 -- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
 -- note: A missing category reads as 'unknown'.
 -- column month_start_on date: First day of the calendar month.
--- column category varchar: The categorycategory.
+-- column category varchar: Product category of the order lines.
 -- column revenue decimal(18,2): Net revenue.
 -- column gross_margin decimal(18,2): Gross margin, rounded to cents.
 -- column units bigint: Net units.

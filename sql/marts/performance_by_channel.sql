@@ -5,7 +5,7 @@
 -- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
 -- note: A missing channel reads as 'unknown'.
 -- column month_start_on date: First day of the calendar month.
--- column channel varchar: The channelchannel.
+-- column channel varchar: Sales channel of the order lines (store, web, app, …).
 -- column revenue decimal(18,2): Net revenue.
 -- column gross_margin decimal(18,2): Gross margin, rounded to cents.
 -- column units bigint: Net units.

@@ -117,4 +117,13 @@ describe("model graph", () => {
     expect(models.length).toBeGreaterThanOrEqual(20);
     expect(models.map((m) => m.name)).toContain("customer_scores");
   });
+
+  it("describes the project's models without a doubled word (the text becomes Glue comments and docs)", async () => {
+    const doubled = /\b([a-z]{3,})\s*\1\b/i;
+    const texts = (await loadModels("sql")).flatMap((m) => [
+      ...[m.header.question, m.header.grain, ...m.header.notes].map((text) => `${m.file}: ${text}`),
+      ...m.header.columns.map((c) => `${m.file}:${c.line} ${c.name}: ${c.description}`),
+    ]);
+    expect(texts.filter((text) => doubled.test(text.replace(/^[^ ]+ /, "")))).toEqual([]);
+  });
 });
