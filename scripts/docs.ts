@@ -1,14 +1,23 @@
-/** `npm run docs`: regenerates the generated sections of README.md and docs/models.md. */
+/**
+ * `npm run docs`: regenerates the generated pages under docs/ (README.md links to them and holds no generated
+ * text). Each page has a test that fails when it is stale. A new generated page is one more entry in PAGES.
+ */
 import { readFile, writeFile } from "node:fs/promises";
-import { replaceContractsSection } from "../functions/core/catalogue/contracts-doc.ts";
-import { loadCatalogueModels } from "../functions/core/catalogue/stages.ts";
+import { CONTRACTS_DOC_PATH, renderContractsDoc } from "../functions/core/catalogue/contracts-doc.ts";
 import { generateModelsDoc, MODELS_DOC_PATH } from "../functions/core/runner/docs.ts";
-import { replaceModelsSection } from "../functions/core/runner/readme-models.ts";
 
-const readme = await readFile("README.md", "utf8");
-const updated = replaceModelsSection(replaceContractsSection(readme), await loadCatalogueModels("sql"));
-if (updated !== readme) await writeFile("README.md", updated);
-const modelsDoc = await generateModelsDoc();
-const before = await readFile(MODELS_DOC_PATH, "utf8");
-if (modelsDoc !== before) await writeFile(MODELS_DOC_PATH, modelsDoc);
-console.log(updated === readme && modelsDoc === before ? "docs are up to date" : "docs updated");
+const PAGES: readonly { readonly path: URL; readonly render: () => string | Promise<string> }[] = [
+  { path: CONTRACTS_DOC_PATH, render: renderContractsDoc },
+  { path: MODELS_DOC_PATH, render: generateModelsDoc },
+];
+
+let updated = 0;
+for (const page of PAGES) {
+  const text = await page.render();
+  const before = await readFile(page.path, "utf8").catch(() => undefined);
+  if (text !== before) {
+    await writeFile(page.path, text);
+    updated++;
+  }
+}
+console.log(updated === 0 ? "docs are up to date" : `docs updated (${updated} of ${PAGES.length} pages)`);

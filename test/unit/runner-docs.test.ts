@@ -4,7 +4,7 @@ import { loadModels } from "../../functions/core/catalogue/models.ts";
 import { generateModelsDoc, MODELS_DOC_PATH } from "../../functions/core/runner/docs.ts";
 
 describe("docs/models.md", () => {
-  it("is what the model headers generate (run: npx tsx functions/core/runner/docs.ts)", async () => {
+  it("is what the model headers generate (run: npm run docs)", async () => {
     expect(await readFile(MODELS_DOC_PATH, "utf8")).toBe(await generateModelsDoc());
   });
 

@@ -53,7 +53,7 @@ Arguments:
   file|dir         CSV/TSV, JSON Lines or Parquet files, optionally .gz; directories are searched recursively
 
 Options:
-  --profile FILE   source profile (JSON) mapping a foreign export onto the contract (see README)
+  --profile FILE   source profile (JSON) mapping a foreign export onto the contract (docs/ingest.md)
   --lake DIR       lake directory (default ./lake)`,
   options: { profile: { type: "string" }, lake: { type: "string" } },
   async run(args: ParsedArgs) {

@@ -1,7 +1,7 @@
 /**
  * docs/models.md, generated from the model headers, the parameter list and the config schema, so the
  * documentation cannot drift from the models: test/unit/runner-docs.test.ts fails when the file is stale.
- * Regenerate with `npx tsx functions/core/runner/docs.ts`.
+ * Regenerate with `npm run docs` (scripts/docs.ts, every generated page) or `npx tsx functions/core/runner/docs.ts`.
  */
 import { writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
@@ -74,6 +74,22 @@ function configRows(node: JsonSchemaNode, path: string[]): string[] {
   return [`| ${path.join(".")} | ${fallback} | ${allowed} | ${cell(node.description ?? "")} |`];
 }
 
+/** The index of the published tables (every table model, in run order): name, layer and grain. */
+function publishedTables(ordered: readonly Model[]): string[] {
+  return [
+    "## Published tables",
+    "",
+    "Every table a run publishes, with its grain; the sections below describe each column.",
+    "",
+    "| table | layer | grain |",
+    "|---|---|---|",
+    ...ordered
+      .filter((m) => m.header.materialized === "table")
+      .map((m) => `| [\`${m.name}\`](#${m.name}) | ${m.layer} | ${cell(m.header.grain)} |`),
+    "",
+  ];
+}
+
 /** The whole docs/models.md text. */
 export function renderModelsDoc(models: readonly Model[]): string {
   const ordered = planModels(models);
@@ -83,7 +99,7 @@ export function renderModelsDoc(models: readonly Model[]): string {
     "# Models",
     "",
     "<!-- Generated from the model headers in sql/ by functions/core/runner/docs.ts; do not edit by hand.",
-    "     Regenerate with: npx tsx functions/core/runner/docs.ts -->",
+    "     Regenerate with: npm run docs -->",
     "",
     "`crmlake run` computes these tables as of a date (only transactions on or before it count) and publishes each",
     "table to `<lake>/models/<model>/as_of=<YYYY-MM-DD>/data.parquet`. Query them by name with `crmlake query`:",
@@ -96,6 +112,7 @@ export function renderModelsDoc(models: readonly Model[]): string {
     "",
     ordered.map((m) => `\`${m.name}\``).join(" → "),
     "",
+    ...publishedTables(ordered),
   ];
   for (const layer of LAYERS) {
     const inLayer = ordered.filter((m) => m.layer === layer);
