@@ -31,6 +31,13 @@ export const LAKE = {
   ledgerKey: (dropId: string) => `ledger/drops/${dropId}.json`,
   rejectedKey: (dropId: string) => `ledger/rejected/${dropId}.json`,
   contentKey: (dataset: DatasetName, sha256: string) => `ledger/content/${dataset}/${sha256}.json`,
+  /** Committed drop records: one object per drop, replaced by each commit (ADR 0010). */
+  ledgerPrefix: "ledger/drops/",
+  /** Retirement markers: a superseded version's files, deleted after the grace period (ADR 0010). */
+  retiredPrefix: "ledger/retired/",
+  retiredKey: (dropId: string, version: string) => `ledger/retired/${dropId}__${version}.json`,
+  /** The lake's format version (ADR 0010, decision 7). */
+  formatKey: "lake.json",
 } as const;
 
 /** Keys of model outputs and run records (see the layout above). */
@@ -45,5 +52,8 @@ export const MODEL_LAYOUT = {
   publishJournal: (runId: string) => `runs/staging/${runId}/_publish.json`,
   runLogPrefix: "runs/log/",
   runRecord: (runId: string) => `runs/log/${runId}.json`,
+  /** The inputs a run pinned: every drop's version and files (ADR 0010). */
+  snapshotPrefix: "runs/snapshots/",
+  snapshotKey: (runId: string) => `runs/snapshots/${runId}.json`,
   lock: "runs/lock",
 } as const;

@@ -11,7 +11,10 @@ export interface DropSource {
 export const DROP_STATUSES = ["ok", "rejected", "duplicate"] as const;
 export type DropStatus = (typeof DROP_STATUSES)[number];
 
-/** One row of the drop ledger (`drops` table). `rows_in = rows_ok + rows_quarantined`, always. */
+/**
+ * One row of the drop ledger (`drops` table; its columns are declared in functions/core/catalogue/system-tables.ts).
+ * `rows_in = rows_ok + rows_quarantined`, always.
+ */
 export interface LedgerRecord {
   drop_id: string;
   dataset: DatasetName;
@@ -29,8 +32,17 @@ export interface LedgerRecord {
   error_code: string | null;
   error: string | null;
   warnings: string[];
-  /** Object keys this drop wrote; a re-ingest deletes the ones it no longer writes. */
+  /**
+   * The version of the drop this record commits (ADR 0010): its files carry it in their names. Absent in
+   * records of lake format 1, read as "v1".
+   */
+  version?: string;
+  /** The files of this version: exactly what readers read of the drop. */
   output_keys: string[];
+  /**
+   * `yyyy-MM-dd HH:mm:ss.SSS` in UTC (jsonTimestamp), which every reader parses as a timestamp. Records
+   * written before ADR 0009 hold ISO-8601 `…T…Z` text, which DuckDB and Trino read too.
+   */
   started_at: string;
   finished_at: string;
   duration_ms: number;
