@@ -1,13 +1,13 @@
 -- question: What is each customer worth over the value window, now and one comparison period ago, and in which pyramid tier does that put them?
 -- grain: one row per customer known at the reference date and period ('current' at as_of, 'comparison' at comparison_as_of)
--- depends_on: stg_transactions, stg_customers, stg_campaign_contacts, int_customer_orders
+-- depends_on: stg_transactions, stg_customers, stg_campaign_contacts, int_customer_orders, int_value_tiers
 -- unique_key: customer_id, period
 -- note: The value window of a reference date R is (R − periods.value_window_months months, R].
 -- note: A customer is known at R when on file without a sign-up date, signed up on or before R, or with a line on or before R.
--- note: Tiers: prospect = no line on or before R; inactive = no purchase order in the window; the active ones are
---   ranked by value (highest first, ties broken by customer_id) and, with n active customers, rank k is top when
---   k ≤ ceil(n × top_share), big when k ≤ ceil(n × (top_share + big_share)), medium when
---   k ≤ ceil(n × (top_share + big_share + medium_share)), small otherwise.
+-- note: Tiers (int_value_tiers defines them): prospect = no line on or before R; inactive = no purchase order in
+--   the window; the active ones are ranked by value (highest first, ties broken by customer_id) and, with n
+--   active customers, rank k is top when k ≤ ceil(n × top_share), big when k ≤ ceil(n × (top_share + big_share)),
+--   medium when k ≤ ceil(n × (top_share + big_share + medium_share)), small otherwise.
 -- note: cost_to_serve = purchase orders × cost_to_serve.per_order + return orders × cost_to_serve.per_return
 --   + the cost of treatment contacts in the window (when cost_to_serve.include_campaign_contacts).
 -- column customer_id varchar: Customer id.
@@ -31,7 +31,7 @@
 -- column value decimal(18,2): The pyramid's value measure (pyramid.value_measure) over the window.
 -- column value_rank bigint: Rank by value among active customers of the period (1 = most valuable), NULL when inactive.
 -- column active_customers bigint: Active customers in the period (n above).
--- column value_tier varchar: top, big, medium, small, inactive or prospect.
+-- column value_tier varchar: top, big, medium, small, inactive or prospect (int_value_tiers).
 with periods as (
   select CAST('current' AS VARCHAR) AS period, {{ as_of }} AS reference_on, {{ value_window_start }} AS window_start_on
   union all
@@ -182,40 +182,40 @@ ranked as (
 
 final as (
   select
-    customer_id,
-    period,
-    reference_on,
-    window_start_on,
-    has_history,
-    window_lines,
-    window_contacts,
-    orders,
-    return_orders,
-    revenue,
-    cost_of_goods,
-    gross_margin,
-    order_cost,
-    return_cost,
-    contact_cost,
-    cost_to_serve,
-    net_profit,
-    is_active,
-    value,
-    CAST(value_rank AS BIGINT) AS value_rank,
-    active_customers,
-    CAST(
-      CASE
-        WHEN NOT has_history THEN 'prospect'
-        WHEN NOT is_active THEN 'inactive'
-        WHEN value_rank <= CEIL(active_customers * {{ pyramid.top_share }}) THEN 'top'
-        WHEN value_rank <= CEIL(active_customers * ({{ pyramid.top_share }} + {{ pyramid.big_share }})) THEN 'big'
-        WHEN value_rank <= CEIL(
-          active_customers * ({{ pyramid.top_share }} + {{ pyramid.big_share }} + {{ pyramid.medium_share }})
-        ) THEN 'medium'
-        ELSE 'small'
-      END AS VARCHAR
-    ) AS value_tier
-  from ranked
+    r.customer_id,
+    r.period,
+    r.reference_on,
+    r.window_start_on,
+    r.has_history,
+    r.window_lines,
+    r.window_contacts,
+    r.orders,
+    r.return_orders,
+    r.revenue,
+    r.cost_of_goods,
+    r.gross_margin,
+    r.order_cost,
+    r.return_cost,
+    r.contact_cost,
+    r.cost_to_serve,
+    r.net_profit,
+    r.is_active,
+    r.value,
+    CAST(r.value_rank AS BIGINT) AS value_rank,
+    r.active_customers,
+    CAST(t.value_tier AS VARCHAR) AS value_tier
+  from ranked AS r
+  -- Exactly one tier matches: the active tiers split the ranks 1..n between them (see int_value_tiers).
+  left join int_value_tiers AS t
+    on t.has_history = r.has_history
+    and t.is_active = r.is_active
+    and (
+      NOT t.is_active
+      or (
+        r.value_rank > CEIL(r.active_customers * t.share_above)
+        and r.value_rank <= CEIL(r.active_customers * t.cumulative_share)
+      )
+    )
 )
 
 select * from final

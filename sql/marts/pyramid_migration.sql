@@ -1,9 +1,10 @@
 -- question: How did customers move between pyramid tiers over the comparison period (default 90 days)?
 -- grain: one row per (tier at comparison_as_of, tier at as_of): always 36 rows
--- depends_on: int_customer_value
+-- depends_on: int_customer_value, int_value_tiers
 -- unique_key: previous_tier, current_tier
 -- note: Both tiers are computed in the same run with the same rules, at as_of and at comparison_as_of
---   (as_of − periods.comparison_days). A customer not yet known at comparison_as_of counts as a prospect then.
+--   (as_of − periods.comparison_days). A customer not yet known at comparison_as_of counts as a prospect then
+--   (the tier without history in int_value_tiers).
 -- column previous_tier_order integer: 1 (top) to 6 (prospect), for sorting.
 -- column previous_tier varchar: Tier at comparison_as_of.
 -- column current_tier_order integer: 1 (top) to 6 (prospect), for sorting.
@@ -12,10 +13,11 @@
 -- column revenue decimal(18,2): Their net revenue in the current value window.
 -- column previous_revenue decimal(18,2): Their net revenue in the value window ending at comparison_as_of.
 with tiers as (
-  select tier_order, CAST(value_tier AS VARCHAR) AS value_tier
-  from (
-    values (1, 'top'), (2, 'big'), (3, 'medium'), (4, 'small'), (5, 'inactive'), (6, 'prospect')
-  ) AS t(tier_order, value_tier)
+  select tier_order, value_tier from int_value_tiers
+),
+
+unknown_tier as (
+  select value_tier from int_value_tiers where NOT has_history
 ),
 
 current_value as (
@@ -28,12 +30,13 @@ previous_value as (
 
 moves as (
   select
-    COALESCE(p.value_tier, 'prospect') AS previous_tier,
+    COALESCE(p.value_tier, u.value_tier) AS previous_tier,
     c.value_tier AS current_tier,
     COUNT(*) AS customers,
     SUM(c.revenue) AS revenue,
     SUM(COALESCE(p.revenue, CAST(0 AS DECIMAL(18,2)))) AS previous_revenue
   from current_value AS c
+  cross join unknown_tier AS u
   left join previous_value AS p on p.customer_id = c.customer_id
   group by 1, 2
 ),

@@ -1,11 +1,13 @@
 -- question: How many customers, and how much revenue and margin, does each tier of the customer pyramid hold?
 -- grain: one row per value tier (always six rows: top, big, medium, small, inactive, prospect)
--- depends_on: int_customer_value
+-- depends_on: int_customer_value, int_value_tiers
 -- unique_key: value_tier
 -- note: Shares are of all customers known at as_of and of the total revenue and margin of the value window;
 --   a share is NULL when its total is 0.
 -- column tier_order integer: 1 (top) to 6 (prospect), for sorting.
--- column value_tier varchar: top, big, medium, small, inactive or prospect.
+-- column value_tier varchar: top, big, medium, small, inactive or prospect (int_value_tiers).
+-- column tier_share decimal(9,6): Share of the active customers the tier is defined to take (pyramid.top_share, …;
+--   small takes the rest), NULL for inactive and prospect. Rank cut-offs round up, so customers may differ slightly.
 -- column customers bigint: Customers in the tier.
 -- column customer_share double: customers / all customers.
 -- column revenue decimal(18,2): Net revenue of the tier's customers in the value window.
@@ -13,10 +15,7 @@
 -- column gross_margin decimal(18,2): Gross margin of the tier's customers in the value window.
 -- column margin_share double: gross_margin / total gross margin.
 with tiers as (
-  select tier_order, CAST(value_tier AS VARCHAR) AS value_tier
-  from (
-    values (1, 'top'), (2, 'big'), (3, 'medium'), (4, 'small'), (5, 'inactive'), (6, 'prospect')
-  ) AS t(tier_order, value_tier)
+  select tier_order, value_tier, tier_share from int_value_tiers
 ),
 
 current_value as (
@@ -47,6 +46,7 @@ final as (
   select
     CAST(t.tier_order AS INTEGER) AS tier_order,
     t.value_tier,
+    t.tier_share,
     CAST(COALESCE(p.customers, 0) AS BIGINT) AS customers,
     CAST(COALESCE(p.customers, 0) AS DOUBLE) / NULLIF(x.customers, 0) AS customer_share,
     CAST(COALESCE(p.revenue, 0) AS DECIMAL(18,2)) AS revenue,

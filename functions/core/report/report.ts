@@ -140,15 +140,38 @@ function heat(rate: number): string {
 
 const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 
+/**
+ * The tiers of active customers, in order: those with a share (tier_share). The tiers, their order and their
+ * shares are defined once, by the model int_value_tiers; the report reads them from pyramid_summary, so it
+ * describes the run's own cut-offs, whatever the config said.
+ */
+function activeTiers(pyramid: readonly Row[]): Row[] {
+  return pyramid.filter((r) => r.tier_share !== null && r.tier_share !== undefined);
+}
+
+/** A share as a percentage with at most two decimals: 0.01 → `1 %`, 0.045 → `4.5 %`. */
+const sharePct = (share: number) => `${Number((share * 100).toFixed(2))} %`;
+
+/** The cut-offs of the active tiers: `top 1 %, big (next 4 %), medium (next 15 %), small (the other 80 %)`. */
+export function tierCutoffs(pyramid: readonly Row[]): string {
+  const tiers = activeTiers(pyramid);
+  return tiers
+    .map((r, i) => {
+      const name = str(r.value_tier);
+      const share = sharePct(num(r.tier_share));
+      if (i === 0) return `${name} ${share}`;
+      return i === tiers.length - 1 ? `${name} (the other ${share})` : `${name} (next ${share})`;
+    })
+    .join(", ");
+}
+
 /** Headline sentences a manager reads first. */
 export function headlines(d: ReportData): string[] {
   const lines: string[] = [];
-  const byTier = new Map(d.pyramid.map((r) => [String(r.value_tier), r]));
-  const top = byTier.get("top");
-  const big = byTier.get("big");
-  if (top && big) {
+  const [first, second] = activeTiers(d.pyramid);
+  if (first && second) {
     lines.push(
-      `The top 5 % of active customers (top and big tiers, ${int(num(top.customers) + num(big.customers))} customers) bring ${pct(num(top.margin_share) + num(big.margin_share), 0)} of the last 12 months' gross margin.`,
+      `The top ${sharePct(num(first.tier_share) + num(second.tier_share))} of active customers (${str(first.value_tier)} and ${str(second.value_tier)} tiers, ${int(num(first.customers) + num(second.customers))} customers) bring ${pct(num(first.margin_share) + num(second.margin_share), 0)} of the last 12 months' gross margin.`,
     );
   }
   const unprofitable = num(d.profitability.unprofitable);
@@ -178,9 +201,7 @@ export function renderReport(d: ReportData): string {
   const totalCustomers = d.pyramid.reduce((s, r) => s + num(r.customers), 0);
   const revenue12 = d.pyramid.reduce((s, r) => s + num(r.revenue), 0);
   const margin12 = d.pyramid.reduce((s, r) => s + num(r.gross_margin), 0);
-  const active = d.pyramid
-    .filter((r) => !["inactive", "prospect"].includes(String(r.value_tier)))
-    .reduce((s, r) => s + num(r.customers), 0);
+  const active = activeTiers(d.pyramid).reduce((s, r) => s + num(r.customers), 0);
   const l = d.lifecycle ?? {};
 
   const kpis = [
@@ -342,7 +363,7 @@ table.cohort td,table.cohort th{padding:.2rem .35rem;font-size:.8rem}footer{marg
     .map((h) => `<li>${esc(h)}</li>`)
     .join("")}</ul>
 <h2>Who are our customers worth? The customer pyramid</h2>
-<p class="note">Active customers ranked by gross margin over the last 12 months: top 1 %, big (next 4 %), medium (next 15 %), small (the other 80 %); inactive customers bought before but not in the window; prospects never bought.</p>
+<p class="note">Active customers ranked by gross margin over the last 12 months: ${esc(tierCutoffs(d.pyramid))}; inactive customers bought before but not in the window; prospects never bought.</p>
 ${pyramid}
 <h2>Where does the profit come from? The whale curve</h2>${whaleSvg(d.whale)}
 <h2>Who moved between tiers?</h2><p class="note">Compared with the start of the comparison period: ${int(sum(up))} customers moved up, ${int(sum(down))} moved down.</p>${migration}
