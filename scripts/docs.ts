@@ -4,11 +4,16 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { CONTRACTS_DOC_PATH, renderContractsDoc } from "../functions/core/catalogue/contracts-doc.ts";
+import {
+  renderSystemTablesDoc,
+  SYSTEM_TABLES_DOC_PATH,
+} from "../functions/core/catalogue/system-tables-doc.ts";
 import { generateModelsDoc, MODELS_DOC_PATH } from "../functions/core/runner/docs.ts";
 
 const PAGES: readonly { readonly path: URL; readonly render: () => string | Promise<string> }[] = [
   { path: CONTRACTS_DOC_PATH, render: renderContractsDoc },
   { path: MODELS_DOC_PATH, render: generateModelsDoc },
+  { path: SYSTEM_TABLES_DOC_PATH, render: renderSystemTablesDoc },
 ];
 
 let updated = 0;

@@ -1,8 +1,10 @@
 /**
  * The Glue database and the tables over the lake: the input tables generated from the data contracts
- * (functions/core/catalogue/contracts.ts), one output table per published model generated from the model headers
- * (functions/core/catalogue/header.ts, read with loadModels). The runtime modules infra imports are pure: the
- * contracts, the runner's header parser and layout (node:fs, no DuckDB) and the Athena adapter's type mapping.
+ * (functions/core/catalogue/contracts.ts), the system tables (quarantine, drops, runs) generated from their
+ * one declaration (functions/core/catalogue/system-tables.ts), one output table per published model generated
+ * from the model headers (functions/core/catalogue/header.ts, read with loadModels). The runtime modules infra
+ * imports are pure: the contracts, the runner's header parser and layout (node:fs, no DuckDB) and the Athena
+ * adapter's type mapping.
  *
  * Input tables project their partitions (Athena computes them from table properties): no crawler, no MSCK
  * REPAIR, no partition registration by the ingest Lambda, and a new month is queryable the moment its file
@@ -29,6 +31,11 @@ import type { ModelHeader } from "../../functions/core/catalogue/header.ts";
 import { hiveType } from "../../functions/core/catalogue/hive-types.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
+import {
+  SYSTEM_TABLES,
+  type SystemColumn,
+  type SystemTable,
+} from "../../functions/core/catalogue/system-tables.ts";
 
 /** Top-level prefixes of the lake bucket and who writes them. */
 export const LAKE_PREFIXES = {
@@ -126,30 +133,35 @@ export function datasetTable(contract: DatasetContract): TableSpec {
   };
 }
 
-export function quarantineTable(): TableSpec {
+/**
+ * The Glue table of a system table (functions/core/catalogue/system-tables.ts): its declared columns and
+ * partition keys in Hive types (hive-types.ts), each partition key projected as an enum of its declared values,
+ * so Athena reads exactly the directories the local views read.
+ */
+export function systemTableSpec(table: SystemTable): TableSpec {
+  const glueColumn = (c: SystemColumn) => column(c.name, hiveType(c.type), c.description);
+  const dirs = table.partitionKeys.map((k) => k.dirs);
+  if (dirs.some((d) => d !== dirs[0])) {
+    throw new Error(`System table ${table.name}: its partition directories are all Hive-style or all plain`);
+  }
   return {
-    name: "quarantine",
-    description: "One row per input row that failed validation, with the reason; fix the source and re-drop.",
-    prefix: LAKE_PREFIXES.quarantine,
-    format: "parquet",
-    columns: [
-      column("drop_id", "string", "Id of the drop (input file) the row came from"),
-      column("line_number", "bigint", LINEAGE_COLUMNS[1].description),
-      column(
-        "reason_code",
-        "string",
-        "Stable reason code (REASON_CODES in functions/core/catalogue/contracts.ts)",
-      ),
-      column("reason", "string", "Readable message: the column, the value and what was expected"),
-      column("raw", "string", "The input record as read, for the data engineer who fixes the source"),
-    ],
-    partitionKeys: [column("dataset", "string", "Dataset the drop was ingested as")],
-    projection: { dataset: { type: "enum", values: DATASET_NAMES.join(",") } },
+    name: table.name,
+    description: table.description,
+    prefix: table.prefix,
+    format: table.format,
+    columns: table.columns.map(glueColumn),
+    partitionKeys: table.partitionKeys.map(glueColumn),
+    projection: Object.fromEntries(
+      table.partitionKeys.map((k) => [k.name, { type: "enum", values: k.values.join(",") }]),
+    ),
+    ...(dirs[0] === "plain" ? { partitionDirs: "plain" as const } : {}),
   };
 }
 
-/** Where the ledger keeps its records: one JSON object, on one line, per `<dir>/<drop_id>.json`. */
-export const LEDGER_DIRS = ["drops", "rejected"] as const;
+/** The quarantine: one Parquet file per drop, partitioned by dataset (`quarantine/dataset=<dataset>/`). */
+export function quarantineTable(): TableSpec {
+  return systemTableSpec(SYSTEM_TABLES.quarantine);
+}
 
 /**
  * The drop ledger: the last successful ingest of each drop (`ledger/drops/`) and the last rejected attempt
@@ -157,43 +169,15 @@ export const LEDGER_DIRS = ["drops", "rejected"] as const;
  * those two prefixes and never the content index beside them (`ledger/content/`).
  */
 export function ledgerTable(): TableSpec {
-  return {
-    name: "drops",
-    description:
-      "The drop ledger: one row per drop, its last successful ingest or its last rejected attempt.",
-    prefix: LAKE_PREFIXES.ledger,
-    format: "json-lines",
-    partitionKeys: [
-      column("ledger_dir", "string", "drops (last successful ingest) or rejected (last rejected attempt)"),
-    ],
-    projection: { ledger_dir: { type: "enum", values: LEDGER_DIRS.join(",") } },
-    partitionDirs: "plain",
-    columns: [
-      column("drop_id", "string", "Id of the drop: derived from its source and content"),
-      column("dataset", "string", "Dataset the drop was ingested as"),
-      column("source", "string", "Where the drop came from (s3://bucket/key or a path)"),
-      column("content_sha256", "string", "SHA-256 of the drop's bytes (hex)"),
-      column("size_bytes", "bigint", "Size of the drop in bytes"),
-      column("format", "string", "Detected or declared format (csv, tsv, jsonl, parquet; .gz noted)"),
-      column("profile", "string", "Source profile applied, if any"),
-      column("status", "string", "ok, rejected or duplicate"),
-      column("rows_in", "bigint", "Rows read; rows_in = rows_ok + rows_quarantined"),
-      column("rows_ok", "bigint", "Rows written to the curated dataset"),
-      column("rows_quarantined", "bigint", "Rows written to the quarantine"),
-      column("quarantine_reasons", "map<string,bigint>", "Quarantined rows per reason code"),
-      column("error_code", "string", "Stable code of the whole-file error of a rejected drop"),
-      column("error", "string", "Message of the whole-file error of a rejected drop"),
-      column("warnings", "array<string>", "Warnings, e.g. unknown columns that were ignored"),
-      column("output_keys", "array<string>", "Lake keys the drop wrote"),
-      column(
-        "started_at",
-        "string",
-        "Start of the ingest, ISO 8601 UTC (from_iso8601_timestamp() in Athena)",
-      ),
-      column("finished_at", "string", "End of the ingest, ISO 8601 UTC"),
-      column("duration_ms", "bigint", "Duration of the ingest in milliseconds"),
-    ],
-  };
+  return systemTableSpec(SYSTEM_TABLES.drops);
+}
+
+/**
+ * The run records: one JSON object, on one line, per `runs/log/<run_id>.json`. The table's location is
+ * `runs/log/`, so Athena never reads the run staging (`runs/staging/`) or the lock (`runs/lock`) beside it.
+ */
+export function runsTable(): TableSpec {
+  return systemTableSpec(SYSTEM_TABLES.runs);
 }
 
 /** What the model output tables are generated from: a model as loadModels returns it. */
@@ -291,12 +275,16 @@ export function partitioning(spec: TableSpec): "none" | "projected" | "registere
   return "projected";
 }
 
-/** The tables of the input side of the lake: curated datasets, quarantine, ledger. */
+/**
+ * The tables over what ingest and the runner write, apart from the model outputs: the curated datasets and the
+ * system tables (quarantine, the drop ledger, the run records).
+ */
 export function lakeTables(): TableSpec[] {
   return [
     ...DATASET_NAMES.map((d: DatasetName) => datasetTable(CONTRACTS[d])),
     quarantineTable(),
     ledgerTable(),
+    runsTable(),
   ];
 }
 

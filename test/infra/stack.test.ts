@@ -292,12 +292,12 @@ describe("Glue catalog", () => {
   };
   const lake = () => `s3://<${id(s.stack.lake)}>/`;
 
-  it("declares one database named after the stack and a table per dataset, quarantine, ledger and published model", () => {
+  it("declares one database named after the stack and a table per dataset, quarantine, ledger, runs and published model", () => {
     s.template.hasResourceProperties("AWS::Glue::Database", {
       CatalogId: { Ref: "AWS::AccountId" },
       DatabaseInput: { Name: "crmlake" },
     });
-    s.template.resourceCountIs("AWS::Glue::Table", DATASET_NAMES.length + 2 + published().length);
+    s.template.resourceCountIs("AWS::Glue::Table", DATASET_NAMES.length + 3 + published().length);
     s.template.allResourcesProperties("AWS::Glue::Table", {
       DatabaseName: { Ref: id(s.stack.catalog.database) },
       TableInput: { TableType: "EXTERNAL_TABLE" },
@@ -407,9 +407,10 @@ describe("Glue catalog", () => {
       error_code: "string",
       error: "string",
       warnings: "array<string>",
+      version: "string",
       output_keys: "array<string>",
-      started_at: "string",
-      finished_at: "string",
+      started_at: "timestamp",
+      finished_at: "timestamp",
       duration_ms: "bigint",
     } satisfies Record<keyof LedgerRecord, string>;
     const t = table("drops");
@@ -901,7 +902,8 @@ describe("least-privilege IAM", () => {
   });
 
   const glue = (rest: string) => `arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:${rest}`;
-  const inputTables = () => [...DATASET_NAMES, "quarantine", "drops"];
+  /** The tables whose partitions are projected or that have none: all but the model outputs. */
+  const inputTables = () => [...DATASET_NAMES, "quarantine", "drops", "runs"];
   const modelTables = () => published().map((m) => m.name);
   /** The scoring role's statement with this Sid, its actions sorted and its resources flattened. */
   const scoringSid = (sid: string) => {

@@ -183,5 +183,34 @@ describe("compareRelations", () => {
     expect(normaliseType("duckdb", "TIMESTAMP")).toBe("timestamp(6)");
     expect(normaliseType("duckdb", "VARCHAR[]")).toBe("array(varchar)");
     expect(normaliseType("duckdb", "HUGEINT")).toBe("hugeint");
+    expect(normaliseType("duckdb", "MAP(VARCHAR, BIGINT)")).toBe(
+      normaliseType("trino", "map(varchar, bigint)"),
+    );
+    expect(normaliseType("duckdb", 'STRUCT(a VARCHAR, "rows" BIGINT)[]')).toBe(
+      normaliseType("trino", "array(row(a varchar, rows bigint))"),
+    );
+    expect(normaliseType("duckdb", "JSON")).not.toBe(normaliseType("trino", "map(varchar, bigint)"));
+  });
+
+  it("compares maps and rows element by element, whatever form each engine returns them in", () => {
+    const mapD = duck("MAP(VARCHAR, BIGINT)", [[{ key: "x", value: "9007199254740993" }], [], null]);
+    const mapT = trino("map(varchar, bigint)", [{ x: 9007199254740993n }, {}, null]);
+    expect(problems(mapD, mapT)).toEqual([]);
+    expect(problems(mapD, trino("map(varchar, bigint)", [{ x: 1 }, {}, null]))).toHaveLength(1);
+
+    const rowType = "row(at timestamp(3), rows bigint, cost double)";
+    const rowsD = duck('STRUCT("at" TIMESTAMP_MS, "rows" BIGINT, "cost" DOUBLE)[]', [
+      [{ at: "2024-01-02 03:04:05.1", rows: "2", cost: null }],
+    ]);
+    const rowsT = trino(`array(${rowType})`, [[["2024-01-02 03:04:05.100", 2, null]]]);
+    expect(problems(rowsD, rowsT)).toEqual([]);
+    const later = trino(`array(${rowType})`, [[["2024-01-02 03:04:05.101", 2, null]]]);
+    expect(problems(rowsD, later)).toEqual([
+      [
+        "m.v (array(row(attimestamp(3),rowsbigint,costdouble))): 1 row(s) differ, e.g.",
+        '  DuckDB: {id: "k0", v: "[{\\"at\\":\\"2024-01-02 03:04:05.100\\",\\"cost\\":null,\\"rows\\":\\"2\\"}]"}',
+        '  Trino:  {id: "k0", v: "[{\\"at\\":\\"2024-01-02 03:04:05.101\\",\\"cost\\":null,\\"rows\\":\\"2\\"}]"}',
+      ].join("\n"),
+    ]);
   });
 });

@@ -52,33 +52,10 @@ const INPUT_OPTIONS: Readonly<Record<string, CompareOptions>> = {
   customers: { key: ["drop_id", "line_number"], columnOrder: "exact" },
   campaigns: { key: ["drop_id", "line_number"], columnOrder: "exact" },
   campaign_contacts: { key: ["drop_id", "line_number"], columnOrder: "exact" },
-  // DuckDB's view puts the Hive partition column first, the Glue table (partition keys last) last.
-  quarantine: { key: ["dataset", "drop_id", "line_number"], columnOrder: "set" },
-  drops: {
-    key: ["drop_id"],
-    columnOrder: "exact",
-    onlyIn: { trino: ["ledger_dir"] },
-    mappings: {
-      quarantine_reasons: {
-        duckdb: "VARCHAR",
-        trino: "map(varchar, bigint)",
-        as: "json",
-        why: "DuckDB's view reads it as JSON text; the Glue table declares map<string,bigint>",
-      },
-      started_at: {
-        duckdb: "TIMESTAMP",
-        trino: "varchar",
-        as: "iso-timestamp",
-        why: "DuckDB parses the ISO-8601 text; the Glue table keeps it a string (from_iso8601_timestamp in Athena)",
-      },
-      finished_at: {
-        duckdb: "TIMESTAMP",
-        trino: "varchar",
-        as: "iso-timestamp",
-        why: "as started_at",
-      },
-    },
-  },
+  // The system tables are declared once (functions/core/catalogue/system-tables.ts): same columns, same order
+  // (partition keys last), same types on both engines, so they compare like the rest.
+  quarantine: { key: ["dataset", "drop_id", "line_number"], columnOrder: "exact" },
+  drops: { key: ["drop_id", "ledger_dir"], columnOrder: "exact" },
 };
 
 /** Keys of the staging views (tables have their header's unique_key). */

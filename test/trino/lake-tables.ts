@@ -1,8 +1,9 @@
 /**
  * The lake's input tables on the test Trino, declared from the very specs the stack gives Glue
  * (infra/constructs/lake-catalog.ts `lakeTables()`): same columns, same Hive types, same storage format
- * (Parquet, or OpenX JSON for the ledger), same partition keys. So the differential tier proves that Athena's
- * reading of what ingest writes, through the catalog the stack deploys, matches DuckDB's.
+ * (Parquet, or OpenX JSON for the ledger and the run records), same partition keys. So the differential tier
+ * proves that a Trino reading of what ingest and the runner write, through the catalog the stack deploys,
+ * matches DuckDB's (what that cannot prove about Athena's own JSON reader: docs/adr/0009-system-tables.md).
  *
  * What differs from Athena, and why:
  * - Partitions are registered, not projected: Trino's partition projection supports no MONTHS unit (Athena's
@@ -20,7 +21,10 @@ export interface TrinoQuerier {
   query(sql: string): Promise<unknown>;
 }
 
-/** A Glue (Hive DDL) type in Trino's notation: `string` → `varchar`, `map<string,bigint>` → `map(varchar, bigint)`. */
+/**
+ * A Glue (Hive DDL) type in Trino's notation: `string` → `varchar`, `map<string,bigint>` → `map(varchar, bigint)`,
+ * `struct<rows:bigint>` → `row("rows" bigint)`.
+ */
 export function trinoTypeOfGlue(glueType: string): string {
   let rest = glueType.replace(/\s+/g, "");
   const parse = (): string => {
@@ -29,6 +33,24 @@ export function trinoTypeOfGlue(glueType: string): string {
     rest = rest.slice(match[0].length);
     const name = match[1] ?? "";
     const args = match[2] ?? "";
+    if (name === "struct") {
+      if (!rest.startsWith("<")) throw new Error(`Glue type "${glueType}": struct without <…>`);
+      rest = rest.slice(1);
+      const fields: string[] = [];
+      for (;;) {
+        const field = /^([a-z_][a-z0-9_]*):/.exec(rest);
+        if (field === null) throw new Error(`Glue type "${glueType}": a struct field without a name`);
+        rest = rest.slice(field[0].length);
+        fields.push(`${quoteIdent(field[1] ?? "")} ${parse()}`);
+        if (rest.startsWith(",")) {
+          rest = rest.slice(1);
+          continue;
+        }
+        if (!rest.startsWith(">")) throw new Error(`Glue type "${glueType}": unclosed struct<…>`);
+        rest = rest.slice(1);
+        return `row(${fields.join(", ")})`;
+      }
+    }
     if (name === "array" || name === "map") {
       if (!rest.startsWith("<")) throw new Error(`Glue type "${glueType}": ${name} without <…>`);
       rest = rest.slice(1);

@@ -4,7 +4,10 @@ import { basename, join } from "node:path";
 import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb/session.ts";
 import { CONTRACTS, type DatasetName } from "../catalogue/contracts.ts";
 import { LAKE } from "../catalogue/layout.ts";
-import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError, StorageError } from "../errors.ts";
+import { jsonTimestamp } from "../catalogue/system-tables.ts";
+import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
+import { claimContent, releaseClaim } from "../ledger/claims.ts";
+import { commitDrop, newVersion } from "../ledger/ledger.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { convertDrop, readFailure } from "./convert.ts";
 import { inspectFile } from "./inspect.ts";
@@ -47,20 +50,6 @@ export function dropIdFor(dataset: DatasetName, uri: string): string {
   return `${stem || "drop"}-${digest}`;
 }
 
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const bytes = await store.get(key);
-  if (!bytes) return undefined;
-  try {
-    return JSON.parse(Buffer.from(bytes).toString("utf8")) as T;
-  } catch (error) {
-    throw new StorageError(
-      "corrupt_ledger",
-      `Ledger object ${store.location}/${key} is not valid JSON (${errorMessage(error)}); restore or delete it, then ingest again`,
-      { cause: error },
-    );
-  }
-}
-
 /**
  * Ingests one drop: checks it, converts it with DuckDB, publishes curated and quarantined Parquet to the
  * store, and records it in the ledger.
@@ -68,8 +57,11 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefin
  * - Whole-file problems (unreadable, wrong format, missing required column, empty, duplicate content of
  *   another drop) throw an IngestError after recording the attempt under ledger/rejected/; no data is
  *   written and nothing published before is touched.
- * - Idempotent: the same source replaces its previous outputs; keys the new version no longer writes are
- *   deleted after the new ones are in place.
+ * - At most once per content: the bytes are claimed before converting (ledger/claims.ts), so of two drops
+ *   with the same bytes ingested at once, one lands and the other is rejected as a duplicate.
+ * - The ledger record is the commit (ledger/ledger.ts commitDrop): readers read the files it lists, so a
+ *   new drop is invisible until its record lands, and keys the new version no longer writes are deleted
+ *   only after it (docs/adr/0010-ledger-visibility-and-snapshots.md).
  */
 export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
   const { store, dataset, source } = options;
@@ -89,11 +81,11 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
     size_bytes: 0,
     format: "",
     profile: profile.name ?? null,
-    started_at: started.toISOString(),
+    started_at: jsonTimestamp(started),
   };
   const finish = () => {
     const finished = new Date();
-    return { finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() };
+    return { finished_at: jsonTimestamp(finished), duration_ms: finished.getTime() - started.getTime() };
   };
 
   if (profile.dataset && profile.dataset !== dataset) {
@@ -117,99 +109,119 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
     base.size_bytes = facts.sizeBytes;
     base.format = `${facts.format}${facts.gzip ? "+gzip" : ""}`;
 
-    // The same bytes already ingested under another name: a duplicated drop, not new business.
-    const holder = await readJson<{ drop_id: string }>(store, LAKE.contentKey(dataset, facts.sha256));
-    if (holder && holder.drop_id !== dropId) {
-      const other = await readJson<LedgerRecord>(store, LAKE.ledgerKey(holder.drop_id));
-      if (other && other.status === "ok" && other.content_sha256 === facts.sha256) {
-        const error = new IngestError(
-          "duplicate_drop",
-          `"${displayName}" has the same content (sha256 ${facts.sha256.slice(0, 12)}…) as drop ${other.drop_id} from ${other.source}, already ingested; skipped so its rows are not counted twice`,
-        );
-        await recordRejection(store, { ...base, ...finish() }, error, "duplicate");
-        throw error;
-      }
+    // At most once per content (ADR 0010): claim these bytes before converting. The same bytes already
+    // committed under another name are a duplicated drop, not new business; bytes another drop is ingesting
+    // right now wait for its outcome.
+    const version = newVersion(started);
+    const claimRequest = { dataset, sha256: facts.sha256, dropId, version };
+    const claim = await claimContent(store, { ...claimRequest, now: new Date() });
+    if (claim.kind === "duplicate") {
+      const other = claim.holder;
+      const error = new IngestError(
+        "duplicate_drop",
+        `"${displayName}" has the same content (sha256 ${facts.sha256.slice(0, 12)}…) as drop ${other.drop_id} from ${other.source}, already ingested; skipped so its rows are not counted twice`,
+      );
+      await recordRejection(store, { ...base, ...finish() }, error, "duplicate");
+      throw error;
     }
-
-    progress("converting");
-    const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
-    // Row order within the output files does not matter (line numbers travel with the rows), and keeping
-    // it makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md).
-    await session.connection.run("SET preserve_insertion_order = false");
-    let conversion: Awaited<ReturnType<typeof convertDrop>>;
+    if (claim.kind === "in_progress") {
+      const error = new IngestError(
+        "duplicate_in_progress",
+        `"${displayName}" has the same content (sha256 ${facts.sha256.slice(0, 12)}…) as drop ${claim.holder.drop_id}, which is being ingested now; skipped so its rows are not counted twice. If that ingest fails, ingest this file again after ${claim.leaseUntil.toISOString()}`,
+      );
+      await recordRejection(store, { ...base, ...finish() }, error, "duplicate");
+      throw error;
+    }
     try {
-      conversion = await convertDrop({
-        connection: session.connection,
-        path: source.localPath,
-        displayName,
-        facts,
-        profile,
-        contract,
-        dropId,
-        outDir: join(workDir, "out"),
-      });
+      return await convertAndCommit();
     } catch (error) {
-      // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
-      if (errorMessage(error).startsWith("Internal error")) throw error;
-      // Anything else DuckDB could not read (a gzip corrupt half-way, bytes invalid in the encoding) is the file's.
-      const rejection = isCrmlakeError(error) ? error : readFailure(displayName, error);
-      await recordRejection(store, { ...base, ...finish() }, rejection);
-      throw rejection;
-    } finally {
-      session.close();
+      await releaseClaim(store, { ...claimRequest, now: new Date() }).catch(() => undefined);
+      throw error;
     }
 
-    progress("publishing");
-    const previous = await readJson<LedgerRecord>(store, LAKE.ledgerKey(dropId));
-    const outputKeys: string[] = [];
-    const partitionColumn = contract.partition?.column;
-    for (const file of conversion.curatedFiles) {
-      const key = LAKE.curatedKey(
-        dataset,
-        dropId,
-        partitionColumn && file.partitionValue !== undefined
-          ? { column: partitionColumn, value: file.partitionValue }
-          : undefined,
-      );
-      // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain drop name.
-      const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
-      const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
-      await store.putFile(target, file.localPath);
-      outputKeys.push(target);
-    }
-    if (conversion.quarantineFile) {
-      const key = LAKE.quarantineKey(dataset, dropId);
-      await store.putFile(key, conversion.quarantineFile);
-      outputKeys.push(key);
-    }
-    const stale = (previous?.output_keys ?? []).filter((key) => !outputKeys.includes(key));
-    await store.delete(stale);
+    async function convertAndCommit(): Promise<DropResult> {
+      progress("converting");
+      const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
+      // Row order within the output files does not matter (line numbers travel with the rows), and keeping
+      // it makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md).
+      await session.connection.run("SET preserve_insertion_order = false");
+      let conversion: Awaited<ReturnType<typeof convertDrop>>;
+      try {
+        conversion = await convertDrop({
+          connection: session.connection,
+          path: source.localPath,
+          displayName,
+          facts,
+          profile,
+          contract,
+          dropId,
+          outDir: join(workDir, "out"),
+        });
+      } catch (error) {
+        // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
+        if (errorMessage(error).startsWith("Internal error")) throw error;
+        // Anything else DuckDB could not read (a gzip corrupt half-way, bytes invalid in the encoding) is the file's.
+        const rejection = isCrmlakeError(error) ? error : readFailure(displayName, error);
+        await recordRejection(store, { ...base, ...finish() }, rejection);
+        throw rejection;
+      } finally {
+        session.close();
+      }
 
-    const ledger: LedgerRecord = {
-      ...base,
-      status: "ok",
-      rows_in: conversion.rowsIn,
-      rows_ok: conversion.rowsOk,
-      rows_quarantined: conversion.rowsQuarantined,
-      quarantine_reasons: conversion.reasons,
-      error_code: null,
-      error: null,
-      warnings: conversion.warnings,
-      output_keys: outputKeys,
-      ...finish(),
-    };
-    await store.put(LAKE.ledgerKey(dropId), `${JSON.stringify(ledger)}\n`);
-    await store.put(LAKE.contentKey(dataset, facts.sha256), `${JSON.stringify({ drop_id: dropId })}\n`);
-    if (previous && previous.content_sha256 !== facts.sha256) {
-      const oldHolder = await readJson<{ drop_id: string }>(
-        store,
-        LAKE.contentKey(dataset, previous.content_sha256),
-      );
-      if (oldHolder?.drop_id === dropId)
-        await store.delete([LAKE.contentKey(dataset, previous.content_sha256)]);
+      progress("publishing");
+      const outputKeys: string[] = [];
+      const partitionColumn = contract.partition?.column;
+      for (const file of conversion.curatedFiles) {
+        const key = LAKE.curatedKey(
+          dataset,
+          dropId,
+          partitionColumn && file.partitionValue !== undefined
+            ? { column: partitionColumn, value: file.partitionValue }
+            : undefined,
+        );
+        // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain drop name.
+        const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
+        const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
+        await store.putFile(target, file.localPath);
+        outputKeys.push(target);
+      }
+      if (conversion.quarantineFile) {
+        const key = LAKE.quarantineKey(dataset, dropId);
+        await store.putFile(key, conversion.quarantineFile);
+        outputKeys.push(key);
+      }
+      const ledger: LedgerRecord = {
+        ...base,
+        status: "ok",
+        rows_in: conversion.rowsIn,
+        rows_ok: conversion.rowsOk,
+        rows_quarantined: conversion.rowsQuarantined,
+        quarantine_reasons: conversion.reasons,
+        error_code: null,
+        error: null,
+        warnings: conversion.warnings,
+        version,
+        output_keys: outputKeys,
+        ...finish(),
+      };
+      // The commit (ADR 0010): one conditional write of the record. Readers read the files the record lists,
+      // so until it lands they see the previous version, and files the previous version listed and this one
+      // does not are deleted only after it.
+      const superseded = await commitDrop(store, ledger, { retire: async () => {} });
+      const stale = (superseded?.output_keys ?? []).filter((key) => !outputKeys.includes(key));
+      await store.delete(stale);
+      if (superseded && superseded.content_sha256 !== facts.sha256) {
+        await releaseClaim(store, {
+          dataset,
+          sha256: superseded.content_sha256,
+          dropId,
+          version: superseded.version ?? "",
+          now: new Date(),
+        });
+      }
+      await store.delete([LAKE.rejectedKey(dropId)]);
+      return { ledger };
     }
-    await store.delete([LAKE.rejectedKey(dropId)]);
-    return { ledger };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

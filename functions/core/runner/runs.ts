@@ -1,9 +1,11 @@
 /**
- * The `runs` table: one JSON record per run under runs/log/ (MODEL_LAYOUT), written when the run starts
+ * The `runs` table: one JSON record per run under runs/log/ (MODEL_LAYOUT; its columns are declared in
+ * functions/core/catalogue/system-tables.ts), written when the run starts
  * (status `running`) and rewritten when it ends. A record left `running` means the process died; one that is
  * `interrupted` ran out of time in its engine (the Lambda's deadline) and resumes when invoked again with the
  * same run id (docs/adr/0006-atomic-publish-and-resumable-runs.md).
  */
+import { jsonTimestamp } from "../catalogue/system-tables.ts";
 import { StorageError } from "../errors.ts";
 
 export const RUN_STATUSES = ["running", "interrupted", "succeeded", "failed"] as const;
@@ -72,27 +74,8 @@ export function parseRunRecord(text: string, where: string): RunRecord {
   return record as RunRecord;
 }
 
-/** Columns of the `runs` view, for DuckDB's read_json (and later the Glue table). */
-export const RUN_COLUMNS = [
-  { name: "run_id", sql: "VARCHAR" },
-  { name: "as_of", sql: "DATE" },
-  { name: "status", sql: "VARCHAR" },
-  { name: "engine", sql: "VARCHAR" },
-  { name: "started_at", sql: "TIMESTAMP" },
-  { name: "finished_at", sql: "TIMESTAMP" },
-  { name: "duration_ms", sql: "BIGINT" },
-  { name: "models_requested", sql: "VARCHAR[]" },
-  { name: "config", sql: "VARCHAR" },
-  {
-    name: "models",
-    sql: 'STRUCT(model VARCHAR, layer VARCHAR, materialized VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, duration_ms BIGINT, "rows" BIGINT, bytes_scanned BIGINT, cost_usd DOUBLE, error VARCHAR)[]',
-  },
-  { name: "bytes_scanned", sql: "BIGINT" },
-  { name: "cost_usd", sql: "DOUBLE" },
-  { name: "error", sql: "VARCHAR" },
-] as const;
-
-/** `2024-01-31 12:00:00.123`: the timestamp text both engines parse. */
-export function timestampText(date: Date): string {
-  return date.toISOString().replace("T", " ").replace("Z", "");
-}
+/**
+ * `2024-01-31 12:00:00.123`: how a run record stores a timestamp, the text every reader of the `runs` table
+ * parses as a timestamp(3) (functions/core/catalogue/system-tables.ts, where the table's columns are declared).
+ */
+export const timestampText: (date: Date) => string = jsonTimestamp;

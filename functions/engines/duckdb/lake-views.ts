@@ -9,39 +9,9 @@ import {
   LINEAGE_COLUMNS,
 } from "../../core/catalogue/contracts.ts";
 import { LAKE } from "../../core/catalogue/layout.ts";
+import { SYSTEM_TABLES } from "../../core/catalogue/system-tables.ts";
 import { sqlIdent, sqlString } from "./session.ts";
-
-/** Columns of the `quarantine` table (DESIGN.md §4). `dataset` comes from the Hive partition. */
-export const QUARANTINE_COLUMNS = [
-  { name: "drop_id", sql: "VARCHAR" },
-  { name: "line_number", sql: "BIGINT" },
-  { name: "reason_code", sql: "VARCHAR" },
-  { name: "reason", sql: "VARCHAR" },
-  { name: "raw", sql: "VARCHAR" },
-] as const;
-
-/** Columns of the `drops` table (the drop ledger), in the order of LedgerRecord. */
-export const LEDGER_COLUMNS = [
-  { name: "drop_id", sql: "VARCHAR" },
-  { name: "dataset", sql: "VARCHAR" },
-  { name: "source", sql: "VARCHAR" },
-  { name: "content_sha256", sql: "VARCHAR" },
-  { name: "size_bytes", sql: "BIGINT" },
-  { name: "format", sql: "VARCHAR" },
-  { name: "profile", sql: "VARCHAR" },
-  { name: "status", sql: "VARCHAR" },
-  { name: "rows_in", sql: "BIGINT" },
-  { name: "rows_ok", sql: "BIGINT" },
-  { name: "rows_quarantined", sql: "BIGINT" },
-  { name: "quarantine_reasons", sql: "JSON" },
-  { name: "error_code", sql: "VARCHAR" },
-  { name: "error", sql: "VARCHAR" },
-  { name: "warnings", sql: "VARCHAR[]" },
-  { name: "output_keys", sql: "VARCHAR[]" },
-  { name: "started_at", sql: "TIMESTAMP" },
-  { name: "finished_at", sql: "TIMESTAMP" },
-  { name: "duration_ms", sql: "BIGINT" },
-] as const;
+import { systemTableSelect } from "./system-tables.ts";
 
 async function hasFiles(dir: string, suffix: string): Promise<boolean> {
   try {
@@ -88,25 +58,10 @@ export async function attachLakeViews(connection: DuckDBConnection, lakeDir: str
     await connection.run(`CREATE OR REPLACE VIEW ${sqlIdent(name)} AS ${select}`);
   }
 
-  const quarantineDir = join(lakeDir, LAKE.quarantinePrefix);
-  const quarantineColumns = [{ name: "dataset", sql: "VARCHAR" }, ...QUARANTINE_COLUMNS];
-  const quarantine = (await hasFiles(quarantineDir, ".parquet"))
-    ? `SELECT ${quarantineColumns.map((c) => `CAST(${sqlIdent(c.name)} AS ${c.sql}) AS ${sqlIdent(c.name)}`).join(", ")}
-       FROM read_parquet(${sqlString(join(quarantineDir, "**", "*.parquet"))}, hive_partitioning = true,
-         hive_types_autocast = false)`
-    : emptySelect(quarantineColumns);
-  await connection.run(`CREATE OR REPLACE VIEW quarantine AS ${quarantine}`);
-
-  const ledgerSources: string[] = [];
-  for (const sub of ["drops", "rejected"]) {
-    const dir = join(lakeDir, "ledger", sub);
-    if (await hasFiles(dir, ".json")) {
-      const columnSpec = `{${LEDGER_COLUMNS.map((c) => `${sqlString(c.name)}: ${sqlString(c.sql)}`).join(", ")}}`;
-      ledgerSources.push(
-        `SELECT * FROM read_json(${sqlString(join(dir, "*.json"))}, format = 'newline_delimited', columns = ${columnSpec})`,
-      );
-    }
+  // The system tables, generated from their one declaration (functions/core/catalogue/system-tables.ts).
+  for (const table of [SYSTEM_TABLES.quarantine, SYSTEM_TABLES.drops]) {
+    await connection.run(
+      `CREATE OR REPLACE VIEW ${sqlIdent(table.name)} AS ${await systemTableSelect(table, lakeDir)}`,
+    );
   }
-  const drops = ledgerSources.length > 0 ? ledgerSources.join(" UNION ALL ") : emptySelect(LEDGER_COLUMNS);
-  await connection.run(`CREATE OR REPLACE VIEW drops AS ${drops}`);
 }

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { IDENTIFIER } from "../../core/catalogue/header.ts";
 import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
-import { RUN_COLUMNS } from "../../core/runner/runs.ts";
+import { SYSTEM_TABLES } from "../../core/catalogue/system-tables.ts";
 import { sqlIdent, sqlString } from "./session.ts";
+import { systemTableSelect } from "./system-tables.ts";
 
 async function listDir(dir: string): Promise<string[]> {
   try {
@@ -62,17 +63,10 @@ export async function attachModelViews(connection: DuckDBConnection, lakeDir: st
       `CREATE OR REPLACE VIEW ${sqlIdent(`${model}_latest`)} AS SELECT * FROM ${view} WHERE as_of = (SELECT MAX(as_of) FROM ${view})`,
     );
   }
-  const logDir = join(lakeDir, MODEL_LAYOUT.runLogPrefix);
-  let hasRuns = false;
-  try {
-    hasRuns = (await readdir(logDir)).some((f) => f.endsWith(".json"));
-  } catch {
-    hasRuns = false;
-  }
-  const runs = hasRuns
-    ? `SELECT * FROM read_json(${sqlString(join(logDir, "*.json"))}, format = 'newline_delimited', columns = {${RUN_COLUMNS.map((c) => `${sqlString(c.name)}: ${sqlString(c.sql)}`).join(", ")}})`
-    : `SELECT ${RUN_COLUMNS.map((c) => `CAST(NULL AS ${c.sql}) AS ${sqlIdent(c.name)}`).join(", ")} WHERE false`;
-  await connection.run(`CREATE OR REPLACE VIEW runs AS ${runs}`);
+  // `runs` from the system tables' one declaration (functions/core/catalogue/system-tables.ts).
+  await connection.run(
+    `CREATE OR REPLACE VIEW runs AS ${await systemTableSelect(SYSTEM_TABLES.runs, lakeDir)}`,
+  );
   await connection.run(
     `CREATE OR REPLACE VIEW run_models AS SELECT r.run_id, r.as_of, r.status AS run_status, m.* FROM runs AS r, UNNEST(r.models) AS u(m)`,
   );
