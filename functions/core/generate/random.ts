@@ -8,6 +8,11 @@
  * which customers are simulated, and changing one purpose (e.g. faults) leaves the others untouched.
  */
 
+import { logGamma } from "../stats/special.ts";
+
+// The samplers' numerics live in functions/core/stats/; re-exported here for callers of the generator.
+export { logGamma };
+
 const TWO_POW_MINUS_32 = 2 ** -32;
 
 function rotl(x: number, k: number): number {
@@ -142,20 +147,6 @@ export function beta(rng: Random, a: number, b: number): number {
   const x = gamma(rng, a, 1);
   const y = gamma(rng, b, 1);
   return x / (x + y);
-}
-
-/** log Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error below 1e-13). */
-export function logGamma(x: number): number {
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  const coefficients = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  const z = x - 1;
-  let sum = coefficients[0] ?? 0;
-  for (let i = 1; i < coefficients.length; i++) sum += (coefficients[i] ?? 0) / (z + i);
-  const t = z + 7.5;
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
 /**
