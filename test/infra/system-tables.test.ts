@@ -206,8 +206,8 @@ describe("the system tables on DuckDB and in Glue", () => {
 });
 
 /**
- * Declared columns a record may lack (both readers give NULL): `drops.version` is absent in records of lake
- * format 1 (ADR 0010), which the ingest of this commit still writes.
+ * Declared columns a record may lack (both readers give NULL): `drops.version` is absent in rejection records
+ * (ledger/rejected/, which commit no version) and in records of lake format 1 (ADR 0010).
  */
 const MAY_BE_ABSENT = ["drops.version"];
 
