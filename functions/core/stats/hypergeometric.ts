@@ -12,11 +12,13 @@
  *   - 0.9 < z < 1: the connection formula to z = 1 (A&S 15.3.6), two series in y < 0.1, unless c − a − b is
  *     (close to) an integer, where its two terms cancel; then the power series in z (as above) if it converges
  *     within a million terms, which it does while 1 − z ≳ 4e-5.
- * Every series stops on a bound of its tail, not on the size of its last term, and every result comes with
+ * Every series stops on a bound of its tail, not on the size of its last term, is summed with Neumaier's
+ * compensation (a series near z = 1 adds up to a million terms), and every result comes with
  * an estimate of its rounding error (Σ|terms| · ε, the cancellation between the two terms of 15.3.6, the
  * error of the gamma-function factors). A result whose estimated relative error exceeds 1e-10, a series
- * that does not converge, c a pole (0, −1, −2, …), z ≥ 1 or a non-finite argument throw a RangeError: this
- * function never returns a number it cannot vouch for.
+ * that does not converge, c a pole (0, −1, −2, …), z ≥ 1 or a non-finite argument throw a RangeError,
+ * rather than return a number its own error estimate does not support. The estimate is a heuristic bound,
+ * not a proof; the tests check the results against mpmath.
  */
 import { EPSILON, gammaSign, logGamma } from "./special.ts";
 
@@ -49,14 +51,17 @@ function series(a: number, b: number, c: number, z: number): Estimate {
   if (isPole(c)) return FAILED;
   let term = 1;
   let sum = 1;
+  let compensation = 0; // Neumaier's running compensation: long series near z = 1 add up 1e5+ terms
   let absSum = 1;
   let allPositive = true;
   for (let n = 0; n < MAX_SERIES_TERMS; n++) {
     term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
-    sum += term;
+    const next = sum + term;
+    compensation += Math.abs(sum) >= Math.abs(term) ? sum - next + term : term - next + sum;
+    sum = next;
     absSum += Math.abs(term);
     if (term < 0) allPositive = false;
-    if (term === 0) return { value: sum, error: estimate(absSum, sum, n) }; // a or b a non-positive integer
+    if (term === 0) return { value: sum + compensation, error: estimate(absSum, sum, n) }; // polynomial
     if (!Number.isFinite(sum)) {
       // Overflow of a series of terms of one sign is a true overflow; anything else is a failure.
       return allPositive ? { value: sum, error: 0 } : FAILED;
@@ -65,7 +70,7 @@ function series(a: number, b: number, c: number, z: number): Estimate {
     if (a + m > 0 && b + m > 0 && c + m > 0) {
       const rho = z * Math.min(bound(a, 1, m) * bound(b, c, m), bound(a, c, m) * bound(b, 1, m));
       if (rho < 1 && (Math.abs(term) * rho) / (1 - rho) <= 0.25 * EPSILON * Math.abs(sum)) {
-        return { value: sum, error: estimate(absSum, sum, n) };
+        return { value: sum + compensation, error: estimate(absSum, sum, n) };
       }
     }
   }
@@ -162,8 +167,10 @@ function unitInterval(a: number, b: number, c: number, z: number, y: number): Es
 
 /**
  * Gauss's hypergeometric function 2F1(a, b; c; z) for real a, b, c and real z < 1, c not 0, −1, −2, ….
- * See the module comment for the method. Measured relative error against mpmath: below 1e-14 on the BG/NBD
- * arguments of the tests (docs/statistics.md). Throws a RangeError outside its range (z ≥ 1, c a pole,
+ * See the module comment for the method. Measured relative error against mpmath (test/unit/stats.test.ts):
+ * within 2ε·(8 + κ), κ = |ab|z/(|c|(1 − z)) the condition number in z, i.e. no worse than rounding z itself
+ * by an ulp would make it: 1e-15 to 2e-14 at moderate parameters, 2e-13 at the BG/NBD arguments with 30
+ * repeat purchases and z = 0.99 (κ ≈ 3600). Throws a RangeError outside its range (z ≥ 1, c a pole,
  * non-finite arguments) and where it cannot reach a relative error of 1e-10 (large cancelling parameters,
  * or c − a − b within about 1e-3 of an integer with 1 − z below about 4e-5). Overflow (a result beyond
  * 1.8e308, e.g. (1 − z)^(c−a−b) with c − a − b ≪ 0) gives ±Infinity rather than an error.

@@ -40,7 +40,7 @@ function convergenceError(what: string, detail: string): RangeError {
 function gammaPrefactor(a: number, x: number): number {
   if (a < 10) {
     const rest = a * Math.log(x) - logGamma(a);
-    return x < 700 ? Math.exp(rest) * Math.exp(-x) : Math.exp(rest - x);
+    return x <= 708 ? Math.exp(rest) * Math.exp(-x) : Math.exp(rest - x);
   }
   const u = (x - a) / a;
   const log1pMinusU = Math.abs(u) <= 0.5 ? log1pmx(u) : Math.log(x / a) - u;
@@ -105,11 +105,12 @@ export function gammaIncLower(a: number, x: number): number {
 }
 
 /**
- * Q(a, x) for a < 1 and x < 1.5, where 1 − P cancels (Q(a, x) ≈ a·E₁(x) → 0 as a → 0) and the continued
+ * Q(a, x) for a < 1 and x < 1.25, where 1 − P cancels (Q(a, x) ≈ a·E₁(x) → 0 as a → 0) and the continued
  * fraction converges too slowly for its stopping rule. From γ(a, x) = x^a Σ_{n≥0} (−x)^n/(n!(a + n)):
  *   Q(a, x) = −expm1(a ln x − ln Γ(1 + a)) − x^a/Γ(a) · Σ_{n≥1} (−x)^n/(n!(a + n))
- * (the approach of DiDonato & Morris 1986 for small a); both parts are accurate, and for x < 1.5 they
- * cancel by at most a factor of about 10.
+ * (the approach of DiDonato & Morris 1986 for small a); both parts are accurate, and for x < 1.25 they
+ * cancel by at most a factor of about 5 (measured: 3e-15 at worst against mpmath; the continued fraction
+ * does better from x ≈ 1.25 on and worse below, 1e-14 at x = 0.7).
  */
 function upperGammaSmallA(a: number, x: number): number {
   const head = -Math.expm1(a * Math.log(x) - (a <= 0.5 ? logGamma1p(a) : logGamma(1 + a)));
@@ -126,8 +127,9 @@ function upperGammaSmallA(a: number, x: number): number {
 
 /**
  * Regularized upper incomplete gamma function Q(a, x) = Γ(a, x)/Γ(a) = 1 − P(a, x), for a > 0, x ≥ 0, with
- * relative accuracy in the upper tail: the continued fraction gives Q itself for x ≥ a + 1; for a < 1 and
- * x < 1.5 the small-a expansion above; otherwise (a ≥ 1, x < a + 1, where Q > 0.13) 1 − P. Measured relative
+ * relative accuracy in the upper tail: the continued fraction gives Q itself for x ≥ a + 1 (and for
+ * x ≥ 1.25 when a < 1); for a < 1 and x < 1.25 the small-a expansion above; otherwise (a ≥ 1, x < a + 1,
+ * where Q > 0.13) 1 − P. Measured relative
  * error in the tests: about 1e-14 down to Q ≈ 1e-300, growing like x·ε for large x (the conditioning:
  * rounding x to a double moves Q by that much).
  */
@@ -135,7 +137,7 @@ export function gammaIncUpper(a: number, x: number): number {
   checkGammaArguments("gammaIncUpper", a, x);
   if (x === 0) return 1;
   if (x === Number.POSITIVE_INFINITY) return 0;
-  if (a < 1 && x < 1.5) return upperGammaSmallA(a, x);
+  if (a < 1) return x < 1.25 ? upperGammaSmallA(a, x) : upperGammaFraction(a, x) * gammaPrefactor(a, x);
   if (x < a + 1) return 1 - lowerGammaSeries(a, x);
   return upperGammaFraction(a, x) * gammaPrefactor(a, x);
 }
