@@ -324,6 +324,15 @@ describe("Student's t distribution", () => {
     }
   });
 
+  it("keeps the tail where t² overflows and x = ν/(ν + t²) underflows", () => {
+    // mpmath: mp.betainc(df/2, 1/2, 0, df/(df+t^2), regularized=True)/2 at (t, ν) = (1e200, 0.5), (1e160, 1)
+    expectRelative(studentTSf(1e200, 0.5), 3.207009754142229e-101, tailTolerance(3.2e-101));
+    expectRelative(studentTSf(1e160, 1), 3.1830988618379067e-161, tailTolerance(3.2e-161));
+    expectRelative(studentTSf(studentTIsf(1e-100, 0.5), 0.5), 1e-100, 1e-13);
+    // the quantile itself is beyond the largest double (about 1e600)
+    expect(studentTIsf(1e-300, 0.5)).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it("agrees with SciPy (scipy.stats.t.sf) at Welch-style fractional degrees of freedom", () => {
     expectRelative(studentTSf(2.5, 12.7), 0.013481476759559472, 1e-14); // t.sf(2.5, 12.7); mpmath agrees
     expectRelative(studentTSf(10, 3), 0.0010641995292070751, 1e-14); // t.sf(10, 3)

@@ -248,8 +248,9 @@ export function betaIncPair(
   logX: number,
   logY: number,
 ): BetaIncPair {
-  if (x <= 0) return { lower: 0, upper: 1 };
-  if (y <= 0) return { lower: 1, upper: 0 };
+  // Test the logarithms, not x and y: x may underflow to 0 while ln x (and so I_x) is still representable.
+  if (logX === Number.NEGATIVE_INFINITY) return { lower: 0, upper: 1 };
+  if (logY === Number.NEGATIVE_INFINITY) return { lower: 1, upper: 0 };
   if (x < (a + 1) / (a + b + 2)) {
     const lower = useLargeA(a, b, x) ? betaIncLargeA(a, b, logX) : betaIncFraction(a, b, x, logX, logY);
     return { lower, upper: 1 - lower };
