@@ -54,6 +54,10 @@ async function ingestObject(bucket: string, key: string): Promise<void> {
       source: { localPath, uri: source },
       ...(profile ? { profile } : {}),
       workDir: scratch,
+      // Athena's input tables still list every object under curated/ (ADR 0010 records the symlink tables
+      // that will read through the ledger): a superseded version goes as soon as no scoring run pins it,
+      // or a BI query of those tables would count it beside the new one.
+      retireGraceMs: 0,
       duckdb: { memoryLimit: DUCKDB_MEMORY },
     });
     logger.info("drop ingested", { ...ledger, output_keys: ledger.output_keys.length });

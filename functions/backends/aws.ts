@@ -15,6 +15,7 @@ import {
   runDatabaseName,
 } from "../engines/athena/warehouse.ts";
 import { GluePartitions } from "../storage/glue-partitions.ts";
+import { S3ObjectStore } from "../storage/s3.ts";
 import { S3ModelOutputs } from "../storage/s3-outputs.ts";
 
 export interface AwsBackendSettings {
@@ -58,6 +59,11 @@ export function awsScoringBackend(
   });
   return {
     outputs,
+    lake: new S3ObjectStore({
+      bucket: settings.lakeBucket,
+      prefix: settings.lakePrefix ?? "",
+      client: settings.s3,
+    }),
     stages: STAGES,
     warehouseFor: (runId) =>
       new AthenaWarehouse({

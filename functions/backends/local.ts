@@ -5,6 +5,7 @@
  * come from the registry. The CLI's commands build what they need here.
  */
 
+import { takeSnapshot } from "../core/ledger/ledger.ts";
 import type { Warehouse } from "../core/ports/warehouse.ts";
 import type { ReportData } from "../core/report/report.ts";
 import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
@@ -12,9 +13,10 @@ import { STAGES } from "../core/stages/index.ts";
 import { type LakeQuerySession, openLakeQuerySession } from "../engines/duckdb/query-session.ts";
 import { loadLakeReport } from "../engines/duckdb/report-source.ts";
 import { DuckDBWarehouse } from "../engines/duckdb/warehouse.ts";
+import { LocalObjectStore } from "../storage/local.ts";
 import { LocalModelOutputs } from "../storage/local-outputs.ts";
 
-export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs"> {
+export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs" | "lake"> {
   /** The lake directory: curated inputs are read from it, model outputs published into it. */
   readonly lakeDir: string;
   /**
@@ -34,18 +36,23 @@ export async function runLocal(options: LocalRunOptions): Promise<RunSummary> {
       stages: options.stages ?? STAGES,
       warehouse,
       outputs: new LocalModelOutputs(lakeDir),
+      lake: new LocalObjectStore(lakeDir),
+      upgradeCommand: `crmlake doctor --upgrade --lake ${lakeDir}`,
     });
   } finally {
     if (given === undefined) await warehouse.close();
   }
 }
 
-/** The lake's inputs and published models as DuckDB views, for `crmlake query`. */
-export function openLakeQuery(lakeDir: string): Promise<LakeQuerySession> {
-  return openLakeQuerySession(lakeDir);
+/**
+ * The lake's inputs and published models as DuckDB views, for `crmlake query`: the inputs as the ledger lists
+ * them when the session opens (docs/adr/0010-ledger-visibility-and-snapshots.md).
+ */
+export async function openLakeQuery(lakeDir: string): Promise<LakeQuerySession> {
+  return openLakeQuerySession(lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)));
 }
 
 /** The report's figures from a local lake's published models (the latest as-of unless one is given). */
-export function loadLocalReport(lakeDir: string, asOf?: string): Promise<ReportData> {
-  return loadLakeReport(lakeDir, asOf);
+export async function loadLocalReport(lakeDir: string, asOf?: string): Promise<ReportData> {
+  return loadLakeReport(lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)), asOf);
 }

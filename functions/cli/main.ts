@@ -1,6 +1,7 @@
 import { isCrmlakeError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { queryCommand } from "./commands/query.ts";
@@ -14,6 +15,7 @@ const COMMANDS: readonly Command[] = [
   runCommand,
   queryCommand,
   reportCommand,
+  doctorCommand,
 ];
 
 function usage(): string {

@@ -18,6 +18,7 @@ import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { RunLockedError, StorageError } from "../core/errors.ts";
 import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
 import { parseRunRecord, type RunRecord } from "../core/runner/runs.ts";
+import { processAlive } from "./local.ts";
 
 interface Journal {
   run_id: string;
@@ -45,15 +46,6 @@ async function listFiles(dir: string): Promise<string[]> {
   } catch (error) {
     if (isMissing(error)) return [];
     throw error;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

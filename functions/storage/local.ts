@@ -28,7 +28,8 @@ const KEY_LOCK_WAIT_MS = 10_000;
 /** A key lock older than this was left by a writer that died between taking and releasing it. */
 const KEY_LOCK_STALE_MS = 30_000;
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this host with this pid exists (a lock's holder, before its lock is taken over). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -193,7 +194,10 @@ export class LocalObjectStore implements ObjectStore {
         if (entry.isDirectory()) await walk(full);
         else if (entry.isFile() && !entry.name.includes(".tmp-") && !entry.name.endsWith(".lock-key")) {
           const key = relative(this.location, full).split(sep).join("/");
-          if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });
+          if (key.startsWith(prefix)) {
+            const info = await stat(full);
+            out.push({ key, size: info.size, lastModified: info.mtime });
+          }
         }
       }
     };

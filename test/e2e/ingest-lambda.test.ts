@@ -121,8 +121,13 @@ describe("ingest Lambda on a real S3-compatible server", () => {
 
     const keys = (await lake.list("")).map((o) => o.key);
     expect(keys.filter((k) => k.startsWith("curated/"))).toEqual([
-      expect.stringMatching(/^curated\/transactions\/order_month=2024-01\/day-one-[0-9a-f]{10}\.parquet$/),
-      expect.stringMatching(/^curated\/transactions\/order_month=2024-02\/day-one-[0-9a-f]{10}\.parquet$/),
+      // Named after the drop and its version (ADR 0010): no attempt overwrites another's files.
+      expect.stringMatching(
+        /^curated\/transactions\/order_month=2024-01\/day-one-[0-9a-f]{10}__\d{8}T\d{9}Z-[0-9a-f]{6}\.parquet$/,
+      ),
+      expect.stringMatching(
+        /^curated\/transactions\/order_month=2024-02\/day-one-[0-9a-f]{10}__\d{8}T\d{9}Z-[0-9a-f]{6}\.parquet$/,
+      ),
     ]);
     expect(keys.some((k) => /^quarantine\/dataset=transactions\/day-one-.*\.parquet$/.test(k))).toBe(true);
     const ledgerKey = keys.find((k) => k.startsWith("ledger/drops/"));

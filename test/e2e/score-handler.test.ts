@@ -202,6 +202,8 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
       `models/customer_totals/run=old/as_of=${AS_OF}/old-part-2`,
       "models/customer_totals/run=older/as_of=2024-01-30/part",
       MODEL_LAYOUT.runRecord(result.runId),
+      // The inputs the run pinned (ADR 0010): here, an empty ledger.
+      MODEL_LAYOUT.snapshotKey(result.runId),
     ]);
     // Published = the catalogue points the as_of partition at the run's files; the older as_of is untouched.
     expect(published()).toEqual({

@@ -147,6 +147,7 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
         runId: RUN_ID,
         warehouse,
         outputs,
+        lake,
         stages: [share],
       });
 
@@ -277,6 +278,7 @@ describe("a TypeScript stage on S3 with the Athena adapter", () => {
         resume: true,
         warehouse,
         outputs,
+        lake: new S3ObjectStore({ bucket: BUCKET, prefix: "lake", client: server.client }),
         stages: [counted],
       });
       expect(summary.models.map((m) => [m.model, m.status, m.rows])).toEqual([

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { DatasetName } from "../../functions/core/catalogue/contracts.ts";
 import { ingestDrop } from "../../functions/core/ingest/ingest.ts";
 import { parseProfile } from "../../functions/core/ingest/profile.ts";
+import { takeSnapshot } from "../../functions/core/ledger/ledger.ts";
 import { attachLakeViews } from "../../functions/engines/duckdb/lake-views.ts";
 import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
@@ -39,7 +40,7 @@ export async function tempLake() {
     async query(sql: string): Promise<Record<string, unknown>[]> {
       const session = await openDuckDB({ threads: 1 });
       try {
-        await attachLakeViews(session.connection, lakeDir);
+        await attachLakeViews(session.connection, lakeDir, await takeSnapshot(store));
         return (await session.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
       } finally {
         session.close();

@@ -5,6 +5,7 @@
  * to either side alone — a view that reads JSON text where Glue declares a map, a Glue column the view lacks,
  * a column out of order — fails here.
  */
+
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,10 +18,12 @@ import {
   type SystemTableName,
   systemTableColumns,
 } from "../../functions/core/catalogue/system-tables.ts";
+import { takeSnapshot } from "../../functions/core/ledger/ledger.ts";
 import { attachLakeViews } from "../../functions/engines/duckdb/lake-views.ts";
 import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
 import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { logicalTypeOfDuckDB } from "../../functions/engines/duckdb/system-tables.ts";
+import { LocalObjectStore } from "../../functions/storage/local.ts";
 import { buildSystemLake, type SystemLake } from "../helpers/system-lake.ts";
 import { cleanup, type Synth, synth } from "./helpers.ts";
 
@@ -101,7 +104,7 @@ function glueTable(name: string): GlueTable {
 async function readViews(lakeDir: string): Promise<void> {
   const session = await openDuckDB({ threads: 1 });
   try {
-    await attachLakeViews(session.connection, lakeDir);
+    await attachLakeViews(session.connection, lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)));
     await attachModelViews(session.connection, lakeDir);
     for (const name of SYSTEM_TABLE_NAMES) {
       const describe = (await session.connection.runAndReadAll(`DESCRIBE ${name}`)).getRowObjectsJson();
@@ -288,7 +291,11 @@ describe("the records the system tables read", () => {
     try {
       const session = await openDuckDB({ threads: 1 });
       try {
-        await attachLakeViews(session.connection, lake.lakeDir);
+        await attachLakeViews(
+          session.connection,
+          lake.lakeDir,
+          await takeSnapshot(new LocalObjectStore(lake.lakeDir)),
+        );
         const read = (
           await session.connection.runAndReadAll(
             `SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S.%g') AS s, strftime(finished_at, '%Y-%m-%d %H:%M:%S.%g') AS f FROM drops WHERE drop_id = '${lake.okDrop}'`,

@@ -3,6 +3,7 @@
  * (transactions Hive-partitioned by order_month, TIMESTAMP_MS, DECIMAL(18,2)), then a real run of the
  * runner, then the model's rows read back through the query views.
  */
+
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import type { RunSummary } from "../../functions/core/runner/run.ts";
 import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
 import { openDuckDB, sqlString } from "../../functions/engines/duckdb/session.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
+import { commitFixtureFiles } from "../helpers/fixture-ledger.ts";
 
 export interface TransactionFixture {
   order_id: string;
@@ -158,6 +160,7 @@ export async function makeLake(fixture: LakeFixture): Promise<string> {
   } finally {
     session.close();
   }
+  await commitFixtureFiles(lake);
   return lake;
 }
 

@@ -1,11 +1,10 @@
 // The value tiers are defined once, by int_value_tiers: the tier assignment, pyramid_summary,
 // pyramid_migration and the report all follow it, with the run's own shares.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runLocal } from "../../functions/backends/local.ts";
+import { loadLocalReport, runLocal } from "../../functions/backends/local.ts";
 import { parseConfig } from "../../functions/core/config.ts";
 import type { Row } from "../../functions/core/ports/warehouse.ts";
 import { headlines, type ReportData, renderReport, tierCutoffs } from "../../functions/core/report/report.ts";
-import { loadLakeReport } from "../../functions/engines/duckdb/report-source.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 import {
   type LakeFixture,
@@ -65,7 +64,7 @@ describe("the pyramid models and the report follow int_value_tiers, with a run's
     } finally {
       await warehouse.close();
     }
-    report = await loadLakeReport(lake, AS_OF);
+    report = await loadLocalReport(lake, AS_OF);
   });
   afterAll(async () => {
     if (lake) await removeLake(lake);

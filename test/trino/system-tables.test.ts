@@ -14,9 +14,11 @@ import {
   type SystemTableName,
   systemTableColumns,
 } from "../../functions/core/catalogue/system-tables.ts";
+import { takeSnapshot } from "../../functions/core/ledger/ledger.ts";
 import { attachLakeViews } from "../../functions/engines/duckdb/lake-views.ts";
 import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
 import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
+import { LocalObjectStore } from "../../functions/storage/local.ts";
 import { buildSystemLake, type SystemLake } from "../helpers/system-lake.ts";
 import { type CompareOptions, compareRelations, type Relation } from "./compare.ts";
 import { registerLakeTables } from "./lake-tables.ts";
@@ -36,7 +38,11 @@ let lake: SystemLake;
 async function duckdb(sql: string): Promise<Relation> {
   const session = await openDuckDB({ threads: 1 });
   try {
-    await attachLakeViews(session.connection, lake.lakeDir);
+    await attachLakeViews(
+      session.connection,
+      lake.lakeDir,
+      await takeSnapshot(new LocalObjectStore(lake.lakeDir)),
+    );
     await attachModelViews(session.connection, lake.lakeDir);
     const result = await session.connection.runAndReadAll(sql);
     const types = result.columnTypes();

@@ -5,12 +5,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { QueryFailedError } from "../../functions/core/errors.ts";
+import type { InputSnapshot } from "../../functions/core/ledger/ledger.ts";
 import {
   AthenaQueryError,
   AthenaQueryRunner,
   type AthenaQueryRunnerOptions,
   AthenaWarehouse,
   type AthenaWarehouseOptions,
+  athenaSql,
   clientRequestToken,
   hiveType,
   normaliseDecimal,
@@ -550,20 +552,40 @@ function warehouse(options: Partial<AthenaWarehouseOptions> = {}) {
   return { wh, clock };
 }
 
+const LAKE_URI = "s3://crm-lake/";
+
+/** A run's pinned inputs: two drops, one with two months and a quarantine file. */
+const PINNED: InputSnapshot = {
+  taken_at: "2024-03-01T00:00:00.000Z",
+  drops: [
+    { drop_id: "c1", dataset: "customers", version: "v1", keys: ["curated/customers/c1__v1.parquet"] },
+    {
+      drop_id: "d1",
+      dataset: "transactions",
+      version: "v2",
+      keys: [
+        "curated/transactions/order_month=2024-02/d1__v2.parquet",
+        "curated/transactions/order_month=2024-01/d1__v2.parquet",
+        "quarantine/dataset=transactions/d1__v2.parquet",
+      ],
+    },
+  ],
+};
+
 const BODY =
   "with final as (\n  select customer_id, revenue from stg_lines\n)\n\nselect * from final -- the end";
 
 describe("AthenaWarehouse", () => {
-  it("creates the run database once and one view per input relation over the input database", async () => {
+  it("creates the run database once and one view per input relation, reading only the pinned files", async () => {
     const { wh } = warehouse();
-    await wh.attachInputs();
+    await wh.attachInputs(PINNED);
     expect(fake.statements).toEqual([
       "CREATE DATABASE IF NOT EXISTS crmlake_run_r1 COMMENT 'crmlake run database: views over the inputs and the tables of one model run, dropped when the run ends'",
-      "CREATE OR REPLACE VIEW crmlake_run_r1.transactions AS SELECT * FROM crmlake.transactions",
-      "CREATE OR REPLACE VIEW crmlake_run_r1.customers AS SELECT * FROM crmlake.customers",
-      "CREATE OR REPLACE VIEW crmlake_run_r1.campaigns AS SELECT * FROM crmlake.campaigns",
-      "CREATE OR REPLACE VIEW crmlake_run_r1.campaign_contacts AS SELECT * FROM crmlake.campaign_contacts",
-      "CREATE OR REPLACE VIEW crmlake_run_r1.quarantine AS SELECT * FROM crmlake.quarantine",
+      `CREATE OR REPLACE VIEW crmlake_run_r1.transactions AS SELECT * FROM crmlake.transactions WHERE "$path" IN ('${LAKE_URI}curated/transactions/order_month=2024-01/d1__v2.parquet', '${LAKE_URI}curated/transactions/order_month=2024-02/d1__v2.parquet')`,
+      `CREATE OR REPLACE VIEW crmlake_run_r1.customers AS SELECT * FROM crmlake.customers WHERE "$path" IN ('${LAKE_URI}curated/customers/c1__v1.parquet')`,
+      "CREATE OR REPLACE VIEW crmlake_run_r1.campaigns AS SELECT * FROM crmlake.campaigns WHERE false",
+      "CREATE OR REPLACE VIEW crmlake_run_r1.campaign_contacts AS SELECT * FROM crmlake.campaign_contacts WHERE false",
+      `CREATE OR REPLACE VIEW crmlake_run_r1.quarantine AS SELECT * FROM crmlake.quarantine WHERE "$path" IN ('${LAKE_URI}quarantine/dataset=transactions/d1__v2.parquet')`,
       "CREATE OR REPLACE VIEW crmlake_run_r1.drops AS SELECT * FROM crmlake.drops",
     ]);
     expect(fake.queries[0]?.database).toBeUndefined();
@@ -856,12 +878,12 @@ describe("AthenaWarehouse", () => {
 
   it("drops the run database with CASCADE on close, unless asked to keep it", async () => {
     const { wh } = warehouse();
-    await wh.attachInputs();
+    await wh.attachInputs(PINNED);
     await wh.close();
     expect(fake.statements.at(-1)).toBe("DROP DATABASE IF EXISTS crmlake_run_r1 CASCADE");
 
     const kept = warehouse({ dropRunDatabaseOnClose: false, tokenScope: "r2" }).wh;
-    await kept.attachInputs();
+    await kept.attachInputs(PINNED);
     const count = fake.statements.length;
     await kept.close();
     expect(fake.statements).toHaveLength(count);
@@ -891,6 +913,25 @@ describe("AthenaWarehouse", () => {
     );
     expect(error.message).toBe(
       `Athena query ${fake.queries[1]?.id} (materialize m (CTAS)) failed [user error, type 1005]: HIVE_PATH_ALREADY_EXISTS: Target directory for table 'crmlake_run_r1.m__ctas' already exists`,
+    );
+  });
+});
+
+describe("the Athena input views' pinned file lists", () => {
+  it("refuse a list longer than one Athena statement, naming the relation and the count", () => {
+    const files = Array.from(
+      { length: 3000 },
+      (_, i) =>
+        `s3://crm-lake/curated/transactions/order_month=2024-01/drop-${i}__20240101T000000000Z-abcdef.parquet`,
+    );
+    expect(() => athenaSql.inputView("run_db", "crmlake", "transactions", files)).toThrow(
+      /The run pins 3000 files of transactions, more than one Athena statement can list/,
+    );
+  });
+
+  it("refuse a location that could break out of its literal", () => {
+    expect(() => athenaSql.inputView("run_db", "crmlake", "transactions", ["s3://b/it's.parquet"])).toThrow(
+      /Invalid file location/,
     );
   });
 });

@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { IngestError } from "../../functions/core/errors.ts";
+import { sweepRetired } from "../../functions/core/ledger/retire.ts";
 import { tempLake } from "../helpers/lake.ts";
 
 const HEADER =
@@ -85,8 +86,8 @@ describe("ingest of a clean CSV", () => {
       f.endsWith(".parquet"),
     );
     expect(files).toEqual([
-      `order_month=2024-01/${ledger.drop_id}.parquet`,
-      `order_month=2024-02/${ledger.drop_id}.parquet`,
+      `order_month=2024-01/${ledger.drop_id}__${ledger.version}.parquet`,
+      `order_month=2024-02/${ledger.drop_id}__${ledger.version}.parquet`,
     ]);
     const schema = await lake.query(
       `SELECT name, type, logical_type, converted_type FROM parquet_schema('${lake.lakeDir}/curated/transactions/${files[0]}') WHERE name IN ('ordered_at', 'amount', 'quantity')`,
@@ -388,21 +389,39 @@ describe("idempotency", () => {
     expect(await lake.query("SELECT count(*) AS n FROM drops")).toEqual([{ n: "1" }]);
   });
 
-  it("replaces a drop whose file changed, removing partitions it no longer has", async () => {
+  it("replaces a drop whose file changed, removing partitions it no longer has once the grace period ends", async () => {
     const lake = await tempLake();
     const path = await lake.file(
       "day.csv",
       `${HEADER}\no1,c1,2024-01-01,,,,,1,10,,\no2,c2,2024-02-01,,,,,1,10,,\n`,
     );
-    await lake.ingest("transactions", path);
+    const first = await lake.ingest("transactions", path);
     await lake.file("day.csv", `${HEADER}\no3,c3,2024-01-05,,,,,1,30,,\n`);
-    await lake.ingest("transactions", path);
+    const second = await lake.ingest("transactions", path);
+    expect(second.superseded?.version).toBe(first.ledger.version);
+    // Readers see the new version only, from the moment it is committed.
     expect(await lake.query("SELECT order_id, order_month FROM transactions")).toEqual([
       { order_id: "o3", order_month: "2024-01" },
     ]);
-    expect(
-      (await listFiles(`${lake.lakeDir}/curated/transactions`)).filter((f) => f.endsWith(".parquet")),
-    ).toHaveLength(1);
+    const parquet = async () =>
+      (await listFiles(`${lake.lakeDir}/curated/transactions`)).filter((f) => f.endsWith(".parquet")).sort();
+    // The superseded version's files stay for the grace period (a reader may still be reading them)...
+    expect(await parquet()).toHaveLength(3);
+    // ...and go at the first sweep after it.
+    expect(await sweepRetired(lake.store, { now: new Date(), graceMs: 0 })).toMatchObject({ finished: 1 });
+    expect(await parquet()).toEqual([
+      `order_month=2024-01/${second.ledger.drop_id}__${second.ledger.version}.parquet`,
+    ]);
+  });
+
+  it("re-ingesting an unchanged file writes nothing and keeps the committed version", async () => {
+    const lake = await tempLake();
+    const path = await lake.file("day.csv", `${HEADER}\no1,c1,2024-01-01,,,,,1,10,,\n`);
+    const first = await lake.ingest("transactions", path);
+    const again = await lake.ingest("transactions", path);
+    expect(again.unchanged).toBe(true);
+    expect(again.ledger.version).toBe(first.ledger.version);
+    expect(await lake.query("SELECT count(*)::INTEGER AS n FROM transactions")).toEqual([{ n: 1 }]);
   });
 
   it("rejects the same content dropped again under another name as a duplicate", async () => {

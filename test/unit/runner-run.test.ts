@@ -66,7 +66,7 @@ async function reportingTypes(reported: Readonly<Record<string, string>>): Promi
   const duck = await DuckDBWarehouse.open(lake);
   return {
     engine: "trino-like",
-    attachInputs: () => duck.attachInputs(),
+    attachInputs: (inputs) => duck.attachInputs(inputs),
     replaceView: (name, select) => duck.replaceView(name, select),
     materialize: async (request) => {
       const result = await duck.materialize(request);

@@ -70,7 +70,8 @@ Options:
       throw new UsageError("bad_arguments", "No files given. Usage: crmlake ingest <dataset> <file|dir>...");
     const profilePath = stringOption(args, "profile");
     const profile = profilePath ? await loadProfile(profilePath) : undefined;
-    const store = new LocalObjectStore(stringOption(args, "lake") ?? "lake");
+    const lakeDir = stringOption(args, "lake") ?? "lake";
+    const store = new LocalObjectStore(lakeDir);
     const files = await expandInputs(inputs);
 
     let failed = 0;
@@ -85,12 +86,13 @@ Options:
         );
       }, 2000);
       try {
-        const { ledger } = await ingestDrop({
+        const { ledger, unchanged, superseded, retired } = await ingestDrop({
           store,
           dataset,
           source: { localPath: file, uri: resolve(file) },
           ...(profile ? { profile } : {}),
           workDir: tmpdir(),
+          upgradeCommand: `crmlake doctor --upgrade --lake ${lakeDir}`,
           onProgress: (p) => {
             phase = p.phase;
           },
@@ -98,8 +100,23 @@ Options:
         totals.in += ledger.rows_in;
         totals.ok += ledger.rows_ok;
         totals.quarantined += ledger.rows_quarantined;
-        process.stdout.write(`✓ ${summarize(ledger)}\n`);
+        if (unchanged === true) {
+          process.stdout.write(
+            `✓ ${basename(file)} unchanged: already ingested on ${ledger.finished_at} as drop ${ledger.drop_id} (${fmt(ledger.rows_ok)} rows); nothing written\n`,
+          );
+          continue;
+        }
+        const replaced =
+          superseded === undefined
+            ? ""
+            : `; replaced ${fmt(superseded.rows_ok)} rows of the version ingested on ${superseded.finished_at}`;
+        process.stdout.write(`✓ ${summarize(ledger)}${replaced}\n`);
         for (const warning of ledger.warnings) process.stderr.write(`  warning: ${warning}\n`);
+        if (retired !== undefined && "error" in retired) {
+          process.stderr.write(
+            `  warning: the drop is committed, but superseded files could not be retired (${retired.error}); crmlake doctor --repair finishes it\n`,
+          );
+        }
       } catch (error) {
         if (!isCrmlakeError(error)) throw error;
         failed++;

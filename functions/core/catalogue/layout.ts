@@ -2,9 +2,12 @@
  * The lake's layout: every key the pipeline writes is built here, so ingest, the query views, the model
  * runner and the Glue tables agree on it.
  *
- *   curated/<dataset>/[<partition>=<value>/]<drop_id>.parquet   validated rows of one drop
- *   quarantine/dataset=<dataset>/<drop_id>.parquet              rejected rows of one drop
- *   ledger/drops/<drop_id>.json                                 the last successful ingest of a drop
+ *   curated/<dataset>/[<partition>=<value>/]<drop_id>__<version>[-<n>].parquet   validated rows of one
+ *                                                                  version of a drop
+ *   quarantine/dataset=<dataset>/<drop_id>__<version>.parquet   rejected rows of one version of a drop
+ *   ledger/drops/<drop_id>.json                                 the committed version of a drop: readers read
+ *                                                               exactly the files it lists (ADR 0010)
+ *   ledger/retired/<drop_id>__<version>.json                    a superseded version, deleted after a grace period
  *   ledger/rejected/<drop_id>.json                              the last rejected attempt (whole-file error)
  *   ledger/content/<dataset>/<sha256>.json                      content index: which drop holds these bytes
  *
@@ -22,12 +25,14 @@ import type { DatasetName } from "./contracts.ts";
 
 export const LAKE = {
   curatedPrefix: (dataset: DatasetName) => `curated/${dataset}/`,
-  curatedKey: (dataset: DatasetName, dropId: string, partition?: { column: string; value: string }) =>
+  /** The name files of one version of a drop share (ADR 0010: no attempt overwrites another's files). */
+  fileStem: (dropId: string, version: string) => `${dropId}__${version}`,
+  curatedKey: (dataset: DatasetName, stem: string, partition?: { column: string; value: string }) =>
     partition
-      ? `curated/${dataset}/${partition.column}=${partition.value}/${dropId}.parquet`
-      : `curated/${dataset}/${dropId}.parquet`,
+      ? `curated/${dataset}/${partition.column}=${partition.value}/${stem}.parquet`
+      : `curated/${dataset}/${stem}.parquet`,
   quarantinePrefix: "quarantine/",
-  quarantineKey: (dataset: DatasetName, dropId: string) => `quarantine/dataset=${dataset}/${dropId}.parquet`,
+  quarantineKey: (dataset: DatasetName, stem: string) => `quarantine/dataset=${dataset}/${stem}.parquet`,
   ledgerKey: (dropId: string) => `ledger/drops/${dropId}.json`,
   rejectedKey: (dropId: string) => `ledger/rejected/${dropId}.json`,
   contentKey: (dataset: DatasetName, sha256: string) => `ledger/content/${dataset}/${sha256}.json`,

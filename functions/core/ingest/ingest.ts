@@ -7,7 +7,9 @@ import { LAKE } from "../catalogue/layout.ts";
 import { jsonTimestamp } from "../catalogue/system-tables.ts";
 import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
 import { claimContent, releaseClaim } from "../ledger/claims.ts";
-import { commitDrop, newVersion } from "../ledger/ledger.ts";
+import { ensureLakeFormat } from "../ledger/format.ts";
+import { commitDrop, newVersion, parseLedgerRecord } from "../ledger/ledger.ts";
+import { markRetired, type SweepReport, sweepRetired } from "../ledger/retire.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { convertDrop, readFailure } from "./convert.ts";
 import { inspectFile } from "./inspect.ts";
@@ -23,6 +25,13 @@ export interface IngestOptions {
   workDir: string;
   duckdb?: DuckDBOptions;
   onProgress?: (progress: IngestProgress) => void;
+  /**
+   * How long superseded versions are kept for readers that do not read through the ledger (default a day,
+   * ledger/retire.ts). The ingest Lambda passes 0 until Athena's input tables read through the ledger.
+   */
+  retireGraceMs?: number;
+  /** The command that upgrades this lake in place, for the error on a lake of an older format. */
+  upgradeCommand?: string;
 }
 
 /** What the ledger knows of a drop before its outcome: who it is, where from, when it started. */
@@ -33,6 +42,12 @@ type DropIdentity = Pick<
 
 export interface DropResult {
   readonly ledger: LedgerRecord;
+  /** The committed version this ingest replaced (the same source ingested before, with other content). */
+  readonly superseded?: LedgerRecord;
+  /** True when the source's committed version already holds these bytes: nothing was converted or written. */
+  readonly unchanged?: boolean;
+  /** What the retirement sweep after the commit did, or why it could not (the drop is committed either way). */
+  readonly retired?: SweepReport | { readonly error: string };
 }
 
 /**
@@ -95,6 +110,7 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
     );
   }
 
+  await ensureLakeFormat(store, options.upgradeCommand ?? "crmlake doctor --upgrade");
   const workDir = await mkdtemp(join(options.workDir, `${dropId}-`));
   try {
     progress("hashing");
@@ -108,6 +124,21 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
     base.content_sha256 = facts.sha256;
     base.size_bytes = facts.sizeBytes;
     base.format = `${facts.format}${facts.gzip ? "+gzip" : ""}`;
+
+    // The same source with the same bytes and profile is already committed (a re-delivered event, a re-run
+    // over a folder): nothing to convert or write.
+    const currentBytes = await store.get(LAKE.ledgerKey(dropId));
+    const current =
+      currentBytes === undefined
+        ? undefined
+        : parseLedgerRecord(currentBytes, LAKE.ledgerKey(dropId), store.location);
+    if (
+      current?.status === "ok" &&
+      current.content_sha256 === facts.sha256 &&
+      current.profile === (profile.name ?? null)
+    ) {
+      return { ledger: current, unchanged: true };
+    }
 
     // At most once per content (ADR 0010): claim these bytes before converting. The same bytes already
     // committed under another name are a duplicated drop, not new business; bytes another drop is ingesting
@@ -174,19 +205,19 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
       for (const file of conversion.curatedFiles) {
         const key = LAKE.curatedKey(
           dataset,
-          dropId,
+          LAKE.fileStem(dropId, version),
           partitionColumn && file.partitionValue !== undefined
             ? { column: partitionColumn, value: file.partitionValue }
             : undefined,
         );
-        // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain drop name.
+        // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain name.
         const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
         const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
         await store.putFile(target, file.localPath);
         outputKeys.push(target);
       }
       if (conversion.quarantineFile) {
-        const key = LAKE.quarantineKey(dataset, dropId);
+        const key = LAKE.quarantineKey(dataset, LAKE.fileStem(dropId, version));
         await store.putFile(key, conversion.quarantineFile);
         outputKeys.push(key);
       }
@@ -205,11 +236,11 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
         ...finish(),
       };
       // The commit (ADR 0010): one conditional write of the record. Readers read the files the record lists,
-      // so until it lands they see the previous version, and files the previous version listed and this one
-      // does not are deleted only after it.
-      const superseded = await commitDrop(store, ledger, { retire: async () => {} });
-      const stale = (superseded?.output_keys ?? []).filter((key) => !outputKeys.includes(key));
-      await store.delete(stale);
+      // so until it lands they see the previous version and none of this one's files. The version it
+      // supersedes is marked retired first; its files go once nothing reads them (sweepRetired below).
+      const superseded = await commitDrop(store, ledger, {
+        retire: (previous) => markRetired(store, previous, new Date()),
+      });
       if (superseded && superseded.content_sha256 !== facts.sha256) {
         await releaseClaim(store, {
           dataset,
@@ -220,7 +251,18 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
         });
       }
       await store.delete([LAKE.rejectedKey(dropId)]);
-      return { ledger };
+      // Housekeeping after the commit: the drop is in, whatever happens here; a failure is reported, and the
+      // next ingest or `crmlake doctor` finishes the job.
+      let retired: DropResult["retired"];
+      try {
+        retired = await sweepRetired(store, {
+          now: new Date(),
+          ...(options.retireGraceMs === undefined ? {} : { graceMs: options.retireGraceMs }),
+        });
+      } catch (error) {
+        retired = { error: errorMessage(error) };
+      }
+      return { ledger, ...(superseded === undefined ? {} : { superseded }), retired };
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

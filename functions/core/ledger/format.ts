@@ -46,13 +46,19 @@ export async function lakeFormat(store: ObjectStore): Promise<number | undefined
 }
 
 /**
- * Checks that this crmlake may write the lake, and records the current format in an empty one. `upgrade`
- * is the command line that upgrades it in place (shown in the error).
+ * Checks that this crmlake may write the lake; with `create`, records the current format in an empty one
+ * (ingest, the first writer of a lake, does). `upgrade` is the command line that upgrades it in place
+ * (shown in the error).
  */
-export async function ensureLakeFormat(store: ObjectStore, upgrade: string): Promise<void> {
+export async function ensureLakeFormat(
+  store: ObjectStore,
+  upgrade: string,
+  options: { readonly create: boolean } = { create: true },
+): Promise<void> {
   const found = await lakeFormat(store);
   if (found === LAKE_FORMAT_VERSION) return;
   if (found === undefined) {
+    if (!options.create) return;
     // Two first writers racing both find an empty lake; the conditional create makes one file of it.
     await store.putIf(LAKE.formatKey, `${JSON.stringify({ format_version: LAKE_FORMAT_VERSION })}\n`, {
       ifNoneMatch: "*",

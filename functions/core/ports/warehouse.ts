@@ -12,6 +12,8 @@
  * in the path and not in the files (Hive convention).
  */
 
+import type { InputSnapshot } from "../ledger/ledger.ts";
+
 /** A JSON-safe value as the runner reads it back: DECIMAL and BIGINT as strings, DATE as `YYYY-MM-DD`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type Row = Record<string, JsonValue>;
@@ -62,8 +64,12 @@ export interface MaterializeResult {
 
 export interface Warehouse {
   readonly engine: string;
-  /** Makes the input relations (transactions, customers, campaigns, campaign_contacts, quarantine, drops) readable by name. */
-  attachInputs(): Promise<void>;
+  /**
+   * Makes the input relations (transactions, customers, campaigns, campaign_contacts, quarantine, drops)
+   * readable by name, the datasets and the quarantine over exactly the files `inputs` lists (the run's pinned
+   * ledger snapshot, docs/adr/0010-ledger-visibility-and-snapshots.md).
+   */
+  attachInputs(inputs: InputSnapshot): Promise<void>;
   /** Defines, or replaces, `name` as a view of a SELECT in the run's namespace. */
   replaceView(name: string, select: string): Promise<void>;
   /** Writes a SELECT's rows as Parquet (see MaterializeRequest) and makes them readable as `model`. */

@@ -5,11 +5,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { canonicalType } from "../catalogue/column-types.ts";
+import { MODEL_LAYOUT } from "../catalogue/layout.ts";
 import { DEFAULT_SQL_DIR, loadProjectModels, type Model, selectModels } from "../catalogue/models.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
 import { isIsoDate, notADate } from "../dates.ts";
 import { errorMessage, ModelError } from "../errors.ts";
+import { ensureLakeFormat } from "../ledger/format.ts";
+import { INPUT_SNAPSHOT, type InputSnapshot, takeSnapshot } from "../ledger/ledger.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
+import type { ObjectStore } from "../ports/object-store.ts";
 import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
 import { formatFinding, lintSql, PORTABILITY_DOC } from "./lint.ts";
 import { expandMacros, renderParameters } from "./params.ts";
@@ -33,6 +37,13 @@ export interface RunOptions {
   readonly warehouse: Warehouse;
   /** Where outputs go, matched with the engine by the same composition root. */
   readonly outputs: ModelOutputs;
+  /**
+   * The lake the inputs are read from: its ledger is snapshotted at the start of the run, and the engine
+   * reads exactly the files the snapshot lists (docs/adr/0010-ledger-visibility-and-snapshots.md).
+   */
+  readonly lake: ObjectStore;
+  /** The command that upgrades the lake in place, for the error on a lake of an older format. */
+  readonly upgradeCommand?: string;
   /** Progress lines (one per model). */
   readonly log?: (line: string) => void;
   readonly now?: () => Date;
@@ -70,6 +81,21 @@ function stageOf(model: Model, stages: ReadonlyMap<string, Stage>): Stage {
   if (stage === undefined)
     throw new ModelError("unknown_model", `${model.file}: no code was given for this stage`);
   return stage;
+}
+
+/** The inputs an earlier attempt of this run pinned, or undefined when it pinned none. */
+async function readPinnedInputs(lake: ObjectStore, runId: string): Promise<InputSnapshot | undefined> {
+  const key = MODEL_LAYOUT.snapshotKey(runId);
+  const bytes = await lake.get(key);
+  if (bytes === undefined) return undefined;
+  const parsed = INPUT_SNAPSHOT.safeParse(JSON.parse(Buffer.from(bytes).toString("utf8")));
+  if (!parsed.success) {
+    throw new ModelError(
+      "bad_snapshot",
+      `The inputs pinned by run ${runId} (${lake.location}/${key}) do not parse: ${parsed.error.issues[0]?.message ?? "invalid"}. Start a new run instead of resuming this one.`,
+    );
+  }
+  return parsed.data;
 }
 
 /** The date of the latest transaction, as the default as-of. */
@@ -214,15 +240,20 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     );
   }
 
-  const { warehouse, outputs } = options;
+  const { warehouse, outputs, lake } = options;
   {
-    await warehouse.attachInputs();
+    const started = now();
+    const runId = options.runId ?? newRunId(started);
+    // The inputs this run reads, pinned: a resumed run reads the set its first attempt pinned, whatever was
+    // ingested since; a new run reads the ledger once, now. Every model reads exactly these drops.
+    await ensureLakeFormat(lake, options.upgradeCommand ?? "crmlake doctor --upgrade", { create: false });
+    const pinned = options.resume === true ? await readPinnedInputs(lake, runId) : undefined;
+    const inputs = pinned ?? (await takeSnapshot(lake, started));
+    await warehouse.attachInputs(inputs);
     const asOf = options.asOf ?? (await latestOrderDate(warehouse, outputs.location));
     const literals = renderParameters({ asOf, config });
     const bodies = new Map(sqlPlan.map((m) => [m.name, expandMacros(m.sql, m.file, literals)]));
 
-    const started = now();
-    const runId = options.runId ?? newRunId(started);
     const records: ModelRunRecord[] = plan.map((m) => ({
       model: m.name,
       layer: m.layer,
@@ -265,6 +296,10 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           "bad_run_id",
           `Run ${runId} was started as of ${previous.as_of}; it cannot be resumed as of ${asOf}`,
         );
+      }
+      // Pinned before the run is recorded `running`, so that retirement never misses what it reads.
+      if (pinned === undefined) {
+        await lake.put(MODEL_LAYOUT.snapshotKey(runId), `${JSON.stringify(inputs)}\n`);
       }
       await outputs.writeRunRecord(record);
       log(

@@ -17,6 +17,7 @@ import { type CrmlakeConfig, defaultConfig, parseConfigText } from "../config.ts
 import { isIsoDate, notADate } from "../dates.ts";
 import { CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
+import type { ObjectStore } from "../ports/object-store.ts";
 import type { Warehouse } from "../ports/warehouse.ts";
 import { type RunSummary, runModels } from "./run.ts";
 import type { RunRecord } from "./runs.ts";
@@ -146,6 +147,8 @@ export function parseRunConfig(text: string): CrmlakeConfig {
 export interface ScoringBackend {
   /** The publisher; its run records decide which run an event is (chooseRun). */
   readonly outputs: ModelOutputs;
+  /** The lake whose ledger the run pins its inputs from. */
+  readonly lake: ObjectStore;
   /** The engine of one run (named after it: the Athena adapter's run database); close() releases it. */
   warehouseFor(runId: string): Warehouse;
   readonly stages: readonly Stage[];
@@ -213,6 +216,7 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
       config,
       warehouse,
       outputs: backend.outputs,
+      lake: backend.lake,
       stages: backend.stages,
       runId: choice.runId,
       resume: choice.resume,

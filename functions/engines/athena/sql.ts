@@ -79,6 +79,14 @@ export function isoDate(value: string): string {
   return value;
 }
 
+/** A file location as a SQL string literal; locations are the lake's own keys, checked to hold no quote. */
+function fileLiteral(location: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^'\n\r]+$/.test(location)) {
+    throw new QueryFailedError("athena_invalid_location", `Invalid file location "${location}"`);
+  }
+  return `'${location}'`;
+}
+
 /** A model body as a subquery: no trailing `;`, and a closing parenthesis a trailing `-- comment` cannot hide. */
 function subquery(body: string): string {
   const trimmed = body.trim().replace(/;\s*$/, "");
@@ -101,9 +109,23 @@ export const sql = {
   },
 
   /** A view in the run database that stands for an input relation of the curated lake. */
-  inputView(runDatabase: string, inputDatabase: string, name: string): string {
+  /**
+   * The run's view of an input relation; with `files`, only the rows of those files (`"$path"`, the file a
+   * row was read from, compared with full locations). An empty list reads nothing.
+   */
+  inputView(runDatabase: string, inputDatabase: string, name: string, files?: readonly string[]): string {
     const relation = identifier("relation", name);
-    return `CREATE OR REPLACE VIEW ${identifier("database", runDatabase)}.${relation} AS SELECT * FROM ${identifier("database", inputDatabase)}.${relation}`;
+    const view = `CREATE OR REPLACE VIEW ${identifier("database", runDatabase)}.${relation} AS SELECT * FROM ${identifier("database", inputDatabase)}.${relation}`;
+    if (files === undefined) return view;
+    if (files.length === 0) return `${view} WHERE false`;
+    const statement = `${view} WHERE "$path" IN (${files.map(fileLiteral).join(", ")})`;
+    if (Buffer.byteLength(statement) > MAX_QUERY_BYTES) {
+      throw new QueryFailedError(
+        "athena_too_many_files",
+        `The run pins ${files.length} files of ${name}, more than one Athena statement can list (${MAX_QUERY_BYTES} bytes). Compact the lake's drops, or wait for the symlink-table reader of docs/adr/0010-ledger-visibility-and-snapshots.md.`,
+      );
+    }
+    return statement;
   },
 
   view(database: string, name: string, select: string): string {

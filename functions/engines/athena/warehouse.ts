@@ -21,9 +21,10 @@
  *
  * Every statement is generated in athena-sql.ts from names checked against strict patterns.
  */
-import { DATASET_NAMES } from "../../core/catalogue/contracts.ts";
+import { DATASET_NAMES, type DatasetName } from "../../core/catalogue/contracts.ts";
 import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
 import { QueryFailedError } from "../../core/errors.ts";
+import { curatedFiles, type InputSnapshot, quarantineFiles } from "../../core/ledger/ledger.ts";
 import type {
   AttachRequest,
   ColumnInfo,
@@ -48,6 +49,15 @@ export { sql as athenaSql } from "./sql.ts";
 
 /** The relations attachInputs makes readable (the Warehouse contract): the curated datasets, quarantine, drops. */
 export const INPUT_RELATIONS: readonly string[] = [...DATASET_NAMES, "quarantine", "drops"];
+
+/** The lake keys a relation reads in a snapshot, or undefined for relations read whole (the drop ledger). */
+function pinnedKeys(inputs: InputSnapshot, relation: string): string[] | undefined {
+  if (relation === "quarantine") return quarantineFiles(inputs);
+  if ((DATASET_NAMES as readonly string[]).includes(relation)) {
+    return curatedFiles(inputs, relation as DatasetName);
+  }
+  return undefined;
+}
 
 /** Default cap on rows read through GetQueryResults by query(). */
 export const DEFAULT_MAX_READ_ROWS = 1_000_000;
@@ -168,10 +178,21 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
     return this.athena.usage();
   }
 
-  async attachInputs(): Promise<void> {
+  /**
+   * One view per input relation over the stack's input tables. The datasets and the quarantine keep only the
+   * rows of the files the run pinned (`"$path"` in the snapshot's list, which Athena applies while it lists
+   * the table's files), so a drop committed after the run started, an attempt that never committed or a stray
+   * file under curated/ is not read (docs/adr/0010-ledger-visibility-and-snapshots.md).
+   */
+  async attachInputs(inputs: InputSnapshot): Promise<void> {
     await this.ensureDatabase();
     for (const name of this.options.inputs ?? INPUT_RELATIONS) {
-      await this.run(sql.inputView(this.runDatabase, this.inputDatabase, name), `attach input ${name}`);
+      const keys = pinnedKeys(inputs, name);
+      const files = keys?.map((key) => `${this.lakeLocation}${key}`);
+      await this.run(
+        sql.inputView(this.runDatabase, this.inputDatabase, name, files),
+        `attach input ${name}`,
+      );
     }
   }
 

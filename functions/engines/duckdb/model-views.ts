@@ -10,7 +10,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { IDENTIFIER } from "../../core/catalogue/header.ts";
 import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
 import { SYSTEM_TABLES } from "../../core/catalogue/system-tables.ts";
-import { sqlIdent, sqlString } from "./session.ts";
+import { escapeGlob, sqlIdent, sqlString } from "./session.ts";
 import { systemTableSelect } from "./system-tables.ts";
 
 async function listDir(dir: string): Promise<string[]> {
@@ -34,7 +34,7 @@ async function hasParquet(dir: string): Promise<boolean> {
 
 /** The SELECT of a model's view over every as_of partition under `modelDir`. */
 export function modelViewSelect(modelDir: string): string {
-  const glob = join(modelDir, "as_of=*", "*.parquet");
+  const glob = join(escapeGlob(modelDir), "as_of=*", "*.parquet");
   return `SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types = {'as_of': DATE}, union_by_name = true)`;
 }
 

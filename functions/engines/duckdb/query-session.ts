@@ -1,5 +1,6 @@
 /** `crmlake query`'s engine: DuckDB with the lake's input relations and published models as views. */
 import { QueryFailedError } from "../../core/errors.ts";
+import type { InputSnapshot } from "../../core/ledger/ledger.ts";
 import { attachLakeViews } from "./lake-views.ts";
 import { attachModelViews } from "./model-views.ts";
 import { openDuckDB } from "./session.ts";
@@ -16,10 +17,13 @@ export interface LakeQuerySession {
   close(): void;
 }
 
-export async function openLakeQuerySession(lakeDir: string): Promise<LakeQuerySession> {
+export async function openLakeQuerySession(
+  lakeDir: string,
+  inputs: InputSnapshot,
+): Promise<LakeQuerySession> {
   const session = await openDuckDB();
   try {
-    await attachLakeViews(session.connection, lakeDir);
+    await attachLakeViews(session.connection, lakeDir, inputs);
     await attachModelViews(session.connection, lakeDir);
   } catch (error) {
     session.close();

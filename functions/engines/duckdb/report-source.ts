@@ -1,15 +1,20 @@
 /** The report's figures from a local lake, read with DuckDB over its published model views. */
 import { CrmlakeError } from "../../core/errors.ts";
+import type { InputSnapshot } from "../../core/ledger/ledger.ts";
 import { loadReportData, type ReportData, type Row } from "../../core/report/report.ts";
 import { attachLakeViews } from "./lake-views.ts";
 import { attachModelViews } from "./model-views.ts";
 import { openDuckDB } from "./session.ts";
 
 /** Reads a local lake's published run outputs for the report (the latest as-of unless one is given). */
-export async function loadLakeReport(lakeDir: string, asOf?: string): Promise<ReportData> {
+export async function loadLakeReport(
+  lakeDir: string,
+  inputs: InputSnapshot,
+  asOf?: string,
+): Promise<ReportData> {
   const session = await openDuckDB({ threads: 2 });
   try {
-    await attachLakeViews(session.connection, lakeDir);
+    await attachLakeViews(session.connection, lakeDir, inputs);
     const models = await attachModelViews(session.connection, lakeDir);
     if (!models.includes("customer_scores")) {
       throw new CrmlakeError(

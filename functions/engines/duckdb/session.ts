@@ -67,6 +67,20 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/**
+ * A file path as a literal for DuckDB's readers, which expand `*`, `?` and `[…]` in every path they are
+ * given, lists included: each such character is escaped as a one-character class, so `/data/lake*` reads
+ * that folder only, never a neighbour that the pattern would also match.
+ */
+export function sqlPath(path: string): string {
+  return sqlString(escapeGlob(path));
+}
+
+/** A path with DuckDB's glob characters escaped, to which a pattern (`*.json`) may then be appended. */
+export function escapeGlob(path: string): string {
+  return path.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
 /** Quotes an identifier (contract names are lower-case and safe; `group` is a keyword). */
 export function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

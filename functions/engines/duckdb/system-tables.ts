@@ -22,14 +22,14 @@
  * never a silent match: TIMESTAMP (microseconds) is `timestamp(6)`, JSON is `json`, HUGEINT is `hugeint`.
  */
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   type LogicalType,
   parseLogicalType,
   type SystemTable,
   systemTableColumns,
 } from "../../core/catalogue/system-tables.ts";
-import { sqlIdent, sqlString } from "./session.ts";
+import { escapeGlob, sqlIdent, sqlPath, sqlString } from "./session.ts";
 
 const SCALARS: Readonly<Record<string, string>> = {
   varchar: "VARCHAR",
@@ -208,9 +208,14 @@ async function hasFiles(dir: string, suffix: string): Promise<boolean> {
  * The SELECT of a system table's view over a local lake: its columns in declared order with their declared
  * types, then its partition key, whose value is the directory the row's file is in. Like Athena's enum
  * projection, only the declared partition values are read. A table with no files is an empty SELECT of the
- * same columns.
+ * same columns. `files`, when given, are the only files read (the quarantine files a ledger snapshot lists,
+ * ADR 0010); otherwise every file of the table's folders is.
  */
-export async function systemTableSelect(table: SystemTable, lakeDir: string): Promise<string> {
+export async function systemTableSelect(
+  table: SystemTable,
+  lakeDir: string,
+  files?: readonly string[],
+): Promise<string> {
   const columns = table.columns.map((c) => ({ name: c.name, sql: duckdbType(c.type) }));
   if (table.partitionKeys.length > 1) {
     throw new Error(`System table ${table.name}: the DuckDB views support one partition key`);
@@ -226,8 +231,12 @@ export async function systemTableSelect(table: SystemTable, lakeDir: string): Pr
   const suffix = table.format === "parquet" ? ".parquet" : ".json";
   const selects: string[] = [];
   for (const { dir, value } of dirs) {
-    if (!(await hasFiles(dir, suffix))) continue;
-    const glob = sqlString(join(dir, `*${suffix}`));
+    const listed = files?.filter((f) => dirname(f) === dir);
+    if (listed === undefined ? !(await hasFiles(dir, suffix)) : listed.length === 0) continue;
+    const glob =
+      listed === undefined
+        ? sqlString(join(escapeGlob(dir), `*${suffix}`))
+        : `[${listed.map(sqlPath).join(", ")}]`;
     const source =
       table.format === "parquet"
         ? `read_parquet(${glob}, hive_partitioning = false)`

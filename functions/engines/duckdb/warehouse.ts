@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api";
 import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
 import { QueryFailedError } from "../../core/errors.ts";
+import type { InputSnapshot } from "../../core/ledger/ledger.ts";
 import type {
   AttachRequest,
   ColumnInfo,
@@ -18,7 +19,7 @@ import type {
 } from "../../core/ports/warehouse.ts";
 import { attachLakeViews } from "./lake-views.ts";
 import { attachModelViews } from "./model-views.ts";
-import { openDuckDB, sqlIdent, sqlString } from "./session.ts";
+import { escapeGlob, openDuckDB, sqlIdent, sqlPath, sqlString } from "./session.ts";
 
 function firstLine(error: unknown): string {
   return ((error as Error).message ?? String(error)).split("\n")[0] ?? "query failed";
@@ -43,8 +44,8 @@ export class DuckDBWarehouse implements Warehouse {
     return new DuckDBWarehouse(session.connection, lakeDir, () => session.close());
   }
 
-  async attachInputs(): Promise<void> {
-    await attachLakeViews(this.connection, this.lakeDir);
+  async attachInputs(inputs: InputSnapshot): Promise<void> {
+    await attachLakeViews(this.connection, this.lakeDir, inputs);
   }
 
   async replaceView(name: string, select: string): Promise<void> {
@@ -65,7 +66,7 @@ export class DuckDBWarehouse implements Warehouse {
     );
     await this.replaceView(
       request.model,
-      `SELECT * FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`,
+      `SELECT * FROM read_parquet(${sqlPath(file)}, hive_partitioning = false)`,
     );
     const described = await this.query(`SELECT * FROM ${sqlIdent(request.model)} LIMIT 0`);
     return { rows: Number(written.rowsChanged), columns: described.columns };
@@ -74,7 +75,7 @@ export class DuckDBWarehouse implements Warehouse {
   /** A view over the Parquet files in the partition directory (a TypeScript stage writes them). */
   async attachMaterialized(request: AttachRequest): Promise<MaterializeResult> {
     const { column, value } = request.partition;
-    const files = join(request.tableLocation, `${column}=${value}`, "*.parquet");
+    const files = join(escapeGlob(request.tableLocation), `${column}=${value}`, "*.parquet");
     await this.replaceView(
       request.model,
       `SELECT * FROM read_parquet(${sqlString(files)}, hive_partitioning = false)`,
