@@ -29,7 +29,7 @@ import {
 } from "../../functions/core/catalogue/contracts.ts";
 import type { ModelHeader } from "../../functions/core/catalogue/header.ts";
 import { hiveType } from "../../functions/core/catalogue/hive-types.ts";
-import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { LAKE_PREFIXES, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
 import {
   SYSTEM_TABLES,
@@ -37,22 +37,8 @@ import {
   type SystemTable,
 } from "../../functions/core/catalogue/system-tables.ts";
 
-/** Top-level prefixes of the lake bucket and who writes them. */
-export const LAKE_PREFIXES = {
-  /** ingest: validated rows, `curated/<dataset>/[<partition>=<value>/]<drop_id>.parquet` */
-  curated: "curated/",
-  /** ingest: rejected rows, `quarantine/dataset=<dataset>/<drop_id>.parquet` */
-  quarantine: "quarantine/",
-  /** ingest: `ledger/drops/<drop_id>.json`, `ledger/rejected/…`, `ledger/content/…` */
-  ledger: "ledger/",
-  /**
-   * scoring: model outputs under `models/<model>/` (functions/core/catalogue/layout.ts MODEL_LAYOUT); the Glue
-   * partition `as_of=<d>` of a model's table points at the files of the run that published it.
-   */
-  models: "models/",
-  /** scoring: run staging, publish journals, run records and the run lock */
-  runs: "runs/",
-} as const;
+/** Top-level prefixes of the lake bucket (declared with the rest of the layout, in the catalogue). */
+export { LAKE_PREFIXES } from "../../functions/core/catalogue/layout.ts";
 
 /** Glue rejects longer column comments. */
 const MAX_COMMENT = 255;

@@ -21,6 +21,7 @@ import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { DATASET_NAMES } from "../../functions/core/catalogue/contracts.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { CrmlakeSettings } from "../config.ts";
@@ -319,7 +320,15 @@ export class CrmlakeStack extends Stack {
     })
       .useBucket("LANDING_BUCKET", this.landing, { read: [""] })
       .useBucket("LAKE_BUCKET", this.lake, {
-        read: [LAKE_PREFIXES.curated, LAKE_PREFIXES.quarantine, LAKE_PREFIXES.ledger],
+        // Retiring a superseded version reads which files scoring runs pinned (ADR 0010): their records and
+        // snapshots, read-only.
+        read: [
+          LAKE_PREFIXES.curated,
+          LAKE_PREFIXES.quarantine,
+          LAKE_PREFIXES.ledger,
+          MODEL_LAYOUT.runLogPrefix,
+          MODEL_LAYOUT.snapshotPrefix,
+        ],
         write: [LAKE_PREFIXES.curated, LAKE_PREFIXES.quarantine, LAKE_PREFIXES.ledger],
       });
     this.ingest.function.addEventSource(

@@ -801,8 +801,10 @@ describe("least-privilege IAM", () => {
   it("lets ingest read the landing bucket and write only curated/, quarantine/ and ledger/ of the lake", () => {
     const a = allowed(id(s.stack.ingest.role));
     const prefixes = ["curated/*", "quarantine/*", "ledger/*"].map((p) => `${lakeArn()}/${p}`);
+    // Read-only: the run records and pinned snapshots that retirement must respect (ADR 0010).
+    const pins = ["runs/log/*", "runs/snapshots/*"].map((p) => `${lakeArn()}/${p}`);
     expect([...(a.get("s3:GetObject") ?? [])].sort()).toEqual(
-      [`<${id(s.stack.landing)}.Arn>/*`, ...prefixes].sort(),
+      [`<${id(s.stack.landing)}.Arn>/*`, ...prefixes, ...pins].sort(),
     );
     for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]) {
       expect([...(a.get(action) ?? [])].sort()).toEqual([...prefixes].sort());
@@ -812,7 +814,18 @@ describe("least-privilege IAM", () => {
     );
     expect(listLake?.Condition).toEqual({
       StringLike: {
-        "s3:prefix": ["curated/", "curated/*", "quarantine/", "quarantine/*", "ledger/", "ledger/*"],
+        "s3:prefix": [
+          "curated/",
+          "curated/*",
+          "quarantine/",
+          "quarantine/*",
+          "ledger/",
+          "ledger/*",
+          "runs/log/",
+          "runs/log/*",
+          "runs/snapshots/",
+          "runs/snapshots/*",
+        ],
       },
     });
     expect(a.has("glue:GetTable")).toBe(false);
@@ -1214,9 +1227,9 @@ describe("least-privilege IAM", () => {
           expect(strings(st.Action).sort()).toEqual(["xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
         }
         for (const t of targets.filter((x) => x !== "*" && x.includes("*"))) {
-          // Only a bucket ARN with a prefix, every table of the one database, or the run databases' names.
+          // Only a bucket ARN with a prefix (one or two levels), every table of the one database, or the run databases.
           expect(t).toMatch(
-            /^(<\w+\.Arn>\/([a-z]+\/)?\*|arn:<AWS::Partition>:glue:.*:(table\/crmlake\/\*|(database|table|userDefinedFunction)\/crmlake_run_\*(\/\*)?))$/,
+            /^(<\w+\.Arn>\/([a-z]+\/){0,2}\*|arn:<AWS::Partition>:glue:.*:(table\/crmlake\/\*|(database|table|userDefinedFunction)\/crmlake_run_\*(\/\*)?))$/,
           );
         }
       }

@@ -4,12 +4,15 @@
  * every relation — the inputs, the staging views, the published tables — read back from both engines for
  * compare.ts.
  */
+
 import { join } from "node:path";
 import { runLocal } from "../../functions/backends/local.ts";
 import { DEFAULT_SQL_DIR, loadModels, type Model } from "../../functions/core/catalogue/models.ts";
 import { type ConfigInput, parseConfig } from "../../functions/core/config.ts";
-import type { RunSummary } from "../../functions/core/runner/run.ts";
+import { type RunSummary, runModels } from "../../functions/core/runner/run.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
+import { LocalObjectStore } from "../../functions/storage/local.ts";
+import { LocalModelOutputs } from "../../functions/storage/local-outputs.ts";
 import type { CompareOptions, Relation } from "./compare.ts";
 import { AS_OF, buildFixtureLake, type FixtureLake, type FixtureOptions } from "./fixture-lake.ts";
 import { registerLakeTables } from "./lake-tables.ts";
@@ -113,13 +116,27 @@ export async function runScenario(
   // itself (as `crmlake run` does); Trino's outputs go to a lake directory of their own.
   const duck = await DuckDBWarehouse.open(lake.lakeDir);
   const trinoLake = join(dir, "trino-lake");
-  const trinoWarehouse = new TrinoWarehouse(trino, { inputSchema, runSchema, lakeDir: trinoLake });
+  const trinoWarehouse = new TrinoWarehouse(trino, {
+    inputSchema,
+    runSchema,
+    lakeDir: trinoLake,
+    inputLakeDir: lake.lakeDir,
+  });
   try {
     const duckdbRun = await timed(timings, "duckdb", () =>
       runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config }),
     );
+    // Trino publishes into a lake of its own, but pins its inputs from the ledger of the lake its input
+    // tables are over, and reads them through the Athena adapter's "$path" lists (ADR 0010).
     const trinoRun = await timed(timings, "trino", () =>
-      runLocal({ lakeDir: trinoLake, sqlDir, warehouse: trinoWarehouse, asOf: AS_OF, config }),
+      runModels({
+        sqlDir,
+        warehouse: trinoWarehouse,
+        outputs: new LocalModelOutputs(trinoLake),
+        lake: new LocalObjectStore(lake.lakeDir),
+        asOf: AS_OF,
+        config,
+      }),
     );
 
     const pairs = await timed(timings, "read", async () => {

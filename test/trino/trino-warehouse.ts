@@ -18,9 +18,11 @@
  * - a CTAS of no rows cannot commit on a local file system (see materialize), so that table is declared
  *   from the body's columns instead; the CTAS itself was planned and run by Trino all the same.
  */
+
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { type InputSnapshot, relationFiles } from "../../functions/core/ledger/ledger.ts";
 import type {
   ColumnInfo,
   JsonValue,
@@ -114,6 +116,8 @@ export interface TrinoWarehouseOptions {
   readonly runSchema: string;
   /** Lake whose `models/<model>/` the runner publishes to (attachPublished reads them from there). */
   readonly lakeDir: string;
+  /** Lake the input tables are over (their files' `"$path"` is under it). */
+  readonly inputLakeDir: string;
 }
 
 export class TrinoWarehouse implements Warehouse {
@@ -122,6 +126,7 @@ export class TrinoWarehouse implements Warehouse {
   private readonly inputSchema: string;
   private readonly runSchema: string;
   private readonly lakeDir: string;
+  private readonly inputLakeDir: string;
   private readonly models = new Map<string, ModelTable>();
   private readonly published = new Set<string>();
   /** Every statement sent, in order, with its duration: the report lists the slowest. */
@@ -132,12 +137,15 @@ export class TrinoWarehouse implements Warehouse {
     this.inputSchema = identifier("database", options.inputSchema);
     this.runSchema = identifier("database", options.runSchema);
     this.lakeDir = options.lakeDir;
+    this.inputLakeDir = options.inputLakeDir;
   }
 
-  async attachInputs(): Promise<void> {
+  /** The Athena adapter's input views, pinned files and all: `"$path"` is a `file://` URI on this tier. */
+  async attachInputs(inputs: InputSnapshot): Promise<void> {
     await this.run(`CREATE SCHEMA IF NOT EXISTS hive.${this.runSchema}`);
     for (const name of INPUT_RELATIONS) {
-      await this.run(athenaSql.inputView(this.runSchema, this.inputSchema, name));
+      const files = relationFiles(inputs, name)?.map((key) => `file://${join(this.inputLakeDir, key)}`);
+      await this.run(athenaSql.inputView(this.runSchema, this.inputSchema, name, files));
     }
   }
 

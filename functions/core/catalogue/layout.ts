@@ -42,7 +42,7 @@ export const LAKE = {
   retiredPrefix: "ledger/retired/",
   retiredKey: (dropId: string, version: string) => `ledger/retired/${dropId}__${version}.json`,
   /** The lake's format version (ADR 0010, decision 7). */
-  formatKey: "lake.json",
+  formatKey: "ledger/format.json",
 } as const;
 
 /** Keys of model outputs and run records (see the layout above). */
@@ -61,4 +61,21 @@ export const MODEL_LAYOUT = {
   snapshotPrefix: "runs/snapshots/",
   snapshotKey: (runId: string) => `runs/snapshots/${runId}.json`,
   lock: "runs/lock",
+} as const;
+
+/**
+ * Top-level prefixes of the lake and who writes them: the stack grants each Lambda its prefixes, and the
+ * Glue tables sit under them. Every key above starts with one of these.
+ */
+export const LAKE_PREFIXES = {
+  /** ingest: validated rows of each drop version (LAKE.curatedKey) */
+  curated: "curated/",
+  /** ingest: rejected rows of each drop version (LAKE.quarantineKey) */
+  quarantine: LAKE.quarantinePrefix,
+  /** ingest: committed records, rejections, content claims, retirement markers, the format file */
+  ledger: "ledger/",
+  /** scoring: model outputs (MODEL_LAYOUT); a Glue partition points at the run that published it */
+  models: MODEL_LAYOUT.modelsPrefix,
+  /** scoring: run staging, publish journals, run records, pinned snapshots and the run lock */
+  runs: "runs/",
 } as const;

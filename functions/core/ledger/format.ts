@@ -1,6 +1,6 @@
 /**
- * The lake's format version (docs/adr/0010-ledger-visibility-and-snapshots.md, decision 7): `lake.json` at
- * the lake root. Version 2 is the versioned ledger of ADR 0010. A lake without `lake.json` that holds data
+ * The lake's format version (docs/adr/0010-ledger-visibility-and-snapshots.md, decision 7): `ledger/format.json` in
+ * the lake root. Version 2 is the versioned ledger of ADR 0010. A lake without `ledger/format.json` that holds data
  * is version 1 (written before it: records without versions, files named after their drop); an empty one
  * becomes version 2 when something first writes to it. Commands that write refuse a lake of another version,
  * naming the command that upgrades it; `upgradeLake` upgrades version 1 in place.
@@ -20,7 +20,7 @@ export class LakeFormatError extends CrmlakeError {
   override name = "LakeFormatError";
 }
 
-/** The lake's format version: from lake.json, else 1 when it holds data, else undefined (an empty lake). */
+/** The lake's format version: from ledger/format.json, else 1 when it holds data, else undefined (an empty lake). */
 export async function lakeFormat(store: ObjectStore): Promise<number | undefined> {
   const bytes = await store.get(LAKE.formatKey);
   if (bytes !== undefined) {
@@ -86,7 +86,7 @@ export interface UpgradeReport {
 
 /**
  * Upgrades a lake in place to the current format. Version 1 → 2: each committed record gets the version
- * "v1" (its files, named after the drop, are already exactly the ones it lists), then lake.json is written
+ * "v1" (its files, named after the drop, are already exactly the ones it lists), then ledger/format.json is written
  * last, so an upgrade killed half-way is finished by running it again.
  */
 export async function upgradeLake(store: ObjectStore): Promise<UpgradeReport> {

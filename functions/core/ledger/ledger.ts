@@ -124,6 +124,16 @@ export function quarantineFiles(snapshot: InputSnapshot): string[] {
   return snapshot.drops.flatMap((d) => d.keys.filter((k) => k.startsWith(LAKE.quarantinePrefix))).sort();
 }
 
+/**
+ * The lake keys an input relation reads in a snapshot: a dataset's curated files, the quarantine's files, or
+ * undefined for relations read whole (the drop ledger itself).
+ */
+export function relationFiles(snapshot: InputSnapshot, relation: string): string[] | undefined {
+  if (relation === "quarantine") return quarantineFiles(snapshot);
+  const dataset = DATASET_NAMES.find((d) => d === relation);
+  return dataset === undefined ? undefined : curatedFiles(snapshot, dataset);
+}
+
 /** Every file a snapshot lists. */
 export function snapshotKeys(snapshot: InputSnapshot): Set<string> {
   return new Set(snapshot.drops.flatMap((d) => d.keys));

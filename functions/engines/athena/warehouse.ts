@@ -21,10 +21,10 @@
  *
  * Every statement is generated in athena-sql.ts from names checked against strict patterns.
  */
-import { DATASET_NAMES, type DatasetName } from "../../core/catalogue/contracts.ts";
+import { DATASET_NAMES } from "../../core/catalogue/contracts.ts";
 import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
 import { QueryFailedError } from "../../core/errors.ts";
-import { curatedFiles, type InputSnapshot, quarantineFiles } from "../../core/ledger/ledger.ts";
+import { type InputSnapshot, relationFiles } from "../../core/ledger/ledger.ts";
 import type {
   AttachRequest,
   ColumnInfo,
@@ -49,15 +49,6 @@ export { sql as athenaSql } from "./sql.ts";
 
 /** The relations attachInputs makes readable (the Warehouse contract): the curated datasets, quarantine, drops. */
 export const INPUT_RELATIONS: readonly string[] = [...DATASET_NAMES, "quarantine", "drops"];
-
-/** The lake keys a relation reads in a snapshot, or undefined for relations read whole (the drop ledger). */
-function pinnedKeys(inputs: InputSnapshot, relation: string): string[] | undefined {
-  if (relation === "quarantine") return quarantineFiles(inputs);
-  if ((DATASET_NAMES as readonly string[]).includes(relation)) {
-    return curatedFiles(inputs, relation as DatasetName);
-  }
-  return undefined;
-}
 
 /** Default cap on rows read through GetQueryResults by query(). */
 export const DEFAULT_MAX_READ_ROWS = 1_000_000;
@@ -187,7 +178,7 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
   async attachInputs(inputs: InputSnapshot): Promise<void> {
     await this.ensureDatabase();
     for (const name of this.options.inputs ?? INPUT_RELATIONS) {
-      const keys = pinnedKeys(inputs, name);
+      const keys = relationFiles(inputs, name);
       const files = keys?.map((key) => `${this.lakeLocation}${key}`);
       await this.run(
         sql.inputView(this.runDatabase, this.inputDatabase, name, files),
