@@ -120,7 +120,7 @@ export class LocalModelOutputs implements ModelOutputs {
   }
 
   async recover(currentRunId: string): Promise<void> {
-    const stagingRoot = this.path("runs/staging");
+    const stagingRoot = this.path(MODEL_LAYOUT.stagingRoot);
     let runs: string[];
     try {
       runs = (await readdir(stagingRoot, { withFileTypes: true }))

@@ -47,7 +47,7 @@ export const RETIRED_MARKER = "_retired";
 /** Unreferenced run prefixes younger than this are kept (running queries, runs waiting to resume). */
 export const DEFAULT_RETIRED_GRACE_MS = 24 * 60 * 60 * 1000;
 
-const STAGING_ROOT = "runs/staging/";
+const STAGING_ROOT = MODEL_LAYOUT.stagingRoot;
 
 /** Where each published model's partitions point (GluePartitions, functions/storage/glue-partitions.ts). */
 export interface ModelPartitions {

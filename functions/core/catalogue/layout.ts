@@ -35,6 +35,7 @@ export const LAKE = {
   quarantineKey: (dataset: DatasetName, stem: string) => `quarantine/dataset=${dataset}/${stem}.parquet`,
   ledgerKey: (dropId: string) => `ledger/drops/${dropId}.json`,
   rejectedKey: (dropId: string) => `ledger/rejected/${dropId}.json`,
+  contentPrefix: "ledger/content/",
   contentKey: (dataset: DatasetName, sha256: string) => `ledger/content/${dataset}/${sha256}.json`,
   /** Committed drop records: one object per drop, replaced by each commit (ADR 0010). */
   ledgerPrefix: "ledger/drops/",
@@ -51,6 +52,7 @@ export const MODEL_LAYOUT = {
   modelPrefix: (model: string) => `models/${model}/`,
   partitionDir: (asOf: string) => `as_of=${asOf}`,
   dataFile: "data.parquet",
+  stagingRoot: "runs/staging/",
   stagingPrefix: (runId: string) => `runs/staging/${runId}/`,
   stagingTable: (runId: string, model: string) => `runs/staging/${runId}/${model}/`,
   runTable: (runId: string, model: string) => `models/${model}/run=${runId}/`,

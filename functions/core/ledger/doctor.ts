@@ -14,7 +14,7 @@
  * Temporary files of writers that died are the local store's own (the CLI removes them).
  */
 import { z } from "zod";
-import { LAKE, MODEL_LAYOUT } from "../catalogue/layout.ts";
+import { LAKE, LAKE_PREFIXES, MODEL_LAYOUT } from "../catalogue/layout.ts";
 import type { ObjectInfo, ObjectStore } from "../ports/object-store.ts";
 import { parseRunRecord, type RunRecord, timestampText } from "../runner/runs.ts";
 import { DEFAULT_CLAIM_LEASE_MS } from "./claims.ts";
@@ -116,7 +116,7 @@ export async function doctorLake(store: ObjectStore, options: DoctorOptions): Pr
   }
 
   const orphans: string[] = [];
-  for (const prefix of ["curated/", "quarantine/"]) {
+  for (const prefix of [LAKE_PREFIXES.curated, LAKE_PREFIXES.quarantine]) {
     for (const object of await store.list(prefix)) {
       if (listed.has(object.key) || markers.has(object.key) || pinned.has(object.key)) continue;
       if (age(object, options.now) < settle) continue;
@@ -132,7 +132,7 @@ export async function doctorLake(store: ObjectStore, options: DoctorOptions): Pr
 
   const byDrop = new Map(records.map((r) => [r.drop_id, r]));
   const staleClaims: string[] = [];
-  for (const object of await store.list("ledger/content/")) {
+  for (const object of await store.list(LAKE.contentPrefix)) {
     const bytes = await store.get(object.key);
     if (bytes === undefined) continue;
     let claim: z.infer<typeof CLAIM> | undefined;

@@ -6,7 +6,7 @@
  * naming the command that upgrades it; `upgradeLake` upgrades version 1 in place.
  */
 import { z } from "zod";
-import { LAKE } from "../catalogue/layout.ts";
+import { LAKE, LAKE_PREFIXES } from "../catalogue/layout.ts";
 import { CrmlakeError } from "../errors.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { FIRST_VERSION, parseLedgerRecord } from "./ledger.ts";
@@ -39,7 +39,7 @@ export async function lakeFormat(store: ObjectStore): Promise<number | undefined
     }
     return parsed.data.format_version;
   }
-  for (const prefix of ["ledger/", "curated/", "quarantine/"]) {
+  for (const prefix of [LAKE_PREFIXES.ledger, LAKE_PREFIXES.curated, LAKE_PREFIXES.quarantine]) {
     if ((await store.list(prefix)).length > 0) return 1;
   }
   return undefined;
