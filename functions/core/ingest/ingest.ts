@@ -81,7 +81,6 @@ export function dropIdFor(dataset: DatasetName, uri: string): string {
 export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
   const { store, dataset, source } = options;
   const profile = options.profile ?? DEFAULT_PROFILE;
-  const contract = CONTRACTS[dataset];
   const displayName = basename(source.uri);
   const dropId = dropIdFor(dataset, source.uri);
   const started = new Date();
@@ -164,109 +163,141 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
       throw error;
     }
     try {
-      return await convertAndCommit();
+      return await convertAndCommit({
+        options,
+        profile,
+        displayName,
+        dropId,
+        version,
+        facts,
+        base,
+        workDir,
+        finish,
+        progress,
+      });
     } catch (error) {
       await releaseClaim(store, { ...claimRequest, now: new Date() }).catch(() => undefined);
       throw error;
     }
-
-    async function convertAndCommit(): Promise<DropResult> {
-      progress("converting");
-      const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
-      // Row order within the output files does not matter (line numbers travel with the rows), and keeping
-      // it makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md).
-      await session.connection.run("SET preserve_insertion_order = false");
-      let conversion: Awaited<ReturnType<typeof convertDrop>>;
-      try {
-        conversion = await convertDrop({
-          connection: session.connection,
-          path: source.localPath,
-          displayName,
-          facts,
-          profile,
-          contract,
-          dropId,
-          outDir: join(workDir, "out"),
-        });
-      } catch (error) {
-        // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
-        if (errorMessage(error).startsWith("Internal error")) throw error;
-        // Anything else DuckDB could not read (a gzip corrupt half-way, bytes invalid in the encoding) is the file's.
-        const rejection = isCrmlakeError(error) ? error : readFailure(displayName, error);
-        await recordRejection(store, { ...base, ...finish() }, rejection);
-        throw rejection;
-      } finally {
-        session.close();
-      }
-
-      progress("publishing");
-      const outputKeys: string[] = [];
-      const partitionColumn = contract.partition?.column;
-      for (const file of conversion.curatedFiles) {
-        const key = LAKE.curatedKey(
-          dataset,
-          LAKE.fileStem(dropId, version),
-          partitionColumn && file.partitionValue !== undefined
-            ? { column: partitionColumn, value: file.partitionValue }
-            : undefined,
-        );
-        // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain name.
-        const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
-        const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
-        await store.putFile(target, file.localPath);
-        outputKeys.push(target);
-      }
-      if (conversion.quarantineFile) {
-        const key = LAKE.quarantineKey(dataset, LAKE.fileStem(dropId, version));
-        await store.putFile(key, conversion.quarantineFile);
-        outputKeys.push(key);
-      }
-      const ledger: LedgerRecord = {
-        ...base,
-        status: "ok",
-        rows_in: conversion.rowsIn,
-        rows_ok: conversion.rowsOk,
-        rows_quarantined: conversion.rowsQuarantined,
-        quarantine_reasons: conversion.reasons,
-        error_code: null,
-        error: null,
-        warnings: conversion.warnings,
-        version,
-        output_keys: outputKeys,
-        ...finish(),
-      };
-      // The commit (ADR 0010): one conditional write of the record. Readers read the files the record lists,
-      // so until it lands they see the previous version and none of this one's files. The version it
-      // supersedes is marked retired first; its files go once nothing reads them (sweepRetired below).
-      const superseded = await commitDrop(store, ledger, {
-        retire: (previous) => markRetired(store, previous, new Date()),
-      });
-      if (superseded && superseded.content_sha256 !== facts.sha256) {
-        await releaseClaim(store, {
-          dataset,
-          sha256: superseded.content_sha256,
-          dropId,
-          version: superseded.version ?? "",
-          now: new Date(),
-        });
-      }
-      await store.delete([LAKE.rejectedKey(dropId)]);
-      // Housekeeping after the commit: the drop is in, whatever happens here; a failure is reported, and the
-      // next ingest or `crmlake doctor` finishes the job.
-      let retired: DropResult["retired"];
-      try {
-        retired = await sweepRetired(store, {
-          now: new Date(),
-          ...(options.retireGraceMs === undefined ? {} : { graceMs: options.retireGraceMs }),
-        });
-      } catch (error) {
-        retired = { error: errorMessage(error) };
-      }
-      return { ledger, ...(superseded === undefined ? {} : { superseded }), retired };
-    }
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** What converting and committing one claimed drop needs (ingestDrop prepares it). */
+interface ClaimedDrop {
+  readonly options: IngestOptions;
+  readonly profile: SourceProfile;
+  readonly displayName: string;
+  readonly dropId: string;
+  readonly version: string;
+  readonly facts: Awaited<ReturnType<typeof inspectFile>>;
+  readonly base: DropIdentity;
+  readonly workDir: string;
+  readonly finish: () => Pick<LedgerRecord, "finished_at" | "duration_ms">;
+  readonly progress: (phase: IngestProgress["phase"]) => void;
+}
+
+/**
+ * Converts a drop whose content this attempt holds the claim on, writes its version's files, and commits it
+ * (ADR 0010): until the record lands, readers see the previous version and none of this one's files.
+ */
+async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
+  const { options, profile, displayName, dropId, version, facts, base, workDir, finish, progress } = drop;
+  const { store, dataset, source } = options;
+  const contract = CONTRACTS[dataset];
+  progress("converting");
+  const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
+  // Row order within the output files does not matter (line numbers travel with the rows), and keeping
+  // it makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md).
+  await session.connection.run("SET preserve_insertion_order = false");
+  let conversion: Awaited<ReturnType<typeof convertDrop>>;
+  try {
+    conversion = await convertDrop({
+      connection: session.connection,
+      path: source.localPath,
+      displayName,
+      facts,
+      profile,
+      contract,
+      dropId,
+      outDir: join(workDir, "out"),
+    });
+  } catch (error) {
+    // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
+    if (errorMessage(error).startsWith("Internal error")) throw error;
+    // Anything else DuckDB could not read (a gzip corrupt half-way, bytes invalid in the encoding) is the file's.
+    const rejection = isCrmlakeError(error) ? error : readFailure(displayName, error);
+    await recordRejection(store, { ...base, ...finish() }, rejection);
+    throw rejection;
+  } finally {
+    session.close();
+  }
+
+  progress("publishing");
+  const outputKeys: string[] = [];
+  const partitionColumn = contract.partition?.column;
+  for (const file of conversion.curatedFiles) {
+    const key = LAKE.curatedKey(
+      dataset,
+      LAKE.fileStem(dropId, version),
+      partitionColumn && file.partitionValue !== undefined
+        ? { column: partitionColumn, value: file.partitionValue }
+        : undefined,
+    );
+    // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain name.
+    const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
+    const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
+    await store.putFile(target, file.localPath);
+    outputKeys.push(target);
+  }
+  if (conversion.quarantineFile) {
+    const key = LAKE.quarantineKey(dataset, LAKE.fileStem(dropId, version));
+    await store.putFile(key, conversion.quarantineFile);
+    outputKeys.push(key);
+  }
+  const ledger: LedgerRecord = {
+    ...base,
+    status: "ok",
+    rows_in: conversion.rowsIn,
+    rows_ok: conversion.rowsOk,
+    rows_quarantined: conversion.rowsQuarantined,
+    quarantine_reasons: conversion.reasons,
+    error_code: null,
+    error: null,
+    warnings: conversion.warnings,
+    version,
+    output_keys: outputKeys,
+    ...finish(),
+  };
+  // The commit (ADR 0010): one conditional write of the record. Readers read the files the record lists,
+  // so until it lands they see the previous version and none of this one's files. The version it
+  // supersedes is marked retired first; its files go once nothing reads them (sweepRetired below).
+  const superseded = await commitDrop(store, ledger, {
+    retire: (previous) => markRetired(store, previous, new Date()),
+  });
+  if (superseded && superseded.content_sha256 !== facts.sha256) {
+    await releaseClaim(store, {
+      dataset,
+      sha256: superseded.content_sha256,
+      dropId,
+      version: superseded.version ?? "",
+      now: new Date(),
+    });
+  }
+  await store.delete([LAKE.rejectedKey(dropId)]);
+  // Housekeeping after the commit: the drop is in, whatever happens here; a failure is reported, and the
+  // next ingest or `crmlake doctor` finishes the job.
+  let retired: DropResult["retired"];
+  try {
+    retired = await sweepRetired(store, {
+      now: new Date(),
+      ...(options.retireGraceMs === undefined ? {} : { graceMs: options.retireGraceMs }),
+    });
+  } catch (error) {
+    retired = { error: errorMessage(error) };
+  }
+  return { ledger, ...(superseded === undefined ? {} : { superseded }), retired };
 }
 
 async function recordRejection(
