@@ -5,12 +5,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestDrop } from "../../functions/core/ingest/ingest.ts";
 import { readLedger } from "../../functions/core/ledger/ledger.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
-import { type MotoServer, startMoto } from "./moto-server.ts";
+import { type MotoServer, motoS3, startMoto } from "./moto-server.ts";
 
 const BUCKET = "crmlake-ingest";
 let moto: MotoServer;
@@ -19,13 +19,7 @@ let scratch = "";
 
 beforeAll(async () => {
   moto = await startMoto();
-  s3 = new S3Client({
-    endpoint: moto.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    forcePathStyle: true,
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  s3 = await motoS3(moto, BUCKET);
   scratch = await mkdtemp(join(tmpdir(), "crmlake-moto-ingest-"));
 });
 

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 
 export interface MotoServer {
   readonly endpoint: string;
@@ -69,4 +70,16 @@ export async function startMoto(): Promise<MotoServer> {
       await exited;
     },
   };
+}
+
+/** An S3 client of a moto server, with a bucket created for the test. */
+export async function motoS3(moto: MotoServer, bucket: string): Promise<S3Client> {
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    forcePathStyle: true,
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return s3;
 }

@@ -2,11 +2,11 @@
  * The ObjectStore's conditional writes (ADR 0010) against moto's S3, which honours If-None-Match and If-Match
  * as S3 does (s3rver ignores them): the ledger's commits and content claims rely on them on AWS.
  */
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe } from "vitest";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { conditionalWriteContract } from "../helpers/conditional-writes.ts";
-import { type MotoServer, startMoto } from "./moto-server.ts";
+import { type MotoServer, motoS3, startMoto } from "./moto-server.ts";
 
 const BUCKET = "crmlake-conditional";
 let moto: MotoServer;
@@ -15,13 +15,7 @@ let counter = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
-  s3 = new S3Client({
-    endpoint: moto.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    forcePathStyle: true,
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  s3 = await motoS3(moto, BUCKET);
 });
 
 afterAll(async () => {

@@ -4,13 +4,11 @@
  * as 1 − CDF, so p-values far in the tail keep their relative accuracy (normalSf(7) ≈ 1.28e-12, not 0 or a
  * rounding residue).
  */
-import { betaIncPair, gammaIncLower, gammaIncUpper } from "./incomplete.ts";
+import { betaIncPair, gammaIncLower, gammaIncUpper, upperGammaFraction } from "./incomplete.ts";
 import { EPSILON, logBeta } from "./special.ts";
 
 const SQRT_PI = 1.772453850905516;
 const SQRT_TWO_PI = 2.5066282746310007;
-const MAX_ITERATIONS = 100_000;
-const TINY = 1e-300;
 /** erf's series serves below this x, erfc's continued fraction above (x² = 1.5, as Numerical Recipes). */
 const ERFC_FRACTION_FROM = Math.sqrt(1.5);
 /** The same switch for the normal distribution: z²/2 = 1.5. */
@@ -46,27 +44,10 @@ function oddSeries(x: number, ratio: number): number {
 
 /**
  * h(X) of Legendre's continued fraction for the incomplete gamma function with a = ½:
- * Q(½, X) = e^(−X) √X h(X) / √π. Modified Lentz; converges for X > 0, fast for X ≥ 1.
+ * Q(½, X) = e^(−X) √X h(X) / √π (incomplete.ts upperGammaFraction; converges for X > 0, fast for X ≥ 1).
  */
 function halfGammaFraction(xx: number): number {
-  const a = 0.5;
-  let b = xx + 1 - a;
-  let c = 1 / TINY;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i <= MAX_ITERATIONS; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = b + an / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    const delta = d * c;
-    h *= delta;
-    if (Math.abs(delta - 1) <= EPSILON) return h;
-  }
-  throw new RangeError(`continued fraction for erfc did not converge at X = ${xx}`);
+  return upperGammaFraction(0.5, xx);
 }
 
 function requireNumber(name: string, value: number): void {

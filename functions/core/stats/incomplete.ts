@@ -66,7 +66,7 @@ function lowerGammaSeries(a: number, x: number): number {
 }
 
 /** Legendre's continued fraction for Q(a, x) (NR 6.2.7, even form), modified Lentz; fast for x > a + 1. */
-function upperGammaFraction(a: number, x: number): number {
+export function upperGammaFraction(a: number, x: number): number {
   let b = x + 1 - a;
   let c = 1 / TINY;
   let d = 1 / b;
