@@ -7,13 +7,13 @@
  * `crmlake doctor --repair` converge to a clean lake.
  */
 import { createHash } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { runLocal } from "../../functions/backends/local.ts";
 import { LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
-import { type DropResult, ingestDrop } from "../../functions/core/ingest/ingest.ts";
+import { type DropResult, dropIdFor, ingestDrop } from "../../functions/core/ingest/ingest.ts";
 import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
 import { doctorLake } from "../../functions/core/ledger/doctor.ts";
 import {
@@ -35,6 +35,19 @@ import { attachLakeViews } from "../../functions/engines/duckdb/lake-views.ts";
 import { type DuckDBConnection, openDuckDB, sqlPath } from "../../functions/engines/duckdb/session.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
+
+const scratchDirs: string[] = [];
+
+/** A temporary directory, removed after the file's tests. */
+async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(scratchDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // A store that is killed at a chosen step
@@ -272,7 +285,7 @@ async function expectConverged(
     listed,
   );
   expect(await store.list(LAKE.retiredPrefix), `${context}: no retirement pending`).toEqual([]);
-  const claims = (await store.list("ledger/content/")).map((o) => o.key).sort();
+  const claims = (await store.list(LAKE.contentPrefix)).map((o) => o.key).sort();
   const held = records.map((r) => LAKE.contentKey(r.dataset, r.content_sha256)).sort();
   if (doctored) {
     expect(claims, `${context}: a claim for each committed content, no other`).toEqual(held);
@@ -357,7 +370,7 @@ async function killAtEveryStep(root: string, scenario: FaultScenario): Promise<s
 
 describe("a kill at every step", () => {
   it("of a new drop's publish: readers see all of it or none of it, and re-ingest + doctor converge", async () => {
-    const root = await mkdtemp(join(tmpdir(), "crmlake-faults-new-"));
+    const root = await scratch("crmlake-faults-new-");
     const first = exportOf("a", [1, 2, 3], ["c1", "c2", "c3"]);
     const path = join(root, "inbox", "orders.csv");
     await mkdir(join(root, "inbox"), { recursive: true });
@@ -380,10 +393,11 @@ describe("a kill at every step", () => {
     expect(steps.length).toBeGreaterThanOrEqual(8);
   });
 
-  it("of a replacement at the same path with other months: readers see the old version or the new one, never a mix", async () => {
-    const root = await mkdtemp(join(tmpdir(), "crmlake-faults-replace-"));
+  it("of a replacement at the same path, sharing a month: readers see the old version or the new one, never a mix", async () => {
+    const root = await scratch("crmlake-faults-replace-");
     const first = exportOf("a", [1, 2], ["c1", "c2"]);
-    const second = exportOf("b", [3, 4, 5], ["c2", "c3", "c4"]);
+    // February is in both: a version that overwrote the old one's file would mix them (issue 11, case 2).
+    const second = exportOf("b", [2, 3, 5], ["c2", "c3", "c4"]);
     const path = join(root, "inbox", "orders.csv");
     await mkdir(join(root, "inbox"), { recursive: true });
     await writeFile(path, first.csv);
@@ -409,7 +423,7 @@ describe("a kill at every step", () => {
   });
 
   it("of a retirement sweep: no listed file is ever deleted, and the next sweep finishes the job", async () => {
-    const root = await mkdtemp(join(tmpdir(), "crmlake-faults-sweep-"));
+    const root = await scratch("crmlake-faults-sweep-");
     const first = exportOf("a", [1, 2, 3], ["c1", "c2"]);
     const second = exportOf("b", [2, 6], ["c3"]);
     const path = join(root, "inbox", "orders.csv");
@@ -435,6 +449,8 @@ describe("a kill at every step", () => {
 
 // ---------------------------------------------------------------------------------------------------------
 // 2. Random faults over ingest and run
+
+const DEFAULT_SEED = 20_240_611;
 
 /** mulberry32: a tiny seeded PRNG, so a failing sequence replays exactly. */
 function mulberry32(seed: number): () => number {
@@ -476,10 +492,11 @@ function modelRows(summary: Awaited<ReturnType<typeof runLocal>>, model: string)
 
 describe("random faults over ingest and run", () => {
   it("keeps readers equal to the ledger after every step, never counts a copy twice, pins every run, and converges", async () => {
-    // CRMLAKE_FAULT_SEED replays another sequence (the failure messages name the step).
-    const random = mulberry32(Number(process.env.CRMLAKE_FAULT_SEED ?? 20_240_611));
+    // CRMLAKE_FAULT_SEED runs another sequence (a failure names the step; the seed replays it exactly).
+    const seed = Number(process.env.CRMLAKE_FAULT_SEED ?? DEFAULT_SEED);
+    const random = mulberry32(seed);
     const int = (n: number) => Math.floor(random() * n);
-    const root = await mkdtemp(join(tmpdir(), "crmlake-faults-random-"));
+    const root = await scratch("crmlake-faults-random-");
     const inbox = join(root, "inbox");
     await mkdir(inbox, { recursive: true });
     const lakeDir = join(root, "lake");
@@ -500,8 +517,34 @@ describe("random faults over ingest and run", () => {
       await writeFile(path, content.csv);
       files.set(path, content);
     };
-    const elsewhere = (path: string, content: Export) =>
-      [...files].some(([p, c]) => p !== path && c.sha256 === content.sha256);
+    /** Contents whose claim a killed attempt may have left held (its own, or the one it superseded). */
+    const leftClaimed = new Set<string>();
+    /**
+     * Why an ingest may be rejected as a duplicate: `duplicate_drop` only when another drop committed these
+     * bytes; `duplicate_in_progress` only when another drop holds their claim, has not committed them, and
+     * a killed attempt left that claim (no ingest is running: the lease of a dead attempt has not run out).
+     */
+    const expectJustifiedDuplicate = async (path: string, content: Export, code: string, context: string) => {
+      const dropId = dropIdFor("transactions", path);
+      const records = (await readLedger(store)).filter((r) => r.status === "ok");
+      const holder = records.find((r) => r.content_sha256 === content.sha256);
+      if (code === "duplicate_drop") {
+        expect(holder?.drop_id, `${context}: committed under another drop`).toBeDefined();
+        expect(holder?.drop_id).not.toBe(dropId);
+        return;
+      }
+      expect(holder, `${context}: in progress, so not committed by anyone`).toBeUndefined();
+      const bytes = await store.get(LAKE.contentKey("transactions", content.sha256));
+      const claim = JSON.parse(Buffer.from(bytes ?? "{}").toString("utf8")) as {
+        drop_id?: string;
+        lease_until?: string;
+      };
+      expect(claim.drop_id, `${context}: claimed by another drop`).not.toBe(dropId);
+      expect(Date.parse(claim.lease_until ?? "")).toBeGreaterThan(Date.now());
+      expect(leftClaimed.has(content.sha256), `${context}: the claim was left by a killed attempt`).toBe(
+        true,
+      );
+    };
 
     /** Each committed record holds a known export, whole; readers see exactly the committed exports. */
     const check = async (context: string) => {
@@ -580,6 +623,9 @@ describe("random faults over ingest and run", () => {
       const killAt = random() < 0.5 ? 1 + int(12) : undefined;
       const graceMs = random() < 0.5 ? 0 : undefined;
       const killable = new KillableStore(store, killAt);
+      const previous = (await readLedger(store)).find(
+        (r) => r.drop_id === dropIdFor("transactions", path) && r.status === "ok",
+      );
       tally.ingests++;
       try {
         const result = await ingest(killable, path, root, graceMs);
@@ -588,22 +634,27 @@ describe("random faults over ingest and run", () => {
         if ((error as Error).message === "killed") {
           expect(killable.killed, context).toBe(true);
         } else if (/^duplicate_(drop|in_progress)$/.test(errorCode(error) ?? "")) {
-          expect(elsewhere(path, content), `${context}: a duplicate only of another file's content`).toBe(
-            true,
-          );
+          await expectJustifiedDuplicate(path, content, errorCode(error) ?? "", context);
           tally.duplicates++;
         } else {
           throw error;
         }
       }
-      if (killable.killed) tally.killed++;
+      if (killable.killed) {
+        tally.killed++;
+        leftClaimed.add(content.sha256);
+        if (previous !== undefined) leftClaimed.add(previous.content_sha256);
+      }
       await check(
         `${context}${killable.killed ? `, killed at step ${killAt} (${killable.log.at(-1)})` : ""}`,
       );
     }
-    expect(tally.killed).toBeGreaterThanOrEqual(5);
-    expect(tally.runs).toBeGreaterThanOrEqual(3);
-    expect(tally.duplicates).toBeGreaterThanOrEqual(1);
+    if (seed === DEFAULT_SEED) {
+      // What the default sequence covers (another seed covers what it happens to draw).
+      expect(tally.killed).toBeGreaterThanOrEqual(5);
+      expect(tally.runs).toBeGreaterThanOrEqual(3);
+      expect(tally.duplicates).toBeGreaterThanOrEqual(1);
+    }
 
     // Healing: every file ingested again, doctor, once more (claims of killed attempts are gone by then).
     for (let pass = 0; pass < 2; pass++) {
@@ -660,7 +711,7 @@ describe("random faults over ingest and run", () => {
 
 describe("a run during an ingest", () => {
   it("reads one state in every model: a drop committed mid-run is seen by the next run only", async () => {
-    const root = await mkdtemp(join(tmpdir(), "crmlake-faults-midrun-"));
+    const root = await scratch("crmlake-faults-midrun-");
     const lakeDir = join(root, "lake");
     const store = new LocalObjectStore(lakeDir);
     await mkdir(join(root, "inbox"), { recursive: true });
