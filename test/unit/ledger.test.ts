@@ -291,3 +291,40 @@ describe("the lake format", () => {
     await expect(ensureLakeFormat(store, "x")).rejects.toThrow(/format 99, written by a newer crmlake/);
   });
 });
+
+describe("a claim left by a replaced version", () => {
+  it("is spent once its holder committed a later version with other bytes, lease or not", async () => {
+    const store = await freshStore();
+    const old = {
+      dataset: "transactions" as const,
+      sha256: "d".repeat(64),
+      dropId: "export",
+      version: "v-1",
+      now: NOW,
+      leaseMs: HOUR,
+    };
+    expect((await claimContent(store, old)).kind).toBe("claimed");
+    await commitDrop(store, record("export", "v-1", "d".repeat(64)), { retire: async () => {} });
+    // The file was replaced (other bytes, a later version) and the process died before it released the old
+    // claim, whose lease still runs: the old bytes arriving under another name are new business again.
+    await commitDrop(store, record("export", "v-2", "e".repeat(64)), { retire: async () => {} });
+    const copy = { ...old, dropId: "old-copy", version: "v-3", now: new Date(NOW.getTime() + HOUR / 4) };
+    expect((await claimContent(store, copy)).kind).toBe("claimed");
+  });
+
+  it("still holds while a newer attempt of its holder is converting", async () => {
+    const store = await freshStore();
+    await commitDrop(store, record("export", "v-1", "d".repeat(64)), { retire: async () => {} });
+    const newer = {
+      dataset: "transactions" as const,
+      sha256: "e".repeat(64),
+      dropId: "export",
+      version: "v-2",
+      now: NOW,
+      leaseMs: HOUR,
+    };
+    expect((await claimContent(store, newer)).kind).toBe("claimed");
+    const copy = { ...newer, dropId: "copy", version: "v-3", now: new Date(NOW.getTime() + HOUR / 4) };
+    expect((await claimContent(store, copy)).kind).toBe("in_progress");
+  });
+});

@@ -48,17 +48,11 @@ function parseClaim(object: TaggedObject): ContentClaim | undefined {
   }
 }
 
-/** The holder's committed record, when it committed exactly these bytes. */
-async function committedHolder(
-  store: ObjectStore,
-  dropId: string,
-  sha256: string,
-): Promise<LedgerRecord | undefined> {
+/** The holder's committed record, if it has one. */
+async function holderRecord(store: ObjectStore, dropId: string): Promise<LedgerRecord | undefined> {
   const key = LAKE.ledgerKey(dropId);
   const bytes = await store.get(key);
-  if (bytes === undefined) return undefined;
-  const record = parseLedgerRecord(bytes, key, store.location);
-  return record.status === "ok" && record.content_sha256 === sha256 ? record : undefined;
+  return bytes === undefined ? undefined : parseLedgerRecord(bytes, key, store.location);
 }
 
 /**
@@ -76,10 +70,20 @@ export async function claimContent(store: ObjectStore, request: ClaimRequest): P
     if (current === undefined) continue; // released meanwhile: try to create it again
     const holder = parseClaim(current);
     if (holder !== undefined && holder.drop_id !== request.dropId) {
-      const committed = await committedHolder(store, holder.drop_id, request.sha256);
-      if (committed !== undefined) return { kind: "duplicate", holder: committed };
+      const record = await holderRecord(store, holder.drop_id);
+      if (record?.status === "ok" && record.content_sha256 === request.sha256) {
+        return { kind: "duplicate", holder: record };
+      }
+      // A claim by an attempt no later than the holder's committed version, which holds other bytes, is
+      // spent: that attempt committed and was superseded, or died before a later one committed. Only a
+      // newer attempt of the holder can still be converting.
+      const spent =
+        record?.status === "ok" &&
+        holder.version !== undefined &&
+        record.version !== undefined &&
+        holder.version <= record.version;
       const holderLease = holder.lease_until === undefined ? Number.NaN : Date.parse(holder.lease_until);
-      if (Number.isFinite(holderLease) && holderLease > request.now.getTime()) {
+      if (!spent && Number.isFinite(holderLease) && holderLease > request.now.getTime()) {
         return { kind: "in_progress", holder, leaseUntil: new Date(holderLease) };
       }
     }
