@@ -149,7 +149,7 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
       const other = claim.holder;
       const error = new IngestError(
         "duplicate_drop",
-        `"${displayName}" has the same content (sha256 ${facts.sha256.slice(0, 12)}…) as drop ${other.drop_id} from ${other.source}, already ingested; skipped so its rows are not counted twice`,
+        `"${displayName}" has the same content (sha256 ${facts.sha256.slice(0, 12)}…) as drop ${other.drop_id} from ${other.source}, already ingested; skipped so its rows are not counted twice${current?.status === "ok" ? `. The version of this file ingested on ${current.finished_at} stays in the lake` : ""}`,
       );
       await recordRejection(store, { ...base, ...finish() }, error, "duplicate");
       throw error;
