@@ -343,6 +343,22 @@ describe("whole-file rejection", () => {
       ]),
       /"corrupt.csv.gz" is not a valid gzip file: unexpected end of file/,
     ],
+    [
+      // Damage in the middle of a long stream: it used to crash ingest with an unhandled rejection, no
+      // ledger record and a temporary folder left behind (issue 12, case 5).
+      "a gzip damaged mid-stream",
+      "damaged.csv.gz",
+      (() => {
+        const lines = Array.from(
+          { length: 200_000 },
+          (_, i) => `o${i},c${i % 97},2024-01-0${1 + (i % 9)},,,,,1,${i % 90},,`,
+        );
+        const whole = gzipSync(`${HEADER}\n${lines.join("\n")}\n`);
+        const middle = Math.floor(whole.length / 2);
+        return Buffer.concat([whole.subarray(0, middle), Buffer.alloc(1000), whole.subarray(middle + 1000)]);
+      })(),
+      /"damaged.csv.gz" is not a valid gzip file: (incorrect data check|invalid .*)/,
+    ],
     ["a .parquet that is not Parquet", "fake.parquet", "order_id\n1\n", /is not a Parquet file/],
     ["a binary file posing as CSV", "bin.csv", Buffer.from([0, 1, 2, 3, 0, 5]), /is not a text file/],
     ["JSON Lines that are not JSON", "x.jsonl", "hello\n", /is not JSON Lines/],

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { Transform, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { IngestError } from "../errors.ts";
 import type { SourceProfile } from "./profile.ts";
@@ -26,28 +28,34 @@ const PARQUET_MAGIC = "PAR1";
  */
 export async function sha256File(path: string, gzip = false): Promise<string> {
   const hash = createHash("sha256");
-  const source = createReadStream(path);
-  const gunzip = gzip ? createGunzip() : undefined;
-  const drained = gunzip
-    ? new Promise<void>((resolve, reject) => {
-        gunzip.on("data", () => {});
-        gunzip.on("end", resolve);
-        gunzip.on("error", reject);
-      })
-    : Promise.resolve();
+  // One read of the file: every chunk is hashed on its way through, and a gzip file is also decompressed
+  // to the end (and thrown away) so that damage anywhere in it is found here, not half-way through
+  // converting. pipeline() carries an error of any stage to this await: none is left unhandled.
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const sink = new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
   try {
-    for await (const chunk of source) {
-      hash.update(chunk as Buffer);
-      if (gunzip && !gunzip.write(chunk)) await new Promise((resolve) => gunzip.once("drain", resolve));
-    }
-    gunzip?.end();
-    await drained;
+    await (gzip
+      ? pipeline(createReadStream(path), tap, createGunzip(), sink)
+      : pipeline(createReadStream(path), tap, sink));
   } catch (error) {
-    throw new IngestError(
-      "corrupt_gzip",
-      `"${basename(path)}" is not a valid gzip file: ${(error as Error).message}`,
-      { cause: error },
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    if (gzip && typeof code === "string" && code.startsWith("Z_")) {
+      throw new IngestError(
+        "corrupt_gzip",
+        `"${basename(path)}" is not a valid gzip file: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    throw error;
   }
   return hash.digest("hex");
 }
