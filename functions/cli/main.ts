@@ -49,8 +49,21 @@ function fileSystemError(error: unknown): string | undefined {
   return reason ? `cannot ${e.syscall ?? "use"} ${e.path}: ${reason}` : undefined;
 }
 
+/**
+ * A reader that went away (`crmlake run | head -1`) must not kill a command half-way, leaving a run recorded
+ * `running` or a drop half-published: what it would have printed is dropped, and the command finishes.
+ */
+function survivePipeReadersLeaving(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
+  }
+}
+
 /** Runs the CLI; returns the exit code. User mistakes are one line on stderr, not a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  survivePipeReadersLeaving();
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`${usage()}\n`);

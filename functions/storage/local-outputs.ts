@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { RunLockedError, StorageError } from "../core/errors.ts";
 import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
-import { parseRunRecord, type RunRecord } from "../core/runner/runs.ts";
+import { parseRunRecord, type RunRecord, timestampText } from "../core/runner/runs.ts";
 import { processAlive } from "./local.ts";
 
 interface Journal {
@@ -120,6 +120,7 @@ export class LocalModelOutputs implements ModelOutputs {
   }
 
   async recover(currentRunId: string): Promise<void> {
+    await this.failAbandonedRuns(currentRunId);
     const stagingRoot = this.path(MODEL_LAYOUT.stagingRoot);
     let runs: string[];
     try {
@@ -142,6 +143,28 @@ export class LocalModelOutputs implements ModelOutputs {
       }
       if (journal !== undefined) await this.applyJournal(journal);
       await rm(this.path(MODEL_LAYOUT.stagingPrefix(runId)), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Runs recorded `running` other than this one: this process holds the lake's run lock, so theirs are gone
+   * (killed, or crashed before recording an outcome). They are recorded failed, so that nobody waits for
+   * them and they stop pinning the inputs they read.
+   */
+  private async failAbandonedRuns(currentRunId: string): Promise<void> {
+    const dir = this.path(MODEL_LAYOUT.runLogPrefix);
+    for (const name of (await listFiles(dir)).filter((n) => n.endsWith(".json"))) {
+      const file = join(dir, name);
+      const record = parseRunRecord(await readFile(file, "utf8"), file);
+      if (record.status !== "running" || record.run_id === currentRunId) continue;
+      await this.writeRunRecord({
+        ...record,
+        status: "failed",
+        finished_at: record.finished_at ?? timestampText(new Date()),
+        error:
+          record.error ??
+          `The process running it ended without recording an outcome; run ${currentRunId} found it so.`,
+      });
     }
   }
 
