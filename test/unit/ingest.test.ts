@@ -329,10 +329,24 @@ describe("quarantine", () => {
   });
 });
 
+describe("a header and no rows", () => {
+  it("is a drop of zero rows (a normal 'no sales today' export), and identical ones are not duplicates", async () => {
+    const lake = await tempLake();
+    const monday = await lake.ingest("transactions", await lake.file("monday.csv", `${HEADER}\n`));
+    expect(monday.ledger).toMatchObject({ status: "ok", rows_in: 0, rows_ok: 0, output_keys: [] });
+    const tuesday = await lake.ingest("transactions", await lake.file("tuesday.csv", `${HEADER}\n`));
+    expect(tuesday.ledger).toMatchObject({ status: "ok", rows_in: 0 });
+    expect(await lake.query("SELECT count(*)::INTEGER AS n FROM transactions")).toEqual([{ n: 0 }]);
+    expect(await lake.query("SELECT count(*)::INTEGER AS n FROM drops WHERE status = 'ok'")).toEqual([
+      { n: 2 },
+    ]);
+  });
+});
+
 describe("whole-file rejection", () => {
   const cases: [string, string, string | Uint8Array, RegExp][] = [
     ["an empty file", "empty.csv", "", /is empty \(0 bytes\)/],
-    ["a header without rows", "header.csv", `${HEADER}\n`, /has no data rows/],
+    ["a file of blank lines", "blank.csv", "\n\n", /has no data rows \(only whitespace\)/],
     ["a .gz that is not gzip", "plain.csv.gz", `${HEADER}\n`, /is not gzip-compressed/],
     [
       "a corrupt gzip",

@@ -362,8 +362,8 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     ).getRowObjectsJS()[0]?.n ?? 0,
   );
   const rowsIn = parsedCount + rejectedRows;
-  if (rowsIn === 0) throw new IngestError("empty_file", `"${input.displayName}" has no data rows`);
-  if (parsedCount === 0 && facts.format === "csv") {
+  // A header and no rows is a normal export ("no sales today"): a drop of zero rows, not an error.
+  if (parsedCount === 0 && rejectedRows > 0 && facts.format === "csv") {
     const sample = await connection.runAndReadAll(`SELECT error_message FROM ${rejectsTable} LIMIT 1`);
     throw new IngestError(
       "unreadable",
