@@ -4,6 +4,7 @@
  * stack's Glue tables and the Athena adapter's CREATE EXTERNAL TABLE must agree on it.
  */
 import { QueryFailedError } from "../errors.ts";
+import { TypeScanner } from "./type-scanner.ts";
 
 /** Field names of a struct type, as Athena reports them (always lower-case). */
 const FIELD = /^[a-z_][a-z0-9_]{0,254}$/;
@@ -36,26 +37,18 @@ const SIMPLE_HIVE_TYPES: Readonly<Record<string, string>> = {
   binary: "binary",
 };
 
-class TypeParser {
-  private position = 0;
-  constructor(private readonly text: string) {}
-
+class TypeParser extends TypeScanner {
   parse(): string {
     const type = this.type();
-    this.space();
-    if (this.position !== this.text.length) this.fail();
+    this.end();
     return type;
   }
 
-  private fail(): never {
+  protected fail(): never {
     throw new QueryFailedError(
       "athena_unsupported_type",
       `Cannot declare the Athena type "${this.text}" in a Glue table (at character ${this.position + 1})`,
     );
-  }
-
-  private space(): void {
-    while (this.text[this.position] === " ") this.position++;
   }
 
   private word(): string {
@@ -76,17 +69,6 @@ class TypeParser {
       return fieldName(name.toLowerCase());
     }
     return fieldName(this.word());
-  }
-
-  private expect(char: string): void {
-    this.space();
-    if (this.text[this.position] !== char) this.fail();
-    this.position++;
-  }
-
-  private peek(): string | undefined {
-    this.space();
-    return this.text[this.position];
   }
 
   private numbers(): number[] {

@@ -10,9 +10,11 @@
  * every reader of these files parses as a timestamp (DuckDB's read_json, Trino's OpenX JSON reader, the original
  * OpenX SerDe through java.sql.Timestamp.valueOf, the Hive JSON SerDe's default).
  */
+
 import { parseColumnType, SCALAR_COLUMN_TYPES } from "./column-types.ts";
 import { DATASET_NAMES, LINEAGE_COLUMNS } from "./contracts.ts";
 import { LAKE, MODEL_LAYOUT } from "./layout.ts";
+import { TypeScanner } from "./type-scanner.ts";
 
 /** A logical type, parsed: a scalar of the header notation, or an array, map or row of logical types. */
 export type LogicalType =
@@ -29,36 +31,18 @@ export interface RowField {
 /** A row field's name: what a Hive struct, a DuckDB STRUCT and a Trino row all accept. */
 const FIELD_NAME = /^[a-z_][a-z0-9_]*$/;
 
-class LogicalTypeParser {
-  private position = 0;
-  constructor(private readonly text: string) {}
-
+class LogicalTypeParser extends TypeScanner {
   parse(): LogicalType {
     const type = this.type();
-    this.space();
-    if (this.position !== this.text.length) this.fail("unexpected text after the type");
+    this.end();
     return type;
   }
 
-  private fail(why: string): never {
+  protected fail(why = "unexpected text"): never {
     throw new Error(
       `"${this.text}" is not a logical type: ${why} (at character ${this.position + 1}); ` +
         `expected ${SCALAR_COLUMN_TYPES.join(", ")}, decimal(p,s), array(T), map(K, V) or row(<field> T, …)`,
     );
-  }
-
-  private space(): void {
-    while (this.text[this.position] === " ") this.position++;
-  }
-
-  private peek(): string | undefined {
-    this.space();
-    return this.text[this.position];
-  }
-
-  private expect(char: string): void {
-    if (this.peek() !== char) this.fail(`expected "${char}"`);
-    this.position++;
   }
 
   private word(): string {

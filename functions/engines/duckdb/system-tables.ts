@@ -29,6 +29,7 @@ import {
   type SystemTable,
   systemTableColumns,
 } from "../../core/catalogue/system-tables.ts";
+import { TypeScanner } from "../../core/catalogue/type-scanner.ts";
 import { escapeGlob, sqlIdent, sqlPath, sqlString } from "./session.ts";
 
 const SCALARS: Readonly<Record<string, string>> = {
@@ -81,33 +82,15 @@ const FROM_DUCKDB: Readonly<Record<string, string>> = {
   BLOB: "varbinary",
 };
 
-class DuckDBTypeReader {
-  private position = 0;
-  constructor(private readonly text: string) {}
-
+class DuckDBTypeReader extends TypeScanner {
   read(): string {
     const type = this.type();
-    this.space();
-    if (this.position !== this.text.length) this.fail();
+    this.end();
     return type;
   }
 
-  private fail(): never {
+  protected fail(): never {
     throw new Error(`Cannot read the DuckDB type "${this.text}" (at character ${this.position + 1})`);
-  }
-
-  private space(): void {
-    while (this.text[this.position] === " ") this.position++;
-  }
-
-  private peek(): string | undefined {
-    this.space();
-    return this.text[this.position];
-  }
-
-  private expect(char: string): void {
-    if (this.peek() !== char) this.fail();
-    this.position++;
   }
 
   private type(): string {
