@@ -74,7 +74,9 @@ export async function sweepRetired(
   const markers = (await store.list(LAKE.retiredPrefix)).filter((o) => o.key.endsWith(".json"));
   if (markers.length === 0) return { deleted: [], finished: 0, waiting: 0 };
   const grace = options.graceMs ?? DEFAULT_RETIRE_GRACE_MS;
-  const listed = new Set((await readLedger(store)).flatMap((r) => r.output_keys));
+  // Read only once some marker is past its grace period: ingest sweeps after every commit, and reading the
+  // whole ledger each time would make a folder of replacements quadratic.
+  let listed: Set<string> | undefined;
   let pinned: Set<string> | undefined;
   const deleted: string[] = [];
   let finished = 0;
@@ -94,10 +96,11 @@ export async function sweepRetired(
       waiting++;
       continue;
     }
+    listed ??= new Set((await readLedger(store)).flatMap((r) => r.output_keys));
     pinned ??= await pinnedKeys(store);
     if (pinned.has("*")) return { deleted, finished, waiting: markers.length - finished };
     const held = marker.keys.filter((k) => pinned?.has(k) === true);
-    const free = marker.keys.filter((k) => !listed.has(k) && pinned?.has(k) !== true);
+    const free = marker.keys.filter((k) => listed?.has(k) !== true && pinned?.has(k) !== true);
     await store.delete(free);
     deleted.push(...free);
     if (held.length > 0) {
