@@ -49,7 +49,7 @@ export const LINEAGE_COLUMNS = [
     name: "line_number",
     type: "bigint",
     description:
-      "Record number in the drop, counting a header as line 1 (equals the physical line unless a quoted field spans lines)",
+      "The physical line of the drop the record starts on, counting a header as line 1, blank lines and lines inside quoted fields",
   },
 ] as const satisfies readonly { name: string; type: ColumnType; description: string }[];
 
@@ -201,6 +201,8 @@ export const REASON_CODES = {
   bad_encoding: "The record is not valid text in the declared encoding",
   missing_customer_id: "customer_id is empty",
   missing_required: "A required column other than customer_id is empty",
+  bad_id:
+    "An id given as a JSON number is not a whole number, or is too large to be read exactly (JSON Lines only)",
   bad_timestamp: "A timestamp does not parse with the profile's formats, or is out of range",
   bad_date: "A date does not parse with the profile's formats, or is out of range",
   bad_amount:

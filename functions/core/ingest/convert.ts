@@ -1,5 +1,9 @@
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import type { DuckDBConnection } from "../../engines/duckdb/session.ts";
 import { sqlIdent, sqlString } from "../../engines/duckdb/session.ts";
 import {
@@ -9,6 +13,7 @@ import {
   type ReasonCode,
 } from "../catalogue/contracts.ts";
 import { errorMessage, IngestError } from "../errors.ts";
+import type { BrokenRecord, CsvLayout } from "./csv-scan.ts";
 import { decodeHead, type FileFacts, looksBinary, parseFirstRecord, readTextHead } from "./inspect.ts";
 import type { SourceProfile } from "./profile.ts";
 
@@ -111,6 +116,95 @@ function jsonLines(input: ConvertInput, rejectsId: string): string {
     encoding = ${sqlString(input.profile.encoding)}, compression = ${input.facts.gzip ? "'gzip'" : "'none'"},
     store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
     rejects_scan = ${sqlString(`scans_${rejectsId}`)}) WITH ORDINALITY`;
+}
+
+/** JSON keys grouped case-insensitively, in order of first appearance: one source column per group. */
+function groupKeys(keys: string[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const key of keys) {
+    const group = groups.get(norm(key));
+    if (group) group.push(key);
+    else groups.set(norm(key), [key]);
+  }
+  return [...groups.values()];
+}
+
+const jsonPath = (key: string) => sqlString(`$."${key.replaceAll('"', '\\"')}"`);
+
+/** An id column (`…_id`): its values are names, never quantities, so a number must be read exactly. */
+const isIdColumn = (column: ColumnContract) => column.type === "varchar" && column.name.endsWith("_id");
+
+// 2^53: every whole number below it is exactly one double, so 17850.0 can only have been written for 17850.
+const EXACT_DOUBLE = "9007199254740992";
+
+/**
+ * The text of an id in a JSON record. A whole number is its digits whatever way it is written (17850,
+ * 17850.0, 1.785e4 all name customer "17850"): JSON does not tell them apart, and a file may hold both.
+ * A number with a fraction is no id; jsonIdInexact flags it (and one too large to be read exactly).
+ */
+function jsonIdText(key: string): string {
+  const path = jsonPath(key);
+  const number = `TRY_CAST(json_extract(obj, ${path}) AS DOUBLE)`;
+  return `CASE WHEN json_type(obj, ${path}) = 'DOUBLE' AND ${number} = trunc(${number}) AND abs(${number}) < ${EXACT_DOUBLE}
+    THEN CAST(CAST(${number} AS BIGINT) AS VARCHAR) ELSE json_extract_string(obj, ${path}) END`;
+}
+
+function jsonIdInexact(key: string): string {
+  const path = jsonPath(key);
+  const number = `TRY_CAST(json_extract(obj, ${path}) AS DOUBLE)`;
+  return `(json_type(obj, ${path}) = 'DOUBLE' AND NOT regexp_full_match(json_extract_string(obj, ${path}), '-?[0-9]+')
+    AND NOT (${number} = trunc(${number}) AND abs(${number}) < ${EXACT_DOUBLE}))`;
+}
+
+/** SQL for the message of a record holding one key in two spellings ("Amount" and "amount"), else NULL. */
+function duplicateKeys(spellings: string[][]): string {
+  const checks = spellings
+    .filter((group) => group.length > 1)
+    .map((group) => {
+      const present = (key: string) => `json_exists(obj, ${jsonPath(key)})`;
+      const count = group.map((key) => `CAST(${present(key)} AS INTEGER)`).join(" + ");
+      const names = group.map((key) => `CASE WHEN ${present(key)} THEN ${sqlString(`"${key}"`)} END`);
+      return `CASE WHEN ${count} > 1 THEN ${sqlString(`the record names the column "${norm(group[0] ?? "")}" more than once, in different case (`)} || concat_ws(', ', ${names.join(", ")}) || '): keys match columns case-insensitively' END`;
+    });
+  return checks.length === 0 ? "CAST(NULL AS VARCHAR)" : `COALESCE(${checks.join(", ")})`;
+}
+
+/**
+ * A copy of a delimited file (decompressed) without the first lines of its broken records: DuckDB reads it
+ * instead of the file, and resumes after each broken record at its next line. Made only for a file that has
+ * broken records; the scan that finds them shares the hashing read (inspect.ts).
+ */
+async function copyWithoutLines(
+  input: ConvertInput,
+  broken: BrokenRecord[],
+  target: string,
+): Promise<CsvSource> {
+  let offset = 0;
+  let next = 0;
+  const cut = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const end = offset + chunk.length;
+      const kept: Buffer[] = [];
+      let at = offset;
+      while (at < end) {
+        const range = broken[next];
+        if (!range || range.start >= end) {
+          kept.push(chunk.subarray(at - offset));
+          break;
+        }
+        if (range.start > at) kept.push(chunk.subarray(at - offset, range.start - offset));
+        at = Math.max(at, Math.min(range.end, end));
+        if (range.end <= end) next += 1;
+      }
+      offset = end;
+      done(null, Buffer.concat(kept));
+    },
+  });
+  const read = createReadStream(input.path);
+  await (input.facts.gzip
+    ? pipeline(read, createGunzip(), cut, createWriteStream(target))
+    : pipeline(read, cut, createWriteStream(target)));
+  return { path: target, gzip: false };
 }
 
 /** Maps every contract column to where its value comes from; rejects the file if a required one is missing. */
@@ -232,10 +326,20 @@ function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumb
     case "bigint": {
       // DECIMAL(18,6) keeps DuckDB on 64-bit arithmetic (DECIMAL(38,…) is 4–5× slower per value).
       parsed = `TRY_CAST(${numericText(raw, numbers)} AS ${column.type === "integer" ? "DECIMAL(18,6)" : "DECIMAL(38,6)"})`;
-      const max = column.type === "integer" ? "2147483647" : "9223372036854775807";
+      const [min, max] =
+        column.type === "integer"
+          ? ["-2147483648", "2147483647"]
+          : ["-9223372036854775808", "9223372036854775807"];
       value = `CAST(${p} AS ${column.type === "integer" ? "INTEGER" : "BIGINT"})`;
+      // A number too large for the parse (NULL) or for the column is out of range, not "not whole".
+      const number = `regexp_full_match(${numericText(raw, numbers)}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
       checks.push({
-        when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} <> trunc(${p}) OR abs(${p}) > ${max})`,
+        when: `${raw} IS NOT NULL AND ${number} AND (${p} IS NULL OR ${p} < ${min} OR ${p} > ${max})`,
+        code: "bad_quantity",
+        message: `'${column.name} ' || ${quoted} || ' is out of range (${column.type === "integer" ? "a whole number from -2147483648 to 2147483647" : "a 64-bit whole number"})'`,
+      });
+      checks.push({
+        when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} <> trunc(${p}))`,
         code: "bad_quantity",
         message: `'${column.name} ' || ${quoted} || ' is not a whole number'`,
       });
@@ -290,16 +394,51 @@ function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumb
   return { parsed, value, checks };
 }
 
+/** Where DuckDB reads a delimited file: the file itself, or a copy without its broken lines. */
+interface CsvSource {
+  readonly path: string;
+  readonly gzip: boolean;
+}
+
 /** Every field of a delimited file as text (c1..cN), numbered by k; unparseable records go to the rejects table. */
-function csvReaderSql(input: ConvertInput, columnCount: number, rejectsId: string): string {
-  const { path, facts, profile } = input;
+function csvReaderSql(
+  input: ConvertInput,
+  source: CsvSource,
+  columnCount: number,
+  rejectsId: string,
+): string {
+  const { facts, profile } = input;
+  const { path } = source;
   const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(", ");
   return `SELECT *, ordinality AS k FROM read_csv(${sqlString(path)}, header = ${profile.header},
     columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
     quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
-    encoding = ${sqlString(profile.encoding)}, compression = ${facts.gzip ? "'gzip'" : "'none'"},
+    encoding = ${sqlString(profile.encoding)}, compression = ${source.gzip ? "'gzip'" : "'none'"},
     max_line_size = 10000000, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
     rejects_scan = ${sqlString(`scans_${rejectsId}`)}) WITH ORDINALITY`;
+}
+
+/**
+ * Loads the scan's line shifts into `lines_<runId>` when a delimited file has any (an empty line, a quoted
+ * field over several lines, a broken record): "none" when record numbers are the physical lines already,
+ * "mismatch" when DuckDB read another number of records than the scan found (then they are not used).
+ */
+async function lineShifts(
+  connection: DuckDBConnection,
+  runId: string,
+  layout: CsvLayout | undefined,
+  recordsRead: number,
+): Promise<"none" | "shifted" | "mismatch"> {
+  if (!layout || layout.shifts.length === 0) return "none";
+  if (layout.records !== recordsRead) return "mismatch";
+  await connection.run(`CREATE TEMP TABLE lines_${runId} (record BIGINT, logical BIGINT, physical BIGINT)`);
+  for (let i = 0; i < layout.shifts.length; i += 1000) {
+    const values = layout.shifts
+      .slice(i, i + 1000)
+      .map((shift) => `(${shift.record}, ${shift.logical}, ${shift.physical})`);
+    await connection.run(`INSERT INTO lines_${runId} VALUES ${values.join(", ")}`);
+  }
+  return "shifted";
 }
 
 /**
@@ -313,20 +452,52 @@ function csvReaderSql(input: ConvertInput, columnCount: number, rejectsId: strin
 export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const { connection, contract, profile, facts, dropId, outDir } = input;
   const runId = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const sources = await sourceColumns(input, `${runId}_keys`);
+  const layout = facts.format === "csv" ? facts.layout : undefined;
+  const broken = layout?.broken ?? [];
+  if (broken[0]?.line === 1 && profile.header) {
+    throw new IngestError(
+      "bad_format",
+      `"${input.displayName}": its header is broken: ${broken[0].reason}. Check the quoting of the first line`,
+    );
+  }
+  const keys = await sourceColumns(input, `${runId}_keys`);
+  // JSON keys match contract columns case-insensitively, as CSV headers do: "Amount" and "amount" in two
+  // records are one column. (A header naming one column twice rejects a CSV file; a record with one key
+  // twice is quarantined: see duplicateKeys.)
+  const spellings = facts.format === "jsonl" ? groupKeys(keys) : keys.map((key) => [key]);
+  const sources = spellings.map((group) => group[0] ?? "");
   const { resolutions, warnings } = resolveColumns(input, sources);
+  // Sources that feed an id column: in JSON Lines, a number there must be read exactly (jsonIdText).
+  const idSources = new Set(
+    contract.columns.flatMap((column) => {
+      const resolution = resolutions.get(column.name);
+      return isIdColumn(column) && resolution?.kind === "column" ? [resolution.source] : [];
+    }),
+  );
+  await mkdir(outDir, { recursive: true });
+  // The records broken by a stray quote are left out of what DuckDB reads (csv-scan.ts).
+  const csvSource: CsvSource =
+    broken.length > 0
+      ? await copyWithoutLines(input, broken, join(outDir, "readable.csv"))
+      : { path: input.path, gzip: facts.gzip };
 
   // src(pass): one row per record with text fields c1..cN and k, the record's ordinal among parsed
   // records. Each scan needs its own rejects table name, hence the pass tag.
   const src = (pass: string): string => {
-    if (facts.format === "csv") return csvReaderSql(input, sources.length, `${runId}_${pass}`);
+    if (facts.format === "csv") return csvReaderSql(input, csvSource, sources.length, `${runId}_${pass}`);
     if (facts.format === "jsonl") {
-      const fields = sources.map(
-        (name, i) =>
-          `json_extract_string(obj, ${sqlString(`$."${name.replaceAll('"', '\\"')}"`)}) AS c${i + 1}`,
-      );
+      const fields = spellings.flatMap((group, i) => {
+        const isId = idSources.has(i);
+        const value = `COALESCE(${group.map((key) => (isId ? jsonIdText(key) : `json_extract_string(obj, ${jsonPath(key)})`)).join(", ")})`;
+        return isId
+          ? [
+              `${value} AS c${i + 1}`,
+              `COALESCE(${group.map(jsonIdInexact).join(" OR ")}, false) AS __inexact${i + 1}`,
+            ]
+          : [`${value} AS c${i + 1}`];
+      });
       // Fields are extracted from valid objects only: json_extract_string fails the query on malformed JSON.
-      return `SELECT ${fields.join(", ")}, line AS __line, k, obj IS NULL AS __bad FROM (
+      return `SELECT ${fields.join(", ")}, ${duplicateKeys(spellings)} AS __dup, line AS __line, k, obj IS NULL AS __bad FROM (
           SELECT CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN line END AS obj, line, k
           FROM (${jsonLines(input, `${runId}_${pass}`)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
     }
@@ -361,7 +532,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       await connection.runAndReadAll(`SELECT count(DISTINCT line) AS n FROM ${rejectsTable}`)
     ).getRowObjectsJS()[0]?.n ?? 0,
   );
-  const rowsIn = parsedCount + rejectedRows;
+  const rowsIn = parsedCount + rejectedRows + broken.length;
   // A header and no rows is a normal export ("no sales today"): a drop of zero rows, not an error.
   if (parsedCount === 0 && rejectedRows > 0 && facts.format === "csv") {
     const sample = await connection.runAndReadAll(`SELECT error_message FROM ${rejectsTable} LIMIT 1`);
@@ -370,26 +541,54 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       `"${input.displayName}" could not be parsed as ${facts.delimiter === "\t" ? "tab" : `"${facts.delimiter}"`}-delimited text: no record parsed (${String(sample.getRowObjectsJS()[0]?.error_message ?? "").split("\n")[0]})`,
     );
   }
+  // Physical line numbers (the contract's promise): DuckDB numbers records, and its rejects by lines that
+  // skip line ends inside quoted fields; the scan of the file (csv-scan.ts) knows where each record starts.
+  // Should DuckDB have read another number of records than the scan found, its numbering is kept.
+  const headerLines = facts.format === "csv" && profile.header ? 1 : 0;
+  const shifts = await lineShifts(connection, runId, layout, parsedCount + rejectedRows + headerLines);
+  if (shifts === "mismatch") {
+    warnings.push(
+      `line numbers in "${input.displayName}" count records, not physical lines: the reader found another number of records than the scan of the file`,
+    );
+  }
+  const shifted = shifts === "shifted";
   // DuckDB stores one reject per error, e.g. one per missing field: one record, one quarantine row.
+  // record_number counts records (a header included); line_number is the record's first physical line.
   await connection.run(`CREATE TEMP TABLE reject_rows_${runId} AS
-    SELECT CAST(line AS BIGINT) AS line_number, arg_min(error_type, column_idx) AS error_type, any_value(csv_line) AS csv_line
-    FROM ${rejectsTable} GROUP BY line`);
+    SELECT g.line + ${shifted ? "COALESCE(s.record - s.logical, 0)" : "0"} AS record_number,
+      g.line + ${shifted ? "COALESCE(s.physical - s.logical, 0)" : "0"} AS line_number, error_type, csv_line
+    FROM (SELECT CAST(line AS BIGINT) AS line, arg_min(error_type, column_idx) AS error_type, any_value(csv_line) AS csv_line
+      FROM ${rejectsTable} GROUP BY line) g
+    ${shifted ? `ASOF LEFT JOIN lines_${runId} s ON g.line >= s.logical` : ""}`);
   if (hasRejectsTable) await dropRejects("a");
   else await connection.run(`DROP TABLE ${rejectsTable}`);
+  await connection.run(`CREATE TEMP TABLE broken_${runId} (line_number BIGINT, reason VARCHAR, raw VARCHAR)`);
+  if (broken.length > 0) {
+    const insert = await connection.prepare(`INSERT INTO broken_${runId} VALUES ($1, $2, $3)`);
+    const decoder = new TextDecoder(profile.encoding === "latin-1" ? "latin1" : "utf-8");
+    for (const record of broken) {
+      insert.bindBigInt(1, BigInt(record.line));
+      insert.bindVarchar(
+        2,
+        `${record.reason}: the record is broken, so this line is quarantined and reading resumes at line ${record.line + 1}`,
+      );
+      insert.bindVarchar(3, decoder.decode(record.raw));
+      await insert.run();
+    }
+  }
 
-  // Line numbers: the k-th parsed record's line is k (+1 for a header) plus the rejected records before it.
+  // Record numbers: the k-th parsed record is record k (+1 for a header) plus the rejected records before it.
   // `offsets` maps "number of parsed records before reject j" to j, so a windowed max finds the count.
-  const headerLines = facts.format === "csv" && profile.header ? 1 : 0;
-  let numbered: (pass: string) => string;
+  let recordNumbered: (pass: string) => string;
   if (rejectedRows === 0 || facts.format !== "csv") {
-    numbered = (pass) => `SELECT *, k + ${headerLines} AS line_number FROM (${src(pass)})`;
+    recordNumbered = (pass) => `SELECT *, k + ${headerLines} AS line_number FROM (${src(pass)})`;
   } else {
     await connection.run(`CREATE TEMP TABLE offsets_${runId} AS
       SELECT t, max(j) AS j FROM (
-        SELECT line_number - ${headerLines} - row_number() OVER (ORDER BY line_number) AS t,
-               row_number() OVER (ORDER BY line_number) AS j FROM reject_rows_${runId})
+        SELECT record_number - ${headerLines} - row_number() OVER (ORDER BY record_number) AS t,
+               row_number() OVER (ORDER BY record_number) AS j FROM reject_rows_${runId})
       GROUP BY t`);
-    numbered = (
+    recordNumbered = (
       pass,
     ) => `SELECT * EXCLUDE (__pos, __kind, __j), __pos + ${headerLines} + COALESCE(__j, 0) AS line_number
       FROM (
@@ -400,6 +599,13 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
           SELECT t AS __pos, 2 AS __kind, j AS __j0 FROM offsets_${runId}))
       WHERE __kind = 1`;
   }
+  // ...and its physical line is its record number shifted by the scan's lines table.
+  const numbered = shifted
+    ? (
+        pass: string,
+      ) => `SELECT n.* EXCLUDE (line_number), n.line_number + COALESCE(s.physical - s.record, 0) AS line_number
+        FROM (${recordNumbered(pass)}) n ASOF LEFT JOIN lines_${runId} s ON n.line_number >= s.record`
+    : recordNumbered;
 
   // Typing and validation, in three layers (raw text → parsed → output and reason).
   const rawColumns: string[] = [];
@@ -408,6 +614,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const checks: { when: string; code: ReasonCode; message: string }[] = [];
   if (facts.format === "jsonl") {
     checks.push({ when: "__bad", code: "malformed_row", message: "'the line is not a JSON object'" });
+    checks.push({ when: "__dup IS NOT NULL", code: "malformed_row", message: "__dup" });
   }
   const columnSqls = new Map<string, ColumnSql>();
   for (const column of contract.columns) {
@@ -426,6 +633,13 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
         ELSE CAST(TRY_CAST(${l} * ${r} AS DECIMAL(18,2)) AS VARCHAR) END`;
     } else raw = "CAST(NULL AS VARCHAR)";
     const sql = columnSql(column, profile, resolution.kind === "product");
+    if (resolution.kind === "column" && idSources.has(resolution.source) && facts.format === "jsonl") {
+      sql.checks.push({
+        when: `__inexact${resolution.source + 1}`,
+        code: "bad_id",
+        message: `'${column.name} "' || ${sqlIdent(`r_${column.name}`)} || '" is a JSON number with a fraction, or too large to read exactly; an id must be a string or a whole number'`,
+      });
+    }
     columnSqls.set(column.name, sql);
     rawColumns.push(`${raw} AS ${sqlIdent(`r_${column.name}`)}`);
     parsedColumns.push(`${sql.parsed} AS ${sqlIdent(`p_${column.name}`)}`);
@@ -449,7 +663,10 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const failing = `CASE ${checks.map((c, i) => `WHEN ${c.when} THEN ${i + 1}`).join(" ")} END`;
   const byCheck = (pick: (c: (typeof checks)[number]) => string) =>
     `CASE __fail ${checks.map((c, i) => `WHEN ${i + 1} THEN ${pick(c)}`).join(" ")} END`;
-  const extra = facts.format === "jsonl" ? ", __bad" : "";
+  const extra =
+    facts.format === "jsonl"
+      ? [", __bad, __dup", ...[...idSources].map((i) => `, __inexact${i + 1}`)].join("")
+      : "";
   const checked = (pass: string) => `
     SELECT ${outputs.join(", ")}, line_number, raw,
       __fail, ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
@@ -492,11 +709,13 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
         CASE error_type
           WHEN 'TOO MANY COLUMNS' THEN 'the record has more fields than the header (${sources.length})'
           WHEN 'MISSING COLUMNS' THEN 'the record has fewer fields than the header (${sources.length})'
-          WHEN 'UNQUOTED VALUE' THEN 'a quote appears inside an unquoted field'
+          WHEN 'UNQUOTED VALUE' THEN 'a quoted field is followed by other characters before the next delimiter (a quote inside a quoted field must be doubled)'
           WHEN 'INVALID ENCODING' THEN 'the record is not valid ${profile.encoding}'
           ELSE 'the record cannot be parsed: ' || lower(error_type) END,
         regexp_replace(csv_line, '^[\\r\\n]+', '')
       FROM reject_rows_${runId}
+      UNION ALL
+      SELECT ${sqlString(dropId)}, line_number, 'malformed_row', reason, raw FROM broken_${runId}
     ) TO ${sqlString(quarantineFile)} (FORMAT parquet, COMPRESSION zstd)`);
   const rowsQuarantined = Number(quarantine.getRowObjectsJS()[0]?.Count ?? 0);
   await dropRejects("c");
@@ -516,7 +735,9 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     const code = String(row.reason_code);
     if (code in REASON_CODES) reasons[code as ReasonCode] = Number(row.n);
   }
-  await connection.run(`DROP TABLE reject_rows_${runId}; DROP TABLE IF EXISTS offsets_${runId}`);
+  await connection.run(
+    `DROP TABLE reject_rows_${runId}; DROP TABLE broken_${runId}; DROP TABLE IF EXISTS offsets_${runId}; DROP TABLE IF EXISTS lines_${runId}`,
+  );
 
   return {
     rowsIn,

@@ -6,6 +6,7 @@ import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { IngestError } from "../errors.ts";
+import { type CsvLayout, CsvScanner } from "./csv-scan.ts";
 import type { SourceProfile } from "./profile.ts";
 
 export type FileFormat = "csv" | "jsonl" | "parquet";
@@ -16,6 +17,8 @@ export interface FileFacts {
   readonly delimiter: string;
   readonly sizeBytes: number;
   readonly sha256: string;
+  /** Where a delimited file's records start and which are broken by a stray quote (csv-scan.ts). */
+  readonly layout?: CsvLayout;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -25,8 +28,13 @@ const PARQUET_MAGIC = "PAR1";
  * Streams the file once for its SHA-256 (the drop's content identity in the ledger) and, for gzip, checks
  * the whole compressed stream on the way: DuckDB's reader stops quietly at a damaged or truncated gzip
  * member and returns the rows before it (observed on 1.5.6), which would lose rows without a word.
+ * `onText` receives the (decompressed) bytes on the same pass: the CSV scanner reads them there.
  */
-export async function sha256File(path: string, gzip = false): Promise<string> {
+export async function sha256File(
+  path: string,
+  gzip = false,
+  onText?: (chunk: Buffer) => void,
+): Promise<string> {
   const hash = createHash("sha256");
   // One read of the file: every chunk is hashed on its way through, and a gzip file is also decompressed
   // to the end (and thrown away) so that damage anywhere in it is found here, not half-way through
@@ -38,8 +46,13 @@ export async function sha256File(path: string, gzip = false): Promise<string> {
     },
   });
   const sink = new Writable({
-    write(_chunk, _encoding, done) {
-      done();
+    write(chunk: Buffer, _encoding, done) {
+      try {
+        onText?.(chunk);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
     },
   });
   try {
@@ -129,7 +142,33 @@ export async function inspectFile(
     }
   }
   const delimiter = profile.delimiter ?? (named.tsv ? "\t" : ",");
-  return { format, gzip: isGzip, delimiter, sizeBytes: size, sha256: await sha256File(path, isGzip) };
+  const scanner = format === "csv" ? csvScanner(profile, delimiter) : undefined;
+  const sha256 = await sha256File(path, isGzip, scanner && ((chunk) => scanner.push(chunk)));
+  const layout = scanner?.finish();
+  return { format, gzip: isGzip, delimiter, sizeBytes: size, sha256, ...(layout ? { layout } : {}) };
+}
+
+/**
+ * The scanner of a delimited file's records. It reads bytes, so the quote and the delimiter must each be one
+ * byte in the file's encoding (any ASCII character, or any character in Latin-1); a profile with another
+ * character is read by DuckDB alone, without resynchronisation after a stray quote.
+ */
+function csvScanner(profile: SourceProfile, delimiter: string): CsvScanner | undefined {
+  const byteOf = (char: string) => {
+    const code = char.charCodeAt(0);
+    return code < (profile.encoding === "latin-1" ? 256 : 128) ? code : undefined;
+  };
+  const delimiterByte = byteOf(delimiter);
+  const quoteByte = profile.quote === "" ? undefined : byteOf(profile.quote);
+  if (delimiterByte === undefined || (profile.quote !== "" && quoteByte === undefined)) return undefined;
+  return new CsvScanner({
+    ...(quoteByte === undefined ? {} : { quote: quoteByte }),
+    delimiter: delimiterByte,
+    header: profile.header,
+    ...(profile.columns ? { columns: profile.columns.length } : {}),
+    maxQuotedLines: profile.quoted_field_max_lines,
+    maxQuotedBytes: profile.quoted_field_max_bytes,
+  });
 }
 
 async function readTail(path: string, bytes: number): Promise<Buffer> {

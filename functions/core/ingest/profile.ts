@@ -10,7 +10,7 @@ const formats = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
   .transform((v) => (Array.isArray(v) ? v : [v]));
 
-export const profileSchema = z.strictObject({
+const profileFields = z.strictObject({
   /** Shown in the ledger. Defaults to the profile file's name. */
   name: z.string().min(1).optional(),
   description: z.string().optional(),
@@ -22,6 +22,14 @@ export const profileSchema = z.strictObject({
   delimiter: z.string().length(1).optional(),
   /** Quote character (default `"`); doubled inside a quoted field to escape it. Empty string: no quoting. */
   quote: z.string().max(1).default('"'),
+  /**
+   * A quoted field may run over at most this many line ends (default 100); past it, or at the end of the
+   * file, its quote is taken as stray: the record's first line is quarantined and reading resumes at the
+   * next line (docs/ingest.md#broken-quoting).
+   */
+  quoted_field_max_lines: z.number().int().min(1).default(100),
+  /** And at most this many bytes, once it runs over a line end (default 1 MiB). */
+  quoted_field_max_bytes: z.number().int().min(1).default(1_048_576),
   /** Whether the first line names the columns (default true). */
   header: z.boolean().default(true),
   /** Column names for a file without header, in order. */
@@ -50,6 +58,17 @@ export const profileSchema = z.strictObject({
   defaults: z.record(z.string().min(1), z.string()).default({}),
   /** Source columns to drop silently (no "unknown column" warning). */
   ignore_columns: z.array(z.string().min(1)).default([]),
+});
+
+export const profileSchema = profileFields.superRefine((profile, context) => {
+  // One character for both would read "1,5" as 15: no file can be read right with such a profile.
+  if (profile.thousands_separator === profile.decimal_separator) {
+    context.addIssue({
+      code: "custom",
+      path: ["thousands_separator"],
+      message: `"${profile.thousands_separator}" is also the decimal_separator; they must differ (a number like "1${profile.decimal_separator}5" would be ambiguous)`,
+    });
+  }
 });
 
 export type SourceProfile = z.output<typeof profileSchema>;

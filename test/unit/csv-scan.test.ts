@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { CsvScanner, type CsvScanOptions, scanCsv } from "../../functions/core/ingest/csv-scan.ts";
+
+const OPTIONS: CsvScanOptions = {
+  quote: 0x22,
+  delimiter: 0x2c,
+  header: true,
+  maxQuotedLines: 3,
+  maxQuotedBytes: 1000,
+};
+
+/** The layout of a text, with the broken records' raw lines as text. */
+function scan(text: string, options: Partial<CsvScanOptions> = {}) {
+  const layout = scanCsv(Buffer.from(text), { ...OPTIONS, ...options });
+  return { ...layout, broken: layout.broken.map((b) => ({ ...b, raw: b.raw.toString() })) };
+}
+
+describe("the CSV record scanner", () => {
+  it("finds no shift in a plain file, and one after a blank line or a quoted field over two lines", () => {
+    expect(scan("a,b\n1,2\n3,4\n")).toEqual({ records: 3, shifts: [], broken: [] });
+    expect(scan('a,b\n1,"x\ny"\n\n3,4\n').shifts).toEqual([
+      // Record 3 (3,4) is on physical line 5; DuckDB numbers its line 4 (a blank line counts, a quoted
+      // line end does not).
+      { record: 3, logical: 4, physical: 5 },
+    ]);
+  });
+
+  it("counts a blank line as a record in a file of one column, as DuckDB reads it", () => {
+    expect(scan("a\n1\n\n2\n")).toEqual({ records: 4, shifts: [], broken: [] });
+  });
+
+  it("breaks a record whose quote stays open past the line limit and resumes at its next line", () => {
+    const layout = scan('a,b\n1,"oops\n2,3\n4,5\n6,7\n8,9\n');
+    expect(layout.broken).toEqual([
+      {
+        line: 2,
+        raw: '1,"oops',
+        reason: "a quoted field opened in field 2 is still open after 3 line ends (quoted_field_max_lines)",
+        start: 4,
+        end: 12,
+      },
+    ]);
+    expect(layout.records).toBe(5);
+    expect(layout.shifts).toEqual([{ record: 2, logical: 2, physical: 3 }]);
+  });
+
+  it("breaks a record past the byte limit, at the end of the file, or with the wrong number of fields", () => {
+    expect(scan('a,b\n1,"x\nyyyyyyyyyy"\n', { maxQuotedBytes: 5 }).broken[0]?.reason).toMatch(
+      /still open after 5 bytes \(quoted_field_max_bytes\)/,
+    );
+    expect(scan('a,b\n1,"x\n2,3').broken[0]?.reason).toMatch(/never closed/);
+    expect(scan('a,b\n1,"x\n2",3\n').broken[0]?.reason).toMatch(/a record of 3 fields instead of 2/);
+  });
+
+  it("treats a quote inside a field as an ordinary character and a doubled quote as a quote", () => {
+    expect(scan('a,b\n1,5" screen\n"say ""hi""",2\n')).toEqual({ records: 3, shifts: [], broken: [] });
+  });
+
+  it("gives the same layout whatever the chunks, CRLF and a byte-order mark included", () => {
+    const text = '\ufeffa,b\r\n1,"x\r\ny"\r\n\r\n2,"oops\r\n3,4\r\n5,6\r\n7,8\r\n9,"a\r\nb"\r\n';
+    const whole = scanCsv(Buffer.from(text), OPTIONS);
+    const scanner = new CsvScanner(OPTIONS);
+    for (const byte of Buffer.from(text)) scanner.push(Buffer.from([byte]));
+    expect(scanner.finish()).toEqual(whole);
+    expect(whole.broken.map((b) => b.line)).toEqual([5]);
+    expect(whole.records).toBe(6);
+  });
+});
