@@ -334,7 +334,7 @@ function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumb
       // A number too large for the parse (NULL) or for the column is out of range, not "not whole".
       const number = `regexp_full_match(${numericText(raw, numbers)}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
       checks.push({
-        when: `${raw} IS NOT NULL AND ${number} AND (${p} IS NULL OR ${p} < ${min} OR ${p} > ${max})`,
+        when: `(${p} IS NULL OR ${p} < ${min} OR ${p} > ${max}) AND ${raw} IS NOT NULL AND ${number}`,
         code: "bad_quantity",
         message: `'${column.name} ' || ${quoted} || ' is out of range (${column.type === "integer" ? "a whole number from -2147483648 to 2147483647" : "a 64-bit whole number"})'`,
       });
