@@ -8,6 +8,7 @@
 import { takeSnapshot } from "../core/ledger/ledger.ts";
 import type { Warehouse } from "../core/ports/warehouse.ts";
 import type { ReportData } from "../core/report/report.ts";
+import { type DeletedAsOf, deletePublishedAsOf } from "../core/runner/delete.ts";
 import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
 import { STAGES } from "../core/stages/index.ts";
 import { type LakeQuerySession, openLakeQuerySession } from "../engines/duckdb/query-session.ts";
@@ -52,7 +53,24 @@ export async function openLakeQuery(lakeDir: string): Promise<LakeQuerySession> 
   return openLakeQuerySession(lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)));
 }
 
-/** The report's figures from a local lake's published models (the latest as-of unless one is given). */
-export async function loadLocalReport(lakeDir: string, asOf?: string): Promise<ReportData> {
-  return loadLakeReport(lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)), asOf);
+/**
+ * The report's figures from a local lake's published models: as of `asOf`, or else the latest as-of (the
+ * latest on or before `notAfter`, today, when given).
+ */
+export async function loadLocalReport(
+  lakeDir: string,
+  asOf?: string,
+  notAfter?: string,
+): Promise<ReportData> {
+  return loadLakeReport(lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)), asOf, notAfter);
+}
+
+/**
+ * Removes a published as-of from a local lake (`crmlake runs delete`): its model outputs, under the run lock;
+ * the runs that published it stay recorded as `deleted` (functions/core/runner/delete.ts).
+ */
+export async function deleteLocalAsOf(lakeDir: string, asOf: string): Promise<DeletedAsOf> {
+  return deletePublishedAsOf(new LocalModelOutputs(lakeDir), asOf, {
+    command: `crmlake runs delete --as-of ${asOf} --lake ${lakeDir}`,
+  });
 }

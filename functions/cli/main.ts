@@ -7,12 +7,14 @@ import { ingestCommand } from "./commands/ingest.ts";
 import { queryCommand } from "./commands/query.ts";
 import { reportCommand } from "./commands/report.ts";
 import { runCommand } from "./commands/run.ts";
+import { runsCommand } from "./commands/runs.ts";
 
 const COMMANDS: readonly Command[] = [
   demoCommand,
   generateCommand,
   ingestCommand,
   runCommand,
+  runsCommand,
   queryCommand,
   reportCommand,
   doctorCommand,

@@ -4,6 +4,7 @@
  * that a typo never silently falls back to a default. docs/models.md lists the fields from this schema.
  */
 import { z } from "zod";
+import { isTimeZone } from "./dates.ts";
 import { parseJson, readJsonFile, validateJson } from "./json.ts";
 
 /** A number with at most `scale` decimals (it reaches SQL as an exact DECIMAL literal). */
@@ -166,6 +167,29 @@ const clv = z
   })
   .prefault({});
 
+const calendar = z
+  .strictObject({
+    time_zone: z
+      .string()
+      .refine(isTimeZone, {
+        error: (issue) =>
+          `${JSON.stringify(issue.input)} is not an IANA time zone; expected one such as "Etc/UTC" or "Europe/Berlin"`,
+      })
+      .default("Etc/UTC")
+      .describe(
+        "The business's time zone (IANA): it decides what day is today, for the default as-of of a run and the report and for the future-date check of ingest.",
+      ),
+    future_date_tolerance_days: z
+      .int()
+      .min(0)
+      .max(366)
+      .default(2)
+      .describe(
+        "Ingest quarantines a row (future_date) whose order, sign-up or contact date lies more than this many days after the day of ingest in time_zone: a stray year 2150 cannot move the as-of.",
+      ),
+  })
+  .prefault({});
+
 export const CONFIG_SCHEMA = z.strictObject({
   $schema: z.string().optional().describe("Optional JSON-schema reference for editors; ignored."),
   periods,
@@ -177,6 +201,7 @@ export const CONFIG_SCHEMA = z.strictObject({
   cost_to_serve: costToServe,
   affinity,
   clv,
+  calendar,
 });
 
 export type CrmlakeConfig = z.infer<typeof CONFIG_SCHEMA>;

@@ -33,3 +33,78 @@ export function notADate(text: string): string {
 export function formatIsoDate(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
+
+/** Whether `zone` is an IANA time zone this runtime knows (`Etc/UTC`, `Europe/Berlin`). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-CA", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `YYYY-MM-DD` of the calendar day `instant` falls on in `timeZone` (an IANA zone, checked by isTimeZone). */
+export function dayIn(instant: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).formatToParts(instant);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const day = new Date(Date.UTC(2000, part("month") - 1, part("day")));
+  day.setUTCFullYear(part("year"));
+  return formatIsoDate(day);
+}
+
+/** The date `days` calendar days after `YYYY-MM-DD` (before, when negative). */
+export function addDays(date: string, days: number): string {
+  const day = parseIsoDate(date);
+  if (day === undefined) throw new RangeError(`addDays: ${notADate(date)}`);
+  return formatIsoDate(new Date(day.getTime() + days * 86_400_000));
+}
+
+/** The zone's offset from UTC at `instant`, in milliseconds (its wall clock minus UTC, to the second). */
+function offsetAt(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(new Date(instant));
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const wall = new Date(
+    Date.UTC(2000, part("month") - 1, part("day"), part("hour"), part("minute"), part("second")),
+  );
+  wall.setUTCFullYear(part("year"));
+  return wall.getTime() - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * The instant the calendar day `YYYY-MM-DD` begins in `timeZone`. Local midnight is UTC midnight minus the
+ * zone's offset, read from the zone's clock (a second reading covers an offset that changes in between);
+ * where the clock skips midnight (a daylight-saving jump at 00:00), the day begins at the jump.
+ */
+export function startOfDay(date: string, timeZone: string): Date {
+  const midnight = parseIsoDate(date);
+  if (midnight === undefined) throw new RangeError(`startOfDay: ${notADate(date)}`);
+  const utcMidnight = midnight.getTime();
+  let start = utcMidnight - offsetAt(utcMidnight, timeZone);
+  start = utcMidnight - offsetAt(start, timeZone);
+  if (dayIn(new Date(start), timeZone) !== date) {
+    // Midnight does not exist that day: the first instant of the day lies within the next hours.
+    let [before, at] = [start, start + 6 * 3_600_000];
+    while (at - before > 1) {
+      const middle = Math.floor((before + at) / 2);
+      if (dayIn(new Date(middle), timeZone) === date) at = middle;
+      else before = middle;
+    }
+    start = at;
+  }
+  return new Date(start);
+}

@@ -16,7 +16,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { RunLockedError, StorageError } from "../core/errors.ts";
-import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
+import { type DeletableOutputs, isDataFile, type PublishedPartition } from "../core/ports/model-outputs.ts";
 import { parseRunRecord, type RunRecord, timestampText } from "../core/runner/runs.ts";
 import { processAlive } from "./local.ts";
 
@@ -49,6 +49,18 @@ async function listFiles(dir: string): Promise<string[]> {
   }
 }
 
+async function listDirs(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
 /** Writes a small file by writing a sibling and renaming it into place. */
 async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
@@ -56,7 +68,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-export class LocalModelOutputs implements ModelOutputs {
+export class LocalModelOutputs implements DeletableOutputs {
   readonly location: string;
 
   constructor(lakeDir: string) {
@@ -152,10 +164,7 @@ export class LocalModelOutputs implements ModelOutputs {
    * them and they stop pinning the inputs they read.
    */
   private async failAbandonedRuns(currentRunId: string): Promise<void> {
-    const dir = this.path(MODEL_LAYOUT.runLogPrefix);
-    for (const name of (await listFiles(dir)).filter((n) => n.endsWith(".json"))) {
-      const file = join(dir, name);
-      const record = parseRunRecord(await readFile(file, "utf8"), file);
+    for (const record of await this.listRunRecords()) {
       if (record.status !== "running" || record.run_id === currentRunId) continue;
       await this.writeRunRecord({
         ...record,
@@ -223,6 +232,38 @@ export class LocalModelOutputs implements ModelOutputs {
       if (isMissing(error)) return undefined;
       throw error;
     }
+  }
+
+  async listRunRecords(): Promise<RunRecord[]> {
+    const dir = this.path(MODEL_LAYOUT.runLogPrefix);
+    const records: RunRecord[] = [];
+    for (const name of (await listFiles(dir)).filter((n) => n.endsWith(".json"))) {
+      const file = join(dir, name);
+      records.push(parseRunRecord(await readFile(file, "utf8"), file));
+    }
+    return records;
+  }
+
+  async publishedPartitions(): Promise<PublishedPartition[]> {
+    const partitions: PublishedPartition[] = [];
+    const prefix = MODEL_LAYOUT.partitionDir("");
+    for (const model of await listDirs(this.path(MODEL_LAYOUT.modelsPrefix))) {
+      const modelDir = this.path(MODEL_LAYOUT.modelPrefix(model));
+      for (const dir of await listDirs(modelDir)) {
+        if (!dir.startsWith(prefix)) continue;
+        if ((await listFiles(join(modelDir, dir))).some(isDataFile)) {
+          partitions.push({ model, asOf: dir.slice(prefix.length) });
+        }
+      }
+    }
+    return partitions;
+  }
+
+  async deletePartition({ model, asOf }: PublishedPartition): Promise<void> {
+    const modelDir = this.path(MODEL_LAYOUT.modelPrefix(model));
+    await rm(join(modelDir, MODEL_LAYOUT.partitionDir(asOf)), { recursive: true, force: true });
+    // A model left with no partition goes too, so that nothing lists an empty table.
+    if ((await readdir(modelDir).catch(() => [""])).length === 0) await rm(modelDir, { recursive: true });
   }
 
   async listTableFiles(location: string): Promise<string[]> {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { formatIsoDate, isIsoDate, notADate, parseIsoDate } from "../../functions/core/dates.ts";
+import {
+  addDays,
+  dayIn,
+  formatIsoDate,
+  isIsoDate,
+  isTimeZone,
+  notADate,
+  parseIsoDate,
+  startOfDay,
+} from "../../functions/core/dates.ts";
 
 describe("the one date parser", () => {
   it.each(["2024-01-31", "2024-02-29", "2000-02-29", "1970-01-01", "0099-12-31", "9999-12-31"])(
@@ -27,5 +36,49 @@ describe("the one date parser", () => {
     expect(parseIsoDate(text)).toBeUndefined();
     expect(isIsoDate(text)).toBe(false);
     expect(notADate(text)).toBe(why);
+  });
+});
+
+describe("days in a time zone", () => {
+  it.each([
+    ["2026-12-06T09:59:59Z", "Pacific/Kiritimati", "2026-12-06"],
+    ["2026-12-06T10:00:00Z", "Pacific/Kiritimati", "2026-12-07"],
+    ["2026-12-06T11:59:59Z", "Etc/GMT+12", "2026-12-05"],
+    ["2026-12-06T12:00:00Z", "Etc/GMT+12", "2026-12-06"],
+    ["2026-03-28T23:30:00Z", "Europe/Berlin", "2026-03-29"],
+    ["2150-01-01T00:00:00Z", "Etc/UTC", "2150-01-01"],
+  ])("%s is on the day of %s: %s", (instant, zone, day) => {
+    expect(dayIn(new Date(instant), zone)).toBe(day);
+  });
+
+  it.each([
+    ["2026-12-06", "Etc/UTC", "2026-12-06T00:00:00.000Z"],
+    ["2026-12-06", "Europe/Berlin", "2026-12-05T23:00:00.000Z"],
+    ["2026-07-06", "Europe/Berlin", "2026-07-05T22:00:00.000Z"],
+    // The days daylight saving begins and ends: the offset at midnight is the one before the change.
+    ["2026-03-29", "Europe/Berlin", "2026-03-28T23:00:00.000Z"],
+    ["2026-10-25", "Europe/Berlin", "2026-10-24T22:00:00.000Z"],
+    ["2026-12-06", "Asia/Kathmandu", "2026-12-05T18:15:00.000Z"],
+    ["2026-12-06", "Pacific/Kiritimati", "2026-12-05T10:00:00.000Z"],
+    // Chile moves its clocks from 00:00 to 01:00: that day begins at 01:00 (-03:00).
+    ["2026-09-06", "America/Santiago", "2026-09-06T04:00:00.000Z"],
+  ])("the day %s begins in %s at %s", (day, zone, instant) => {
+    expect(startOfDay(day, zone).toISOString()).toBe(instant);
+  });
+
+  it("adds calendar days across months, years and leap days", () => {
+    expect(addDays("2026-12-31", 2)).toBe("2027-01-02");
+    expect(addDays("2028-02-28", 1)).toBe("2028-02-29");
+    expect(addDays("2026-03-01", -1)).toBe("2026-02-28");
+  });
+
+  it("knows IANA time zones and refuses other names", () => {
+    expect(["Etc/UTC", "UTC", "Europe/Berlin", "America/Santiago"].map(isTimeZone)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(["Mars/Base", "", "Europe/Berln"].map(isTimeZone)).toEqual([false, false, false]);
   });
 });

@@ -8,22 +8,27 @@ import { stringOption } from "../command.ts";
 export const runCommand: Command = {
   name: "run",
   summary: "Compute the models (sql/) as of a date and publish them into the lake",
-  help: `Usage: crmlake run [--as-of YYYY-MM-DD] [--lake DIR] [--config FILE] [--models a,b]
+  help: `Usage: crmlake run [--as-of YYYY-MM-DD [--allow-future-as-of]] [--lake DIR] [--config FILE] [--models a,b]
 
 Runs every model under sql/ (staging → intermediate → marts → scores) in dependency order, counting only
 transactions dated on or before the as-of date, and writes each table to
 <lake>/models/<model>/as_of=<date>/data.parquet. Re-running a date replaces it atomically; a failed run
 leaves the previous outputs as they were. Every run is recorded in the runs table (crmlake query
-"select * from runs").
+"select * from runs"); crmlake runs delete --as-of DATE removes a published as-of.
 
 Options:
-  --as-of DATE     the date to compute as of (default: the date of the latest transaction in the lake)
+  --as-of DATE     the date to compute as of (default: the date of the latest transaction in the lake,
+                   or today when that is later; today is in the config's calendar.time_zone, default
+                   Etc/UTC). A date after today is refused: it would become what every *_latest view shows
+  --allow-future-as-of
+                   accept an --as-of after today (a what-if run)
   --lake DIR       lake directory (default ./lake)
   --config FILE    configuration file (default: built-in defaults; see examples/crmlake.config.json)
   --models a,b     run only these models plus everything they depend on
   --sql DIR        models directory (default: the project's sql/)`,
   options: {
     "as-of": { type: "string" },
+    "allow-future-as-of": { type: "boolean" },
     lake: { type: "string" },
     config: { type: "string" },
     models: { type: "string" },
@@ -47,6 +52,14 @@ Options:
         "--models needs at least one model name, e.g. --models customer_rfm",
       );
     }
+    const asOf = stringOption(args, "as-of");
+    const allowFutureAsOf = args.values["allow-future-as-of"] === true;
+    if (allowFutureAsOf && asOf === undefined) {
+      throw new UsageError(
+        "bad_arguments",
+        "--allow-future-as-of needs --as-of: the default as-of is never after today",
+      );
+    }
     const config = await loadConfig(stringOption(args, "config"));
     const lakeDir = stringOption(args, "lake") ?? "lake";
     const summary = await runLocal({
@@ -54,7 +67,8 @@ Options:
       config,
       sqlDir: stringOption(args, "sql"),
       models,
-      asOf: stringOption(args, "as-of"),
+      ...(asOf === undefined ? {} : { asOf }),
+      allowFutureAsOf,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     const tables = summary.models.filter((m) => m.rows !== null);

@@ -278,8 +278,9 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
       col(
         "status",
         "varchar",
-        "running, interrupted (out of time; resumes with the same run id), succeeded or failed; " +
-          "a record left running means the process died",
+        "running, interrupted (out of time; resumes with the same run id), succeeded, failed, or deleted " +
+          "(succeeded, and its outputs were removed since by crmlake runs delete); a record left running means " +
+          "the process died",
       ),
       col("engine", "varchar", "Engine the models ran on (duckdb or athena)"),
       col("started_at", "timestamp(3)", `Start of the run (${TIMESTAMP_TEXT})`),
@@ -299,7 +300,11 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
         "Bytes the engine scanned over the run, the runner's checks included; null on engines without a bill",
       ),
       col("cost_usd", "double", "What those bytes cost in USD; null on engines without a bill (DuckDB)"),
-      col("error", "varchar", "Why the run failed or was interrupted; null otherwise"),
+      col(
+        "error",
+        "varchar",
+        "Why the run failed or was interrupted, or when its outputs were deleted; null otherwise",
+      ),
     ],
     partitionKeys: [],
   },

@@ -42,3 +42,23 @@ export interface ModelOutputs {
 export function isDataFile(name: string): boolean {
   return name !== "" && !name.startsWith("_") && !name.startsWith(".") && !name.endsWith("$folder$");
 }
+
+/** One published as-of partition of one model (`models/<model>/as_of=<asOf>/`). */
+export interface PublishedPartition {
+  readonly model: string;
+  readonly asOf: string;
+}
+
+/**
+ * What removing a published as-of needs (functions/core/runner/delete.ts, `crmlake runs delete`), beside the
+ * lock, recovery and run records of ModelOutputs. The lake directory implements it; S3, where an as-of is a
+ * Glue partition pointing at a run's prefix, does not yet.
+ */
+export interface DeletableOutputs extends ModelOutputs {
+  /** Every published partition that holds data files, in no particular order. */
+  publishedPartitions(): Promise<PublishedPartition[]>;
+  /** Every run record of the lake. */
+  listRunRecords(): Promise<RunRecord[]>;
+  /** Removes one published partition with its files (nothing when it is already gone). */
+  deletePartition(partition: PublishedPartition): Promise<void>;
+}

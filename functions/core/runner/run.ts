@@ -8,7 +8,7 @@ import { canonicalType } from "../catalogue/column-types.ts";
 import { MODEL_LAYOUT } from "../catalogue/layout.ts";
 import { DEFAULT_SQL_DIR, loadProjectModels, type Model, selectModels } from "../catalogue/models.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
-import { isIsoDate, notADate } from "../dates.ts";
+import { dayIn, isIsoDate, notADate } from "../dates.ts";
 import { errorMessage, ModelError } from "../errors.ts";
 import { ensureLakeFormat } from "../ledger/format.ts";
 import { INPUT_SNAPSHOT, type InputSnapshot, takeSnapshot } from "../ledger/ledger.ts";
@@ -28,8 +28,13 @@ export interface RunOptions {
    * (functions/backends/) pass the project's registered stages; the runner never imports the registry.
    */
   readonly stages?: readonly Stage[];
-  /** `YYYY-MM-DD`; default the date of the latest transaction in the lake. */
+  /**
+   * `YYYY-MM-DD`; default the date of the latest transaction in the lake, or today when that lies later
+   * (today in the configuration's calendar.time_zone). A date after today is refused unless allowFutureAsOf.
+   */
   readonly asOf?: string;
+  /** Accept an asOf after today (a what-if run); default false: such a run would become every `*_latest`. */
+  readonly allowFutureAsOf?: boolean;
   readonly config?: CrmlakeConfig;
   /** Run these models and everything they depend on; default all. */
   readonly models?: readonly string[];
@@ -98,7 +103,23 @@ async function readPinnedInputs(lake: ObjectStore, runId: string): Promise<Input
   return parsed.data;
 }
 
-/** The date of the latest transaction, as the default as-of. */
+/**
+ * The default as-of: the date of the latest transaction, but never after today. Ingest quarantines rows
+ * dated beyond its tolerance (future_date); the ones within it must not move the as-of past today either.
+ */
+async function defaultAsOf(
+  warehouse: Warehouse,
+  lake: string,
+  today: string,
+  log: (line: string) => void,
+): Promise<string> {
+  const latest = await latestOrderDate(warehouse, lake);
+  if (latest <= today) return latest;
+  log(`the latest transaction is dated ${latest}, after today (${today}): running as of today`);
+  return today;
+}
+
+/** The date of the latest transaction. */
 async function latestOrderDate(warehouse: Warehouse, lake: string): Promise<string> {
   const { rows } = await warehouse.query(
     "SELECT CAST(MAX(ordered_at) AS DATE) AS latest_on FROM transactions",
@@ -215,6 +236,13 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
   if (options.asOf !== undefined && !isIsoDate(options.asOf)) {
     throw new ModelError("bad_as_of", `--as-of ${notADate(options.asOf)}`);
   }
+  const today = dayIn(now(), config.calendar.time_zone);
+  if (options.asOf !== undefined && options.asOf > today && options.allowFutureAsOf !== true) {
+    throw new ModelError(
+      "future_as_of",
+      `--as-of ${options.asOf} is after today (${today} in ${config.calendar.time_zone}): a run as of a future date would become what every *_latest view shows. Pass --allow-future-as-of to run it anyway.`,
+    );
+  }
   if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {
     throw new ModelError(
       "bad_run_id",
@@ -250,7 +278,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     const pinned = options.resume === true ? await readPinnedInputs(lake, runId) : undefined;
     const inputs = pinned ?? (await takeSnapshot(lake, started));
     await warehouse.attachInputs(inputs);
-    const asOf = options.asOf ?? (await latestOrderDate(warehouse, outputs.location));
+    const asOf = options.asOf ?? (await defaultAsOf(warehouse, outputs.location, today, log));
     const literals = renderParameters({ asOf, config });
     const bodies = new Map(sqlPlan.map((m) => [m.name, expandMacros(m.sql, m.file, literals)]));
 

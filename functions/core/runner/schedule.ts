@@ -116,7 +116,7 @@ type RunChoice =
 
 /**
  * Which run an invocation of the event is: the first of `<id>`, `<id>-2`, … that has not failed. One that
- * succeeded is done (a duplicate delivery); one left running or interrupted is resumed; none yet is started.
+ * succeeded (or succeeded and was deleted since) is done (a duplicate delivery); one left running or interrupted is resumed; none yet is started.
  * A failed run is never resumed (its files are discarded and its run database dropped): a retry after a
  * failure is a fresh run under the next id.
  */
@@ -128,7 +128,8 @@ export async function chooseRun(
     const runId = n === 1 ? base : `${base}-${n}`;
     const record = await outputs.readRunRecord(runId);
     if (record === undefined) return { kind: "run", runId, resume: false };
-    if (record.status === "succeeded") return { kind: "done", runId, record };
+    // A deleted run's outputs were removed on purpose (crmlake runs delete): a redelivery does not redo it.
+    if (record.status === "succeeded" || record.status === "deleted") return { kind: "done", runId, record };
     if (record.status !== "failed") return { kind: "run", runId, resume: true };
   }
   throw new ScoringEventError(
@@ -213,6 +214,9 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
     const summary = await runModels({
       ...(options.sqlDir === undefined ? {} : { sqlDir: options.sqlDir }),
       asOf,
+      // The schedule's clock chose this as-of (yesterday in the schedule's zone, which calendar.time_zone may
+      // not share); an asOf written in the event is held to today like `crmlake run --as-of`.
+      allowFutureAsOf: parsed.asOf === undefined,
       config,
       warehouse,
       outputs: backend.outputs,

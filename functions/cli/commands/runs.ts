@@ -1,0 +1,59 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { deleteLocalAsOf } from "../../backends/local.ts";
+import { isIsoDate, notADate } from "../../core/dates.ts";
+import { UsageError } from "../../core/errors.ts";
+import type { Command, ParsedArgs } from "../command.ts";
+import { stringOption } from "../command.ts";
+
+const USAGE = "crmlake runs delete --as-of YYYY-MM-DD [--lake DIR]";
+
+/** `crmlake runs`: manage what runs published. One subcommand for now: `delete`. */
+export const runsCommand: Command = {
+  name: "runs",
+  summary: "Manage published runs: delete an as-of (its model outputs) from the lake",
+  help: `Usage: ${USAGE}
+
+delete   Removes everything published as of DATE: every model's <lake>/models/<model>/as_of=DATE/. The
+         *_latest views and the default report then show the greatest as-of that remains. The runs that
+         published DATE stay in the runs table with status "deleted" (and when, in "error"), so the
+         lake's history still explains the outputs it had. Refused while a run holds the lake's run lock,
+         and when nothing is published as of DATE. Use it for a run as of a wrong date, e.g. one in the
+         future (crmlake run --as-of … --allow-future-as-of). Local lakes only.
+
+Options:
+  --as-of DATE     the as-of to delete (required)
+  --lake DIR       lake directory (default ./lake)`,
+  options: { "as-of": { type: "string" }, lake: { type: "string" } },
+  async run(args: ParsedArgs) {
+    const [action, ...extra] = args.positionals;
+    if (action !== "delete" || extra.length > 0) {
+      throw new UsageError(
+        "bad_arguments",
+        action === undefined
+          ? `Missing subcommand. Usage: ${USAGE}`
+          : `Unknown subcommand "${[action, ...extra].join(" ")}". Usage: ${USAGE}`,
+      );
+    }
+    const asOf = stringOption(args, "as-of");
+    if (asOf === undefined) throw new UsageError("bad_arguments", `Missing --as-of. Usage: ${USAGE}`);
+    if (!isIsoDate(asOf)) throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
+    const lakeDir = stringOption(args, "lake") ?? "lake";
+    const deleted = await deleteLocalAsOf(lakeDir, asOf);
+    const runs =
+      deleted.runs.length === 0
+        ? ""
+        : `; run${deleted.runs.length === 1 ? "" : "s"} ${deleted.runs.join(", ")} marked deleted in the runs table`;
+    const latest =
+      deleted.latest === undefined
+        ? "Nothing else is published: crmlake run publishes again."
+        : `The *_latest views now show as of ${deleted.latest}.`;
+    const report = existsSync(join(lakeDir, "report.html"))
+      ? ` ${join(lakeDir, "report.html")} predates this: crmlake report --lake ${lakeDir} rewrites it.`
+      : "";
+    process.stdout.write(
+      `Deleted as of ${asOf} from ${lakeDir}: ${deleted.models.length} model output${deleted.models.length === 1 ? "" : "s"}${runs}. ${latest}${report}\n`,
+    );
+    return 0;
+  },
+};
