@@ -53,7 +53,7 @@ export function renderContractsDoc(): string {
       "|---|---|---|---|",
       ...contract.columns.map(
         (c) =>
-          `| ${c.name} | ${COLUMN_TYPES[c.type].glue} | ${c.required ? "yes" : "no"} | ${cell(c.description)}${c.allowed ? ` (one of: ${c.allowed.join(", ")})` : ""} |`,
+          `| ${c.name} | ${COLUMN_TYPES[c.type].glue} | ${c.required ? "yes" : "no"} | ${cell(c.description)}${c.allowed ? ` (one of: ${c.allowed.join(", ")})` : ""}${c.notInFuture ? " (not in the future: see `future_date`)" : ""} |`,
       ),
       "",
     );

@@ -25,6 +25,11 @@ export interface ColumnContract {
   readonly allowed?: readonly string[];
   /** A non-negative value is required (e.g. discount). */
   readonly nonNegative?: boolean;
+  /**
+   * The date of something that has happened (an order, a sign-up, a contact): a value later than the ingest
+   * day plus the configured tolerance is quarantined as `future_date`. Plans (a campaign's dates) may lie ahead.
+   */
+  readonly notInFuture?: boolean;
   readonly description: string;
 }
 
@@ -69,6 +74,7 @@ const transactions: DatasetContract = {
       name: "ordered_at",
       type: "timestamp",
       required: true,
+      notInFuture: true,
       description: "When the order was placed (UTC, millisecond precision); a date alone means midnight",
     },
     { name: "product_id", type: "varchar", required: false, description: "Product (SKU) id" },
@@ -114,7 +120,13 @@ const customers: DatasetContract = {
   description: "One row per customer (optional dataset). A customer with no transaction is a prospect.",
   columns: [
     { name: "customer_id", type: "varchar", required: true, description: "Customer id" },
-    { name: "signed_up_at", type: "date", required: false, description: "Sign-up date" },
+    {
+      name: "signed_up_at",
+      type: "date",
+      required: false,
+      notInFuture: true,
+      description: "Sign-up date",
+    },
     { name: "country", type: "varchar", required: false, description: "Country" },
     { name: "region", type: "varchar", required: false, description: "Region" },
     {
@@ -176,6 +188,7 @@ const campaignContacts: DatasetContract = {
       name: "contacted_on",
       type: "date",
       required: false,
+      notInFuture: true,
       description: "Contact date; when absent the campaign's starts_on applies",
     },
   ],
@@ -210,6 +223,8 @@ export const REASON_CODES = {
   bad_quantity: "quantity is not a whole number in the integer range",
   bad_value: "A value is not one of the allowed values",
   bad_date_range: "ends_on is before starts_on",
+  future_date:
+    "An order, sign-up or contact date lies after the day of ingest plus calendar.future_date_tolerance_days (in calendar.time_zone)",
 } as const;
 
 export type ReasonCode = keyof typeof REASON_CODES;
