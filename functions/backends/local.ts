@@ -5,6 +5,8 @@
  * come from the registry. The CLI's commands build what they need here.
  */
 
+import { existsSync } from "node:fs";
+import { ModelError } from "../core/errors.ts";
 import { takeSnapshot } from "../core/ledger/ledger.ts";
 import type { Warehouse } from "../core/ports/warehouse.ts";
 import type { ReportData } from "../core/report/report.ts";
@@ -70,6 +72,10 @@ export async function loadLocalReport(
  * the runs that published it stay recorded as `deleted` (functions/core/runner/delete.ts).
  */
 export async function deleteLocalAsOf(lakeDir: string, asOf: string): Promise<DeletedAsOf> {
+  // Taking the run lock creates <lake>/runs/: a mistyped --lake must not leave a lake behind.
+  if (!existsSync(lakeDir)) {
+    throw new ModelError("no_lake", `No lake at ${lakeDir}: nothing is published there. Pass --lake DIR`);
+  }
   return deletePublishedAsOf(new LocalModelOutputs(lakeDir), asOf, {
     command: `crmlake runs delete --as-of ${asOf} --lake ${lakeDir}`,
   });
