@@ -7,6 +7,7 @@
 import type { AthenaClient } from "@aws-sdk/client-athena";
 import { GlueClient } from "@aws-sdk/client-glue";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import type { ScoringBackend } from "../core/runner/schedule.ts";
 import { STAGES } from "../core/stages/index.ts";
 import {
@@ -57,13 +58,14 @@ export function awsScoringBackend(
     }),
     ...(settings.now === undefined ? {} : { now: settings.now }),
   });
+  const lake = new S3ObjectStore({
+    bucket: settings.lakeBucket,
+    prefix: settings.lakePrefix ?? "",
+    client: settings.s3,
+  });
   return {
     outputs,
-    lake: new S3ObjectStore({
-      bucket: settings.lakeBucket,
-      prefix: settings.lakePrefix ?? "",
-      client: settings.s3,
-    }),
+    lake,
     stages: STAGES,
     warehouseFor: (runId) =>
       new AthenaWarehouse({
@@ -78,6 +80,11 @@ export function awsScoringBackend(
         // run: a resumed run must not be handed back the statements its earlier invocation had stopped.
         remainingTimeMs,
         clearLocation: (location) => outputs.clearLocation(location),
+        // The run's symlink manifests, under runs/ (the scoring role writes there), kept with its snapshot.
+        writeInputManifest: async (relation, body) => {
+          await lake.put(MODEL_LAYOUT.runManifestKey(runId, relation), body);
+          return lake.uri(MODEL_LAYOUT.runManifestPrefix(runId, relation));
+        },
       }),
   };
 }

@@ -49,6 +49,11 @@ export class LocalObjectStore implements ObjectStore {
     this.location = resolve(root);
   }
 
+  /** `file://` and the absolute path, unencoded: the form Trino's and Hive's readers take in a manifest. */
+  uri(key: string): string {
+    return `file://${this.path(key)}`;
+  }
+
   private path(key: string): string {
     if (key.split("/").includes("..")) {
       throw new StorageError("bad_key", `Object key "${key}" must not contain ".."`);

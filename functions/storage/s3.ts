@@ -119,7 +119,7 @@ export class S3ObjectStore implements ObjectStore {
     return `${this.prefix}${key}`;
   }
 
-  private uri(key: string): string {
+  uri(key: string): string {
     return `s3://${this.bucket}/${this.fullKey(key)}`;
   }
 

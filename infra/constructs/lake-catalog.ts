@@ -6,9 +6,10 @@
  * imports are pure: the contracts, the runner's header parser and layout (node:fs, no DuckDB) and the Athena
  * adapter's type mapping.
  *
- * Input tables project their partitions (Athena computes them from table properties): no crawler, no MSCK
- * REPAIR, no partition registration by the ingest Lambda, and a new month is queryable the moment its file
- * lands. Model output tables register theirs: each scoring run writes to a prefix of its own and then points
+ * Input tables are symlink tables over the datasets' manifests (ledger/manifests/<dataset>/manifest, rebuilt
+ * from the ledger after each commit: ADR 0010), so they show exactly the committed drops; no crawler, no
+ * partition registration. The system tables project theirs (enums of fixed directories). Model output
+ * tables register theirs: each scoring run writes to a prefix of its own and then points
  * the partition `as_of=<d>` at it (UpdatePartition), so a reader sees one run or the other, never a mix
  * (ADR 0003 decision 4, ADR 0006). A projection's fixed location template could not be swapped.
  *
@@ -20,16 +21,15 @@ import * as glue from "aws-cdk-lib/aws-glue";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import {
-  COLUMN_TYPES,
   CONTRACTS,
   DATASET_NAMES,
   type DatasetContract,
   type DatasetName,
-  LINEAGE_COLUMNS,
 } from "../../functions/core/catalogue/contracts.ts";
+import { datasetColumns } from "../../functions/core/catalogue/dataset-columns.ts";
 import type { ModelHeader } from "../../functions/core/catalogue/header.ts";
 import { hiveType } from "../../functions/core/catalogue/hive-types.ts";
-import { LAKE_PREFIXES, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { LAKE, LAKE_PREFIXES, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
 import {
   SYSTEM_TABLES,
@@ -52,7 +52,8 @@ export interface GlueColumn {
   readonly comment: string;
 }
 
-export type TableFormat = "parquet" | "json-lines";
+/** `parquet-symlink`: the location holds a manifest listing Parquet files (SymlinkTextInputFormat). */
+export type TableFormat = "parquet" | "parquet-symlink" | "json-lines";
 
 /** What a table is, independent of CDK: the tests read these too. */
 export interface TableSpec {
@@ -73,49 +74,21 @@ export interface TableSpec {
   readonly partitionDirs?: "hive" | "plain";
 }
 
-/** First month a curated row may fall in; rows before it are invisible to Athena's projection. */
-export const FIRST_ORDER_MONTH = "2000-01";
-
-const lineage: readonly GlueColumn[] = LINEAGE_COLUMNS.map((c) =>
-  column(c.name, COLUMN_TYPES[c.type].glue, c.description),
-);
-
-/** A curated dataset: the contract's columns in order, then the lineage columns. */
+/**
+ * A curated dataset: the contract's columns in order, the lineage columns, then the partition column of a
+ * partitioned dataset (`order_month`, written into the files). A symlink table over the dataset's manifest
+ * (ADR 0010, decision 5): it reads exactly the files the ledger commits, so it has no partitions of its own;
+ * a filter on `order_month` or `ordered_at` skips other months' row groups by their Parquet statistics.
+ */
 export function datasetTable(contract: DatasetContract): TableSpec {
-  const columns = [
-    ...contract.columns.map((c) => column(c.name, COLUMN_TYPES[c.type].glue, c.description)),
-    ...lineage,
-  ];
-  const table: TableSpec = {
+  return {
     name: contract.name,
-    description: contract.description,
-    prefix: `${LAKE_PREFIXES.curated}${contract.name}/`,
-    format: "parquet",
-    columns,
+    description: `${contract.description} Reads exactly the drops the ledger commits (its symlink manifest).`,
+    prefix: LAKE.manifestPrefix(contract.name),
+    format: "parquet-symlink",
+    columns: datasetColumns(contract).map((c) => column(c.name, c.glue, c.description)),
     partitionKeys: [],
     projection: {},
-  };
-  const partition = contract.partition;
-  if (partition === undefined) return table;
-  return {
-    ...table,
-    partitionKeys: [
-      column(
-        partition.column,
-        "string",
-        `Month of ${partition.from} (yyyy-MM), the Hive partition; filter on it to scan only those months`,
-      ),
-    ],
-    projection: {
-      [partition.column]: {
-        type: "date",
-        format: "yyyy-MM",
-        // NOW: a new month is queryable from its first day; months after it (future-dated rows) are not.
-        range: `${FIRST_ORDER_MONTH},NOW`,
-        interval: "1",
-        "interval.unit": "MONTHS",
-      },
-    },
   };
 }
 
@@ -280,6 +253,11 @@ const FORMATS: Record<TableFormat, glue.CfnTable.StorageDescriptorProperty> = {
     outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
     serdeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
   },
+  "parquet-symlink": {
+    inputFormat: "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat",
+    outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    serdeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+  },
   "json-lines": {
     inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
     outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
@@ -296,7 +274,7 @@ export function tableInput(spec: TableSpec, bucketName: string): glue.CfnTable.T
   const location = `s3://${bucketName}/${spec.prefix}`;
   const parameters: Record<string, string> = {
     EXTERNAL: "TRUE",
-    classification: spec.format === "parquet" ? "parquet" : "json",
+    classification: spec.format === "json-lines" ? "json" : "parquet",
   };
   const keys = Object.keys(spec.projection);
   if (partitioning(spec) === "projected") {

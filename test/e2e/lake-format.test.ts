@@ -26,7 +26,7 @@ describe("a lake written before format versions", () => {
     const refused = crmlake(["ingest", "transactions", "may.csv"], dir);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
-      "has format 1; this crmlake writes format 2. Upgrade it in place with: crmlake doctor --upgrade --lake lake",
+      "has format 1; this crmlake writes format 3. Upgrade it in place with: crmlake doctor --upgrade --lake lake",
     );
     const run = crmlake(["run", "--as-of", "2024-03-31"], dir);
     expect(run.code).not.toBe(0);
@@ -38,7 +38,7 @@ describe("a lake written before format versions", () => {
 
     const upgraded = crmlake(["doctor", "--upgrade"], dir);
     expect(upgraded.stdout).toContain(
-      "Upgraded the lake lake from format 1 to 2: 2 ledger record(s) given the version v1.",
+      "Upgraded the lake lake from format 1 to 3: 2 ledger record(s) given the version v1, 4 dataset manifest(s) written.",
     );
     expect(upgraded.code).toBe(0);
 
@@ -60,7 +60,7 @@ describe("a lake written before format versions", () => {
     expect(crmlake(["run", "--as-of", "2024-05-31", "--models", "customer_base"], dir).code).toBe(0);
     expect(crmlake(["doctor"], dir)).toMatchObject({
       code: 0,
-      stdout: expect.stringContaining("is healthy (format 2)"),
+      stdout: expect.stringContaining("is healthy (format 3)"),
     });
   });
 });

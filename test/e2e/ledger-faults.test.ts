@@ -76,6 +76,10 @@ class KillableStore implements ObjectStore {
     this.location = inner.location;
   }
 
+  uri(key: string): string {
+    return this.inner.uri(key);
+  }
+
   private alive(): void {
     if (this.killed) throw new Error("killed");
   }

@@ -140,16 +140,17 @@ describe("model output tables", () => {
     });
   });
 
-  it("stores model outputs with the same Parquet SerDe and formats as the curated input tables", () => {
+  it("stores model outputs with the same Parquet SerDe as the curated input tables, read directly", () => {
     type Descriptor = glue.CfnTable.StorageDescriptorProperty;
     const curated = tableInput(lakeTables()[0] as TableSpec, "b").storageDescriptor as Descriptor;
     const output = tableInput(scores, "b").storageDescriptor as Descriptor;
-    for (const key of ["inputFormat", "outputFormat", "serdeInfo"] as const) {
-      expect(output[key]).toEqual(curated[key]);
-    }
+    expect(output.serdeInfo).toEqual(curated.serdeInfo);
     expect(curated.serdeInfo).toEqual({
       serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
     });
+    // The curated tables read a manifest of Parquet files; the outputs read their partitions' files.
+    expect(curated.inputFormat).toBe("org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat");
+    expect(output.inputFormat).toBe("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat");
   });
 
   it("gives a view no table: only materialized tables are published", () => {
@@ -213,21 +214,26 @@ describe("model output tables", () => {
 });
 
 describe("partitioning", () => {
-  it("is projected for the partitioned input tables, none for the others", () => {
+  it("is projected for the system tables, none for the datasets (symlink tables)", () => {
     const kinds = Object.fromEntries(lakeTables().map((t) => [t.name, partitioning(t)]));
-    expect(kinds).toMatchObject({ transactions: "projected", quarantine: "projected", drops: "projected" });
+    expect(kinds).toMatchObject({
+      transactions: "none",
+      customers: "none",
+      quarantine: "projected",
+      drops: "projected",
+    });
     expect(Object.values(kinds)).not.toContain("registered");
     expect(Object.values(kinds)).toContain("none");
   });
 
   it("refuses a table that projects some of its partition keys but not all", () => {
-    const transactions = lakeTables().find((t) => t.name === "transactions") as TableSpec;
+    const quarantine = lakeTables().find((t) => t.name === "quarantine") as TableSpec;
     const half: TableSpec = {
-      ...transactions,
-      partitionKeys: [...transactions.partitionKeys, { name: "store", type: "string", comment: "Store" }],
+      ...quarantine,
+      partitionKeys: [...quarantine.partitionKeys, { name: "store", type: "string", comment: "Store" }],
     };
     expect(() => partitioning(half)).toThrow(
-      'Glue table "transactions" projects order_month but is partitioned by order_month, store',
+      'Glue table "quarantine" projects dataset but is partitioned by dataset, store',
     );
     expect(() => tableInput(half, "b")).toThrow("project every partition key or none");
   });

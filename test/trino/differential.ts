@@ -127,7 +127,7 @@ export async function runScenario(
       runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config }),
     );
     // Trino publishes into a lake of its own, but pins its inputs from the ledger of the lake its input
-    // tables are over, and reads them through the Athena adapter's "$path" lists (ADR 0010).
+    // tables are over, and reads them through the Athena adapter's symlink tables of its manifests (ADR 0010).
     const trinoRun = await timed(timings, "trino", () =>
       runModels({
         sqlDir,

@@ -6,19 +6,71 @@
  * matches DuckDB's (what that cannot prove about Athena's own JSON reader: docs/adr/0009-system-tables.md).
  *
  * What differs from Athena, and why:
+ * - The datasets' symlink tables are declared through the file metastore (declareSymlinkTable): Trino reads
+ *   symlink tables but cannot create one in SQL. The manifests they read are the ones ingest writes, with
+ *   `file://` URIs (the local store's ObjectStore.uri).
  * - Partitions are registered, not projected: Trino's partition projection supports no MONTHS unit (Athena's
  *   `order_month` projection), so Hive-style directories are found with `system.sync_partition_metadata`, and the
  *   ledger's plain `drops/`, `rejected/` directories are registered one by one (`system.register_partition`).
  * - Locations are `file://` URIs of the local lake instead of `s3://`.
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type GlueColumn, lakeTables, type TableSpec } from "../../infra/constructs/lake-catalog.ts";
 
 /** What this module needs from a Trino connection (server.ts TrinoServer / TrinoConnection). */
 export interface TrinoQuerier {
   query(sql: string): Promise<unknown>;
+  /** The Hive file metastore directory (hive.metastore.catalog.dir), to declare symlink tables. */
+  readonly catalogDir?: string;
+}
+
+/** The formats of a symlink table over Parquet files, as Glue declares them (lake-catalog.ts). */
+const SYMLINK_STORAGE = {
+  serde: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+  inputFormat: "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat",
+  outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+};
+
+/**
+ * Declares `hive.<schema>.<table>` as a symlink table over the manifest folder `manifestDir`: Trino reads
+ * such tables (the files each manifest lists) but its SQL cannot create one, so the table is created as a
+ * Parquet table over that folder and its file-metastore entry is then given the symlink formats, as Glue
+ * holds them for the stack's tables. (Trino 476's file metastore keeps a table's formats either as one of its
+ * own storage formats or, for any other, as `originalStorageFormat`.)
+ */
+export async function declareSymlinkTable(
+  trino: TrinoQuerier,
+  schema: string,
+  table: string,
+  columns: readonly GlueColumn[],
+  manifestDir: string,
+  comment = "",
+): Promise<void> {
+  const catalogDir = trino.catalogDir;
+  if (catalogDir === undefined) {
+    throw new Error(
+      "Symlink tables are declared through the Hive file metastore: set CRMLAKE_TRINO_CATALOG_DIR to the reused server's hive.metastore.catalog.dir",
+    );
+  }
+  await mkdir(manifestDir, { recursive: true });
+  await trino.query(
+    `CREATE TABLE hive.${quoteIdent(schema)}.${quoteIdent(table)} (\n${columns.map(columnDdl).join(",\n")}\n)\nCOMMENT ${quoteString(comment)}\nWITH (format = 'PARQUET', external_location = ${quoteString(`file://${manifestDir}`)})`,
+  );
+  const dir = join(catalogDir.replace(/^file:\/\//, ""), schema, table);
+  const file = join(dir, ".trinoSchema");
+  const metadata = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  if (metadata.storageFormat !== "PARQUET") {
+    throw new Error(
+      `${file}: expected storageFormat PARQUET, found ${JSON.stringify(metadata.storageFormat)}`,
+    );
+  }
+  delete metadata.storageFormat;
+  metadata.originalStorageFormat = SYMLINK_STORAGE;
+  await writeFile(file, JSON.stringify(metadata));
+  // The checksum Hadoop's local file system wrote beside it would no longer match.
+  await rm(join(dir, "..trinoSchema.crc"), { force: true });
 }
 
 /**
@@ -98,6 +150,9 @@ function columnDdl(c: GlueColumn): string {
 
 /** The CREATE TABLE of a spec over `<lakeDir>/<spec.prefix>`. */
 export function createTableSql(schema: string, spec: TableSpec, lakeDir: string): string {
+  if (spec.format === "parquet-symlink") {
+    throw new Error(`${spec.name} is a symlink table: declare it with declareSymlinkTable`);
+  }
   const format = spec.format === "parquet" ? "PARQUET" : "OPENX_JSON";
   const columns = [...spec.columns, ...spec.partitionKeys].map(columnDdl).join(",\n");
   const properties = [
@@ -138,6 +193,17 @@ export async function registerLakeTables(
   for (const spec of specs) {
     // An S3 prefix without objects is an empty table on Athena; Trino wants the directory to exist.
     await mkdir(join(lakeDir, spec.prefix), { recursive: true });
+    if (spec.format === "parquet-symlink") {
+      await declareSymlinkTable(
+        trino,
+        schema,
+        spec.name,
+        spec.columns,
+        join(lakeDir, spec.prefix),
+        spec.description,
+      );
+      continue;
+    }
     await trino.query(createTableSql(schema, spec, lakeDir));
     if (spec.partitionKeys.length === 0) continue;
     if (spec.partitionDirs === "plain") {

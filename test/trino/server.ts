@@ -378,12 +378,22 @@ export function serverMemory(pid: number): string {
 /** A server someone else started (CRMLAKE_TRINO_URL, for iterating on a test): querying only, never stopped. */
 export interface TrinoConnection {
   url: string;
+  /**
+   * The server's Hive file metastore directory, from CRMLAKE_TRINO_CATALOG_DIR: the symlink tables are
+   * declared by editing it (lake-tables.ts declareSymlinkTable).
+   */
+  catalogDir?: string;
   query(sql: string, session?: TrinoSession): Promise<TrinoResult>;
 }
 
 export function connectTrino(url: string): TrinoConnection {
   const base = url.replace(/\/+$/, "");
-  return { url: base, query: (sql, session) => runQuery(base, sql, session) };
+  const catalogDir = process.env.CRMLAKE_TRINO_CATALOG_DIR;
+  return {
+    url: base,
+    ...(catalogDir === undefined ? {} : { catalogDir }),
+    query: (sql, session) => runQuery(base, sql, session),
+  };
 }
 
 export async function startTrino(opts: StartTrinoOptions = {}): Promise<TrinoServer> {

@@ -3,7 +3,7 @@
 // agrees with DuckDB row for row. What this cannot prove about Athena's own JSON reader: docs/adr/0009.
 // Set CRMLAKE_TRINO_URL to reuse a running test server while iterating.
 
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LAKE } from "../../functions/core/catalogue/layout.ts";
@@ -19,6 +19,7 @@ import { attachLakeViews } from "../../functions/engines/duckdb/lake-views.ts";
 import { attachModelViews } from "../../functions/engines/duckdb/model-views.ts";
 import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
+import { tempLake } from "../helpers/lake.ts";
 import { buildSystemLake, type SystemLake } from "../helpers/system-lake.ts";
 import { type CompareOptions, compareRelations, type Relation } from "./compare.ts";
 import { registerLakeTables } from "./lake-tables.ts";
@@ -168,5 +169,61 @@ describe("timestamp text in the JSON tables, on both readers (the evidence for j
     const read = await readBoth("yesterday");
     expect(read.trino).toBeNull();
     expect(read.duckdb).toMatch(/^error: /);
+  });
+});
+
+describe("the datasets on Trino, read through their symlink manifests (ADR 0010)", () => {
+  it("show exactly the committed drops: a replaced version, an uncommitted attempt and a stray copy are not read", async () => {
+    const own = await tempLake();
+    const schema = "ledger_readers";
+    try {
+      const jan = "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-05,10.00\no2,c2,2024-02-07,5.00\n";
+      const orders = await own.file("orders.csv", jan);
+      await own.ingest("transactions", orders);
+      // The same export again with other content: a new version replaces the first one, whose files stay
+      // for the grace period (a reader that started before may still read them).
+      await writeFile(orders, `${jan}o3,c3,2024-02-09,7.50\n`);
+      const replaced = await own.ingest("transactions", orders);
+      expect(replaced.superseded).toBeDefined();
+      // A stray copy of a committed file and an attempt that never committed, under curated/.
+      const [committed] = replaced.ledger.output_keys;
+      const month = join(own.lakeDir, "curated", "transactions", "order_month=2024-01");
+      await writeFile(join(month, "copy.parquet"), await readFile(join(own.lakeDir, committed ?? "")));
+      await writeFile(
+        join(month, "killed__20240101T000000000Z-000000.parquet"),
+        await readFile(join(own.lakeDir, committed ?? "")),
+      );
+      await trino.query(`DROP SCHEMA IF EXISTS hive.${schema} CASCADE`);
+      await registerLakeTables(trino, schema, own.lakeDir, join(own.root, "trino-schema"));
+
+      const rows = await trino.query(
+        `SELECT order_id, order_month, "$path" AS path FROM hive.${schema}.transactions ORDER BY order_id`,
+      );
+      expect(rows.rows.map((r) => [r[0], r[1]])).toEqual([
+        ["o1", "2024-01"],
+        ["o2", "2024-02"],
+        ["o3", "2024-02"],
+      ]);
+      // Exactly the files of the committed version, as the ledger lists them.
+      const paths = [...new Set(rows.rows.map((r) => String(r[2])))].sort();
+      expect(paths).toEqual(
+        replaced.ledger.output_keys
+          .filter((k) => k.startsWith("curated/"))
+          .map((k) => own.store.uri(k))
+          .sort(),
+      );
+      // What DuckDB's views read (the ledger), Trino's table reads.
+      const duck = await own.query("SELECT count(*) AS n, sum(amount) AS total FROM transactions");
+      const onTrino = await trino.query(
+        `SELECT count(*), CAST(sum(amount) AS varchar) FROM hive.${schema}.transactions`,
+      );
+      expect([String(duck[0]?.n), String(duck[0]?.total)]).toEqual(onTrino.rows[0]?.map(String));
+      expect(replaced.ledger.rows_ok).toBe(3);
+      // The other datasets have empty manifests: their tables exist and read nothing.
+      expect((await trino.query(`SELECT count(*) FROM hive.${schema}.customers`)).rows).toEqual([[0]]);
+    } finally {
+      await trino.query(`DROP SCHEMA IF EXISTS hive.${schema} CASCADE`).catch(() => undefined);
+      await rm(own.root, { recursive: true, force: true });
+    }
   });
 });

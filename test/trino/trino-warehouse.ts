@@ -19,7 +19,7 @@
  *   from the body's columns instead; the CTAS itself was planned and run by Trino all the same.
  */
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { type InputSnapshot, relationFiles } from "../../functions/core/ledger/ledger.ts";
@@ -32,6 +32,7 @@ import type {
   Row,
   Warehouse,
 } from "../../functions/core/ports/warehouse.ts";
+import { inputPlan } from "../../functions/engines/athena/inputs.ts";
 import {
   sql as athenaSql,
   BODY_SUFFIX,
@@ -40,10 +41,13 @@ import {
   isoDate,
 } from "../../functions/engines/athena/sql.ts";
 import { INPUT_RELATIONS } from "../../functions/engines/athena/warehouse.ts";
+import { declareSymlinkTable } from "./lake-tables.ts";
 import { TrinoQueryError, type TrinoResult, type TrinoSession } from "./server.ts";
 
 export interface TrinoQueryable {
   query(sql: string, session?: TrinoSession): Promise<TrinoResult>;
+  /** The Hive file metastore directory, where the run's symlink tables are declared (lake-tables.ts). */
+  readonly catalogDir?: string;
 }
 
 /** The s3:// location handed to the CTAS builder, replaced by the staging directory's file:// URI. */
@@ -140,12 +144,34 @@ export class TrinoWarehouse implements Warehouse {
     this.inputLakeDir = options.inputLakeDir;
   }
 
-  /** The Athena adapter's input views, pinned files and all: `"$path"` is a `file://` URI on this tier. */
+  /**
+   * The Athena adapter's inputs (functions/engines/athena/inputs.ts): for each pinned relation the run's
+   * manifest of its files (`file://` URIs on this tier, in the Trino lake's runs/manifests/), the adapter's
+   * DROP, a symlink table over the manifest's folder declared through the file metastore (Trino's SQL cannot
+   * create one: lake-tables.ts declareSymlinkTable) with the columns the adapter declares, then the
+   * adapter's view.
+   */
   async attachInputs(inputs: InputSnapshot): Promise<void> {
     await this.run(`CREATE SCHEMA IF NOT EXISTS hive.${this.runSchema}`);
     for (const name of INPUT_RELATIONS) {
       const files = relationFiles(inputs, name)?.map((key) => `file://${join(this.inputLakeDir, key)}`);
-      await this.run(athenaSql.inputView(this.runSchema, this.inputSchema, name, files));
+      const plan = inputPlan(this.runSchema, this.inputSchema, name, files);
+      if (plan.kind === "pinned") {
+        await this.run(plan.drop);
+        const dir = join(this.lakeDir, MODEL_LAYOUT.runManifestPrefix(this.runSchema, name));
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, "manifest"), plan.manifest);
+        // The adapter's DDL, checked to build, then declared in Trino's terms.
+        plan.create(`s3://crmlake-trino-placeholder/${MODEL_LAYOUT.runManifestPrefix(this.runSchema, name)}`);
+        await declareSymlinkTable(
+          this.trino,
+          this.runSchema,
+          plan.table,
+          plan.columns.map((c) => ({ name: c.name, type: c.hive, comment: "" })),
+          dir,
+        );
+      }
+      await this.run(plan.view);
     }
   }
 

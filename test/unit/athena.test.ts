@@ -536,8 +536,12 @@ const COLUMNS_OF: FakeQueryScript = {
   ],
 };
 
+/** The run manifests a warehouse wrote: relation → body. */
+const manifests = new Map<string, string>();
+
 function warehouse(options: Partial<AthenaWarehouseOptions> = {}) {
   const clock = fakeClock();
+  manifests.clear();
   const wh = new AthenaWarehouse({
     client: fake.client(),
     workGroup: "crmlake",
@@ -547,6 +551,10 @@ function warehouse(options: Partial<AthenaWarehouseOptions> = {}) {
     tokenScope: "r1",
     clock,
     random: () => 0.5,
+    writeInputManifest: async (relation, body) => {
+      manifests.set(relation, body);
+      return `s3://crm-lake/runs/manifests/r1/${relation}/`;
+    },
     ...options,
   });
   return { wh, clock };
@@ -581,11 +589,21 @@ describe("AthenaWarehouse", () => {
     await wh.attachInputs(PINNED);
     expect(fake.statements).toEqual([
       "CREATE DATABASE IF NOT EXISTS crmlake_run_r1 COMMENT 'crmlake run database: views over the inputs and the tables of one model run, dropped when the run ends'",
-      `CREATE OR REPLACE VIEW crmlake_run_r1.transactions AS SELECT * FROM crmlake.transactions WHERE "$path" IN ('${LAKE_URI}curated/transactions/order_month=2024-01/d1__v2.parquet', '${LAKE_URI}curated/transactions/order_month=2024-02/d1__v2.parquet')`,
-      `CREATE OR REPLACE VIEW crmlake_run_r1.customers AS SELECT * FROM crmlake.customers WHERE "$path" IN ('${LAKE_URI}curated/customers/c1__v1.parquet')`,
+      "DROP TABLE IF EXISTS crmlake_run_r1.transactions__pinned",
+      expect.stringMatching(
+        /^CREATE EXTERNAL TABLE crmlake_run_r1\.transactions__pinned \(\n {2}`order_id` string,[^]*\n {2}`order_month` string\n\)\nROW FORMAT SERDE 'org\.apache\.hadoop\.hive\.ql\.io\.parquet\.serde\.ParquetHiveSerDe'\nSTORED AS INPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.SymlinkTextInputFormat'\nOUTPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.HiveIgnoreKeyTextOutputFormat'\nLOCATION 's3:\/\/crm-lake\/runs\/manifests\/r1\/transactions\/'$/,
+      ),
+      expect.stringMatching(
+        /^CREATE OR REPLACE VIEW crmlake_run_r1\.transactions AS SELECT "order_id", .*"line_number", coalesce\("order_month", regexp_extract\("\$path", '\/order_month=\(\[\^\/\]\+\)\/', 1\)\) AS "order_month" FROM crmlake_run_r1\.transactions__pinned$/,
+      ),
+      "DROP TABLE IF EXISTS crmlake_run_r1.customers__pinned",
+      expect.stringContaining("CREATE EXTERNAL TABLE crmlake_run_r1.customers__pinned ("),
+      expect.stringMatching(/^CREATE OR REPLACE VIEW crmlake_run_r1\.customers AS SELECT /),
       "CREATE OR REPLACE VIEW crmlake_run_r1.campaigns AS SELECT * FROM crmlake.campaigns WHERE false",
       "CREATE OR REPLACE VIEW crmlake_run_r1.campaign_contacts AS SELECT * FROM crmlake.campaign_contacts WHERE false",
-      `CREATE OR REPLACE VIEW crmlake_run_r1.quarantine AS SELECT * FROM crmlake.quarantine WHERE "$path" IN ('${LAKE_URI}quarantine/dataset=transactions/d1__v2.parquet')`,
+      "DROP TABLE IF EXISTS crmlake_run_r1.quarantine__pinned",
+      expect.stringContaining("CREATE EXTERNAL TABLE crmlake_run_r1.quarantine__pinned ("),
+      `CREATE OR REPLACE VIEW crmlake_run_r1.quarantine AS SELECT "drop_id", "line_number", "reason_code", "reason", "raw", regexp_extract("$path", '/dataset=([^/]+)/', 1) AS "dataset" FROM crmlake_run_r1.quarantine__pinned`,
       "CREATE OR REPLACE VIEW crmlake_run_r1.drops AS SELECT * FROM crmlake.drops",
     ]);
     expect(fake.queries[0]?.database).toBeUndefined();
@@ -598,6 +616,12 @@ describe("AthenaWarehouse", () => {
       "CREATE OR REPLACE VIEW crmlake_run_r1.stg_lines AS\nselect customer_id, amount from transactions",
     );
     expect(fake.statements.filter((s) => s.startsWith("CREATE DATABASE"))).toHaveLength(1);
+    // The manifests list exactly the pinned files, as full locations, one per line.
+    expect(Object.fromEntries(manifests)).toEqual({
+      transactions: `${LAKE_URI}curated/transactions/order_month=2024-01/d1__v2.parquet\n${LAKE_URI}curated/transactions/order_month=2024-02/d1__v2.parquet\n`,
+      customers: `${LAKE_URI}curated/customers/c1__v1.parquet\n`,
+      quarantine: `${LAKE_URI}quarantine/dataset=transactions/d1__v2.parquet\n`,
+    });
   });
 
   it("materializes a model with a CTAS (as_of last, external_location, Parquet) and a view without as_of", async () => {
@@ -917,21 +941,34 @@ describe("AthenaWarehouse", () => {
   });
 });
 
-describe("the Athena input views' pinned file lists", () => {
-  it("refuse a list longer than one Athena statement, naming the relation and the count", () => {
-    const files = Array.from(
-      { length: 3000 },
-      (_, i) =>
-        `s3://crm-lake/curated/transactions/order_month=2024-01/drop-${i}__20240101T000000000Z-abcdef.parquet`,
+describe("the Athena run's pinned inputs", () => {
+  it("list any number of files in the run's manifest, with statements of the same size", async () => {
+    const keys = Array.from(
+      { length: 5000 },
+      (_, i) => `curated/transactions/order_month=2024-01/drop-${i}__20240101T000000000Z-abcdef.parquet`,
     );
-    expect(() => athenaSql.inputView("run_db", "crmlake", "transactions", files)).toThrow(
-      /The run pins 3000 files of transactions, more than one Athena statement can list/,
-    );
+    const { wh } = warehouse({ inputs: ["transactions"] });
+    await wh.attachInputs({
+      taken_at: "2024-03-01T00:00:00.000Z",
+      drops: [{ drop_id: "many", dataset: "transactions", version: "v1", keys }],
+    });
+    expect(
+      manifests
+        .get("transactions")
+        ?.split("\n")
+        .filter((l) => l !== ""),
+    ).toHaveLength(5000);
+    expect(Math.max(...fake.statements.map((x) => x.length))).toBeLessThan(4000);
   });
 
-  it("refuse a location that could break out of its literal", () => {
-    expect(() => athenaSql.inputView("run_db", "crmlake", "transactions", ["s3://b/it's.parquet"])).toThrow(
-      /Invalid file location/,
-    );
+  it("refuse to pin files without a way to write the manifest", async () => {
+    const { wh } = warehouse({ writeInputManifest: undefined });
+    await expect(wh.attachInputs(PINNED)).rejects.toThrow(/given no writeInputManifest/);
+  });
+
+  it("refuse a manifest location that is not a plain S3 folder", () => {
+    expect(() =>
+      athenaSql.symlinkTable("run_db", "t__pinned", [{ name: "a", hive: "string" }], "s3://b/it's/"),
+    ).toThrow(/Invalid S3 location/);
   });
 });

@@ -274,15 +274,18 @@ describe("the lake format", () => {
       `${JSON.stringify({ ...v1, output_keys: ["curated/transactions/old.parquet"] })}\n`,
     );
     await expect(ensureLakeFormat(store, "crmlake doctor --upgrade --lake L")).rejects.toThrow(
-      /has format 1; this crmlake writes format 2\. Upgrade it in place with: crmlake doctor --upgrade --lake L/,
+      /has format 1; this crmlake writes format 3\. Upgrade it in place with: crmlake doctor --upgrade --lake L/,
     );
-    expect(await upgradeLake(store)).toEqual({ from: 1, to: 2, records: 1 });
+    expect(await upgradeLake(store)).toEqual({ from: 1, to: 3, records: 1, manifests: 4 });
     await ensureLakeFormat(store, "x");
     const [upgraded] = await readLedger(store);
     expect(upgraded?.version).toBe("v1");
     expect(upgraded?.output_keys).toEqual(["curated/transactions/old.parquet"]);
     // Upgrading again changes nothing.
-    expect(await upgradeLake(store)).toEqual({ from: 2, to: 2, records: 0 });
+    expect(await upgradeLake(store)).toEqual({ from: 3, to: 3, records: 0, manifests: 0 });
+    expect((await store.get(LAKE.manifestKey("transactions")))?.toString()).toBe(
+      `${store.uri("curated/transactions/old.parquet")}\n`,
+    );
   });
 
   it("refuses a lake written by a newer crmlake", async () => {

@@ -5,8 +5,10 @@ import { MODEL_LAYOUT } from "../../core/catalogue/layout.ts";
 import { UsageError } from "../../core/errors.ts";
 import { doctorLake } from "../../core/ledger/doctor.ts";
 import { upgradeLake } from "../../core/ledger/format.ts";
+import type { ObjectStore } from "../../core/ports/object-store.ts";
 import type { RunRecord } from "../../core/runner/runs.ts";
 import { LocalObjectStore, processAlive } from "../../storage/local.ts";
+import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../../storage/s3.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
@@ -31,10 +33,46 @@ async function temporaryFiles(dir: string, now: number): Promise<string[]> {
   return found.sort();
 }
 
+/**
+ * A scoring run on AWS is alive while its event may still be retried: the scoring Lambda's async event lives
+ * 6 hours (infra/stacks/crmlake-stack.ts maxEventAge) and an attempt lasts at most 15 minutes. A run recorded
+ * `running` that started longer ago than that ended without recording it (its retries were used up).
+ */
+const AWS_RUN_HORIZON_MS = (6 * 60 + 15) * 60 * 1000;
+
+function awsRunAlive(now: Date): (record: RunRecord) => Promise<boolean> {
+  return async (record) => {
+    const started = Date.parse(`${record.started_at.replace(" ", "T")}Z`);
+    return !(now.getTime() - started > AWS_RUN_HORIZON_MS);
+  };
+}
+
+/** Locally a run recorded `running` is alive while a live process of this host holds the run lock for it. */
+async function localRunAlive(store: ObjectStore): Promise<(record: RunRecord) => Promise<boolean>> {
+  const lock = await store.get(MODEL_LAYOUT.lock);
+  const holder =
+    lock === undefined
+      ? undefined
+      : (JSON.parse(Buffer.from(lock).toString("utf8")) as {
+          run_id?: string;
+          pid?: number;
+          host?: string;
+        });
+  return async (record) =>
+    holder?.run_id === record.run_id &&
+    (holder.host !== hostname() || (holder.pid !== undefined && processAlive(holder.pid)));
+}
+
+/** The lake bucket (and prefix) of an `s3://bucket/prefix` lake, with CRMLAKE_S3_ENDPOINT for local servers. */
+function s3Store(uri: string): ObjectStore {
+  const { bucket, key } = parseS3Uri(uri);
+  return new S3ObjectStore({ bucket, prefix: key, client: s3ClientFromEnv() });
+}
+
 export const doctorCommand: Command = {
   name: "doctor",
   summary: "Check a lake for what killed processes leave behind, and repair or upgrade it",
-  help: `Usage: crmlake doctor [--lake DIR] [--repair] [--upgrade]
+  help: `Usage: crmlake doctor [--lake DIR|s3://bucket/prefix] [--repair] [--upgrade]
 
 Reports what a killed ingest or run leaves in a lake (docs/adr/0010-ledger-visibility-and-snapshots.md):
 files no committed drop lists (readers never read them), content claims of attempts that never committed,
@@ -43,7 +81,9 @@ temporary files of writers that died. Nothing younger than 15 minutes is touched
 writing it. Exits 1 when it finds something it did not repair.
 
 Options:
-  --lake DIR   lake directory (default ./lake)
+  --lake DIR   lake directory (default ./lake), or a lake bucket: s3://bucket[/prefix] (AWS credentials
+               from the environment; CRMLAKE_S3_ENDPOINT for an S3-compatible server). A run on S3
+               recorded "running" for longer than its retries can last (6 h 15 min) is stuck.
   --repair     heal what it finds: delete orphans, stale claims and temporary files, sweep retired
                versions, mark dead runs failed
   --upgrade    upgrade a lake written by an older crmlake to this one's format, in place`,
@@ -56,7 +96,9 @@ Options:
       );
     }
     const lakeDir = stringOption(args, "lake") ?? "lake";
+    const onS3 = lakeDir.startsWith("s3://");
     if (
+      !onS3 &&
       !(await stat(lakeDir).then(
         (s) => s.isDirectory(),
         () => false,
@@ -64,32 +106,20 @@ Options:
     ) {
       throw new UsageError("no_lake", `Lake directory ${lakeDir} does not exist. Pass --lake DIR`);
     }
-    const store = new LocalObjectStore(lakeDir);
+    const store: ObjectStore = onS3 ? s3Store(lakeDir) : new LocalObjectStore(lakeDir);
     if (args.values.upgrade === true) {
       const report = await upgradeLake(store);
       process.stdout.write(
         report.from === report.to
           ? `The lake ${lakeDir} already has format ${report.to}; nothing to upgrade.\n`
-          : `Upgraded the lake ${lakeDir} from format ${report.from ?? "none (empty)"} to ${report.to}: ${report.records} ledger record(s) given the version v1.\n`,
+          : `Upgraded the lake ${lakeDir} from format ${report.from ?? "none (empty)"} to ${report.to}: ${report.records} ledger record(s) given the version v1, ${report.manifests} dataset manifest(s) written.\n`,
       );
     }
     const repair = args.values.repair === true;
     const now = new Date();
-    // A run recorded `running` is alive while a process of this host that exists holds the run lock for it.
-    const lock = await store.get(MODEL_LAYOUT.lock);
-    const holder =
-      lock === undefined
-        ? undefined
-        : (JSON.parse(Buffer.from(lock).toString("utf8")) as {
-            run_id?: string;
-            pid?: number;
-            host?: string;
-          });
-    const runAlive = async (record: RunRecord) =>
-      holder?.run_id === record.run_id &&
-      (holder.host !== hostname() || (holder.pid !== undefined && processAlive(holder.pid)));
+    const runAlive = onS3 ? awsRunAlive(now) : await localRunAlive(store);
     const report = await doctorLake(store, { now, repair, runAlive, settleMs: SETTLE_MS });
-    const temporary = await temporaryFiles(lakeDir, now.getTime());
+    const temporary = onS3 ? [] : await temporaryFiles(lakeDir, now.getTime());
     if (repair) for (const path of temporary) await rm(path, { force: true });
 
     const lines = [

@@ -10,6 +10,8 @@
  *   ledger/retired/<drop_id>__<version>.json                    a superseded version, deleted after a grace period
  *   ledger/rejected/<drop_id>.json                              the last rejected attempt (whole-file error)
  *   ledger/content/<dataset>/<sha256>.json                      content index: which drop holds these bytes
+ *   ledger/manifests/<dataset>/manifest                         symlink manifest: the URI of every committed
+ *                                                               file of a dataset, one per line (the BI tables)
  *
  * Model outputs and run records (docs/adr/0002-model-runner.md, ADR 0006), under MODEL_LAYOUT:
  *
@@ -19,6 +21,8 @@
  *                                                      Glue partition at them (ADR 0006)
  *   runs/staging/<run_id>/_publish.json                publish journal: present = roll forward on restart
  *   runs/log/<run_id>.json                             one record per run (the `runs` table)
+ *   runs/snapshots/<run_id>.json                       the drop versions and files a run reads (ADR 0010)
+ *   runs/manifests/<run_id>/<dataset>/manifest         on Athena: the run's symlink manifest of those files
  *   runs/lock                                          held while a run computes and publishes
  */
 import type { DatasetName } from "./contracts.ts";
@@ -42,6 +46,12 @@ export const LAKE = {
   /** Retirement markers: a superseded version's files, deleted after the grace period (ADR 0010). */
   retiredPrefix: "ledger/retired/",
   retiredKey: (dropId: string, version: string) => `ledger/retired/${dropId}__${version}.json`,
+  /**
+   * A dataset's symlink manifest (ADR 0010, decision 5): the Athena table of the dataset reads exactly the
+   * files it lists. Alone in its folder: a symlink reader fails on any other object there.
+   */
+  manifestPrefix: (dataset: DatasetName) => `ledger/manifests/${dataset}/`,
+  manifestKey: (dataset: DatasetName) => `ledger/manifests/${dataset}/manifest`,
   /** The lake's format version (ADR 0010, decision 7). */
   formatKey: "ledger/format.json",
 } as const;
@@ -62,6 +72,9 @@ export const MODEL_LAYOUT = {
   /** The inputs a run pinned: every drop's version and files (ADR 0010). */
   snapshotPrefix: "runs/snapshots/",
   snapshotKey: (runId: string) => `runs/snapshots/${runId}.json`,
+  /** A run's symlink manifest of one dataset on Athena: the files it pinned (ADR 0010, decision 5). */
+  runManifestPrefix: (runId: string, dataset: string) => `runs/manifests/${runId}/${dataset}/`,
+  runManifestKey: (runId: string, dataset: string) => `runs/manifests/${runId}/${dataset}/manifest`,
   lock: "runs/lock",
 } as const;
 

@@ -9,6 +9,8 @@
  * - stale claims: content claims whose lease ran out and whose holder never committed those bytes;
  * - retirements: superseded versions past their grace period and no longer pinned (the same sweep ingest
  *   runs);
+ * - stale manifests: a dataset's symlink manifest that does not list exactly the committed files (a crash
+ *   between a commit and its rebuild, a lake moved to another directory); repair rebuilds it;
  * - runs left `running` by a process that no longer exists (the caller says which: locally, no live
  *   holder of the run lock), marked `failed` so that they stop pinning their inputs.
  * Temporary files of writers that died are the local store's own (the CLI removes them).
@@ -20,6 +22,7 @@ import { parseRunRecord, type RunRecord, timestampText } from "../runner/runs.ts
 import { DEFAULT_CLAIM_LEASE_MS } from "./claims.ts";
 import { LAKE_FORMAT_VERSION, lakeFormat } from "./format.ts";
 import { readLedger } from "./ledger.ts";
+import { manifestFresh, manifestStates, refreshManifests } from "./manifests.ts";
 import { pinnedKeys, sweepRetired } from "./retire.ts";
 
 export interface DoctorOptions {
@@ -35,7 +38,7 @@ export interface DoctorOptions {
 }
 
 export interface DoctorFinding {
-  readonly kind: "orphan" | "stale_claim" | "retired" | "stuck_run" | "temporary" | "format";
+  readonly kind: "orphan" | "stale_claim" | "retired" | "stuck_run" | "temporary" | "format" | "manifest";
   /** The object or run concerned. */
   readonly subject: string;
   readonly detail: string;
@@ -95,6 +98,25 @@ export async function doctorLake(store: ObjectStore, options: DoctorOptions): Pr
   }
 
   const records = await readLedger(store);
+  // Stale manifests first: a repair rebuilds them before anything is deleted, so no BI reader is left
+  // listing a file the repair removes.
+  const stale = (await manifestStates(store, records)).filter((m) => !manifestFresh(m));
+  for (const m of stale) {
+    findings.push({
+      kind: "manifest",
+      subject: LAKE.manifestKey(m.dataset),
+      detail:
+        m.actual === undefined
+          ? `missing: the ${m.dataset} table on Athena shows none of the ${m.expected.length} committed file(s)`
+          : `lists ${m.actual.length} file(s), the ledger commits ${m.expected.length}: the ${m.dataset} table on Athena is out of date`,
+      repaired: options.repair,
+    });
+  }
+  if (options.repair && stale.length > 0)
+    await refreshManifests(
+      store,
+      stale.map((m) => m.dataset),
+    );
   const listed = new Set(records.flatMap((r) => r.output_keys));
   const pinned = await pinnedKeys(store);
   const markers = new Set<string>();

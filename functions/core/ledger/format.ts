@@ -1,17 +1,20 @@
 /**
  * The lake's format version (docs/adr/0010-ledger-visibility-and-snapshots.md, decision 7): `ledger/format.json` in
- * the lake root. Version 2 is the versioned ledger of ADR 0010. A lake without `ledger/format.json` that holds data
- * is version 1 (written before it: records without versions, files named after their drop); an empty one
- * becomes version 2 when something first writes to it. Commands that write refuse a lake of another version,
- * naming the command that upgrades it; `upgradeLake` upgrades version 1 in place.
+ * the lake root. Version 2 is the versioned ledger of ADR 0010; version 3 adds the datasets' symlink manifests
+ * (ledger/manifests/, decision 5) and writes the partition column into the files. A lake without
+ * `ledger/format.json` that holds data is version 1 (written before it: records without versions, files named
+ * after their drop); an empty one gets the current version when something first writes to it. Commands that
+ * write refuse a lake of another version, naming the command that upgrades it; `upgradeLake` upgrades an older
+ * lake in place.
  */
 import { z } from "zod";
 import { LAKE, LAKE_PREFIXES } from "../catalogue/layout.ts";
 import { CrmlakeError } from "../errors.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { FIRST_VERSION, parseLedgerRecord } from "./ledger.ts";
+import { refreshManifests } from "./manifests.ts";
 
-export const LAKE_FORMAT_VERSION = 2;
+export const LAKE_FORMAT_VERSION = 3;
 
 const LAKE_FILE = z.looseObject({ format_version: z.number().int().positive() });
 
@@ -82,12 +85,16 @@ export interface UpgradeReport {
   readonly to: number;
   /** Ledger records given a version. */
   readonly records: number;
+  /** Datasets whose symlink manifest was written. */
+  readonly manifests: number;
 }
 
 /**
  * Upgrades a lake in place to the current format. Version 1 → 2: each committed record gets the version
- * "v1" (its files, named after the drop, are already exactly the ones it lists), then ledger/format.json is written
- * last, so an upgrade killed half-way is finished by running it again.
+ * "v1" (its files, named after the drop, are already exactly the ones it lists). 2 → 3: every dataset's
+ * manifest is built from the ledger (files written before version 3 keep `order_month` in their path only;
+ * the run tables read it from there, functions/engines/athena/inputs.ts). ledger/format.json is written last,
+ * so an upgrade killed half-way is finished by running it again.
  */
 export async function upgradeLake(store: ObjectStore): Promise<UpgradeReport> {
   const from = await lakeFormat(store);
@@ -110,6 +117,7 @@ export async function upgradeLake(store: ObjectStore): Promise<UpgradeReport> {
       records++;
     }
   }
+  const manifests = from === undefined || from >= 3 ? 0 : (await refreshManifests(store)).length;
   await store.put(LAKE.formatKey, `${JSON.stringify({ format_version: LAKE_FORMAT_VERSION })}\n`);
-  return { from, to: LAKE_FORMAT_VERSION, records };
+  return { from, to: LAKE_FORMAT_VERSION, records, manifests };
 }

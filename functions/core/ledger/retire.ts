@@ -1,7 +1,8 @@
 /**
  * Retirement of superseded versions (docs/adr/0010-ledger-visibility-and-snapshots.md, decision 3). A commit
  * that supersedes a version first writes a marker naming that version's files; the sweep deletes them once
- * the grace period has passed and nothing reads them any more: no committed record lists them, and no run
+ * the grace period has passed and nothing reads them any more: no committed record or dataset manifest lists
+ * them, and no run
  * that may still read (running, or interrupted and resumable) pinned them. Then it deletes the marker. A kill
  * at any step leaves the marker, and the next sweep finishes the job; deleting is idempotent.
  */
@@ -11,6 +12,7 @@ import type { LedgerRecord } from "../ingest/types.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { parseRunRecord } from "../runner/runs.ts";
 import { FIRST_VERSION, INPUT_SNAPSHOT, readLedger } from "./ledger.ts";
+import { manifestListedKeys } from "./manifests.ts";
 
 /** A day: longer than any query or scoring attempt that read a superseded version before its commit. */
 export const DEFAULT_RETIRE_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -62,7 +64,7 @@ export interface SweepReport {
   readonly deleted: readonly string[];
   /** Markers finished and removed. */
   readonly finished: number;
-  /** Markers still waiting: within the grace period, or with files a run pins. */
+  /** Markers still waiting: within the grace period, or with files a run pins or a manifest lists. */
   readonly waiting: number;
 }
 
@@ -78,6 +80,7 @@ export async function sweepRetired(
   // whole ledger each time would make a folder of replacements quadratic.
   let listed: Set<string> | undefined;
   let pinned: Set<string> | undefined;
+  let manifested: Set<string> | undefined;
   const deleted: string[] = [];
   let finished = 0;
   let waiting = 0;
@@ -96,11 +99,16 @@ export async function sweepRetired(
       waiting++;
       continue;
     }
+    // Listed by a committed record: current again, never deleted. Listed by a manifest not rebuilt yet, or
+    // pinned by a run: held, the marker waits for the next sweep.
     listed ??= new Set((await readLedger(store)).flatMap((r) => r.output_keys));
+    manifested ??= await manifestListedKeys(store);
     pinned ??= await pinnedKeys(store);
     if (pinned.has("*")) return { deleted, finished, waiting: markers.length - finished };
-    const held = marker.keys.filter((k) => pinned?.has(k) === true);
-    const free = marker.keys.filter((k) => listed?.has(k) !== true && pinned?.has(k) !== true);
+    const isHeld = (k: string) =>
+      listed?.has(k) !== true && (pinned?.has(k) === true || manifested?.has(k) === true);
+    const held = marker.keys.filter(isHeld);
+    const free = marker.keys.filter((k) => listed?.has(k) !== true && !isHeld(k));
     await store.delete(free);
     deleted.push(...free);
     if (held.length > 0) {

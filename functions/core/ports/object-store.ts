@@ -24,6 +24,11 @@ export type WriteCondition = { readonly ifNoneMatch: "*" } | { readonly ifMatch:
 export interface ObjectStore {
   /** Human-readable location of the root, e.g. `/home/me/lake` or `s3://bucket/prefix`. */
   readonly location: string;
+  /**
+   * The absolute URI of a key as another engine reads it: `s3://bucket/prefix/key`, or `file:///abs/path` for
+   * a local lake. Symlink manifests list these (docs/adr/0010-ledger-visibility-and-snapshots.md).
+   */
+  uri(key: string): string;
   /** Writes a small object from memory. */
   put(key: string, body: string | Uint8Array): Promise<void>;
   /** Uploads a local file (streamed; multipart on S3 for large files). */

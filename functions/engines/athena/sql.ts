@@ -33,6 +33,8 @@ export const CTAS_SUFFIX = "__ctas";
 export const BODY_SUFFIX = "__body";
 /** The suffix of the external table over a model's UNLOADed files. */
 export const UNLOADED_SUFFIX = "__unloaded";
+/** The suffix of the symlink table over an input relation's pinned files; `<relation>` is a view over it. */
+export const PINNED_SUFFIX = "__pinned";
 
 export type NameKind = "database" | "table" | "view" | "model" | "relation";
 
@@ -79,12 +81,17 @@ export function isoDate(value: string): string {
   return value;
 }
 
-/** A file location as a SQL string literal; locations are the lake's own keys, checked to hold no quote. */
-function fileLiteral(location: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^'\n\r]+$/.test(location)) {
-    throw new QueryFailedError("athena_invalid_location", `Invalid file location "${location}"`);
+/** The Parquet SerDe and the symlink formats, as the stack's Glue tables declare them. */
+export const PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
+export const SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat";
+export const SYMLINK_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
+
+/** A Hive type of the catalogue's (`string`, `decimal(18,2)`, `map<string,bigint>`), checked before use. */
+function plainHiveType(type: string): string {
+  if (!/^[a-z][a-z0-9_(),<>: ]*$/.test(type)) {
+    throw new QueryFailedError("athena_invalid_type", `Invalid Hive type "${type}"`);
   }
-  return `'${location}'`;
+  return type;
 }
 
 /** A model body as a subquery: no trailing `;`, and a closing parenthesis a trailing `-- comment` cannot hide. */
@@ -108,24 +115,66 @@ export const sql = {
     return `DROP DATABASE IF EXISTS ${identifier("database", database)} CASCADE`;
   },
 
-  /** A view in the run database that stands for an input relation of the curated lake. */
-  /**
-   * The run's view of an input relation; with `files`, only the rows of those files (`"$path"`, the file a
-   * row was read from, compared with full locations). An empty list reads nothing.
-   */
-  inputView(runDatabase: string, inputDatabase: string, name: string, files?: readonly string[]): string {
+  /** The run's view of an input relation read whole from the input database (the drop ledger). */
+  inputView(runDatabase: string, inputDatabase: string, name: string): string {
     const relation = identifier("relation", name);
-    const view = `CREATE OR REPLACE VIEW ${identifier("database", runDatabase)}.${relation} AS SELECT * FROM ${identifier("database", inputDatabase)}.${relation}`;
-    if (files === undefined) return view;
-    if (files.length === 0) return `${view} WHERE false`;
-    const statement = `${view} WHERE "$path" IN (${files.map(fileLiteral).join(", ")})`;
-    if (Buffer.byteLength(statement) > MAX_QUERY_BYTES) {
-      throw new QueryFailedError(
-        "athena_too_many_files",
-        `The run pins ${files.length} files of ${name}, more than one Athena statement can list (${MAX_QUERY_BYTES} bytes). Compact the lake's drops, or wait for the symlink-table reader of docs/adr/0010-ledger-visibility-and-snapshots.md.`,
-      );
-    }
-    return statement;
+    return `CREATE OR REPLACE VIEW ${identifier("database", runDatabase)}.${relation} AS SELECT * FROM ${identifier("database", inputDatabase)}.${relation}`;
+  },
+
+  /** The run's view of an input relation of which the run pinned no file: its columns, no rows. */
+  emptyInputView(runDatabase: string, inputDatabase: string, name: string): string {
+    return `${sql.inputView(runDatabase, inputDatabase, name)} WHERE false`;
+  },
+
+  /**
+   * An external table over a symlink manifest: the Parquet files the manifest at `location` lists, and no
+   * others (ADR 0010). Columns in Hive types, as the Glue tables declare them.
+   */
+  symlinkTable(
+    database: string,
+    table: string,
+    columns: readonly { name: string; hive: string }[],
+    location: string,
+  ): string {
+    if (columns.length === 0)
+      throw new QueryFailedError("athena_no_columns", "A table needs at least one column");
+    return [
+      `CREATE EXTERNAL TABLE ${identifier("database", database)}.${identifier("table", table)} (`,
+      columns.map((c) => `  \`${columnName(c.name)}\` ${plainHiveType(c.hive)}`).join(",\n"),
+      ")",
+      `ROW FORMAT SERDE '${PARQUET_SERDE}'`,
+      `STORED AS INPUTFORMAT '${SYMLINK_INPUT_FORMAT}'`,
+      `OUTPUTFORMAT '${SYMLINK_OUTPUT_FORMAT}'`,
+      `LOCATION '${s3Location(location)}'`,
+    ].join("\n");
+  },
+
+  /**
+   * The run's view of a pinned relation over its symlink table: the table's columns, with the Hive partition
+   * columns of the paths (`<column>=<value>/`) read from `"$path"`: `derive` for one that is only in the path
+   * (the quarantine's `dataset`, added last), `fallback` for one that files written before lake format 3 lack
+   * (transactions' `order_month`).
+   */
+  pinnedView(
+    runDatabase: string,
+    name: string,
+    table: string,
+    columns: readonly string[],
+    fromPath: Readonly<Record<string, "derive" | "fallback">> = {},
+  ): string {
+    const db = identifier("database", runDatabase);
+    const path = (c: string) => `regexp_extract("$path", '/${columnName(c)}=([^/]+)/', 1)`;
+    const select = [
+      ...columns.map((c) =>
+        fromPath[c] === "fallback"
+          ? `coalesce("${columnName(c)}", ${path(c)}) AS "${c}"`
+          : `"${columnName(c)}"`,
+      ),
+      ...Object.entries(fromPath)
+        .filter(([, how]) => how === "derive")
+        .map(([c]) => `${path(c)} AS "${c}"`),
+    ];
+    return `CREATE OR REPLACE VIEW ${db}.${identifier("relation", name)} AS SELECT ${select.join(", ")} FROM ${db}.${identifier("table", table)}`;
   },
 
   view(database: string, name: string, select: string): string {

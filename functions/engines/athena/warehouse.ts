@@ -40,7 +40,17 @@ import {
   type RunQueryOptions,
   type UsageTotals,
 } from "./client.ts";
-import { BODY_SUFFIX, CTAS_SUFFIX, identifier, isoDate, s3Location, sql, UNLOADED_SUFFIX } from "./sql.ts";
+import { inputPlan } from "./inputs.ts";
+import {
+  BODY_SUFFIX,
+  CTAS_SUFFIX,
+  identifier,
+  isoDate,
+  PINNED_SUFFIX,
+  s3Location,
+  sql,
+  UNLOADED_SUFFIX,
+} from "./sql.ts";
 
 export { hiveType } from "../../core/catalogue/hive-types.ts";
 export * from "./client.ts";
@@ -94,6 +104,12 @@ export interface AthenaWarehouseOptions extends Omit<AthenaQueryRunnerOptions, "
   readonly clearLocation?: (location: string) => Promise<void>;
   /** Drop the run database on close (default true; keep it to debug a run). */
   readonly dropRunDatabaseOnClose?: boolean;
+  /**
+   * Writes the run's symlink manifest of an input relation (the pinned files' locations, one per line) and
+   * returns its folder, `s3://…/` (the backend puts it at MODEL_LAYOUT.runManifestKey). Needed by every run
+   * that pins a file.
+   */
+  readonly writeInputManifest?: (relation: string, body: string) => Promise<string>;
   /** Cap on rows read by query() (default 1,000,000). */
   readonly maxReadRows?: number;
 }
@@ -107,7 +123,7 @@ export function runDatabaseName(prefix: string, runId: string): string {
 /** A model name that cannot collide with the adapter's own tables (`<model>__ctas`, …). */
 function modelName(name: string): string {
   const model = identifier("model", name);
-  for (const suffix of [CTAS_SUFFIX, BODY_SUFFIX, UNLOADED_SUFFIX]) {
+  for (const suffix of [CTAS_SUFFIX, BODY_SUFFIX, UNLOADED_SUFFIX, PINNED_SUFFIX]) {
     if (model.endsWith(suffix)) {
       throw new QueryFailedError(
         "athena_invalid_name",
@@ -170,20 +186,29 @@ export class AthenaWarehouse implements Warehouse, AthenaWarehouseExtensions {
   }
 
   /**
-   * One view per input relation over the stack's input tables. The datasets and the quarantine keep only the
-   * rows of the files the run pinned (`"$path"` in the snapshot's list, which Athena applies while it lists
-   * the table's files), so a drop committed after the run started, an attempt that never committed or a stray
-   * file under curated/ is not read (docs/adr/0010-ledger-visibility-and-snapshots.md).
+   * One view per input relation (inputs.ts): the datasets and the quarantine over symlink tables of the
+   * run's own manifests, which list exactly the files the run pinned, so a drop committed after the run
+   * started, an attempt that never committed or a stray file under curated/ is never read, and a resumed
+   * run reads the same files (docs/adr/0010-ledger-visibility-and-snapshots.md).
    */
   async attachInputs(inputs: InputSnapshot): Promise<void> {
     await this.ensureDatabase();
     for (const name of this.options.inputs ?? INPUT_RELATIONS) {
-      const keys = relationFiles(inputs, name);
-      const files = keys?.map((key) => `${this.lakeLocation}${key}`);
-      await this.run(
-        sql.inputView(this.runDatabase, this.inputDatabase, name, files),
-        `attach input ${name}`,
-      );
+      const files = relationFiles(inputs, name)?.map((key) => `${this.lakeLocation}${key}`);
+      const plan = inputPlan(this.runDatabase, this.inputDatabase, name, files);
+      const label = `attach input ${name}`;
+      if (plan.kind === "pinned") {
+        const write = this.options.writeInputManifest;
+        if (write === undefined) {
+          throw new QueryFailedError(
+            "athena_no_manifest",
+            `The run pins files of ${name}, but this AthenaWarehouse was given no writeInputManifest to list them`,
+          );
+        }
+        await this.run(plan.drop, label);
+        await this.run(plan.create(await write(name, plan.manifest)), label);
+      }
+      await this.run(plan.view, label);
     }
   }
 
