@@ -1,13 +1,18 @@
 -- question: What is each customer worth over the value window, now and one comparison period ago, and in which pyramid tier does that put them?
 -- grain: one row per customer known at the reference date and period ('current' at as_of, 'comparison' at comparison_as_of)
--- depends_on: stg_transactions, stg_customers, stg_campaign_contacts, int_customer_orders, int_value_tiers
+-- depends_on: stg_transactions, stg_customers, stg_campaign_contacts, int_customer_orders, int_purchase_occasions, int_value_tiers
 -- unique_key: customer_id, period
--- note: The value window of a reference date R is (R − periods.value_window_months months, R].
+-- note: The value window of a reference date R is the periods.value_window_months calendar months ending with R's
+--   month, R's month up to R (docs/definitions.md, Periods): it starts after the last day of the month
+--   value_window_months months before R's month. The comparison reference date is the last day before the
+--   comparison period (comparison_as_of).
 -- note: A customer is known at R when on file without a sign-up date, signed up on or before R, or with a line on or before R.
--- note: Tiers (int_value_tiers defines them): prospect = no line on or before R; inactive = no purchase order in
---   the window; the active ones are ranked by value (highest first, ties broken by customer_id) and, with n
---   active customers, rank k is top when k ≤ ceil(n × top_share), big when k ≤ ceil(n × (top_share + big_share)),
---   medium when k ≤ ceil(n × (top_share + big_share + medium_share)), small otherwise.
+-- note: Tiers (int_value_tiers defines them): prospect = no line on or before R; inactive = no purchase occasion
+--   (docs/definitions.md) in the window; the active ones are ranked by value (highest first, RANK(): equal values share the lowest rank
+--   among them, so they share a tier) and, with n active customers, rank k is top when k ≤ ceil(n × top_share),
+--   big when k ≤ ceil(n × (top_share + big_share)), medium when k ≤ ceil(n × (top_share + big_share +
+--   medium_share)), small otherwise.
+-- note: Ties: see docs/definitions.md#ties.
 -- note: cost_to_serve = purchase orders × cost_to_serve.per_order + return orders × cost_to_serve.per_return
 --   + the cost of treatment contacts in the window (when cost_to_serve.include_campaign_contacts).
 -- column customer_id varchar: Customer id.
@@ -27,9 +32,10 @@
 -- column contact_cost decimal(18,2): Cost of the customer's campaign contacts in the window.
 -- column cost_to_serve decimal(18,2): order_cost + return_cost + contact_cost.
 -- column net_profit decimal(18,2): gross_margin − cost_to_serve.
--- column is_active boolean: True when the customer has a purchase order in the window.
+-- column is_active boolean: True when the customer has a purchase occasion (int_purchase_occasions) in the window.
 -- column value decimal(18,2): The pyramid's value measure (pyramid.value_measure) over the window.
--- column value_rank bigint: Rank by value among active customers of the period (1 = most valuable), NULL when inactive.
+-- column value_rank bigint: Rank by value among active customers of the period (1 = most valuable; equal values
+--   share the lowest rank among them), NULL when inactive.
 -- column active_customers bigint: Active customers in the period (n above).
 -- column value_tier varchar: top, big, medium, small, inactive or prospect (int_value_tiers).
 with periods as (
@@ -84,6 +90,13 @@ window_orders as (
   group by p.period, o.customer_id
 ),
 
+window_occasions as (
+  select p.period, o.customer_id, COUNT(*) AS occasions
+  from periods AS p
+  join int_purchase_occasions AS o on o.occasion_on > p.window_start_on and o.occasion_on <= p.reference_on
+  group by p.period, o.customer_id
+),
+
 window_contacts as (
   select
     p.period,
@@ -109,12 +122,14 @@ measured as (
     CAST(COALESCE(o.return_orders, 0) AS BIGINT) AS return_orders,
     CAST(COALESCE(l.revenue, 0) AS DECIMAL(18,2)) AS revenue,
     CAST(ROUND(COALESCE(l.margin, 0), 2) AS DECIMAL(18,2)) AS gross_margin,
-    CAST(COALESCE(c.contact_cost, 0) AS DECIMAL(18,2)) AS contact_cost
+    CAST(COALESCE(c.contact_cost, 0) AS DECIMAL(18,2)) AS contact_cost,
+    COALESCE(v.occasions, 0) > 0 AS is_active
   from known AS k
   left join history AS h on h.period = k.period and h.customer_id = k.customer_id
   left join window_lines AS l on l.period = k.period and l.customer_id = k.customer_id
   left join window_orders AS o on o.period = k.period and o.customer_id = k.customer_id
   left join window_contacts AS c on c.period = k.period and c.customer_id = k.customer_id
+  left join window_occasions AS v on v.period = k.period and v.customer_id = k.customer_id
 ),
 
 costed as (
@@ -136,7 +151,7 @@ costed as (
     contact_cost,
     CAST(orders * {{ cost_to_serve.per_order }} + return_orders * {{ cost_to_serve.per_return }} + contact_cost
       AS DECIMAL(18,2)) AS cost_to_serve,
-    orders > 0 AS is_active
+    is_active
   from measured
 ),
 
@@ -174,7 +189,7 @@ ranked as (
   select
     valued.*,
     CASE
-      WHEN is_active THEN ROW_NUMBER() OVER (PARTITION BY period, is_active ORDER BY value DESC, customer_id)
+      WHEN is_active THEN RANK() OVER (PARTITION BY period, is_active ORDER BY value DESC)
     END AS value_rank,
     CAST(SUM(CASE WHEN is_active THEN 1 ELSE 0 END) OVER (PARTITION BY period) AS BIGINT) AS active_customers
   from valued

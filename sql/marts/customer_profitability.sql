@@ -2,10 +2,13 @@
 -- grain: one row per customer known at as_of
 -- depends_on: int_customer_value
 -- unique_key: customer_id
--- note: Over the value window (default the last 12 months). Cost to serve = purchase orders ×
+-- note: Over the value window (default the 12 calendar months ending with the as-of month; docs/definitions.md,
+--   Periods). Cost to serve = purchase orders ×
 --   cost_to_serve.per_order + return orders × cost_to_serve.per_return + treatment contacts' cost_per_contact.
--- note: Deciles rank customers with a line or a contact in the window by net profit, highest first (ties broken
---   by customer_id): rank k of n is decile 1 + floor(10 × (k − 1) / n). Others have no decile.
+-- note: Deciles rank customers with a line or a contact in the window by net profit, highest first (RANK(): equal
+--   profits share the lowest rank among them, so they share a decile): rank k of n is decile
+--   1 + floor(10 × (k − 1) / n). Others have no decile.
+-- note: Ties: see docs/definitions.md#ties.
 -- column customer_id varchar: Customer id.
 -- column is_in_window boolean: True when the customer has an order line or a campaign contact in the window.
 -- column orders bigint: Purchase orders in the window.
@@ -40,7 +43,7 @@ with current_value as (
 ranked as (
   select
     customer_id,
-    ROW_NUMBER() OVER (ORDER BY net_profit DESC, customer_id) AS profit_rank,
+    RANK() OVER (ORDER BY net_profit DESC) AS profit_rank,
     COUNT(*) OVER () AS ranked_customers
   from current_value
   where is_in_window

@@ -1,20 +1,23 @@
 -- question: How recently, how often and for how much does each customer buy, and which RFM segment is that?
--- grain: one row per customer (scores are NULL for customers without a purchase order)
+-- grain: one row per customer (scores are NULL for customers without a purchase occasion)
 -- depends_on: customer_base
 -- unique_key: customer_id
--- note: Scores are quintiles over customers with a purchase order: a customer ranked k of n (worst first,
---   ties broken by customer_id so the smaller id ranks lower) scores 1 + floor(5 × (k − 1) / n). Equal-size
---   groups like NTILE(5), but a population smaller than 5 still spreads over 1–5.
--- note: R ranks recency_days (more recent = higher), F purchase orders, M net revenue, over all history to as_of.
+-- note: Scores are quintiles (q = rfm.quantiles = 5) over customers with a purchase occasion: a customer of rank k
+--   among n (worst first, RANK(): equal values share the lowest rank among them) scores 1 + floor(q × (k − 1) / n).
+--   Equal values always share a score, so a score's group can be larger than n / q and a score can be empty;
+--   a population smaller than q still spreads over 1–q.
+-- note: Ties: see docs/definitions.md#ties (the rule, and how it compares with pandas qcut and the R rfm package).
+-- note: R ranks recency_days (more recent = higher), F purchase occasions (occasions.unit, default days with a
+--   purchase: docs/definitions.md#purchase-occasion), M net revenue, over all history to as_of.
 -- note: Segment map on R and FM = ceil((F + M) / 2): Champions R5 FM4–5; Loyal R3–4 FM4–5; Potential loyalist
 --   R4–5 FM2–3; New R5 FM1; Promising R4 FM1; Need attention R3 FM3; About to sleep R3 FM1–2; Cannot lose them
 --   R1–2 FM5; At risk R1–2 FM3–4; Hibernating R2 FM1–2; Lost R1 FM1–2.
 -- column customer_id varchar: Customer id.
--- column recency_days bigint: Days since the latest purchase order.
--- column frequency bigint: Purchase orders.
+-- column recency_days bigint: Days since the latest purchase occasion.
+-- column frequency bigint: Purchase occasions.
 -- column monetary decimal(18,2): Net revenue.
 -- column r_score integer: Recency quintile, 5 = most recent.
--- column f_score integer: Frequency quintile, 5 = most orders.
+-- column f_score integer: Frequency quintile, 5 = most purchase occasions.
 -- column m_score integer: Monetary quintile, 5 = most revenue.
 -- column fm_score integer: ceil((f_score + m_score) / 2), the FM axis of the segment map.
 -- column rfm_cell varchar: The three scores as text, e.g. '545'.
@@ -23,14 +26,14 @@ with buyers as (
   select
     customer_id,
     recency_days,
-    orders,
+    occasions,
     net_revenue,
-    ROW_NUMBER() OVER (ORDER BY recency_days DESC, customer_id) AS r_rank,
-    ROW_NUMBER() OVER (ORDER BY orders, customer_id) AS f_rank,
-    ROW_NUMBER() OVER (ORDER BY net_revenue, customer_id) AS m_rank,
+    RANK() OVER (ORDER BY recency_days DESC) AS r_rank,
+    RANK() OVER (ORDER BY occasions) AS f_rank,
+    RANK() OVER (ORDER BY net_revenue) AS m_rank,
     COUNT(*) OVER () AS buyers
   from customer_base
-  where orders > 0
+  where occasions > 0
 ),
 
 scored as (
@@ -56,7 +59,7 @@ final as (
   select
     b.customer_id,
     b.recency_days,
-    b.orders AS frequency,
+    b.occasions AS frequency,
     b.net_revenue AS monetary,
     s.r_score,
     s.f_score,

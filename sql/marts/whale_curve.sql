@@ -2,15 +2,21 @@
 -- grain: one row per customer percentile, 1 to 100 (no rows when no customer was active in the value window)
 -- depends_on: customer_profitability
 -- unique_key: customer_percentile
--- note: Customers with a line or a campaign contact in the value window are sorted by net profit, highest first
---   (ties broken by customer_id). Point p covers the first ceil(p × n / 100) of the n customers.
--- note: The curve peaks above 1 (100 %) when unprofitable customers exist; it ends at 1 when total profit > 0.
+-- note: Customers with a line or a campaign contact in the value window are sorted by net profit, highest first.
+--   Point p covers the first ceil(p × n / 100) of the n customers. Equal profits are ordered by customer_id, which
+--   changes no published number: any order of equal profits gives the same cumulative sums (docs/definitions.md#ties).
+-- note: Shares are published only when total profit > 0: the curve peaks above 1 (100 %) when unprofitable
+--   customers exist and ends at 1. When total profit is 0 or negative a share would be undefined or inverted (the
+--   most profitable customers showing a negative share), so cumulative_profit_share is NULL and share_null_reason
+--   says why; cumulative_net_profit is published as always.
 -- column customer_percentile integer: p, from 1 to 100.
 -- column customers bigint: Customers covered by the point: ceil(p × n / 100).
 -- column total_customers bigint: n.
 -- column cumulative_net_profit decimal(18,2): Net profit of the covered customers.
 -- column total_net_profit decimal(18,2): Net profit of all n customers.
--- column cumulative_profit_share double: cumulative_net_profit / total_net_profit; NULL when the total is 0.
+-- column cumulative_profit_share double: cumulative_net_profit / total_net_profit; NULL when the total is not positive.
+-- column share_null_reason varchar: NULL when the share is published; 'total_net_profit_zero' or
+--   'total_net_profit_negative' when it is NULL.
 with digits as (
   select d from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
 ),
@@ -41,8 +47,15 @@ final as (
     CAST(r.total_customers AS BIGINT) AS total_customers,
     CAST(r.cumulative_net_profit AS DECIMAL(18,2)) AS cumulative_net_profit,
     CAST(r.total_net_profit AS DECIMAL(18,2)) AS total_net_profit,
-    CAST(r.cumulative_net_profit AS DOUBLE) / NULLIF(CAST(r.total_net_profit AS DOUBLE), 0e0)
-      AS cumulative_profit_share
+    CASE
+      WHEN r.total_net_profit > 0 THEN CAST(r.cumulative_net_profit AS DOUBLE) / CAST(r.total_net_profit AS DOUBLE)
+    END AS cumulative_profit_share,
+    CAST(
+      CASE
+        WHEN r.total_net_profit = 0 THEN 'total_net_profit_zero'
+        WHEN r.total_net_profit < 0 THEN 'total_net_profit_negative'
+      END AS VARCHAR
+    ) AS share_null_reason
   from percentiles AS p
   join ranked AS r
     on r.profit_rank = CAST(CEIL(CAST(p.customer_percentile * r.total_customers AS DOUBLE) / 100e0) AS BIGINT)

@@ -172,4 +172,125 @@ describe("customer_profitability", () => {
       { customer_id: "f5", cost_to_serve: "2.50", net_profit: "0.50" },
     ]);
   });
+
+  // Issue 13, case 1: equal profits share the lowest rank among them (RANK()) and so a decile. Before,
+  // ROW_NUMBER broke ties by customer_id and three customers with the same profit got deciles 1, 3 and 5.
+  it("gives equal profits the same decile", async () => {
+    const amounts: [string, string][] = [
+      ["t1", "100.00"],
+      ["t2", "100.00"],
+      ["t3", "100.00"],
+      ["t4", "50.00"],
+      ["t5", "50.00"],
+    ];
+    const lake = await makeLake({
+      transactions: amounts.map(([id, amount]) => ({
+        order_id: `o${id}`,
+        customer_id: id,
+        ordered_at: "2024-05-01",
+        amount,
+      })),
+    });
+    try {
+      await run(lake, { asOf: AS_OF, models: ["customer_profitability", "whale_curve"] });
+      // Net profit 0.3 × amount − 5: t1–t3 25.00, t4–t5 10.00. n = 5, ranks 1, 1, 1, 4, 4:
+      // decile 1 + floor(10(k − 1)/5) = 1, 1, 1, 7, 7.
+      const rows = await read(lake, "customer_profitability", AS_OF, "customer_id");
+      expect(pick(rows, ["customer_id", "net_profit", "profit_decile"])).toEqual([
+        { customer_id: "t1", net_profit: "25.00", profit_decile: 1 },
+        { customer_id: "t2", net_profit: "25.00", profit_decile: 1 },
+        { customer_id: "t3", net_profit: "25.00", profit_decile: 1 },
+        { customer_id: "t4", net_profit: "10.00", profit_decile: 7 },
+        { customer_id: "t5", net_profit: "10.00", profit_decile: 7 },
+      ]);
+      // The whale curve orders equal profits by id, which changes no number: point p covers ceil(5p/100).
+      const curve = await read(lake, "whale_curve", AS_OF, "customer_percentile");
+      expect([20, 40, 60, 80, 100].map((p) => curve[p - 1]?.cumulative_net_profit)).toEqual([
+        "25.00",
+        "50.00",
+        "75.00",
+        "85.00",
+        "95.00",
+      ]);
+    } finally {
+      await removeLake(lake);
+    }
+  });
+});
+
+// Issue 13, case 5: a share of a total that is not positive is undefined (0) or inverted (negative: the most
+// profitable customer would show a negative share). The curve keeps the cumulative profit and gives the reason.
+describe("whale_curve when total profit is not positive", () => {
+  it.each([
+    // w1 buys 100 (margin 30 − 5 per order = 25.00); w2 refunds 200 (margin −60 − 10 per return = −70.00).
+    // Total −45.00. Before, p = 1 showed 25 / −45 = −56 %.
+    { refund: "-200.00", w2: "-70.00", total: "-45.00", reason: "total_net_profit_negative" },
+    // w2 refunds 50 (−15 − 10 = −25.00). Total 0.00.
+    { refund: "-50.00", w2: "-25.00", total: "0.00", reason: "total_net_profit_zero" },
+  ])(
+    "publishes cumulative profit and NULL shares with the reason $reason",
+    async ({ refund, w2, total, reason }) => {
+      const lake = await makeLake({
+        transactions: [
+          { order_id: "W1", customer_id: "w1", ordered_at: "2024-05-01", amount: "100.00" },
+          { order_id: "W2", customer_id: "w2", ordered_at: "2024-05-02", amount: refund, quantity: -1 },
+        ],
+      });
+      try {
+        await run(lake, { asOf: AS_OF, models: ["customer_profitability", "whale_curve"] });
+        const profit = await read(lake, "customer_profitability", AS_OF, "customer_id");
+        expect(pick(profit, ["customer_id", "net_profit"])).toEqual([
+          { customer_id: "w1", net_profit: "25.00" },
+          { customer_id: "w2", net_profit: w2 },
+        ]);
+        const curve = await read(lake, "whale_curve", AS_OF, "customer_percentile");
+        expect(curve).toHaveLength(100);
+        // n = 2: p 1–50 covers ceil(2p/100) = 1 customer (w1), p 51–100 both.
+        const columns = [
+          "customer_percentile",
+          "customers",
+          "cumulative_net_profit",
+          "total_net_profit",
+          "cumulative_profit_share",
+          "share_null_reason",
+        ];
+        expect(
+          pick(
+            [curve[0], curve[50], curve[99]].filter((r) => r !== undefined),
+            columns,
+          ),
+        ).toEqual([
+          {
+            customer_percentile: 1,
+            customers: "1",
+            cumulative_net_profit: "25.00",
+            total_net_profit: total,
+            cumulative_profit_share: null,
+            share_null_reason: reason,
+          },
+          {
+            customer_percentile: 51,
+            customers: "2",
+            cumulative_net_profit: total,
+            total_net_profit: total,
+            cumulative_profit_share: null,
+            share_null_reason: reason,
+          },
+          {
+            customer_percentile: 100,
+            customers: "2",
+            cumulative_net_profit: total,
+            total_net_profit: total,
+            cumulative_profit_share: null,
+            share_null_reason: reason,
+          },
+        ]);
+        expect(curve.every((r) => r.cumulative_profit_share === null && r.share_null_reason === reason)).toBe(
+          true,
+        );
+      } finally {
+        await removeLake(lake);
+      }
+    },
+  );
 });

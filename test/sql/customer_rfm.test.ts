@@ -45,7 +45,7 @@ function fiveBuyers(scores: Record<string, [number, number, number]>): Transacti
 }
 
 describe("customer_rfm", () => {
-  it("scores quintiles with ties broken by customer_id and names the segments", async () => {
+  it("scores quintiles with equal values sharing a score and names the segments", async () => {
     const rows = await runAndRead(
       {
         customers: [{ customer_id: "p", signed_up_at: "2024-01-01" }],
@@ -60,9 +60,12 @@ describe("customer_rfm", () => {
       },
       { asOf: AS_OF, models: ["customer_rfm"], model: "customer_rfm", orderBy: "customer_id" },
     );
-    // n = 6; rank k (worst first) scores 1 + floor(5(k − 1)/6): k = 1..6 → 1, 1, 2, 3, 4, 5.
-    // R by recency desc: b6 546, b5 365, b3 60, b2 29, b1 1, b4 1 (tie: b1 first) → b6 1, b5 1, b3 2, b2 3, b1 4, b4 5.
-    // F by orders asc: b1 1, b6 1 (tie: b1 first), b2 2, b3 3, b4 4, b5 5 → b1 1, b6 1, b2 2, b3 3, b4 4, b5 5.
+    // n = 6; rank k (worst first, RANK(): equal values share the lowest rank) scores 1 + floor(5(k − 1)/6):
+    // k = 1..6 → 1, 1, 2, 3, 4, 5.
+    // R by recency desc: b6 546 (k 1), b5 365 (2), b3 60 (3), b2 29 (4), b1 and b4 1 (both k 5)
+    //   → b6 1, b5 1, b3 2, b2 3, b1 4, b4 4. (Issue 13: before, ROW_NUMBER broke the b1/b4 tie by id and gave
+    //   b4 R = 5 and the segment Champions for the same recency as b1.)
+    // F by orders asc: b1 and b6 1 (both k 1), b2 2, b3 3, b4 4, b5 5 → b1 1, b6 1, b2 2, b3 3, b4 4, b5 5.
     // M by revenue asc: b1 10, b6 20, b3 50, b2 300, b4 400, b5 500 → b1 1, b6 1, b3 2, b2 3, b4 4, b5 5.
     // FM = floor((F + M + 1) / 2): b1 1, b2 3, b3 3, b4 4, b5 5, b6 1.
     expect(pick(rows, COLUMNS)).toEqual([
@@ -107,12 +110,12 @@ describe("customer_rfm", () => {
         recency_days: "1",
         frequency: "4",
         monetary: "400.00",
-        r_score: 5,
+        r_score: 4,
         f_score: 4,
         m_score: 4,
         fm_score: 4,
-        rfm_cell: "544",
-        rfm_segment: "Champions",
+        rfm_cell: "444",
+        rfm_segment: "Loyal",
       },
       {
         customer_id: "b5",
@@ -152,6 +155,37 @@ describe("customer_rfm", () => {
         rfm_segment: null,
       },
     ]);
+  });
+
+  it("gives equal values one score whatever their ids, so one-order customers are all F = 1", async () => {
+    // Ten buyers (n = 10, q = 5; score = 1 + floor(5(k − 1)/10) for rank k, worst first):
+    //   F: a0…a5 1 order (k 1 → 1), a6, a7 2 orders (k 7 → 1 + floor(30/10) = 4), a8 3 (k 9 → 5), a9 5 (k 10 → 5).
+    //   Under id tie-breaking the six one-order customers would have spread over F = 1, 1, 2, 2, 3, 3 by id.
+    //   R: everyone's last order on 2024-06-20 (recency 10), so all ten share k 1 → R = 1.
+    //   M: a0…a5 100 each (k 1 → 1), a6, a7 200 (k 7 → 4), a8 300 (k 9 → 5), a9 500 (k 10 → 5).
+    const ids = Array.from({ length: 10 }, (_, i) => `a${i}`);
+    const orders = [1, 1, 1, 1, 1, 1, 2, 2, 3, 5];
+    const revenue = [100, 100, 100, 100, 100, 100, 200, 200, 300, 500];
+    const rows = await runAndRead(
+      { transactions: ids.flatMap((id, i) => buyer(id, orders[i] ?? 0, revenue[i] ?? 0, "2024-06-20")) },
+      { asOf: AS_OF, models: ["customer_rfm"], model: "customer_rfm", orderBy: "customer_id" },
+    );
+    expect(rows.map((r) => r.rfm_cell)).toEqual([
+      "111",
+      "111",
+      "111",
+      "111",
+      "111",
+      "111",
+      "144",
+      "144",
+      "155",
+      "155",
+    ]);
+    // A score can stay empty when a tie spans it: nobody has F = 2 or 3. The groups stay as close to fifths
+    // as the ties allow: 6, 0, 0, 2, 2.
+    const fGroups = [1, 2, 3, 4, 5].map((f) => rows.filter((r) => r.f_score === f).length);
+    expect(fGroups).toEqual([6, 0, 0, 2, 2]);
   });
 
   it.each([

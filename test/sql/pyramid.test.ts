@@ -48,13 +48,17 @@ describe("customer pyramid with the default 1/4/15/80 % cut-offs", () => {
     await removeLake(lake);
   });
 
-  it("breaks ties at the tier edges by customer_id", async () => {
+  // Issue 13, case 1: ties share a tier. Equal values take the lowest rank among them (RANK()), so a tie that
+  // straddles a cut-off goes wholly to the higher tier. (Before, ROW_NUMBER broke ties by customer_id and
+  // c002, c006 and c021 fell one tier below their equals c001, c005 and c020 because of their ids alone.)
+  it("gives equal values at the tier edges the same rank and tier", async () => {
     const rows = await read(lake, "customer_pyramid", AS_OF, "customer_id");
     const tier = Object.fromEntries(rows.map((r) => [r.customer_id, r.value_tier]));
-    // n = 100: top = ranks ≤ ceil(1) , big ≤ ceil(5), medium ≤ ceil(20), small the rest.
-    expect([tier.c001, tier.c002]).toEqual(["top", "big"]); // both 300.00 of margin
-    expect([tier.c005, tier.c006]).toEqual(["big", "medium"]); // both 288.00
-    expect([tier.c020, tier.c021]).toEqual(["medium", "small"]); // both 243.00
+    // n = 100: top = ranks ≤ ceil(1), big ≤ ceil(5), medium ≤ ceil(20), small the rest.
+    // Ranks: c001 = c002 = 1, c003 3, c004 4, c005 = c006 = 5, c007 7, …, c020 = c021 = 20, c022 22, …
+    expect([tier.c001, tier.c002, tier.c003]).toEqual(["top", "top", "big"]); // c001, c002 both 300.00 of margin
+    expect([tier.c005, tier.c006, tier.c007]).toEqual(["big", "big", "medium"]); // c005, c006 both 288.00
+    expect([tier.c020, tier.c021, tier.c022]).toEqual(["medium", "medium", "small"]); // c020, c021 both 243.00
     expect([tier.c100, tier.z_inactive, tier.z_returns, tier.z_prospect]).toEqual([
       "small",
       "inactive",
@@ -63,7 +67,8 @@ describe("customer pyramid with the default 1/4/15/80 % cut-offs", () => {
     ]);
     const counts: Record<string, number> = {};
     for (const r of rows) counts[String(r.value_tier)] = (counts[String(r.value_tier)] ?? 0) + 1;
-    expect(counts).toEqual({ top: 1, big: 4, medium: 15, small: 80, inactive: 2, prospect: 1 });
+    // top c001–c002, big c003–c006, medium c007–c021, small c022–c100.
+    expect(counts).toEqual({ top: 2, big: 4, medium: 15, small: 79, inactive: 2, prospect: 1 });
     expect(
       pick(rows.slice(0, 2), [
         "customer_id",
@@ -91,7 +96,7 @@ describe("customer pyramid with the default 1/4/15/80 % cut-offs", () => {
         customer_id: "c002",
         value_measure: "gross_margin",
         value: "300.00",
-        value_rank: "2",
+        value_rank: "1",
         active_customers: "100",
         revenue: "1000.00",
         gross_margin: "300.00",
@@ -112,22 +117,22 @@ describe("customer pyramid with the default 1/4/15/80 % cut-offs", () => {
 
   it("summarises customers, revenue and margin per tier with their shares", async () => {
     const rows = await read(lake, "pyramid_summary", AS_OF, "tier_order");
-    // top: c001 1000. big: c002..c005 = 1000 + 980 + 970 + 960 = 3910.
-    // medium: c006 960 + Σ_{i=7..20}(1010 − 10 i) = 960 + 14 × 1010 − 10 × 189 = 13210.
-    // small: c021 810 + Σ_{i=22..100}(1010 − 10 i) = 810 + 79 × 1010 − 10 × 4819 = 32410.
+    // Ties share a tier (see above). top: c001 + c002 = 2000. big: c003..c006 = 980 + 970 + 960 + 960 = 3870.
+    // medium: Σ_{i=7..20}(1010 − 10 i) + c021 810 = 14 × 1010 − 10 × 189 + 810 = 13060.
+    // small: Σ_{i=22..100}(1010 − 10 i) = 79 × 1010 − 10 × 4819 = 31600.
     // inactive: the refund −50. Total revenue 50480, margin 0.3 × 50480 = 15144; customers 103.
     expect(pick(rows, ["tier_order", "value_tier", "customers", "revenue", "gross_margin"])).toEqual([
-      { tier_order: 1, value_tier: "top", customers: "1", revenue: "1000.00", gross_margin: "300.00" },
-      { tier_order: 2, value_tier: "big", customers: "4", revenue: "3910.00", gross_margin: "1173.00" },
-      { tier_order: 3, value_tier: "medium", customers: "15", revenue: "13210.00", gross_margin: "3963.00" },
-      { tier_order: 4, value_tier: "small", customers: "80", revenue: "32410.00", gross_margin: "9723.00" },
+      { tier_order: 1, value_tier: "top", customers: "2", revenue: "2000.00", gross_margin: "600.00" },
+      { tier_order: 2, value_tier: "big", customers: "4", revenue: "3870.00", gross_margin: "1161.00" },
+      { tier_order: 3, value_tier: "medium", customers: "15", revenue: "13060.00", gross_margin: "3918.00" },
+      { tier_order: 4, value_tier: "small", customers: "79", revenue: "31600.00", gross_margin: "9480.00" },
       { tier_order: 5, value_tier: "inactive", customers: "2", revenue: "-50.00", gross_margin: "-15.00" },
       { tier_order: 6, value_tier: "prospect", customers: "1", revenue: "0.00", gross_margin: "0.00" },
     ]);
     const top = rows[0];
-    expect(top?.customer_share).toBeCloseTo(1 / 103, 12);
-    expect(top?.revenue_share).toBeCloseTo(1000 / 50480, 12);
-    expect(top?.margin_share).toBeCloseTo(300 / 15144, 12);
+    expect(top?.customer_share).toBeCloseTo(2 / 103, 12);
+    expect(top?.revenue_share).toBeCloseTo(2000 / 50480, 12);
+    expect(top?.margin_share).toBeCloseTo(600 / 15144, 12);
     expect(rows[4]?.revenue_share).toBeCloseTo(-50 / 50480, 12);
   });
 
@@ -170,6 +175,7 @@ describe("customer pyramid with the default 1/4/15/80 % cut-offs", () => {
     expect(rows[98]?.cumulative_profit_share).toBeCloseTo(14659 / 14634, 12);
     expect(Number(rows[98]?.cumulative_profit_share)).toBeGreaterThan(1);
     expect(rows[99]?.cumulative_profit_share).toBe(1);
+    expect(rows.every((r) => r.share_null_reason === null)).toBe(true); // total > 0: shares are published
   });
 });
 

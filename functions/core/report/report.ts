@@ -57,7 +57,8 @@ export async function loadReportData(query: Query, asOf: string): Promise<Report
       "SELECT reason_code, count(*) AS n FROM quarantine GROUP BY reason_code ORDER BY n DESC, reason_code",
     ),
     pyramid: await query(`SELECT * FROM pyramid_summary WHERE ${at} ORDER BY tier_order`),
-    whale: await query(`SELECT customer_percentile, cumulative_profit_share FROM whale_curve WHERE ${at}
+    whale:
+      await query(`SELECT customer_percentile, cumulative_profit_share, share_null_reason FROM whale_curve WHERE ${at}
       ORDER BY customer_percentile`),
     migration:
       await query(`SELECT previous_tier, current_tier, previous_tier_order, current_tier_order, customers
@@ -106,6 +107,9 @@ function bar(share: number, color = "#2f6fb0"): string {
 /** The whale curve as an inline SVG line chart: cumulative profit share by customer percentile. */
 function whaleSvg(points: Row[]): string {
   if (points.length === 0) return "<p>No customer was active in the value window.</p>";
+  const reason = points.find((p) => p.share_null_reason !== null && p.share_null_reason !== undefined);
+  if (reason !== undefined)
+    return `<p>Total net profit over the value window is ${reason.share_null_reason === "total_net_profit_zero" ? "zero" : "negative"}: profit shares are not defined, so there is no curve to draw.</p>`;
   const shares = points.map((p) => num(p.cumulative_profit_share));
   const top = Math.max(1, ...shares) * 1.05;
   const bottom = Math.min(0, ...shares);
