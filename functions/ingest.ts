@@ -13,6 +13,7 @@ import { basename, join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { defaultConfig, parseConfigText } from "./core/config.ts";
 import { optionalEnv, requiredEnv } from "./core/env.ts";
 import { ConfigError, IngestError } from "./core/errors.ts";
 import { ingestDrop } from "./core/ingest/ingest.ts";
@@ -25,6 +26,11 @@ const LAKE_PREFIX = optionalEnv("LAKE_PREFIX", "");
 const WORK_DIR = optionalEnv("CRMLAKE_WORK_DIR", "/tmp");
 /** DuckDB's share of the function's memory; the rest is Node and the SDK. */
 const DUCKDB_MEMORY = optionalEnv("DUCKDB_MEMORY_LIMIT", "1GB");
+/** The business calendar of the configuration (CRMLAKE_CONFIG, as the scoring Lambda reads it): future dates. */
+const CONFIG_TEXT = optionalEnv("CRMLAKE_CONFIG", "");
+const CALENDAR = (
+  CONFIG_TEXT.trim() === "" ? defaultConfig() : parseConfigText(CONFIG_TEXT, "CRMLAKE_CONFIG")
+).calendar;
 
 const logger = new Logger({ serviceName: "crmlake-ingest" });
 const metrics = new Metrics({ namespace: "crmlake", serviceName: "ingest" });
@@ -54,10 +60,7 @@ async function ingestObject(bucket: string, key: string): Promise<void> {
       source: { localPath, uri: source },
       ...(profile ? { profile } : {}),
       workDir: scratch,
-      // Athena's input tables still list every object under curated/ (ADR 0010 records the symlink tables
-      // that will read through the ledger): a superseded version goes as soon as no scoring run pins it,
-      // or a BI query of those tables would count it beside the new one.
-      retireGraceMs: 0,
+      calendar: CALENDAR,
       duckdb: { memoryLimit: DUCKDB_MEMORY },
     });
     logger.info("drop ingested", { ...ledger, output_keys: ledger.output_keys.length });

@@ -1,10 +1,10 @@
 -- question: Which campaign contacts happened on or before as_of, and what did each cost?
 -- grain: one row per campaign and contacted (or held-out) customer, contacted on or before as_of
--- depends_on: none
+-- depends_on: stg_drops
 -- sources: campaigns, campaign_contacts
 -- materialized: view
 -- note: The contact date defaults to the campaign's starts_on. Control-group rows carry no contact cost.
--- note: A campaign or contact delivered in several drops keeps the record of the greatest (drop_id, line_number).
+-- note: A campaign or contact delivered in several drops keeps its record from the latest drop in ingest order (stg_drops), the last line of it there.
 -- column campaign_id varchar: Campaign id.
 -- column customer_id varchar: Customer id.
 -- column contact_group varchar: treatment (contacted) or control (held out).
@@ -14,22 +14,28 @@
 -- column contact_cost decimal(18,2): Cost of this contact: the campaign's cost_per_contact for treatment, 0 for control.
 with campaign_records as (
   select
-    campaign_id,
-    starts_on,
-    ends_on,
-    cost_per_contact,
-    ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY drop_id DESC, line_number DESC) AS record_rank
-  from campaigns
+    c.campaign_id,
+    c.starts_on,
+    c.ends_on,
+    c.cost_per_contact,
+    ROW_NUMBER() OVER (
+      PARTITION BY c.campaign_id ORDER BY COALESCE(d.ingest_seq, 0) DESC, c.line_number DESC
+    ) AS record_rank
+  from campaigns AS c
+  left join stg_drops AS d on d.drop_id = c.drop_id
 ),
 
 contact_records as (
   select
-    campaign_id,
-    customer_id,
-    "group" AS contact_group,
-    contacted_on,
-    ROW_NUMBER() OVER (PARTITION BY campaign_id, customer_id ORDER BY drop_id DESC, line_number DESC) AS record_rank
-  from campaign_contacts
+    k.campaign_id,
+    k.customer_id,
+    k."group" AS contact_group,
+    k.contacted_on,
+    ROW_NUMBER() OVER (
+      PARTITION BY k.campaign_id, k.customer_id ORDER BY COALESCE(d.ingest_seq, 0) DESC, k.line_number DESC
+    ) AS record_rank
+  from campaign_contacts AS k
+  left join stg_drops AS d on d.drop_id = k.drop_id
 ),
 
 final as (

@@ -1,8 +1,9 @@
 -- question: Which order lines count in this run, with their category, channel, store and margin filled in?
 -- grain: one row per order line dated on or before as_of
--- depends_on: none
+-- depends_on: stg_drops
 -- sources: transactions
 -- materialized: view
+-- note: Overlapping exports count once: an order's lines come from the latest drop, in ingest order (stg_drops), that holds the order. A later export that repeats an order replaces all its lines, so corrections and cancellations are sent as the whole order again.
 -- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.
 -- note: When cost is absent, margin = amount × margin.default_rate and cost = amount − margin.
 -- column order_id varchar: Order, invoice or receipt id.
@@ -22,7 +23,15 @@
 -- column is_return_line boolean: True when the line refunds money (amount < 0).
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.
-with lines as (
+with versions as (
+  select
+    t.*,
+    RANK() OVER (PARTITION BY t.order_id ORDER BY COALESCE(d.ingest_seq, 0) DESC) AS version_rank
+  from transactions AS t
+  left join stg_drops AS d on d.drop_id = t.drop_id
+),
+
+lines as (
   select
     order_id,
     customer_id,
@@ -39,8 +48,9 @@ with lines as (
     COALESCE(discount, CAST(0 AS DECIMAL(18,2))) AS discount,
     drop_id,
     line_number
-  from transactions
-  where order_month <= {{ as_of_month }}
+  from versions
+  where version_rank = 1
+    and order_month <= {{ as_of_month }}
     and CAST(ordered_at AS DATE) <= {{ as_of }}
 ),
 

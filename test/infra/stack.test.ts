@@ -305,10 +305,11 @@ describe("Glue catalog", () => {
   });
 
   it.each(DATASET_NAMES)(
-    "types the columns of %s from the contract, comments included, plus lineage",
+    "types the columns of %s from the contract, comments included, plus lineage and the partition column",
     (name) => {
       const t = table(name);
       const contract = CONTRACTS[name];
+      const partition = contract.partition;
       expect(t.StorageDescriptor.Columns).toEqual([
         ...contract.columns.map((c) => ({
           Name: c.name,
@@ -320,12 +321,31 @@ describe("Glue catalog", () => {
           Type: COLUMN_TYPES[c.type].glue,
           Comment: c.description,
         })),
+        ...(partition === undefined
+          ? []
+          : [{ Name: partition.column, Type: "string", Comment: expect.any(String) }]),
       ]);
-      expect(t.Description).toBe(contract.description);
+      expect(t.Description.startsWith(contract.description)).toBe(true);
       expect(t.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
         "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
       );
-      expect(t.location).toBe(`${lake()}${LAKE.curatedPrefix(name)}`);
+    },
+  );
+
+  it.each(DATASET_NAMES)(
+    "reads %s through its symlink manifest, which ingest rebuilds from the ledger (ADR 0010)",
+    (name) => {
+      const t = table(name);
+      expect(t.StorageDescriptor.InputFormat).toBe("org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat");
+      expect(t.StorageDescriptor.OutputFormat).toBe(
+        "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+      );
+      // The manifest alone in its folder: a symlink reader fails on any other object there.
+      expect(t.location).toBe(`${lake()}${LAKE.manifestPrefix(name)}`);
+      expect(`${LAKE.manifestKey(name)}`.startsWith(LAKE.manifestPrefix(name))).toBe(true);
+      expect(t.PartitionKeys).toEqual([]);
+      expect(Object.keys(t.Parameters).filter((k) => k.startsWith("projection."))).toEqual([]);
+      expect(t.Parameters).toEqual({ EXTERNAL: "TRUE", classification: "parquet" });
     },
   );
 
@@ -342,29 +362,9 @@ describe("Glue catalog", () => {
     });
   });
 
-  it("projects transactions' order_month partitions (yyyy-MM, 2000-01 to now) onto ingest's keys", () => {
+  it("keeps transactions' order_month as a column of the files, as ingest writes it", () => {
     const t = table("transactions");
-    expect(t.PartitionKeys).toEqual([{ Name: "order_month", Type: "string", Comment: expect.any(String) }]);
-    expect(t.Parameters).toMatchObject({
-      "projection.enabled": "true",
-      "projection.order_month.type": "date",
-      "projection.order_month.format": "yyyy-MM",
-      "projection.order_month.range": "2000-01,NOW",
-      "projection.order_month.interval": "1",
-      "projection.order_month.interval.unit": "MONTHS",
-    });
-    const template = flat(t.Parameters["storage.location.template"]);
-    expect(template).toBe(`${lake()}curated/transactions/order_month=\${order_month}/`);
-    // The key ingest writes for a drop of March 2011 is where the projection looks for that month.
-    const key = LAKE.curatedKey("transactions", "d1", { column: "order_month", value: "2011-03" });
-    expect(`${lake()}${key}`.startsWith(template.replace(`\${order_month}`, "2011-03"))).toBe(true);
-  });
-
-  it("leaves the unpartitioned datasets without projection", () => {
-    for (const name of DATASET_NAMES.filter((n) => CONTRACTS[n].partition === undefined)) {
-      expect(table(name).PartitionKeys).toEqual([]);
-      expect(table(name).Parameters["projection.enabled"]).toBeUndefined();
-    }
+    expect(t.StorageDescriptor.Columns.map((c) => c.Name)).toContain("order_month");
   });
 
   it("declares the quarantine with its columns and an enum projection of the datasets", () => {
@@ -441,6 +441,7 @@ describe("Glue catalog", () => {
       "int_value_tiers",
       "stg_campaign_contacts",
       "stg_customers",
+      "stg_drops",
       "stg_transactions",
     ]);
   });
@@ -476,12 +477,16 @@ describe("Glue catalog", () => {
       expect(t.Parameters).toEqual({ EXTERNAL: "TRUE", classification: "parquet" });
       const transactions = table("transactions").StorageDescriptor;
       expect(t.StorageDescriptor.SerdeInfo).toEqual(transactions.SerdeInfo);
-      expect(t.StorageDescriptor.InputFormat).toBe(transactions.InputFormat);
-      expect(t.StorageDescriptor.OutputFormat).toBe(transactions.OutputFormat);
+      expect(t.StorageDescriptor.InputFormat).toBe(
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+      );
+      expect(t.StorageDescriptor.OutputFormat).toBe(
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+      );
     },
   );
 
-  it("keeps partition projection on the input tables only", () => {
+  it("keeps partition projection on the system tables only", () => {
     const projected = Object.values(resources)
       .filter((r) => r.Type === "AWS::Glue::Table")
       .map((r) => r.Properties.TableInput as { Name: string; Parameters: Record<string, unknown> })
@@ -490,7 +495,7 @@ describe("Glue catalog", () => {
       )
       .map((t) => t.Name)
       .sort();
-    expect(projected).toEqual(["drops", "quarantine", "transactions"]);
+    expect(projected).toEqual(["drops", "quarantine"]);
     expect(s.stack.catalog.registeredPartitionTables).toEqual(published().map((m) => m.name));
   });
 

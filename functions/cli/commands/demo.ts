@@ -8,6 +8,7 @@ import { isCrmlakeError, UsageError } from "../../core/errors.ts";
 import { generate } from "../../core/generate/generate.ts";
 import { DEFAULT_OPTIONS } from "../../core/generate/options.ts";
 import { ingestDrop } from "../../core/ingest/ingest.ts";
+import { refreshManifests } from "../../core/ledger/manifests.ts";
 import { renderReport, textSummary } from "../../core/report/report.ts";
 import { LocalObjectStore } from "../../storage/local.ts";
 import type { Command, ParsedArgs } from "../command.ts";
@@ -106,6 +107,7 @@ Options:
             dataset,
             source: { localPath: path, uri: path },
             workDir: tmpdir(),
+            refreshManifest: false,
           });
           totals.files++;
           totals.in += ledger.rows_in;
@@ -120,6 +122,7 @@ Options:
           out(`    ✗ ${dataset}/${file} rejected: ${error.code}`);
         }
       }
+      await refreshManifests(store, [dataset]);
       out(
         `    ✓ ${dataset.padEnd(17)} ${String(totals.files).padStart(3)} files ${totals.in.toLocaleString("en-US").padStart(8)} rows: ${totals.ok.toLocaleString("en-US")} ok, ${totals.quarantined.toLocaleString("en-US")} quarantined`,
       );

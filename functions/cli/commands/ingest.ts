@@ -2,11 +2,13 @@ import { readdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { DATASET_NAMES, isDatasetName } from "../../core/catalogue/contracts.ts";
+import { loadConfig } from "../../core/config.ts";
 import { isCrmlakeError, UsageError } from "../../core/errors.ts";
 import { ingestDrop } from "../../core/ingest/ingest.ts";
 import { formatFromName } from "../../core/ingest/inspect.ts";
 import { loadProfile } from "../../core/ingest/profile.ts";
 import type { LedgerRecord } from "../../core/ingest/types.ts";
+import { refreshManifests } from "../../core/ledger/manifests.ts";
 import { LocalObjectStore } from "../../storage/local.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
@@ -43,10 +45,14 @@ export function summarize(ledger: LedgerRecord): string {
 export const ingestCommand: Command = {
   name: "ingest",
   summary: "Validate files and add them to the lake as Parquet (bad rows go to the quarantine)",
-  help: `Usage: crmlake ingest <dataset> <file|dir>... [--profile FILE] [--lake DIR]
+  help: `Usage: crmlake ingest <dataset> <file|dir>... [--profile FILE] [--lake DIR] [--config FILE] [--append]
 
 Validates each file against the dataset's contract and writes its rows to the lake as Parquet; rows that
-fail validation go to the quarantine with a reason code. Re-ingesting a file replaces its earlier rows.
+fail validation go to the quarantine with a reason code. Re-ingesting a file replaces its earlier rows
+(with --append, a file of new content is added beside them instead). Exports that overlap count once: an
+order's lines come from the latest file, in ingest order, that holds the order.
+A row dated more than calendar.future_date_tolerance_days (default 2) after today, in calendar.time_zone
+(default Etc/UTC), is quarantined as future_date.
 
 Arguments:
   dataset          ${DATASET_NAMES.join(" | ")}
@@ -54,8 +60,17 @@ Arguments:
 
 Options:
   --profile FILE   source profile (JSON) mapping a foreign export onto the contract (docs/ingest.md)
-  --lake DIR       lake directory (default ./lake)`,
-  options: { profile: { type: "string" }, lake: { type: "string" } },
+  --lake DIR       lake directory (default ./lake)
+  --append         for a source that reuses one file name: each new content is a drop of its own (default:
+                   the profile's "append", else off: new content replaces the file's earlier version)
+  --config FILE    configuration file, for its calendar (default: built-in defaults; see
+                   examples/crmlake.config.json)`,
+  options: {
+    profile: { type: "string" },
+    lake: { type: "string" },
+    config: { type: "string" },
+    append: { type: "boolean" },
+  },
   async run(args: ParsedArgs) {
     const [dataset, ...inputs] = args.positionals;
     if (dataset === undefined || !isDatasetName(dataset)) {
@@ -70,11 +85,13 @@ Options:
       throw new UsageError("bad_arguments", "No files given. Usage: crmlake ingest <dataset> <file|dir>...");
     const profilePath = stringOption(args, "profile");
     const profile = profilePath ? await loadProfile(profilePath) : undefined;
+    const { calendar } = await loadConfig(stringOption(args, "config"));
     const lakeDir = stringOption(args, "lake") ?? "lake";
     const store = new LocalObjectStore(lakeDir);
     const files = await expandInputs(inputs);
 
     let failed = 0;
+    let committed = 0;
     const totals = { in: 0, ok: 0, quarantined: 0 };
     for (const file of files) {
       const started = Date.now();
@@ -87,18 +104,23 @@ Options:
       }, 2000);
       try {
         const { ledger, unchanged, superseded, retired } = await ingestDrop({
+          ...(args.values.append === true ? { append: true } : {}),
           store,
           dataset,
           source: { localPath: file, uri: resolve(file) },
           ...(profile ? { profile } : {}),
           workDir: tmpdir(),
           upgradeCommand: `crmlake doctor --upgrade --lake ${lakeDir}`,
+          calendar,
+          // Rebuilt once below: each rebuild reads the whole ledger.
+          refreshManifest: false,
           onProgress: (p) => {
             phase = p.phase;
           },
         });
         totals.in += ledger.rows_in;
         totals.ok += ledger.rows_ok;
+        if (unchanged !== true) committed++;
         totals.quarantined += ledger.rows_quarantined;
         if (unchanged === true) {
           process.stdout.write(
@@ -124,6 +146,15 @@ Options:
       } finally {
         clearInterval(timer);
       }
+    }
+    try {
+      // Only after a commit: a refused lake (an older format, say) is not written to.
+      if (committed > 0) await refreshManifests(store, [dataset]);
+    } catch (error) {
+      if (!isCrmlakeError(error)) throw error;
+      process.stderr.write(
+        `warning: the drops are committed, but the ${dataset} manifest could not be rebuilt (${error.message}); crmlake doctor --repair rebuilds it\n`,
+      );
     }
     if (files.length > 1) {
       process.stdout.write(

@@ -14,6 +14,7 @@ import {
 } from "../catalogue/contracts.ts";
 import { errorMessage, IngestError } from "../errors.ts";
 import type { BrokenRecord, CsvLayout } from "./csv-scan.ts";
+import { type FutureDateLimit, futureDateChecks } from "./future-dates.ts";
 import { decodeHead, type FileFacts, looksBinary, parseFirstRecord, readTextHead } from "./inspect.ts";
 import type { SourceProfile } from "./profile.ts";
 
@@ -38,6 +39,8 @@ interface ConvertInput {
   contract: DatasetContract;
   dropId: string;
   outDir: string;
+  /** Rows dated after this limit are quarantined as future_date (future-dates.ts); absent: no such check. */
+  futureDates?: FutureDateLimit;
 }
 
 /** How a contract column gets its value from the source. */
@@ -652,6 +655,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   for (const column of ordered) {
     checks.push(...(columnSqls.get(column.name)?.checks ?? []));
   }
+  if (input.futureDates) checks.push(...futureDateChecks(contract, input.futureDates));
   if (contract.name === "campaigns") {
     checks.push({
       when: "p_ends_on < p_starts_on",
@@ -684,11 +688,13 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const partition = contract.partition;
   let rowsOk: number;
   if (partition) {
+    // The partition column is written into the files as well as the path: Athena's tables over the dataset
+    // read the files a manifest lists and have no partitions (ADR 0010, decision 5).
     const copy = await connection.runAndReadAll(`COPY (
         SELECT ${dataColumns.join(", ")}, strftime(${sqlIdent(partition.from)}, '%Y-%m') AS ${sqlIdent(partition.column)}
         FROM (${checked("b")}) WHERE __fail IS NULL
       ) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${sqlIdent(partition.column)}),
-        FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
+        WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
     rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
   } else {
     const copy = await connection.runAndReadAll(`COPY (

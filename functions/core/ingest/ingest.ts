@@ -5,13 +5,16 @@ import { type DuckDBOptions, openDuckDB } from "../../engines/duckdb/session.ts"
 import { CONTRACTS, type DatasetName } from "../catalogue/contracts.ts";
 import { LAKE } from "../catalogue/layout.ts";
 import { jsonTimestamp } from "../catalogue/system-tables.ts";
+import { type CrmlakeConfig, defaultConfig } from "../config.ts";
 import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
 import { claimContent, releaseClaim } from "../ledger/claims.ts";
 import { ensureLakeFormat } from "../ledger/format.ts";
 import { commitDrop, newVersion, parseLedgerRecord } from "../ledger/ledger.ts";
+import { refreshManifests } from "../ledger/manifests.ts";
 import { markRetired, type SweepReport, sweepRetired } from "../ledger/retire.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { convertDrop, readFailure } from "./convert.ts";
+import { futureDateLimit } from "./future-dates.ts";
 import { inspectFile } from "./inspect.ts";
 import { DEFAULT_PROFILE, type SourceProfile } from "./profile.ts";
 import type { DropSource, IngestProgress, LedgerRecord } from "./types.ts";
@@ -26,12 +29,28 @@ export interface IngestOptions {
   duckdb?: DuckDBOptions;
   onProgress?: (progress: IngestProgress) => void;
   /**
-   * How long superseded versions are kept for readers that do not read through the ledger (default a day,
-   * ledger/retire.ts). The ingest Lambda passes 0 until Athena's input tables read through the ledger.
+   * How long superseded versions are kept after their commit, for readers that started before it (default a
+   * day, ledger/retire.ts).
    */
   retireGraceMs?: number;
+  /**
+   * Rebuild the dataset's symlink manifest after the commit (default true). A caller ingesting many drops
+   * passes false and rebuilds once at the end (ledger/manifests.ts refreshManifests): each rebuild reads the
+   * whole ledger.
+   */
+  refreshManifest?: boolean;
+  /**
+   * Append mode (default: the profile's `append`, else false): a new content at the same source is a new
+   * drop beside the earlier ones instead of a new version replacing it (appendDropIdFor).
+   */
+  append?: boolean;
   /** The command that upgrades this lake in place, for the error on a lake of an older format. */
   upgradeCommand?: string;
+  /**
+   * The business calendar (config `calendar`): a row dated more than its tolerance after the day of ingest
+   * in its time zone is quarantined as future_date (future-dates.ts). Default: the configuration's defaults.
+   */
+  calendar?: CrmlakeConfig["calendar"];
 }
 
 /** What the ledger knows of a drop before its outcome: who it is, where from, when it started. */
@@ -48,6 +67,8 @@ export interface DropResult {
   readonly unchanged?: boolean;
   /** What the retirement sweep after the commit did, or why it could not (the drop is committed either way). */
   readonly retired?: SweepReport | { readonly error: string };
+  /** Why the manifest rebuild after the commit failed, if it did (the drop is committed either way). */
+  readonly manifestError?: string;
 }
 
 /**
@@ -63,6 +84,17 @@ export function dropIdFor(dataset: DatasetName, uri: string): string {
     .slice(0, 60);
   const digest = createHash("sha256").update(`${dataset}\n${uri}`).digest("hex").slice(0, 10);
   return `${stem || "drop"}-${digest}`;
+}
+
+/**
+ * The id of a drop in append mode: the file name, and a digest of the dataset, the source and the content,
+ * so each new content at the same path is a drop of its own, and the same content again is the same drop
+ * (ingested once).
+ */
+export function appendDropIdFor(dataset: DatasetName, uri: string, sha256: string): string {
+  const byPath = dropIdFor(dataset, uri);
+  const digest = createHash("sha256").update(`${dataset}\n${uri}\n${sha256}`).digest("hex").slice(0, 10);
+  return `${byPath.slice(0, byPath.lastIndexOf("-"))}-${digest}`;
 }
 
 /**
@@ -82,7 +114,9 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
   const { store, dataset, source } = options;
   const profile = options.profile ?? DEFAULT_PROFILE;
   const displayName = basename(source.uri);
-  const dropId = dropIdFor(dataset, source.uri);
+  const append = options.append ?? profile.append;
+  // In append mode the id also depends on the content, known after hashing (appendDropIdFor below).
+  let dropId = dropIdFor(dataset, source.uri);
   const started = new Date();
   const progress = (phase: IngestProgress["phase"]) =>
     options.onProgress?.({ dropId, phase, elapsedMs: Date.now() - started.getTime() });
@@ -121,6 +155,10 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
       throw error;
     }
     base.content_sha256 = facts.sha256;
+    if (append) {
+      dropId = appendDropIdFor(dataset, source.uri, facts.sha256);
+      base.drop_id = dropId;
+    }
     base.size_bytes = facts.sizeBytes;
     base.format = `${facts.format}${facts.gzip ? "+gzip" : ""}`;
 
@@ -223,6 +261,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
       contract,
       dropId,
       outDir: join(workDir, "out"),
+      futureDates: futureDateLimit(new Date(), options.calendar ?? defaultConfig().calendar),
     });
   } catch (error) {
     // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
@@ -289,6 +328,14 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   await store.delete([LAKE.rejectedKey(dropId)]);
   // Housekeeping after the commit: the drop is in, whatever happens here; a failure is reported, and the
   // next ingest or `crmlake doctor` finishes the job.
+  let manifestError: string | undefined;
+  if (options.refreshManifest !== false) {
+    try {
+      await refreshManifests(store, [dataset]);
+    } catch (error) {
+      manifestError = errorMessage(error);
+    }
+  }
   let retired: DropResult["retired"];
   try {
     retired = await sweepRetired(store, {
@@ -298,7 +345,12 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   } catch (error) {
     retired = { error: errorMessage(error) };
   }
-  return { ledger, ...(superseded === undefined ? {} : { superseded }), retired };
+  return {
+    ledger,
+    ...(superseded === undefined ? {} : { superseded }),
+    retired,
+    ...(manifestError === undefined ? {} : { manifestError }),
+  };
 }
 
 async function recordRejection(

@@ -32,6 +32,12 @@ const profileFields = z.strictObject({
   quoted_field_max_bytes: z.number().int().min(1).default(1_048_576),
   /** Whether the first line names the columns (default true). */
   header: z.boolean().default(true),
+  /**
+   * The source reuses one file name for each new export (`export.csv` every day): each new content is a drop
+   * of its own, added beside the earlier ones, instead of replacing the file's previous version. Overlapping
+   * rows count once all the same (the latest drop holding an order wins: stg_transactions).
+   */
+  append: z.boolean().default(false),
   /** Column names for a file without header, in order. */
   columns: z.array(z.string().min(1)).min(1).optional(),
   encoding: z.enum(["utf-8", "latin-1"]).default("utf-8"),
