@@ -5,8 +5,7 @@
 -- unique_key: drop_id
 -- note: An order's lines count from the latest drop in ingest order that holds the order (stg_transactions); the same order in an earlier drop is replaced, whole. Counts cover every committed line, whatever its date: replacement does not depend on the as-of date.
 -- column drop_id varchar: Drop id.
--- column ingested_at timestamp(3): When the ingest of the drop's committed version finished (UTC).
--- column ingest_seq bigint: Position of the drop in ingest order (stg_drops).
+-- column ingest_seq bigint: Position of the drop in ingest order (stg_drops; the drops table has its times).
 -- column orders bigint: Distinct orders in the drop.
 -- column lines bigint: Lines in the drop.
 -- column orders_replaced bigint: Orders of this drop that a later drop holds too: their lines here no longer count.
@@ -49,7 +48,6 @@ per_drop as (
 final as (
   select
     d.drop_id,
-    d.ingested_at,
     d.ingest_seq,
     CAST(COALESCE(p.orders, 0) AS BIGINT) AS orders,
     CAST(COALESCE(p.lines, 0) AS BIGINT) AS lines,
