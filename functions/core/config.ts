@@ -28,14 +28,16 @@ const periods = z
       .min(1)
       .max(120)
       .default(12)
-      .describe("Months of history that make up a customer's current value (pyramid, profitability)."),
-    comparison_days: z
+      .describe(
+        "The value window (pyramid, profitability): this many calendar months ending with the as-of month, the as-of month up to the as-of date (docs/definitions.md, Periods).",
+      ),
+    comparison_months: z
       .int()
       .min(1)
-      .max(3650)
-      .default(90)
+      .max(120)
+      .default(3)
       .describe(
-        "Length of the comparison period in days: pyramid migration compares tiers with this many days earlier; the lifecycle levers count new, won-back and lost customers in the last this many days.",
+        "The comparison period: this many calendar months ending with the as-of month. Pyramid migration compares tiers with the last day before it; the lifecycle levers count new, won-back and lost customers in it (docs/definitions.md, Periods).",
       ),
   })
   .prefault({});
@@ -82,21 +84,34 @@ const rfm = z
   })
   .prefault({});
 
+const occasions = z
+  .strictObject({
+    unit: z
+      .enum(["day", "order"])
+      .default("day")
+      .describe(
+        "What one purchase occasion is, for RFM frequency, the life cycle and the pyramid's activity: a `day` with purchase lines (amount > 0) of the customer, or an `order` with purchase lines; refunds never cancel one (docs/definitions.md, Purchase occasion).",
+      ),
+  })
+  .prefault({});
+
 const lifecycle = z
   .strictObject({
-    loyal_min_orders: z
+    loyal_min_occasions: z
       .int()
       .min(2)
       .max(1000)
       .default(4)
-      .describe("A customer with at least this many purchase orders (and not lapsed) is `loyal`."),
+      .describe(
+        "A customer with at least this many purchase occasions (and not lapsed or won back) is `loyal`.",
+      ),
     lapsed_after_days: z
       .int()
       .min(1)
       .max(3650)
       .default(365)
       .describe(
-        "A customer with no purchase order for more than this many days is `lapsed`; a purchase after such a gap is a win-back. 365 = the 12-month active-buyer window of direct marketing.",
+        "A customer with no purchase occasion for more than this many days is `lapsed`; an occasion after such a gap is a return (won back). At least 31 × periods.comparison_months. 365 = the 12-month active-buyer window of direct marketing.",
       ),
   })
   .prefault({});
@@ -190,19 +205,68 @@ const calendar = z
   })
   .prefault({});
 
-export const CONFIG_SCHEMA = z.strictObject({
-  $schema: z.string().optional().describe("Optional JSON-schema reference for editors; ignored."),
-  periods,
-  pyramid,
-  margin,
-  rfm,
-  lifecycle,
-  needs,
-  cost_to_serve: costToServe,
-  affinity,
-  clv,
-  calendar,
-});
+/** Longest a comparison period of `months` calendar months can be, in days (31 days a month bounds it). */
+export function longestComparisonDays(months: number): number {
+  return 31 * months;
+}
+
+export const CONFIG_SCHEMA = z
+  .strictObject({
+    $schema: z.string().optional().describe("Optional JSON-schema reference for editors; ignored."),
+    periods,
+    pyramid,
+    margin,
+    rfm,
+    occasions,
+    lifecycle,
+    needs,
+    cost_to_serve: costToServe,
+    affinity,
+    clv,
+    calendar,
+  })
+  .superRefine((config, ctx) => {
+    const { lapsed_after_days: lapsed } = config.lifecycle;
+    const months = config.periods.comparison_months;
+    if (lapsed < longestComparisonDays(months)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["lifecycle", "lapsed_after_days"],
+        message: `${lapsed} days is shorter than the comparison period (periods.comparison_months = ${months}, counted as ${longestComparisonDays(months)} days, 31 a month); a customer could then be won back and lapse again, or be acquired and lapse, within one period, and the life-cycle levers would not add up. Set lifecycle.lapsed_after_days to at least ${longestComparisonDays(months)} or shorten periods.comparison_months (docs/definitions.md, Life-cycle stages)`,
+      });
+    }
+  });
+
+/** Settings renamed by issue 13: the old name is refused with a message that names the new one. */
+const RENAMED_SETTINGS: readonly { readonly path: readonly [string, string]; readonly message: string }[] = [
+  {
+    path: ["lifecycle", "loyal_min_orders"],
+    message:
+      "renamed lifecycle.loyal_min_occasions (a customer is loyal after this many purchase occasions, not orders; see docs/definitions.md); rename the key, the value means the same",
+  },
+  {
+    path: ["periods", "comparison_days"],
+    message:
+      "replaced by periods.comparison_months (the comparison period is now calendar months ending with the as-of month, see docs/definitions.md, Periods); 90 days ≈ 3 months",
+  },
+];
+
+/** The schema that parses a config file: renamed settings first, then CONFIG_SCHEMA. */
+const CONFIG_PARSER = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    for (const { path, message } of RENAMED_SETTINGS) {
+      const section = isRecord(value) ? value[path[0]] : undefined;
+      if (isRecord(section) && Object.hasOwn(section, path[1])) {
+        ctx.addIssue({ code: "custom", path: [...path], message });
+      }
+    }
+  })
+  .pipe(CONFIG_SCHEMA);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 export type CrmlakeConfig = z.infer<typeof CONFIG_SCHEMA>;
 
@@ -218,16 +282,16 @@ const CONFIG_DOCUMENT = { code: "bad_config" } as const;
 
 /** Validates an already-parsed JSON value; `source` names the file (or origin) in errors. */
 export function parseConfig(value: unknown, source: string): CrmlakeConfig {
-  return validateJson(CONFIG_SCHEMA, value, source, CONFIG_DOCUMENT);
+  return validateJson(CONFIG_PARSER, value, source, CONFIG_DOCUMENT);
 }
 
 /** Parses and validates config JSON text (CRMLAKE_CONFIG); `source` names its origin in errors. */
 export function parseConfigText(text: string, source: string): CrmlakeConfig {
-  return parseJson(CONFIG_SCHEMA, text, source, CONFIG_DOCUMENT);
+  return parseJson(CONFIG_PARSER, text, source, CONFIG_DOCUMENT);
 }
 
 /** Reads and validates a config file. No file means the defaults. */
 export async function loadConfig(file: string | undefined): Promise<CrmlakeConfig> {
   if (file === undefined) return defaultConfig();
-  return readJsonFile(CONFIG_SCHEMA, file, CONFIG_DOCUMENT);
+  return readJsonFile(CONFIG_PARSER, file, CONFIG_DOCUMENT);
 }

@@ -10,7 +10,7 @@
 -- column tier_order integer: 1 (top) to 6 (prospect), for sorting.
 -- column value_tier varchar: top, big, medium, small, inactive or prospect.
 -- column has_history boolean: True for the tiers of customers with an order line on or before the reference date.
--- column is_active boolean: True for the tiers of active customers (a purchase order in the value window), ranked by value.
+-- column is_active boolean: True for the tiers of active customers (a purchase occasion in the value window), ranked by value.
 -- column tier_share decimal(9,6): Share of the active customers the tier takes (pyramid.top_share, pyramid.big_share,
 --   pyramid.medium_share; small takes the rest), NULL for inactive and prospect.
 -- column share_above decimal(9,6): Sum of tier_share of the tiers above this one, NULL for inactive and prospect.

@@ -1,12 +1,17 @@
 -- question: Are we growing through more, longer and deeper customer relationships (the three growth levers)?
--- grain: one row per run (the comparison period ending at as_of)
--- depends_on: customer_lifecycle, customer_base, int_customer_orders, stg_transactions
+-- grain: one row per run (the comparison period ending at as_of: periods.comparison_months calendar months ending with the as-of month)
+-- depends_on: customer_lifecycle, customer_base, int_purchase_occasions, stg_transactions
 -- unique_key: period_end_on
--- note: The period is (comparison_as_of, as_of]: the last periods.comparison_days days (default 90). D = lifecycle.lapsed_after_days.
--- note: More: new customers (first purchase in the period), won-back customers (a purchase in the period more than D
---   days after the one before), lost customers (not lapsed at the period start, lapsed at its end).
--- note: Longer: average relationship length (first to latest purchase) and the churn rate: lost customers / customers
---   active at the period start (a purchase in the D days up to it).
+-- note: Periods, purchase occasions and stages: docs/definitions.md. The period is (comparison_as_of, as_of]:
+--   periods.comparison_months calendar months (default 3) ending with the as-of month. D = lifecycle.lapsed_after_days,
+--   at least 31 × comparison_months (the config checks it), so nobody lapses twice in one period.
+-- note: A customer is active at a date when they have a purchase occasion in the D days up to it; they lapse on the
+--   day their latest occasion becomes more than D days old, and return with their next occasion.
+-- note: More: new customers (first occasion in the period), won-back customers (a return in the period), lost customers
+--   (active at the period start and lapsed during the period: some of them returned and are won back too).
+--   net_customer_change = new + won back − lost = active_at_end − active_at_start.
+-- note: Longer: average relationship length (first to latest occasion) and the churn rate: lost customers / customers
+--   active at the period start (at most 1: every lost customer was active at the start).
 -- note: Deeper: categories per buying customer, the share buying two or more categories, and the cross-sell rate:
 --   of customers who bought before the period and again in it, the share who bought a category new to them.
 -- column period_start_on date: Exclusive start of the period (comparison_as_of).
@@ -17,45 +22,61 @@
 -- column repeat_customers bigint: Customers in stage repeat.
 -- column loyal_customers bigint: Customers in stage loyal.
 -- column lapsed_customers bigint: Customers in stage lapsed.
--- column won_back_customers bigint: Customers in stage won_back.
--- column new_customers bigint: More: customers whose first purchase order is in the period.
--- column won_back_in_period bigint: More: customers with a purchase order in the period more than D days after their previous one.
--- column lost_customers bigint: More: customers not lapsed at the period start and lapsed at its end.
+-- column won_back_customers bigint: Customers in stage won_back (equal to won_back_in_period).
+-- column new_customers bigint: More: customers whose first purchase occasion is in the period.
+-- column won_back_in_period bigint: More: customers with a return (an occasion more than D days after the one before it) in the period.
+-- column lost_customers bigint: More: customers active at the period start who lapsed during the period.
 -- column net_customer_change bigint: new_customers + won_back_in_period − lost_customers.
--- column avg_relationship_days double: Longer: average days from first to latest purchase order, over buying customers.
--- column active_at_start bigint: Longer: customers with a purchase order in the D days up to the period start.
+-- column avg_relationship_days double: Longer: average days from first to latest purchase occasion, over buying customers.
+-- column active_at_start bigint: Longer: customers with a purchase occasion in the D days up to the period start.
+-- column active_at_end bigint: Customers with a purchase occasion in the D days up to as_of (= active_at_start + net_customer_change).
 -- column churn_rate double: Longer: lost_customers / active_at_start, NULL when no one was active.
 -- column avg_categories double: Deeper: average distinct categories bought, over buying customers.
 -- column multi_category_share double: Deeper: share of buying customers with two or more categories.
 -- column cross_sell_base bigint: Deeper: customers who bought before the period and again in it.
 -- column cross_sold_customers bigint: Deeper: of those, customers who bought a category in the period they had never bought before.
 -- column cross_sell_rate double: cross_sold_customers / cross_sell_base, NULL when the base is empty.
-with purchase_days as (
-  select distinct customer_id, ordered_on
-  from int_customer_orders
-  where is_purchase
-),
-
-gaps as (
+with occasions as (
   select
     customer_id,
-    ordered_on,
-    LAG(ordered_on) OVER (PARTITION BY customer_id ORDER BY ordered_on) AS previous_on
-  from purchase_days
+    occasion_on,
+    LAG(occasion_on) OVER (PARTITION BY customer_id ORDER BY occasion_on) AS previous_on,
+    LEAD(occasion_on) OVER (PARTITION BY customer_id ORDER BY occasion_on) AS next_on
+  from int_purchase_occasions
 ),
 
-won_back as (
-  select COUNT(DISTINCT customer_id) AS won_back_in_period
-  from gaps
-  where ordered_on > {{ comparison_as_of }}
-    and date_diff('day', previous_on, ordered_on) > {{ lifecycle.lapsed_after_days }}
+per_customer as (
+  select
+    customer_id,
+    MIN(occasion_on) > {{ comparison_as_of }} AS is_new,
+    bool_or(
+      occasion_on <= {{ comparison_as_of }}
+      and date_diff('day', occasion_on, {{ comparison_as_of }}) <= {{ lifecycle.lapsed_after_days }}
+    ) AS is_active_at_start,
+    bool_or(date_diff('day', occasion_on, {{ as_of }}) <= {{ lifecycle.lapsed_after_days }}) AS is_active_at_end,
+    bool_or(
+      occasion_on > {{ comparison_as_of }}
+      and date_diff('day', previous_on, occasion_on) > {{ lifecycle.lapsed_after_days }}
+    ) AS has_returned,
+    -- The lapse of an occasion at or before the start with no next one within D days falls in the period.
+    bool_or(
+      occasion_on <= {{ comparison_as_of }}
+      and date_diff('day', occasion_on, {{ comparison_as_of }}) <= {{ lifecycle.lapsed_after_days }}
+      and date_diff('day', occasion_on, {{ as_of }}) > {{ lifecycle.lapsed_after_days }}
+      and (next_on IS NULL or date_diff('day', occasion_on, next_on) > {{ lifecycle.lapsed_after_days }})
+    ) AS has_lapsed
+  from occasions
+  group by customer_id
 ),
 
-active_at_start as (
-  select COUNT(DISTINCT customer_id) AS active_at_start
-  from purchase_days
-  where ordered_on <= {{ comparison_as_of }}
-    and date_diff('day', ordered_on, {{ comparison_as_of }}) <= {{ lifecycle.lapsed_after_days }}
+levers as (
+  select
+    COUNT(CASE WHEN is_new THEN 1 END) AS new_customers,
+    COUNT(CASE WHEN has_returned THEN 1 END) AS won_back_in_period,
+    COUNT(CASE WHEN has_lapsed and is_active_at_start THEN 1 END) AS lost_customers,
+    COUNT(CASE WHEN is_active_at_start THEN 1 END) AS active_at_start,
+    COUNT(CASE WHEN is_active_at_end THEN 1 END) AS active_at_end
+  from per_customer
 ),
 
 stages as (
@@ -67,12 +88,6 @@ stages as (
     COUNT(CASE WHEN lifecycle_stage = 'loyal' THEN 1 END) AS loyal_customers,
     COUNT(CASE WHEN lifecycle_stage = 'lapsed' THEN 1 END) AS lapsed_customers,
     COUNT(CASE WHEN lifecycle_stage = 'won_back' THEN 1 END) AS won_back_customers,
-    COUNT(CASE WHEN first_order_on > {{ comparison_as_of }} THEN 1 END) AS new_customers,
-    COUNT(CASE WHEN
-      orders > 0
-      and recency_days > {{ lifecycle.lapsed_after_days }}
-      and date_diff('day', last_order_on, {{ comparison_as_of }}) <= {{ lifecycle.lapsed_after_days }}
-    THEN 1 END) AS lost_customers,
     AVG(CAST(relationship_days AS DOUBLE)) AS avg_relationship_days
   from customer_lifecycle
 ),
@@ -119,21 +134,21 @@ final as (
     CAST(s.loyal_customers AS BIGINT) AS loyal_customers,
     CAST(s.lapsed_customers AS BIGINT) AS lapsed_customers,
     CAST(s.won_back_customers AS BIGINT) AS won_back_customers,
-    CAST(s.new_customers AS BIGINT) AS new_customers,
-    CAST(w.won_back_in_period AS BIGINT) AS won_back_in_period,
-    CAST(s.lost_customers AS BIGINT) AS lost_customers,
-    CAST(s.new_customers + w.won_back_in_period - s.lost_customers AS BIGINT) AS net_customer_change,
+    CAST(v.new_customers AS BIGINT) AS new_customers,
+    CAST(v.won_back_in_period AS BIGINT) AS won_back_in_period,
+    CAST(v.lost_customers AS BIGINT) AS lost_customers,
+    CAST(v.new_customers + v.won_back_in_period - v.lost_customers AS BIGINT) AS net_customer_change,
     s.avg_relationship_days,
-    CAST(a.active_at_start AS BIGINT) AS active_at_start,
-    CAST(s.lost_customers AS DOUBLE) / NULLIF(a.active_at_start, 0) AS churn_rate,
+    CAST(v.active_at_start AS BIGINT) AS active_at_start,
+    CAST(v.active_at_end AS BIGINT) AS active_at_end,
+    CAST(v.lost_customers AS DOUBLE) / NULLIF(v.active_at_start, 0) AS churn_rate,
     d.avg_categories,
     d.multi_category_share,
     CAST(x.cross_sell_base AS BIGINT) AS cross_sell_base,
     CAST(x.cross_sold_customers AS BIGINT) AS cross_sold_customers,
     CAST(x.cross_sold_customers AS DOUBLE) / NULLIF(x.cross_sell_base, 0) AS cross_sell_rate
   from stages AS s
-  cross join won_back AS w
-  cross join active_at_start AS a
+  cross join levers AS v
   cross join depth AS d
   cross join cross_sell AS x
 )

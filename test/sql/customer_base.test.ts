@@ -29,7 +29,8 @@ const FIXTURE: LakeFixture = {
       category: "toys",
       channel: "store",
     },
-    // a, order A2: 20.00 bought and refunded in the same order: net 0, so not a purchase; a return order.
+    // a, order A2: 20.00 bought and refunded in the same order: net 0, yet a purchase order (it has a purchase
+    // line) and a purchase occasion (issue 13: refunds never cancel a purchase); also a return order.
     { order_id: "A2", customer_id: "a", ordered_at: "2024-02-15", amount: "20.00" },
     { order_id: "A2", customer_id: "a", ordered_at: "2024-02-15", amount: "-20.00", quantity: -1 },
     // a, order A3: 10.00, cost 4.00 → margin 6; at 23:59:59 it still counts for 2024-03-01.
@@ -88,7 +89,7 @@ describe("customer_base and int_customer_orders", () => {
           net_amount: "0.00",
           margin: "0.000000",
           discount: "0.00",
-          is_purchase: false,
+          is_purchase: true,
           is_return: true,
         },
         {
@@ -145,14 +146,15 @@ describe("customer_base and int_customer_orders", () => {
       expect(base).toEqual([
         {
           // 5 lines; units 2+1+1−1+1 = 4; revenue 100+50+20−20+10 = 160; margin 40+15+6−6+6 = 61; cost 160 − 61.
-          // Purchase orders A1 and A3; tenure 2024-01-10 → 03-31 = 21 + 29 + 31 = 81; recency 03-01 → 03-31 = 30.
+          // Purchase orders A1, A2 and A3 (A2's refund does not cancel its purchase line), on three days; tenure 2024-01-10 → 03-31 = 21 + 29 + 31 = 81; recency 03-01 → 03-31 = 30.
           customer_id: "a",
           is_prospect: false,
           signed_up_on: "2023-12-01",
           first_order_on: "2024-01-10",
           last_order_on: "2024-03-01",
-          orders: "2",
-          order_days: "2",
+          orders: "3",
+          occasions: "3",
+          order_days: "3",
           return_orders: "1",
           lines: "5",
           units: "4",
@@ -167,7 +169,7 @@ describe("customer_base and int_customer_orders", () => {
           recency_days: "30",
         },
         {
-          // Two orders on one day: orders 2, order_days 1, tenure = recency = 0.
+          // Two orders on one day: orders 2, one purchase occasion (one day), order_days 1, tenure = recency = 0.
           // Margin 12 + 18.015 = 30.015 → rounded half up to 30.02; cost = 100.05 − 30.02 = 70.03.
           customer_id: "d",
           is_prospect: false,
@@ -175,6 +177,7 @@ describe("customer_base and int_customer_orders", () => {
           first_order_on: "2024-03-31",
           last_order_on: "2024-03-31",
           orders: "2",
+          occasions: "1",
           order_days: "1",
           return_orders: "0",
           lines: "2",
@@ -196,6 +199,7 @@ describe("customer_base and int_customer_orders", () => {
           first_order_on: null,
           last_order_on: null,
           orders: "0",
+          occasions: "0",
           order_days: "0",
           return_orders: "0",
           lines: "0",
@@ -218,6 +222,7 @@ describe("customer_base and int_customer_orders", () => {
           first_order_on: null,
           last_order_on: null,
           orders: "0",
+          occasions: "0",
           order_days: "0",
           return_orders: "1",
           lines: "1",

@@ -22,10 +22,11 @@ describe("config", () => {
       medium_share: 0.15,
       value_measure: "gross_margin",
     });
-    expect(config.periods).toEqual({ value_window_months: 12, comparison_days: 90 });
+    expect(config.periods).toEqual({ value_window_months: 12, comparison_months: 3 });
+    expect(config.occasions).toEqual({ unit: "day" });
     expect(config.margin.default_rate).toBe(0.3);
     expect(config.clv).toEqual({ horizon_months: 12, annual_discount_rate: 0.1 });
-    expect(config.lifecycle).toEqual({ loyal_min_orders: 4, lapsed_after_days: 365 });
+    expect(config.lifecycle).toEqual({ loyal_min_occasions: 4, lapsed_after_days: 365 });
   });
 
   it("ships an example file that spells out exactly the defaults", async () => {
@@ -56,8 +57,8 @@ describe("config", () => {
     expect(configError({ margin: { default_rate: 1.5 } })).toBe(
       "crmlake.config.json: margin.default_rate: Too big: expected number to be <=1",
     );
-    expect(configError({ lifecycle: { loyal_min_orders: "four" } })).toBe(
-      "crmlake.config.json: lifecycle.loyal_min_orders: Invalid input: expected number, received string",
+    expect(configError({ lifecycle: { loyal_min_occasions: "four" } })).toBe(
+      "crmlake.config.json: lifecycle.loyal_min_occasions: Invalid input: expected number, received string",
     );
     expect(configError({ pyramid: { value_measure: "sales" } })).toMatch(
       /^crmlake\.config\.json: pyramid\.value_measure: Invalid option: expected one of "gross_margin"\|"net_revenue"\|"net_profit"/,
@@ -79,7 +80,21 @@ describe("config", () => {
     await expect(loadConfig(join(dir, "bad.json"))).rejects.toThrow(
       `${join(dir, "bad.json")}: not valid JSON`,
     );
-    await writeFile(join(dir, "ok.json"), JSON.stringify({ periods: { comparison_days: 30 } }));
-    expect((await loadConfig(join(dir, "ok.json"))).periods.comparison_days).toBe(30);
+    await writeFile(join(dir, "ok.json"), JSON.stringify({ periods: { comparison_months: 1 } }));
+    expect((await loadConfig(join(dir, "ok.json"))).periods.comparison_months).toBe(1);
+    // Settings renamed by issue 13 are refused with the new name (the old ones meant orders and days).
+    await writeFile(join(dir, "old.json"), JSON.stringify({ periods: { comparison_days: 30 } }));
+    await expect(loadConfig(join(dir, "old.json"))).rejects.toThrow(
+      "periods.comparison_days: replaced by periods.comparison_months",
+    );
+    await writeFile(join(dir, "old2.json"), JSON.stringify({ lifecycle: { loyal_min_orders: 3 } }));
+    await expect(loadConfig(join(dir, "old2.json"))).rejects.toThrow(
+      "lifecycle.loyal_min_orders: renamed lifecycle.loyal_min_occasions",
+    );
+    // A lapse shorter than the comparison period makes no sense (issue 13, case 2).
+    await writeFile(join(dir, "short.json"), JSON.stringify({ lifecycle: { lapsed_after_days: 30 } }));
+    await expect(loadConfig(join(dir, "short.json"))).rejects.toThrow(
+      "lifecycle.lapsed_after_days: 30 days is shorter than the comparison period",
+    );
   });
 });

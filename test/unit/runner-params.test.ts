@@ -4,6 +4,7 @@ import {
   expandMacros,
   minusDays,
   minusMonths,
+  monthEndBefore,
   renderLiteral,
   renderParameters,
 } from "../../functions/core/runner/params.ts";
@@ -43,15 +44,22 @@ describe("run parameters", () => {
     expect(minusMonths("2024-01-15", 13)).toBe("2022-12-15");
     expect(minusDays("2024-03-01", 1)).toBe("2024-02-29");
     expect(minusDays("2024-01-31", 90)).toBe("2023-11-02");
+    // Periods of calendar months ending with the as-of month start after the month end before them (issue 13).
+    expect(monthEndBefore("2024-06-15", 3)).toBe("2024-03-31");
+    expect(monthEndBefore("2024-12-31", 12)).toBe("2023-12-31");
+    expect(monthEndBefore("2024-03-01", 1)).toBe("2024-02-29");
+    expect(monthEndBefore("2024-01-10", 15)).toBe("2022-10-31");
   });
 
   it("renders the run's parameters from the as-of date and the config", () => {
     const literals = renderParameters({ asOf: "2024-01-31", config: defaultConfig() });
     expect(literals.get("as_of")).toBe("DATE '2024-01-31'");
     expect(literals.get("as_of_month")).toBe("'2024-01'");
+    // Calendar months ending with the as-of month (issue 13): January 2024 back to February 2023; the comparison
+    // period November 2023 to January 2024.
     expect(literals.get("value_window_start")).toBe("DATE '2023-01-31'");
-    expect(literals.get("comparison_as_of")).toBe("DATE '2023-11-02'");
-    expect(literals.get("comparison_window_start")).toBe("DATE '2022-11-02'");
+    expect(literals.get("comparison_as_of")).toBe("DATE '2023-10-31'");
+    expect(literals.get("comparison_window_start")).toBe("DATE '2022-10-31'");
     expect(literals.get("margin.default_rate")).toBe("CAST(0.3000 AS DECIMAL(9,4))");
     expect(literals.get("pyramid.top_share")).toBe("CAST(0.010000 AS DECIMAL(9,6))");
     expect(literals.get("cost_to_serve.per_order")).toBe("CAST(5.00 AS DECIMAL(18,2))");

@@ -59,6 +59,16 @@ export function minusMonths(date: string, months: number): string {
   return formatIsoDate(new Date(Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay))));
 }
 
+/**
+ * The last day of the month `months` calendar months before the month of `date`: the exclusive start of a
+ * period of `months` calendar months ending with the month of `date` (docs/definitions.md, Periods).
+ * monthEndBefore('2024-12-09', 12) = '2023-12-31'.
+ */
+export function monthEndBefore(date: string, months: number): string {
+  const d = requireDate(date);
+  return formatIsoDate(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - months + 1, 0)));
+}
+
 const decimal = (precision: number, scale: number): ParamType => ({ kind: "decimal", precision, scale });
 const INTEGER: ParamType = { kind: "integer" };
 const DATE_TYPE: ParamType = { kind: "date" };
@@ -85,21 +95,24 @@ export const PARAMETERS: readonly ParamDefinition[] = [
   {
     name: "value_window_start",
     type: DATE_TYPE,
-    description: "Exclusive start of the value window: as_of minus periods.value_window_months.",
-    value: (c) => minusMonths(c.asOf, c.config.periods.value_window_months),
+    description:
+      "Exclusive start of the value window: the last day of the month periods.value_window_months calendar months before the as-of month.",
+    value: (c) => monthEndBefore(c.asOf, c.config.periods.value_window_months),
   },
   {
     name: "comparison_as_of",
     type: DATE_TYPE,
-    description: "as_of minus periods.comparison_days: the date the pyramid migration compares with.",
-    value: (c) => minusDays(c.asOf, c.config.periods.comparison_days),
+    description:
+      "Exclusive start of the comparison period (periods.comparison_months calendar months ending with the as-of month): the last day of the month before it, the date the pyramid migration and the lifecycle levers compare with.",
+    value: (c) => monthEndBefore(c.asOf, c.config.periods.comparison_months),
   },
   {
     name: "comparison_window_start",
     type: DATE_TYPE,
-    description: "Exclusive start of the value window at comparison_as_of.",
+    description:
+      "Exclusive start of the value window at comparison_as_of (value_window_months months before it).",
     value: (c) =>
-      minusMonths(minusDays(c.asOf, c.config.periods.comparison_days), c.config.periods.value_window_months),
+      monthEndBefore(c.asOf, c.config.periods.comparison_months + c.config.periods.value_window_months),
   },
   {
     name: "pyramid.top_share",
@@ -138,10 +151,16 @@ export const PARAMETERS: readonly ParamDefinition[] = [
     value: (c) => c.config.rfm.quantiles,
   },
   {
-    name: "lifecycle.loyal_min_orders",
+    name: "occasions.unit",
+    type: VARCHAR,
+    description: "Config occasions.unit: what one purchase occasion is, 'day' or 'order'.",
+    value: (c) => c.config.occasions.unit,
+  },
+  {
+    name: "lifecycle.loyal_min_occasions",
     type: INTEGER,
-    description: "Config lifecycle.loyal_min_orders.",
-    value: (c) => c.config.lifecycle.loyal_min_orders,
+    description: "Config lifecycle.loyal_min_occasions.",
+    value: (c) => c.config.lifecycle.loyal_min_occasions,
   },
   {
     name: "lifecycle.lapsed_after_days",
@@ -150,10 +169,10 @@ export const PARAMETERS: readonly ParamDefinition[] = [
     value: (c) => c.config.lifecycle.lapsed_after_days,
   },
   {
-    name: "comparison_days",
+    name: "comparison_months",
     type: INTEGER,
-    description: "Config periods.comparison_days.",
-    value: (c) => c.config.periods.comparison_days,
+    description: "Config periods.comparison_months.",
+    value: (c) => c.config.periods.comparison_months,
   },
   {
     name: "needs.price_discount_share_min",
