@@ -24,16 +24,16 @@
 -- column window_contacts bigint: Campaign contacts (treatment or control) in the window.
 -- column orders bigint: Purchase orders in the window.
 -- column return_orders bigint: Return orders in the window.
--- column revenue decimal(18,2): Net revenue in the window.
--- column cost_of_goods decimal(18,2): revenue − gross_margin.
--- column gross_margin decimal(18,2): Gross margin in the window, rounded to cents.
--- column order_cost decimal(18,2): orders × cost_to_serve.per_order.
--- column return_cost decimal(18,2): return_orders × cost_to_serve.per_return.
--- column contact_cost decimal(18,2): Cost of the customer's campaign contacts in the window.
--- column cost_to_serve decimal(18,2): order_cost + return_cost + contact_cost.
--- column net_profit decimal(18,2): gross_margin − cost_to_serve.
+-- column revenue decimal(38,2): Net revenue in the window.
+-- column cost_of_goods decimal(38,2): revenue − gross_margin.
+-- column gross_margin decimal(38,2): Gross margin in the window, rounded to cents.
+-- column order_cost decimal(38,2): orders × cost_to_serve.per_order.
+-- column return_cost decimal(38,2): return_orders × cost_to_serve.per_return.
+-- column contact_cost decimal(38,2): Cost of the customer's campaign contacts in the window.
+-- column cost_to_serve decimal(38,2): order_cost + return_cost + contact_cost.
+-- column net_profit decimal(38,2): gross_margin − cost_to_serve.
 -- column is_active boolean: True when the customer has a purchase occasion (int_purchase_occasions) in the window.
--- column value decimal(18,2): The pyramid's value measure (pyramid.value_measure) over the window.
+-- column value decimal(38,2): The pyramid's value measure (pyramid.value_measure) over the window.
 -- column value_rank bigint: Rank by value among active customers of the period (1 = most valuable; equal values
 --   share the lowest rank among them), NULL when inactive.
 -- column active_customers bigint: Active customers in the period (n above).
@@ -102,7 +102,7 @@ window_contacts as (
     p.period,
     c.customer_id,
     COUNT(*) AS contacts,
-    SUM(CASE WHEN {{ cost_to_serve.include_campaign_contacts }} THEN c.contact_cost ELSE CAST(0 AS DECIMAL(18,2)) END)
+    SUM(CASE WHEN {{ cost_to_serve.include_campaign_contacts }} THEN c.contact_cost ELSE CAST(0 AS DECIMAL(38,2)) END)
       AS contact_cost
   from periods AS p
   join stg_campaign_contacts AS c on c.contacted_on > p.window_start_on and c.contacted_on <= p.reference_on
@@ -120,9 +120,9 @@ measured as (
     CAST(COALESCE(c.contacts, 0) AS BIGINT) AS window_contacts,
     CAST(COALESCE(o.orders, 0) AS BIGINT) AS orders,
     CAST(COALESCE(o.return_orders, 0) AS BIGINT) AS return_orders,
-    CAST(COALESCE(l.revenue, 0) AS DECIMAL(18,2)) AS revenue,
-    CAST(ROUND(COALESCE(l.margin, 0), 2) AS DECIMAL(18,2)) AS gross_margin,
-    CAST(COALESCE(c.contact_cost, 0) AS DECIMAL(18,2)) AS contact_cost,
+    CAST(COALESCE(l.revenue, 0) AS DECIMAL(38,2)) AS revenue,
+    CAST(ROUND(COALESCE(l.margin, 0), 2) AS DECIMAL(38,2)) AS gross_margin,
+    CAST(COALESCE(c.contact_cost, 0) AS DECIMAL(38,2)) AS contact_cost,
     COALESCE(v.occasions, 0) > 0 AS is_active
   from known AS k
   left join history AS h on h.period = k.period and h.customer_id = k.customer_id
@@ -144,13 +144,13 @@ costed as (
     orders,
     return_orders,
     revenue,
-    CAST(revenue - gross_margin AS DECIMAL(18,2)) AS cost_of_goods,
+    CAST(revenue - gross_margin AS DECIMAL(38,2)) AS cost_of_goods,
     gross_margin,
-    CAST(orders * {{ cost_to_serve.per_order }} AS DECIMAL(18,2)) AS order_cost,
-    CAST(return_orders * {{ cost_to_serve.per_return }} AS DECIMAL(18,2)) AS return_cost,
+    CAST(orders * {{ cost_to_serve.per_order }} AS DECIMAL(38,2)) AS order_cost,
+    CAST(return_orders * {{ cost_to_serve.per_return }} AS DECIMAL(38,2)) AS return_cost,
     contact_cost,
     CAST(orders * {{ cost_to_serve.per_order }} + return_orders * {{ cost_to_serve.per_return }} + contact_cost
-      AS DECIMAL(18,2)) AS cost_to_serve,
+      AS DECIMAL(38,2)) AS cost_to_serve,
     is_active
   from measured
 ),
@@ -173,14 +173,14 @@ valued as (
     return_cost,
     contact_cost,
     cost_to_serve,
-    CAST(gross_margin - cost_to_serve AS DECIMAL(18,2)) AS net_profit,
+    CAST(gross_margin - cost_to_serve AS DECIMAL(38,2)) AS net_profit,
     is_active,
     CAST(
       CASE {{ pyramid.value_measure }}
         WHEN 'net_revenue' THEN revenue
         WHEN 'net_profit' THEN gross_margin - cost_to_serve
         ELSE gross_margin
-      END AS DECIMAL(18,2)
+      END AS DECIMAL(38,2)
     ) AS value
   from costed
 ),

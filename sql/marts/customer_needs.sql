@@ -11,8 +11,8 @@
 --   (0.05) and price_index ≥ needs.value_price_index_min (1.1); composite otherwise. NULL without purchase lines.
 -- column customer_id varchar: Customer id.
 -- column purchase_lines bigint: Purchase lines.
--- column list_value decimal(18,2): amount + discounts of the purchase lines.
--- column discounts decimal(18,2): Discounts granted on the purchase lines.
+-- column list_value decimal(38,2): amount + discounts of the purchase lines.
+-- column discounts decimal(38,2): Discounts granted on the purchase lines.
 -- column discount_share double: discounts / list_value.
 -- column price_index double: What the customer paid relative to the category average prices for the same units.
 -- column needs_segment varchar: price_oriented, value_oriented or composite; NULL without purchase lines.
@@ -80,8 +80,8 @@ final as (
   select
     b.customer_id,
     CAST(COALESCE(m.purchase_lines, 0) AS BIGINT) AS purchase_lines,
-    CAST(COALESCE(m.list_value, 0) AS DECIMAL(18,2)) AS list_value,
-    CAST(COALESCE(m.discounts, 0) AS DECIMAL(18,2)) AS discounts,
+    CAST(COALESCE(m.list_value, 0) AS DECIMAL(38,2)) AS list_value,
+    CAST(COALESCE(m.discounts, 0) AS DECIMAL(38,2)) AS discounts,
     m.discount_share,
     m.price_index,
     CAST(

@@ -13,14 +13,14 @@
 -- column is_in_window boolean: True when the customer has an order line or a campaign contact in the window.
 -- column orders bigint: Purchase orders in the window.
 -- column return_orders bigint: Return orders in the window.
--- column revenue decimal(18,2): Net revenue.
--- column cost_of_goods decimal(18,2): Cost of goods (given, or revenue × (1 − margin.default_rate)).
--- column gross_margin decimal(18,2): revenue − cost_of_goods.
--- column order_cost decimal(18,2): orders × cost_to_serve.per_order.
--- column return_cost decimal(18,2): return_orders × cost_to_serve.per_return.
--- column contact_cost decimal(18,2): Cost of the customer's campaign contacts.
--- column cost_to_serve decimal(18,2): order_cost + return_cost + contact_cost.
--- column net_profit decimal(18,2): gross_margin − cost_to_serve.
+-- column revenue decimal(38,2): Net revenue.
+-- column cost_of_goods decimal(38,2): Cost of goods (given, or revenue × (1 − margin.default_rate)).
+-- column gross_margin decimal(38,2): revenue − cost_of_goods.
+-- column order_cost decimal(38,2): orders × cost_to_serve.per_order.
+-- column return_cost decimal(38,2): return_orders × cost_to_serve.per_return.
+-- column contact_cost decimal(38,2): Cost of the customer's campaign contacts.
+-- column cost_to_serve decimal(38,2): order_cost + return_cost + contact_cost.
+-- column net_profit decimal(38,2): gross_margin − cost_to_serve.
 -- column profit_decile integer: 1 (most profitable 10 %) to 10, NULL when not in the window.
 with current_value as (
   select

@@ -9,12 +9,12 @@
 -- column customer_id varchar: Customer id.
 -- column value_tier varchar: top, big, medium, small (active customers by value), inactive (no purchase occasion in the window) or prospect (no order line at all).
 -- column value_measure varchar: The measure used: gross_margin, net_revenue or net_profit.
--- column value decimal(18,2): Current value (the measure over the window).
+-- column value decimal(38,2): Current value (the measure over the window).
 -- column value_rank bigint: Rank by value among active customers (1 = most valuable; equal values share the lowest rank among them), NULL when not active.
 -- column active_customers bigint: Active customers at as_of.
--- column revenue decimal(18,2): Net revenue in the value window.
--- column gross_margin decimal(18,2): Gross margin in the value window.
--- column net_profit decimal(18,2): Net profit in the value window (gross margin − cost to serve).
+-- column revenue decimal(38,2): Net revenue in the value window.
+-- column gross_margin decimal(38,2): Gross margin in the value window.
+-- column net_profit decimal(38,2): Net profit in the value window (gross margin − cost to serve).
 with final as (
   select
     customer_id,

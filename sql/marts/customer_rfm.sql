@@ -15,7 +15,7 @@
 -- column customer_id varchar: Customer id.
 -- column recency_days bigint: Days since the latest purchase occasion.
 -- column frequency bigint: Purchase occasions.
--- column monetary decimal(18,2): Net revenue.
+-- column monetary decimal(38,2): Net revenue.
 -- column r_score integer: Recency quintile, 5 = most recent.
 -- column f_score integer: Frequency quintile, 5 = most purchase occasions.
 -- column m_score integer: Monetary quintile, 5 = most revenue.

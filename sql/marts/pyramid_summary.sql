@@ -10,9 +10,9 @@
 --   small takes the rest), NULL for inactive and prospect. Rank cut-offs round up, so customers may differ slightly.
 -- column customers bigint: Customers in the tier.
 -- column customer_share double: customers / all customers.
--- column revenue decimal(18,2): Net revenue of the tier's customers in the value window.
+-- column revenue decimal(38,2): Net revenue of the tier's customers in the value window.
 -- column revenue_share double: revenue / total revenue.
--- column gross_margin decimal(18,2): Gross margin of the tier's customers in the value window.
+-- column gross_margin decimal(38,2): Gross margin of the tier's customers in the value window.
 -- column margin_share double: gross_margin / total gross margin.
 with tiers as (
   select tier_order, value_tier, tier_share from int_value_tiers
@@ -49,9 +49,9 @@ final as (
     t.tier_share,
     CAST(COALESCE(p.customers, 0) AS BIGINT) AS customers,
     CAST(COALESCE(p.customers, 0) AS DOUBLE) / NULLIF(x.customers, 0) AS customer_share,
-    CAST(COALESCE(p.revenue, 0) AS DECIMAL(18,2)) AS revenue,
+    CAST(COALESCE(p.revenue, 0) AS DECIMAL(38,2)) AS revenue,
     CAST(COALESCE(p.revenue, 0) AS DOUBLE) / NULLIF(CAST(x.revenue AS DOUBLE), 0e0) AS revenue_share,
-    CAST(COALESCE(p.gross_margin, 0) AS DECIMAL(18,2)) AS gross_margin,
+    CAST(COALESCE(p.gross_margin, 0) AS DECIMAL(38,2)) AS gross_margin,
     CAST(COALESCE(p.gross_margin, 0) AS DOUBLE) / NULLIF(CAST(x.gross_margin AS DOUBLE), 0e0) AS margin_share
   from tiers AS t
   cross join totals AS x

@@ -12,8 +12,8 @@
 -- column customer_percentile integer: p, from 1 to 100.
 -- column customers bigint: Customers covered by the point: ceil(p × n / 100).
 -- column total_customers bigint: n.
--- column cumulative_net_profit decimal(18,2): Net profit of the covered customers.
--- column total_net_profit decimal(18,2): Net profit of all n customers.
+-- column cumulative_net_profit decimal(38,2): Net profit of the covered customers.
+-- column total_net_profit decimal(38,2): Net profit of all n customers.
 -- column cumulative_profit_share double: cumulative_net_profit / total_net_profit; NULL when the total is not positive.
 -- column share_null_reason varchar: NULL when the share is published; 'total_net_profit_zero' or
 --   'total_net_profit_negative' when it is NULL.
@@ -45,8 +45,8 @@ final as (
     CAST(p.customer_percentile AS INTEGER) AS customer_percentile,
     CAST(r.profit_rank AS BIGINT) AS customers,
     CAST(r.total_customers AS BIGINT) AS total_customers,
-    CAST(r.cumulative_net_profit AS DECIMAL(18,2)) AS cumulative_net_profit,
-    CAST(r.total_net_profit AS DECIMAL(18,2)) AS total_net_profit,
+    CAST(r.cumulative_net_profit AS DECIMAL(38,2)) AS cumulative_net_profit,
+    CAST(r.total_net_profit AS DECIMAL(38,2)) AS total_net_profit,
     CASE
       WHEN r.total_net_profit > 0 THEN CAST(r.cumulative_net_profit AS DOUBLE) / CAST(r.total_net_profit AS DOUBLE)
     END AS cumulative_profit_share,
