@@ -182,30 +182,30 @@ describe("across the scenarios", () => {
     expect(values("customer_base", "customer_id").has(UNICODE_CUSTOMER)).toBe(true);
   });
 
-  it("breaks ties on text by UTF-8 byte order on both engines (not by UTF-16 code units)", () => {
+  // Issue 13, case 1: ties share a rank (RANK()), so the ORDERED_PAIR tie, which ROW_NUMBER … customer_id used
+  // to break by UTF-8 byte order, now gets one rank and no string order can reach value_rank on either engine.
+  it("gives the ORDERED_PAIR tie one rank on both engines, whatever the engines' string order", () => {
     const relation: Relation = compared("edge", "customer_pyramid").pair.trino;
     const column = (n: string) => relation.columns.findIndex((c) => c.name === n);
     const rank = (id: string) =>
       Number(relation.rows.find((r) => r[column("customer_id")] === id)?.[column("value_rank")]);
     const [tilde, emoji] = ORDERED_PAIR;
     expect(rank(tilde)).toBeGreaterThan(0);
-    expect(rank(emoji)).toBe(rank(tilde) + 1);
+    expect(rank(emoji)).toBe(rank(tilde));
   });
 
-  it("puts the edge lake's pyramid ties exactly on the default cut-offs (ranks 1|2–5|6–20|21–100)", () => {
+  // Issue 13, case 1: a tie on a cut-off goes wholly to the higher tier (equal values take the lowest rank among
+  // them); before, customer_id split P001/P002, P005/P006 and P020/P021 across the edges.
+  it("puts each of the edge lake's pyramid ties on the default cut-offs wholly in the higher tier", () => {
     const relation: Relation = compared("edge", "customer_pyramid").pair.trino;
     const column = (n: string) => relation.columns.findIndex((c) => c.name === n);
     const tier = new Map(relation.rows.map((r) => [r[column("customer_id")], r[column("value_tier")]]));
     const active = relation.rows.filter((r) => r[column("value_rank")] !== null).length;
     expect(active).toBe(100);
     expect(PYRAMID_GROUP).toBeGreaterThanOrEqual(21);
-    expect(["P001", "P002", "P005", "P006", "P020", "P021"].map((id) => tier.get(id))).toEqual([
-      "top",
-      "big",
-      "big",
-      "medium",
-      "medium",
-      "small",
-    ]);
+    // Ranks: P001 = P002 = 1 (top ≤ 1), P005 = P006 = 5 (big ≤ 5), P020 = P021 = 20 (medium ≤ 20), P022 22.
+    expect(
+      ["P001", "P002", "P003", "P005", "P006", "P007", "P020", "P021", "P022"].map((id) => tier.get(id)),
+    ).toEqual(["top", "top", "big", "big", "big", "medium", "medium", "medium", "small"]);
   });
 });

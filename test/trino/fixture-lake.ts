@@ -94,8 +94,8 @@ export const UNICODE_CUSTOMER = "E14_Zoë_東京_😀";
 /**
  * Two customers with the same value whose ids sort one way by UTF-8 bytes (U+FF5E EF BD 9E before U+1F600
  * F0 9F 98 80, as Trino and DuckDB compare varchar) and the other way by UTF-16 code units (D83D before FF5E,
- * as Java's String.compareTo does): every `ORDER BY value DESC, customer_id` tie-break shows which one an
- * engine uses.
+ * as Java's String.compareTo does): an `ORDER BY value DESC, customer_id` tie-break would show which one an
+ * engine uses. Since issue 13 the ranks share ties (RANK()), so the pair must get one rank.
  */
 export const ORDERED_PAIR = ["E19_\uff5e", "E19_\u{1f600}"] as const;
 
@@ -192,7 +192,7 @@ function edgeOrders(): Csv {
 /**
  * The pyramid group P001…P090: one order each on 2024-05-01 (in the current and the comparison window), large
  * enough to take the top ranks, with the same amount for P001/P002, P005/P006 and P020/P021: with 100 active
- * customers those are the top|big, big|medium and medium|small edges, broken by customer_id on both engines.
+ * customers those are the top|big, big|medium and medium|small edges; each tie goes wholly to the higher tier.
  */
 function pyramidOrders(): Csv {
   const tie = new Map([
