@@ -1,0 +1,109 @@
+import * as arrow from "apache-arrow";
+import { CLV_MODEL } from "../catalogue/clv-stages.ts";
+import { implementStage } from "../runner/stage.ts";
+import {
+  type FitResult,
+  fitBgNbd,
+  fitGammaGamma,
+  type RfmCount,
+  type SpendRecord,
+} from "../stats/clv-fit.ts";
+
+function column(table: arrow.Table | undefined, model: string, name: string): arrow.Vector {
+  const vector = table?.getChild(name);
+  if (vector == null) throw new Error(`${model}.${name} is not an input of clv_model`);
+  return vector;
+}
+
+/** The distinct (x, t_x, T) with their counts, as the fit reads them. */
+export function readRfmCounts(table: arrow.Table | undefined): RfmCount[] {
+  const model = "int_clv_rfm_counts";
+  const frequency = column(table, model, "frequency");
+  const recency = column(table, model, "recency");
+  const age = column(table, model, "age");
+  const customers = column(table, model, "customers");
+  const rows: RfmCount[] = [];
+  for (let i = 0; i < frequency.length; i++) {
+    rows.push({
+      frequency: Number(frequency.get(i)),
+      recency: Number(recency.get(i)),
+      age: Number(age.get(i)),
+      customers: Number(customers.get(i)),
+    });
+  }
+  return rows;
+}
+
+function readSpend(table: arrow.Table | undefined): SpendRecord[] {
+  const model = "int_clv_summary";
+  const frequency = column(table, model, "frequency");
+  const monetary = column(table, model, "monetary");
+  const rows: SpendRecord[] = [];
+  for (let i = 0; i < frequency.length; i++) {
+    const x = Number(frequency.get(i));
+    const m = monetary.get(i) as number | null;
+    if (x > 0 && m !== null && m > 0) rows.push({ frequency: x, monetary: m, customers: 1 });
+  }
+  return rows;
+}
+
+const f64 = () => new arrow.Float64();
+
+/** Fits BG/NBD on the compressed histories and Gamma-Gamma on the repeat buyers' mean spend (clv_model's header). */
+export const clvModel = implementStage(CLV_MODEL, ({ inputs }) => {
+  const bg = fitBgNbd(readRfmCounts(inputs.get("int_clv_rfm_counts")));
+  const gg = fitGammaGamma(readSpend(inputs.get("int_clv_summary")));
+  const param = (fit: FitResult, i: number, own: boolean) => (own ? (fit.parameters?.[i] ?? null) : null);
+  const se = (fit: FitResult, i: number, own: boolean) => (own ? (fit.standardErrors?.[i] ?? null) : null);
+  const rows = [
+    { model: "bg_nbd", fit: bg },
+    { model: "gamma_gamma", fit: gg },
+  ];
+  const isBg = rows.map((row) => row.model === "bg_nbd");
+  const values = (pick: (fit: FitResult, bgRow: boolean) => number | null) =>
+    arrow.vectorFromArray(
+      rows.map((row, k) => pick(row.fit, isBg[k] as boolean)),
+      f64(),
+    );
+  return new arrow.Table({
+    model: arrow.vectorFromArray(
+      rows.map((row) => row.model),
+      new arrow.Utf8(),
+    ),
+    time_unit: arrow.vectorFromArray(
+      rows.map(() => "day"),
+      new arrow.Utf8(),
+    ),
+    r: values((fit, b) => param(fit, 0, b)),
+    alpha: values((fit, b) => param(fit, 1, b)),
+    a: values((fit, b) => param(fit, 2, b)),
+    b: values((fit, b) => param(fit, 3, b)),
+    p: values((fit, b) => param(fit, 0, !b)),
+    q: values((fit, b) => param(fit, 1, !b)),
+    gamma: values((fit, b) => param(fit, 2, !b)),
+    r_se: values((fit, b) => se(fit, 0, b)),
+    alpha_se: values((fit, b) => se(fit, 1, b)),
+    a_se: values((fit, b) => se(fit, 2, b)),
+    b_se: values((fit, b) => se(fit, 3, b)),
+    p_se: values((fit, b) => se(fit, 0, !b)),
+    q_se: values((fit, b) => se(fit, 1, !b)),
+    gamma_se: values((fit, b) => se(fit, 2, !b)),
+    log_likelihood: values((fit) => fit.logLikelihood),
+    n_customers: arrow.vectorFromArray(
+      rows.map((row) => BigInt(row.fit.customers)),
+      new arrow.Int64(),
+    ),
+    converged: arrow.vectorFromArray(
+      rows.map((row) => row.fit.converged),
+      new arrow.Bool(),
+    ),
+    iterations: arrow.vectorFromArray(
+      rows.map((row) => row.fit.iterations),
+      new arrow.Int32(),
+    ),
+    diagnostic: arrow.vectorFromArray(
+      rows.map((row) => row.fit.diagnostic),
+      new arrow.Utf8(),
+    ),
+  });
+});

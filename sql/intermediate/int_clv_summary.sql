@@ -1,0 +1,61 @@
+-- question: What does each buyer's purchase history look like to the lifetime-value models: how many repeat purchase days, how recent the last, how long observed, and how much per repeat purchase day?
+-- grain: one row per customer with a purchase day on or before as_of
+-- depends_on: int_purchase_occasions
+-- unique_key: customer_id
+-- note: The inputs of BG/NBD and Gamma-Gamma (docs/lifetime-value.md). Time unit: days. A purchase day is a day
+--   with a purchase occasion (int_purchase_occasions, docs/definitions.md#purchase-occasion): with occasions.unit
+--   = 'order', several orders on one day are still one purchase day.
+-- note: Spend is the purchase lines' amount (refunds not subtracted, as the occasion counts them).
+-- column customer_id varchar: Customer id.
+-- column first_purchase_on date: First purchase day.
+-- column last_purchase_on date: Last purchase day on or before as_of.
+-- column frequency bigint: x: purchase days − 1 (repeat purchase days).
+-- column recency integer: t_x: days from the first to the last purchase day (0 when x = 0).
+-- column age integer: T: days from the first purchase day to as_of.
+-- column repeat_spend decimal(38,2): Spend on the repeat purchase days (the first day excluded); 0.00 when x = 0.
+-- column monetary double: m̄: repeat_spend / x, the mean spend per repeat purchase day; NULL when x = 0.
+with days as (
+  select
+    customer_id,
+    occasion_on,
+    SUM(purchase_amount) AS day_amount
+  from int_purchase_occasions
+  group by customer_id, occasion_on
+),
+
+ranked as (
+  select
+    customer_id,
+    occasion_on,
+    day_amount,
+    ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY occasion_on) AS day_number
+  from days
+),
+
+per_customer as (
+  select
+    customer_id,
+    MIN(occasion_on) AS first_purchase_on,
+    MAX(occasion_on) AS last_purchase_on,
+    COUNT(*) AS purchase_days,
+    SUM(CASE WHEN day_number > 1 THEN day_amount END) AS repeat_amount
+  from ranked
+  group by customer_id
+),
+
+final as (
+  select
+    customer_id,
+    first_purchase_on,
+    last_purchase_on,
+    CAST(purchase_days - 1 AS BIGINT) AS frequency,
+    CAST(date_diff('day', CAST(first_purchase_on AS DATE), CAST(last_purchase_on AS DATE)) AS INTEGER) AS recency,
+    CAST(date_diff('day', CAST(first_purchase_on AS DATE), {{ as_of }}) AS INTEGER) AS age,
+    CAST(COALESCE(repeat_amount, 0) AS DECIMAL(38,2)) AS repeat_spend,
+    CASE
+      WHEN purchase_days > 1 THEN CAST(repeat_amount AS DOUBLE) / CAST(purchase_days - 1 AS DOUBLE)
+    END AS monetary
+  from per_customer
+)
+
+select * from final
