@@ -29,7 +29,7 @@ import {
 import { datasetColumns } from "../../functions/core/catalogue/dataset-columns.ts";
 import type { ModelHeader } from "../../functions/core/catalogue/header.ts";
 import { hiveType } from "../../functions/core/catalogue/hive-types.ts";
-import { LAKE, LAKE_PREFIXES, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
 import {
   SYSTEM_TABLES,

@@ -591,7 +591,7 @@ describe("AthenaWarehouse", () => {
       "CREATE DATABASE IF NOT EXISTS crmlake_run_r1 COMMENT 'crmlake run database: views over the inputs and the tables of one model run, dropped when the run ends'",
       "DROP TABLE IF EXISTS crmlake_run_r1.transactions__pinned",
       expect.stringMatching(
-        /^CREATE EXTERNAL TABLE crmlake_run_r1\.transactions__pinned \(\n {2}`order_id` string,[^]*\n {2}`order_month` string\n\)\nROW FORMAT SERDE 'org\.apache\.hadoop\.hive\.ql\.io\.parquet\.serde\.ParquetHiveSerDe'\nSTORED AS INPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.SymlinkTextInputFormat'\nOUTPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.HiveIgnoreKeyTextOutputFormat'\nLOCATION 's3:\/\/crm-lake\/runs\/manifests\/r1\/transactions\/'$/,
+        /^CREATE EXTERNAL TABLE crmlake_run_r1\.transactions__pinned \(\n {2}`order_id` string,[\s\S]*\n {2}`order_month` string\n\)\nROW FORMAT SERDE 'org\.apache\.hadoop\.hive\.ql\.io\.parquet\.serde\.ParquetHiveSerDe'\nSTORED AS INPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.SymlinkTextInputFormat'\nOUTPUTFORMAT 'org\.apache\.hadoop\.hive\.ql\.io\.HiveIgnoreKeyTextOutputFormat'\nLOCATION 's3:\/\/crm-lake\/runs\/manifests\/r1\/transactions\/'$/,
       ),
       expect.stringMatching(
         /^CREATE OR REPLACE VIEW crmlake_run_r1\.transactions AS SELECT "order_id", .*"line_number", coalesce\("order_month", regexp_extract\("\$path", '\/order_month=\(\[\^\/\]\+\)\/', 1\)\) AS "order_month" FROM crmlake_run_r1\.transactions__pinned$/,
