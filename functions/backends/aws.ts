@@ -9,6 +9,7 @@ import { GlueClient } from "@aws-sdk/client-glue";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import type { ScoringBackend } from "../core/runner/schedule.ts";
+import type { Stage } from "../core/runner/stage.ts";
 import { STAGES } from "../core/stages/index.ts";
 import {
   AthenaWarehouse,
@@ -36,6 +37,8 @@ export interface AwsBackendSettings {
     Pick<AthenaWarehouseOptions, "clock" | "poll" | "throttle" | "safetyMarginMs">
   >;
   readonly now?: () => Date;
+  /** The TypeScript stages to run; default the project's registry (tests that bring their own models: none). */
+  readonly stages?: readonly Stage[];
 }
 
 /**
@@ -66,7 +69,7 @@ export function awsScoringBackend(
   return {
     outputs,
     lake,
-    stages: STAGES,
+    stages: settings.stages ?? STAGES,
     warehouseFor: (runId) =>
       new AthenaWarehouse({
         ...settings.athenaOptions,

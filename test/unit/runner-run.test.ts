@@ -110,7 +110,7 @@ afterEach(async () => {
 describe("model runner", () => {
   it("publishes every table under models/<model>/as_of=<date>/ and records the run", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
-    const result = await runLocal({ lakeDir: lake, sqlDir });
+    const result = await runLocal({ stages: [], lakeDir: lake, sqlDir });
     expect(result.asOf).toBe("2024-01-21"); // the latest order date
     expect(result.models.map((m) => [m.model, m.status, m.rows])).toEqual([
       ["stg_lines", "succeeded", null],
@@ -139,8 +139,8 @@ describe("model runner", () => {
 
   it("counts only transactions on or before as_of, and keeps one partition per as_of", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
-    await runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-10" });
-    await runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
+    await runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-10" });
+    await runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-31" });
     expect(await query("SELECT as_of, customers, revenue FROM total_summary ORDER BY as_of")).toEqual([
       { as_of: "2024-01-10", customers: "1", revenue: "10.00" },
       { as_of: "2024-01-31", customers: "2", revenue: "22.75" },
@@ -152,6 +152,7 @@ describe("model runner", () => {
 
   it("leaves the previous run intact when a model fails mid-run, and records the failure", async () => {
     const first = await runLocal({
+      stages: [],
       lakeDir: lake,
       sqlDir: await models("v1", 1, GOOD_SUMMARY),
       asOf: "2024-01-31",
@@ -161,6 +162,7 @@ describe("model runner", () => {
 
     // v2 changes customer_totals (written first, successfully) and then fails in total_summary.
     const failing = runLocal({
+      stages: [],
       lakeDir: lake,
       sqlDir: await models("v2", 2, FAILING_SUMMARY),
       asOf: "2024-01-31",
@@ -190,8 +192,18 @@ describe("model runner", () => {
   });
 
   it("replaces an as_of atomically when it is re-run", async () => {
-    await runLocal({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" });
-    await runLocal({ lakeDir: lake, sqlDir: await models("v3", 3, GOOD_SUMMARY), asOf: "2024-01-31" });
+    await runLocal({
+      stages: [],
+      lakeDir: lake,
+      sqlDir: await models("v1", 1, GOOD_SUMMARY),
+      asOf: "2024-01-31",
+    });
+    await runLocal({
+      stages: [],
+      lakeDir: lake,
+      sqlDir: await models("v3", 3, GOOD_SUMMARY),
+      asOf: "2024-01-31",
+    });
     expect(await query("SELECT version, COUNT(*) AS n FROM customer_totals GROUP BY 1")).toEqual([
       { version: 3, n: "2" },
     ]);
@@ -202,6 +214,7 @@ describe("model runner", () => {
 
   it("runs only the selected models and what they need", async () => {
     const result = await runLocal({
+      stages: [],
       lakeDir: lake,
       sqlDir: await models("v1", 1, GOOD_SUMMARY),
       asOf: "2024-01-31",
@@ -217,7 +230,7 @@ describe("model runner", () => {
       1,
       summary("select COUNT(*) AS customers, 1 AS extra from customer_totals"),
     );
-    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       "sql/marts/total_summary.sql: the output columns do not match the header (documented but not produced: revenue; produced but not documented: extra)",
     );
   });
@@ -229,7 +242,7 @@ describe("model runner", () => {
       1,
       summary("select COUNT(*) AS customers, SUM(revenue) AS revenue from customer_totals"),
     );
-    const run = runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" });
+    const run = runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-31" });
     await expect(run).rejects.toThrow(
       "sql/marts/total_summary.sql: column revenue is DECIMAL(38,2) on duckdb, but the header declares decimal(18,2). Give each column its declared type in the SELECT (an explicit CAST, the same on every engine), or correct the header.",
     );
@@ -250,7 +263,7 @@ describe("model runner", () => {
         "select SUM(CAST(version AS BIGINT)) AS customers, CAST(SUM(revenue) AS DOUBLE) AS revenue from customer_totals",
       ),
     );
-    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       "sql/marts/total_summary.sql: column customers is DOUBLE on duckdb, but the header declares bigint; column revenue is DOUBLE on duckdb, but the header declares decimal(18,2).",
     );
   });
@@ -264,6 +277,7 @@ describe("model runner", () => {
     });
     try {
       const result = await runLocal({
+        stages: [],
         lakeDir: lake,
         sqlDir: await models("v1", 1, GOOD_SUMMARY),
         asOf: "2024-01-31",
@@ -281,6 +295,7 @@ describe("model runner", () => {
     try {
       await expect(
         runLocal({
+          stages: [],
           lakeDir: lake,
           sqlDir: await models("v1", 1, GOOD_SUMMARY),
           asOf: "2024-01-31",
@@ -296,6 +311,7 @@ describe("model runner", () => {
     try {
       await expect(
         runLocal({
+          stages: [],
           lakeDir: lake,
           sqlDir: await models("v1", 1, GOOD_SUMMARY),
           asOf: "2024-01-31",
@@ -315,7 +331,7 @@ describe("model runner", () => {
       1,
       summary("select CAST(1 AS BIGINT) AS customers, revenue from customer_totals"),
     );
-    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       "sql/marts/total_summary.sql: unique_key (customers) does not identify rows: 1 key value(s) repeat, 0 row(s) have a NULL key",
     );
   });
@@ -326,7 +342,7 @@ describe("model runner", () => {
       1,
       summary("select COUNT(*) AS customers, greatest(SUM(revenue), 0) AS revenue from customer_totals"),
     );
-    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
+    await expect(runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-31" })).rejects.toThrow(
       /^1 non-portable construct\(s\) in the models \(portable forms: docs\/sql-portability\.md\):\nsql\/marts\/total_summary\.sql:7:31 \[greatest-least\]/,
     );
     await expect(stat(join(lake, "runs"))).rejects.toThrow(/ENOENT/);
@@ -335,10 +351,10 @@ describe("model runner", () => {
   it("explains a lake without transactions and a bad as-of", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
     const empty = join(root, "empty-lake");
-    await expect(runLocal({ lakeDir: empty, sqlDir })).rejects.toThrow(
+    await expect(runLocal({ stages: [], lakeDir: empty, sqlDir })).rejects.toThrow(
       `The lake ${empty} has no transactions, so there is no default as-of date. Ingest data first, or pass --as-of YYYY-MM-DD.`,
     );
-    await expect(runLocal({ lakeDir: lake, sqlDir, asOf: "2024-02-30" })).rejects.toThrow(
+    await expect(runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-02-30" })).rejects.toThrow(
       '--as-of "2024-02-30" is not a real date',
     );
   });
@@ -348,7 +364,12 @@ describe("model runner", () => {
     const release = await outputs.lock("other-run");
     try {
       await expect(
-        runLocal({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" }),
+        runLocal({
+          stages: [],
+          lakeDir: lake,
+          sqlDir: await models("v1", 1, GOOD_SUMMARY),
+          asOf: "2024-01-31",
+        }),
       ).rejects.toThrow(/^Another run is using the lake .*: run other-run \(pid \d+/);
     } finally {
       await release();
@@ -356,7 +377,12 @@ describe("model runner", () => {
   });
 
   it("rolls an interrupted publish forward and removes abandoned staging", async () => {
-    await runLocal({ lakeDir: lake, sqlDir: await models("v1", 1, GOOD_SUMMARY), asOf: "2024-01-31" });
+    await runLocal({
+      stages: [],
+      lakeDir: lake,
+      sqlDir: await models("v1", 1, GOOD_SUMMARY),
+      asOf: "2024-01-31",
+    });
     const published = join(lake, "models", "customer_totals", "as_of=2024-01-31");
     // A run that died after writing its journal, before moving its file; and one that died while computing.
     const staged = join(lake, "runs", "staging", "run-b", "customer_totals", "as_of=2024-01-31");

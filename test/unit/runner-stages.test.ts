@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runLocal } from "../../functions/backends/local.ts";
+import { STAGE_DECLARATIONS } from "../../functions/core/catalogue/stages.ts";
 import {
   decimalValues,
   decimalVector,
@@ -169,8 +170,11 @@ afterEach(async () => {
 });
 
 describe("TypeScript stages in the runner (DuckDB)", () => {
-  it("registers no stage yet: the first real one comes with the CLV issue", () => {
-    expect(STAGES).toEqual([]);
+  it("registers exactly the declared stages, each on its own declaration", () => {
+    expect(STAGES.map((s) => s.name).sort()).toEqual(STAGE_DECLARATIONS.map((d) => d.name).sort());
+    for (const declaration of STAGE_DECLARATIONS) {
+      expect(STAGES.find((s) => s.name === declaration.name)?.header).toBe(declaration.header);
+    }
   });
 
   it("runs a stage between SQL models: typed inputs, exact output rows, read by the next SQL model, published", async () => {

@@ -4,9 +4,8 @@
  * (functions/backends/) import this registry and hand it to the runner (RunOptions.stages); the runner never
  * imports it. Each stage is defined on its declaration in catalogue/stages.ts, which the Glue tables and the
  * docs read without loading any stage code.
- *
- * None yet: the first, fitting BG/NBD and Gamma-Gamma for customer lifetime value, comes with its own issue.
  */
 import type { Stage } from "../runner/stage.ts";
+import { campaignResults } from "./campaign_results.ts";
 
-export const STAGES: readonly Stage[] = [];
+export const STAGES: readonly Stage[] = [campaignResults];

@@ -31,6 +31,19 @@ export {
   studentTSf,
   studentTTwoSidedP,
 } from "./distributions.ts";
+export {
+  compareMeans,
+  compareProportions,
+  type MeanComparison,
+  type Moments,
+  minimumDetectableEffect,
+  momentsFromSums,
+  normalCritical,
+  type ProportionComparison,
+  type SampleRatioTest,
+  sampleRatioTest,
+  standardizedMeanDifference,
+} from "./experiments.ts";
 export { HYP2F1_MAX_RELATIVE_ERROR, hyp2f1 } from "./hypergeometric.ts";
 export {
   type BetaIncPair,
