@@ -9,9 +9,9 @@
 -- column ordered_on date: Date of the order's first line.
 -- column lines bigint: Order lines.
 -- column units bigint: Net units (returned units count negative).
--- column net_amount decimal(18,2): Net revenue of the order (refunds subtracted).
--- column margin decimal(18,6): Gross margin of the order, 6 decimals.
--- column discount decimal(18,2): Discount granted on the order.
+-- column net_amount decimal(38,2): Net revenue of the order (refunds subtracted).
+-- column margin decimal(38,6): Gross margin of the order, 6 decimals.
+-- column discount decimal(38,2): Discount granted on the order.
 -- column is_purchase boolean: True when net_amount > 0.
 -- column is_return boolean: True when the order has a refunded line.
 with final as (
@@ -21,9 +21,9 @@ with final as (
     MIN(ordered_on) AS ordered_on,
     COUNT(*) AS lines,
     CAST(SUM(quantity) AS BIGINT) AS units,
-    CAST(SUM(amount) AS DECIMAL(18,2)) AS net_amount,
-    CAST(SUM(line_margin) AS DECIMAL(18,6)) AS margin,
-    CAST(SUM(discount) AS DECIMAL(18,2)) AS discount,
+    CAST(SUM(amount) AS DECIMAL(38,2)) AS net_amount,
+    CAST(SUM(line_margin) AS DECIMAL(38,6)) AS margin,
+    CAST(SUM(discount) AS DECIMAL(38,2)) AS discount,
     SUM(amount) > 0 AS is_purchase,
     bool_or(is_return_line) AS is_return
   from stg_transactions

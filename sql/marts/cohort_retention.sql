@@ -10,7 +10,7 @@
 -- column cohort_customers bigint: Customers in the cohort.
 -- column active_customers bigint: Cohort customers with a purchase order in the month.
 -- column retention_rate double: active_customers / cohort_customers.
--- column revenue decimal(18,2): Net revenue of the cohort's customers in the month (refunds included).
+-- column revenue decimal(38,2): Net revenue of the cohort's customers in the month (refunds included).
 with digits as (
   select d from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
 ),
@@ -76,7 +76,7 @@ final as (
     CAST(g.cohort_customers AS BIGINT) AS cohort_customers,
     CAST(COALESCE(a.active_customers, 0) AS BIGINT) AS active_customers,
     CAST(COALESCE(a.active_customers, 0) AS DOUBLE) / g.cohort_customers AS retention_rate,
-    CAST(COALESCE(r.revenue, 0) AS DECIMAL(18,2)) AS revenue
+    CAST(COALESCE(r.revenue, 0) AS DECIMAL(38,2)) AS revenue
   from grid AS g
   left join activity AS a
     on a.cohort_month_on = g.cohort_month_on and a.months_since_first = g.months_since_first

@@ -15,11 +15,11 @@
 -- column return_orders bigint: Orders with at least one refunded line.
 -- column lines bigint: Order lines, refunds included.
 -- column units bigint: Net units (returned units count negative).
--- column net_revenue decimal(18,2): Sum of line amounts (refunds subtracted).
--- column cost_of_goods decimal(18,2): net_revenue − gross_margin.
--- column gross_margin decimal(18,2): Sum of line margins (cost given, or amount × margin.default_rate), rounded to cents.
--- column returned_amount decimal(18,2): Money refunded (positive).
--- column discounts decimal(18,2): Discounts granted.
+-- column net_revenue decimal(38,2): Sum of line amounts (refunds subtracted).
+-- column cost_of_goods decimal(38,2): net_revenue − gross_margin.
+-- column gross_margin decimal(38,2): Sum of line margins (cost given, or amount × margin.default_rate), rounded to cents.
+-- column returned_amount decimal(38,2): Money refunded (positive).
+-- column discounts decimal(38,2): Discounts granted.
 -- column categories bigint: Distinct categories bought (lines with amount > 0).
 -- column channels bigint: Distinct channels bought through (lines with amount > 0).
 -- column tenure_days bigint: Days from the first purchase order to as_of, NULL when none.
@@ -37,7 +37,7 @@ line_totals as (
     CAST(SUM(quantity) AS BIGINT) AS units,
     SUM(amount) AS net_revenue,
     SUM(line_margin) AS gross_margin,
-    SUM(CASE WHEN is_return_line THEN -amount ELSE CAST(0 AS DECIMAL(18,2)) END) AS returned_amount,
+    SUM(CASE WHEN is_return_line THEN -amount ELSE CAST(0 AS DECIMAL(38,2)) END) AS returned_amount,
     SUM(discount) AS discounts,
     COUNT(DISTINCT CASE WHEN amount > 0 THEN category END) AS categories,
     COUNT(DISTINCT CASE WHEN amount > 0 THEN channel END) AS channels
@@ -69,12 +69,12 @@ final as (
     CAST(COALESCE(o.return_orders, 0) AS BIGINT) AS return_orders,
     CAST(COALESCE(l.lines, 0) AS BIGINT) AS lines,
     CAST(COALESCE(l.units, 0) AS BIGINT) AS units,
-    CAST(COALESCE(l.net_revenue, 0) AS DECIMAL(18,2)) AS net_revenue,
-    CAST(COALESCE(l.net_revenue, 0) - CAST(ROUND(COALESCE(l.gross_margin, 0), 2) AS DECIMAL(18,2)) AS DECIMAL(18,2))
+    CAST(COALESCE(l.net_revenue, 0) AS DECIMAL(38,2)) AS net_revenue,
+    CAST(COALESCE(l.net_revenue, 0) - CAST(ROUND(COALESCE(l.gross_margin, 0), 2) AS DECIMAL(38,2)) AS DECIMAL(38,2))
       AS cost_of_goods,
-    CAST(ROUND(COALESCE(l.gross_margin, 0), 2) AS DECIMAL(18,2)) AS gross_margin,
-    CAST(COALESCE(l.returned_amount, 0) AS DECIMAL(18,2)) AS returned_amount,
-    CAST(COALESCE(l.discounts, 0) AS DECIMAL(18,2)) AS discounts,
+    CAST(ROUND(COALESCE(l.gross_margin, 0), 2) AS DECIMAL(38,2)) AS gross_margin,
+    CAST(COALESCE(l.returned_amount, 0) AS DECIMAL(38,2)) AS returned_amount,
+    CAST(COALESCE(l.discounts, 0) AS DECIMAL(38,2)) AS discounts,
     CAST(COALESCE(l.categories, 0) AS BIGINT) AS categories,
     CAST(COALESCE(l.channels, 0) AS BIGINT) AS channels,
     date_diff('day', o.first_order_on, {{ as_of }}) AS tenure_days,

@@ -6,8 +6,8 @@
 -- note: A missing store_id reads as 'unknown'.
 -- column month_start_on date: First day of the calendar month.
 -- column store_id varchar: The store id.
--- column revenue decimal(18,2): Net revenue.
--- column gross_margin decimal(18,2): Gross margin, rounded to cents.
+-- column revenue decimal(38,2): Net revenue.
+-- column gross_margin decimal(38,2): Gross margin, rounded to cents.
 -- column units bigint: Net units.
 -- column orders bigint: Distinct orders with a purchase line.
 -- column customers bigint: Distinct customers with a purchase line.
@@ -27,8 +27,8 @@ final as (
   select
     month_start_on,
     store_id,
-    CAST(SUM(amount) AS DECIMAL(18,2)) AS revenue,
-    CAST(ROUND(SUM(line_margin), 2) AS DECIMAL(18,2)) AS gross_margin,
+    CAST(SUM(amount) AS DECIMAL(38,2)) AS revenue,
+    CAST(ROUND(SUM(line_margin), 2) AS DECIMAL(38,2)) AS gross_margin,
     CAST(SUM(quantity) AS BIGINT) AS units,
     CAST(COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END) AS BIGINT) AS orders,
     CAST(COUNT(DISTINCT CASE WHEN amount > 0 THEN customer_id END) AS BIGINT) AS customers

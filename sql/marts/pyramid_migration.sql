@@ -10,8 +10,8 @@
 -- column current_tier_order integer: 1 (top) to 6 (prospect), for sorting.
 -- column current_tier varchar: Tier at as_of.
 -- column customers bigint: Customers who moved from previous_tier to current_tier.
--- column revenue decimal(18,2): Their net revenue in the current value window.
--- column previous_revenue decimal(18,2): Their net revenue in the value window ending at comparison_as_of.
+-- column revenue decimal(38,2): Their net revenue in the current value window.
+-- column previous_revenue decimal(38,2): Their net revenue in the value window ending at comparison_as_of.
 with tiers as (
   select tier_order, value_tier from int_value_tiers
 ),
@@ -34,7 +34,7 @@ moves as (
     c.value_tier AS current_tier,
     COUNT(*) AS customers,
     SUM(c.revenue) AS revenue,
-    SUM(COALESCE(p.revenue, CAST(0 AS DECIMAL(18,2)))) AS previous_revenue
+    SUM(COALESCE(p.revenue, CAST(0 AS DECIMAL(38,2)))) AS previous_revenue
   from current_value AS c
   cross join unknown_tier AS u
   left join previous_value AS p on p.customer_id = c.customer_id
@@ -48,8 +48,8 @@ final as (
     CAST(ct.tier_order AS INTEGER) AS current_tier_order,
     ct.value_tier AS current_tier,
     CAST(COALESCE(m.customers, 0) AS BIGINT) AS customers,
-    CAST(COALESCE(m.revenue, 0) AS DECIMAL(18,2)) AS revenue,
-    CAST(COALESCE(m.previous_revenue, 0) AS DECIMAL(18,2)) AS previous_revenue
+    CAST(COALESCE(m.revenue, 0) AS DECIMAL(38,2)) AS revenue,
+    CAST(COALESCE(m.previous_revenue, 0) AS DECIMAL(38,2)) AS previous_revenue
   from tiers AS pt
   cross join tiers AS ct
   left join moves AS m on m.previous_tier = pt.value_tier and m.current_tier = ct.value_tier

@@ -11,11 +11,11 @@
 -- column rfm_cell varchar: R, F and M scores as text, e.g. '545'.
 -- column needs_segment varchar: price_oriented, value_oriented or composite (customer_needs).
 -- column orders bigint: Purchase orders to date.
--- column net_revenue decimal(18,2): Net revenue to date.
--- column gross_margin decimal(18,2): Gross margin to date.
+-- column net_revenue decimal(38,2): Net revenue to date.
+-- column gross_margin decimal(38,2): Gross margin to date.
 -- column recency_days bigint: Days since the latest purchase order.
 -- column tenure_days bigint: Days since the first purchase order.
--- column window_net_profit decimal(18,2): Net profit over the value window (customer_profitability).
+-- column window_net_profit decimal(38,2): Net profit over the value window (customer_profitability).
 -- column profit_decile integer: 1 (most profitable 10 %) to 10 over the value window.
 -- column next_best_category varchar: Category to offer next (next_best_category).
 with final as (
