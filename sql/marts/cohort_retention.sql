@@ -1,14 +1,16 @@
 -- question: Of the customers acquired in a month, how many still buy 1, 2, 3 … months later, and for how much?
--- grain: one row per acquisition cohort (month of the first purchase order) and month since it, up to the as_of month
--- depends_on: customer_base, int_customer_orders, stg_transactions
+-- grain: one row per acquisition cohort (calendar month of the first purchase occasion) and month since it, up to the as_of month
+-- depends_on: customer_base, int_purchase_occasions, stg_transactions
 -- unique_key: cohort_month_on, months_since_first
 -- note: Calendar months: months_since_first = 12 × (year − cohort year) + (month − cohort month). Month 0 is the
---   acquisition month, so its retention is 1. Every month up to the as_of month has a row, active or not.
--- column cohort_month_on date: First day of the month of the cohort's first purchase orders.
+--   acquisition month, so its retention is 1. Every month up to the as_of month has a row, active or not; the as-of
+--   month counts up to as_of.
+-- note: Periods and purchase occasions: docs/definitions.md. Cohorts and activity count purchase occasions.
+-- column cohort_month_on date: First day of the month of the cohort's first purchase occasions.
 -- column months_since_first integer: Calendar months since the cohort month (0 = the cohort month).
 -- column month_start_on date: First day of the calendar month measured.
 -- column cohort_customers bigint: Customers in the cohort.
--- column active_customers bigint: Cohort customers with a purchase order in the month.
+-- column active_customers bigint: Cohort customers with a purchase occasion in the month.
 -- column retention_rate double: active_customers / cohort_customers.
 -- column revenue decimal(38,2): Net revenue of the cohort's customers in the month (refunds included).
 with digits as (
@@ -48,12 +50,11 @@ grid as (
 activity as (
   select
     m.cohort_month_on,
-    (year(o.ordered_on) - year(m.cohort_month_on)) * 12 + month(o.ordered_on) - month(m.cohort_month_on)
+    (year(o.occasion_on) - year(m.cohort_month_on)) * 12 + month(o.occasion_on) - month(m.cohort_month_on)
       AS months_since_first,
     COUNT(DISTINCT o.customer_id) AS active_customers
-  from int_customer_orders AS o
+  from int_purchase_occasions AS o
   join members AS m on m.customer_id = o.customer_id
-  where o.is_purchase
   group by 1, 2
 ),
 

@@ -1,16 +1,18 @@
 -- question: Who are our customers and what has each bought so far: when, how often, how much, at what margin?
 -- grain: one row per customer (on file or with a transaction on or before as_of)
--- depends_on: stg_transactions, stg_customers, int_customer_orders
+-- depends_on: stg_transactions, stg_customers, int_customer_orders, int_purchase_occasions
 -- unique_key: customer_id
--- note: Orders, order days and first/last order dates count purchase orders (net amount > 0) only.
+-- note: First and last order dates, recency and tenure are those of purchase occasions (occasions.unit, default a day
+--   with purchase lines, whatever was refunded: docs/definitions.md); orders count orders with a purchase line.
 -- note: Money columns are net of refunds. A prospect (no line at all) has zeros and NULL dates.
 -- note: A customer whose only lines are refunds is not a prospect: orders = 0, net_revenue < 0.
 -- column customer_id varchar: Customer id.
 -- column is_prospect boolean: True when the customer has no order line on or before as_of.
 -- column signed_up_on date: Sign-up date from the customers dataset, NULL when unknown.
--- column first_order_on date: Date of the first purchase order, NULL when none.
--- column last_order_on date: Date of the latest purchase order, NULL when none.
--- column orders bigint: Purchase orders.
+-- column first_order_on date: Date of the first purchase occasion, NULL when none.
+-- column last_order_on date: Date of the latest purchase occasion, NULL when none.
+-- column orders bigint: Purchase orders (orders with a line of amount > 0).
+-- column occasions bigint: Purchase occasions (int_purchase_occasions): RFM frequency and the life cycle count these.
 -- column order_days bigint: Distinct days with a purchase order.
 -- column return_orders bigint: Orders with at least one refunded line.
 -- column lines bigint: Order lines, refunds included.
@@ -22,8 +24,8 @@
 -- column discounts decimal(38,2): Discounts granted.
 -- column categories bigint: Distinct categories bought (lines with amount > 0).
 -- column channels bigint: Distinct channels bought through (lines with amount > 0).
--- column tenure_days bigint: Days from the first purchase order to as_of, NULL when none.
--- column recency_days bigint: Days from the latest purchase order to as_of, NULL when none.
+-- column tenure_days bigint: Days from the first purchase occasion to as_of, NULL when none.
+-- column recency_days bigint: Days from the latest purchase occasion to as_of, NULL when none.
 with known_customers as (
   select customer_id from stg_customers
   union
@@ -48,12 +50,20 @@ line_totals as (
 order_totals as (
   select
     customer_id,
-    MIN(CASE WHEN is_purchase THEN ordered_on END) AS first_order_on,
-    MAX(CASE WHEN is_purchase THEN ordered_on END) AS last_order_on,
     COUNT(CASE WHEN is_purchase THEN 1 END) AS orders,
     COUNT(DISTINCT CASE WHEN is_purchase THEN ordered_on END) AS order_days,
     COUNT(CASE WHEN is_return THEN 1 END) AS return_orders
   from int_customer_orders
+  group by customer_id
+),
+
+occasion_totals as (
+  select
+    customer_id,
+    MIN(occasion_on) AS first_order_on,
+    MAX(occasion_on) AS last_order_on,
+    COUNT(*) AS occasions
+  from int_purchase_occasions
   group by customer_id
 ),
 
@@ -62,9 +72,10 @@ final as (
     k.customer_id,
     l.customer_id IS NULL AS is_prospect,
     c.signed_up_on,
-    o.first_order_on,
-    o.last_order_on,
+    p.first_order_on,
+    p.last_order_on,
     CAST(COALESCE(o.orders, 0) AS BIGINT) AS orders,
+    CAST(COALESCE(p.occasions, 0) AS BIGINT) AS occasions,
     CAST(COALESCE(o.order_days, 0) AS BIGINT) AS order_days,
     CAST(COALESCE(o.return_orders, 0) AS BIGINT) AS return_orders,
     CAST(COALESCE(l.lines, 0) AS BIGINT) AS lines,
@@ -77,12 +88,13 @@ final as (
     CAST(COALESCE(l.discounts, 0) AS DECIMAL(38,2)) AS discounts,
     CAST(COALESCE(l.categories, 0) AS BIGINT) AS categories,
     CAST(COALESCE(l.channels, 0) AS BIGINT) AS channels,
-    date_diff('day', o.first_order_on, {{ as_of }}) AS tenure_days,
-    date_diff('day', o.last_order_on, {{ as_of }}) AS recency_days
+    date_diff('day', p.first_order_on, {{ as_of }}) AS tenure_days,
+    date_diff('day', p.last_order_on, {{ as_of }}) AS recency_days
   from known_customers AS k
   left join stg_customers AS c on c.customer_id = k.customer_id
   left join line_totals AS l on l.customer_id = k.customer_id
   left join order_totals AS o on o.customer_id = k.customer_id
+  left join occasion_totals AS p on p.customer_id = k.customer_id
 )
 
 select * from final

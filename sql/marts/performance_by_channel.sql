@@ -1,7 +1,9 @@
 -- question: What sells in which channel each month: revenue, margin, orders and customers?
--- grain: one row per calendar month and channel with an order line on or before as_of
+-- grain: one row per calendar month and channel with an order line on or before as_of (the as-of month up to as_of)
 -- depends_on: stg_transactions
 -- unique_key: month_start_on, channel
+-- note: Periods: calendar months, the same months as the value window and the comparison period
+--   (docs/definitions.md): the last periods.value_window_months rows of a key add up to its value-window figures.
 -- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
 -- note: A missing channel reads as 'unknown'.
 -- column month_start_on date: First day of the calendar month.

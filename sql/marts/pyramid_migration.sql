@@ -1,9 +1,10 @@
--- question: How did customers move between pyramid tiers over the comparison period (default 90 days)?
+-- question: How did customers move between pyramid tiers over the comparison period (default the 3 calendar months ending with the as-of month)?
 -- grain: one row per (tier at comparison_as_of, tier at as_of): always 36 rows
 -- depends_on: int_customer_value, int_value_tiers
 -- unique_key: previous_tier, current_tier
 -- note: Both tiers are computed in the same run with the same rules, at as_of and at comparison_as_of
---   (as_of − periods.comparison_days). A customer not yet known at comparison_as_of counts as a prospect then
+--   (the last day before the comparison period: periods.comparison_months calendar months ending with the as-of
+--   month; docs/definitions.md, Periods). A customer not yet known at comparison_as_of counts as a prospect then
 --   (the tier without history in int_value_tiers).
 -- column previous_tier_order integer: 1 (top) to 6 (prospect), for sorting.
 -- column previous_tier varchar: Tier at comparison_as_of.

@@ -13,8 +13,8 @@
 -- column orders bigint: Purchase orders to date.
 -- column net_revenue decimal(38,2): Net revenue to date.
 -- column gross_margin decimal(38,2): Gross margin to date.
--- column recency_days bigint: Days since the latest purchase order.
--- column tenure_days bigint: Days since the first purchase order.
+-- column recency_days bigint: Days since the latest purchase occasion (docs/definitions.md).
+-- column tenure_days bigint: Days since the first purchase occasion.
 -- column window_net_profit decimal(38,2): Net profit over the value window (customer_profitability).
 -- column profit_decile integer: 1 (most profitable 10 %) to 10 over the value window.
 -- column next_best_category varchar: Category to offer next (next_best_category).

@@ -10,7 +10,7 @@ import {
   type TransactionFixture,
 } from "./helpers.ts";
 
-const AS_OF = "2024-06-30"; // value window (2023-06-30, 2024-06-30]; comparison_as_of 2024-04-01
+const AS_OF = "2024-06-30"; // value window (2023-06-30, 2024-06-30]; comparison_as_of 2024-03-31 (the day before the 3 calendar months April–June, issue 13)
 
 /**
  * 100 active customers c001…c100 with one order each on 2024-05-01 (margin = 0.3 × amount):
@@ -195,7 +195,7 @@ describe("pyramid_migration", () => {
     ],
   };
 
-  it("counts customers and revenue per (tier 90 days ago, tier now) cell, all 36 cells", async () => {
+  it("counts customers and revenue per (tier at comparison_as_of, tier now) cell, all 36 cells", async () => {
     const rows = await runAndRead(fixture, {
       asOf: AS_OF,
       models: ["pyramid_migration"],
@@ -204,7 +204,7 @@ describe("pyramid_migration", () => {
       orderBy: "previous_tier_order, current_tier_order",
     });
     expect(rows).toHaveLength(36);
-    // At 2024-04-01 (window from 2023-04-01): active m1 (margin 30), m2 (15), m3 (9); n = 3:
+    // At 2024-03-31 (window (2023-03-31, 2024-03-31]): active m1 (margin 30), m2 (15), m3 (9); n = 3:
     //   top ≤ ceil(0.75) = 1 → m1; big ≤ ceil(1.5) = 2 → m2; medium ≤ ceil(2.25) = 3 → m3. m5 inactive (2023-03-01
     //   is outside the window); m4 and m6 were not known yet → prospect.
     // At 2024-06-30: active m2 (75), m1 (33), m4 (21), m3 (9); n = 4: top m2, big m1, medium m4, small m3.
@@ -312,8 +312,8 @@ describe("pyramid_migration", () => {
     ).toEqual([
       {
         customer_id: "m1",
-        reference_on: "2024-04-01",
-        window_start_on: "2023-04-01",
+        reference_on: "2024-03-31",
+        window_start_on: "2023-03-31",
         has_history: true,
         window_lines: "1",
         orders: "1",
@@ -329,8 +329,8 @@ describe("pyramid_migration", () => {
       },
       {
         customer_id: "m2",
-        reference_on: "2024-04-01",
-        window_start_on: "2023-04-01",
+        reference_on: "2024-03-31",
+        window_start_on: "2023-03-31",
         has_history: true,
         window_lines: "1",
         orders: "1",
@@ -346,8 +346,8 @@ describe("pyramid_migration", () => {
       },
       {
         customer_id: "m3",
-        reference_on: "2024-04-01",
-        window_start_on: "2023-04-01",
+        reference_on: "2024-03-31",
+        window_start_on: "2023-03-31",
         has_history: true,
         window_lines: "1",
         orders: "1",
@@ -363,8 +363,8 @@ describe("pyramid_migration", () => {
       },
       {
         customer_id: "m5",
-        reference_on: "2024-04-01",
-        window_start_on: "2023-04-01",
+        reference_on: "2024-03-31",
+        window_start_on: "2023-03-31",
         has_history: true,
         window_lines: "0",
         orders: "0",
