@@ -4,6 +4,8 @@
  * each stage's code (core/stages/) is built on its declaration and registered in core/stages/index.ts, which
  * only the composition roots import (docs/adr/0008-layout-and-architecture-rules.md).
  */
+
+import { CLV_STAGE_DECLARATIONS } from "./clv-stages.ts";
 import {
   DEFAULT_SQL_DIR,
   declareStage,
@@ -54,7 +56,7 @@ export const CAMPAIGN_RESULTS = declareStage({
 -- column flags varchar: The guards that fired, comma-separated in a fixed order (docs/campaigns.md); '' when none.`,
 });
 
-export const STAGE_DECLARATIONS: readonly StageDeclaration[] = [CAMPAIGN_RESULTS];
+export const STAGE_DECLARATIONS: readonly StageDeclaration[] = [CAMPAIGN_RESULTS, ...CLV_STAGE_DECLARATIONS];
 
 /** The catalogue's whole plan: the SQL models under `sqlDir` and the declared stages (Glue tables, docs). */
 export function loadCatalogueModels(sqlDir: string = DEFAULT_SQL_DIR): Promise<Model[]> {

@@ -7,5 +7,7 @@
  */
 import type { Stage } from "../runner/stage.ts";
 import { campaignResults } from "./campaign_results.ts";
+import { clvExpectations } from "./clv_expectations.ts";
+import { clvModel } from "./clv_model.ts";
 
-export const STAGES: readonly Stage[] = [campaignResults];
+export const STAGES: readonly Stage[] = [campaignResults, clvModel, clvExpectations];
