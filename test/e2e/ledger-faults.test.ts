@@ -758,7 +758,12 @@ describe("a run during an ingest", () => {
     }
     // The new drop was committed after the first table model and before the others.
     expect(ingestedAfter).toBe("int_customer_orders");
-    expect(materialized).toEqual(["int_customer_orders", "customer_base", "customer_rfm"]);
+    expect(materialized).toEqual([
+      "int_customer_orders",
+      "int_purchase_occasions",
+      "customer_base",
+      "customer_rfm",
+    ]);
     expect((await readLedger(store)).filter((r) => r.status === "ok")).toHaveLength(2);
 
     // Every model of that run agrees with the state before the new drop.

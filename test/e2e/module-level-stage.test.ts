@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runLocal } from "../../functions/backends/local.ts";
 import { loadProjectModels } from "../../functions/core/catalogue/models.ts";
 import { STAGE_DECLARATIONS } from "../../functions/core/catalogue/stages.ts";
+import { STAGES } from "../../functions/core/stages/index.ts";
 import { customerCountStage, LOADED_WITH } from "../fixtures/stages/module-level-values.ts";
 import { synth } from "../infra/helpers.ts";
 import { makeLake, read, removeLake } from "../sql/helpers.ts";
@@ -27,7 +28,8 @@ describe("a stage that reads runner values at module level", () => {
   });
 
   it("runs: the runner plans it after its dependency and publishes its rows", async () => {
-    const summary = await runLocal({ lakeDir: lake, asOf: AS_OF, stages: [customerCountStage] });
+    // With the project's stages: its SQL models read some of them.
+    const summary = await runLocal({ lakeDir: lake, asOf: AS_OF, stages: [...STAGES, customerCountStage] });
     expect(summary.models.find((m) => m.model === "throwaway_customer_count")).toMatchObject({
       status: "succeeded",
       rows: 1,

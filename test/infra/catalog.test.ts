@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { ModelColumn } from "../../functions/core/catalogue/header.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { loadProjectModels } from "../../functions/core/catalogue/models.ts";
+import { STAGE_DECLARATIONS } from "../../functions/core/catalogue/stages.ts";
 import { defineStage } from "../../functions/core/runner/stage.ts";
 import {
   glueText,
@@ -51,7 +52,7 @@ const only = (specs: TableSpec[]): TableSpec => {
 describe("model output tables", () => {
   it("declares a table for a TypeScript stage of the project's plan, from its header, like a SQL model", async () => {
     const stage = defineStage({
-      name: "customer_clv",
+      name: "customer_future_value",
       layer: "marts",
       header: [
         "-- question: What is each customer expected to be worth over the horizon?",
@@ -65,13 +66,13 @@ describe("model output tables", () => {
         throw new Error("not run at synth");
       },
     });
-    const specs = modelOutputTables(await loadProjectModels("sql", [stage]));
-    const clv = specs.find((t) => t.name === "customer_clv");
-    expect(clv?.columns.map((c) => [c.name, c.type])).toEqual([
+    const specs = modelOutputTables(await loadProjectModels("sql", [...STAGE_DECLARATIONS, stage]));
+    const future = specs.find((t) => t.name === "customer_future_value");
+    expect(future?.columns.map((c) => [c.name, c.type])).toEqual([
       ["customer_id", "string"],
       ["expected_orders", "double"],
     ]);
-    expect(clv?.prefix).toBe(MODEL_LAYOUT.modelPrefix("customer_clv"));
+    expect(future?.prefix).toBe(MODEL_LAYOUT.modelPrefix("customer_future_value"));
     expect(specs.some((t) => t.name === "customer_rfm")).toBe(true);
   });
 

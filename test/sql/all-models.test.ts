@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModels, type Model } from "../../functions/core/catalogue/models.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { Row } from "../../functions/core/ports/warehouse.ts";
 import { generateLake } from "./generate.ts";
 import { makeLake, read, removeLake, run } from "./helpers.ts";
@@ -13,7 +14,7 @@ describe("all models on generated data", () => {
   const firstRun = new Map<string, Row[]>();
 
   beforeAll(async () => {
-    tables = (await loadModels("sql")).filter((m) => m.header.materialized === "table");
+    tables = (await loadCatalogueModels("sql")).filter((m) => m.header.materialized === "table");
     lake = await makeLake(generateLake({ customers: 600, seed: 42, start: "2021-07-01", days: 1095 }));
     await run(lake, { asOf: AS_OF, models: [], config: { affinity: { min_pair_baskets: 3 } } });
     for (const model of tables)
@@ -62,7 +63,7 @@ describe("SQL test coverage", () => {
       (f) => f.endsWith(".test.ts") && f !== "all-models.test.ts",
     );
     const texts = await Promise.all(files.map((f) => readFile(`test/sql/${f}`, "utf8")));
-    const untested = (await loadModels("sql"))
+    const untested = (await loadCatalogueModels("sql"))
       .map((m) => m.name)
       .filter(
         (name) =>

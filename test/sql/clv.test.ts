@@ -139,6 +139,16 @@ describe("clv_model, clv_expectations and customer_clv on simulated data", () =>
       expect([bg.converged, bg.diagnostic, gg.converged]).toEqual([true, "", true]);
       const params = { r: bg.r as number, alpha: bg.alpha as number, a: bg.a as number, b: bg.b as number };
       const population = ((gg.p as number) * (gg.gamma as number)) / ((gg.q as number) - 1);
+      // One row per distinct history: P(alive) from the published parameters, the customers summing to all.
+      const expectations = await read(lake, "clv_expectations", AS_OF, "frequency, recency, age");
+      expect(expectations.reduce((n, e) => n + Number(e.customers), 0)).toBe(400);
+      for (const e of expectations) {
+        expect(e.p_alive).toBeCloseTo(
+          bgnbdProbabilityAlive(params, Number(e.frequency), e.recency as number, e.age as number),
+          12,
+        );
+        expect(e.discounted_purchases as number).toBeLessThanOrEqual(e.expected_purchases as number);
+      }
       const clv = await read(lake, "customer_clv", AS_OF, "customer_id");
       expect(clv.length).toBe(400);
       for (const c of clv) {

@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runLocal } from "../../functions/backends/local.ts";
 import { canonicalType } from "../../functions/core/catalogue/column-types.ts";
 import { loadModels, type Model } from "../../functions/core/catalogue/models.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { parseConfig } from "../../functions/core/config.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 import { generateLake } from "./generate.ts";
 import { makeLake, removeLake } from "./helpers.ts";
 
 const AS_OF = "2024-06-30";
-const MODELS: readonly Model[] = await loadModels("sql");
+const MODELS: readonly Model[] = await loadCatalogueModels("sql");
 
 describe("declared column types on DuckDB", () => {
   let lake: string;

@@ -8,6 +8,7 @@ import {
   selectModels,
   validateModels,
 } from "../../functions/core/catalogue/models.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 
 /** A model in memory: `reads` become depends_on and FROM clauses. */
 function model(name: string, reads: string[] = [], layer: Layer = "marts"): Model {
@@ -113,14 +114,14 @@ describe("model graph", () => {
   });
 
   it("loads the project's models without errors", async () => {
-    const models = await loadModels("sql");
+    const models = await loadCatalogueModels("sql");
     expect(models.length).toBeGreaterThanOrEqual(20);
     expect(models.map((m) => m.name)).toContain("customer_scores");
   });
 
   it("describes the project's models without a doubled word (the text becomes Glue comments and docs)", async () => {
     const doubled = /\b([a-z]{3,})\s*\1\b/i;
-    const texts = (await loadModels("sql")).flatMap((m) => [
+    const texts = (await loadCatalogueModels("sql")).flatMap((m) => [
       ...[m.header.question, m.header.grain, ...m.header.notes].map((text) => `${m.file}: ${text}`),
       ...m.header.columns.map((c) => `${m.file}:${c.line} ${c.name}: ${c.description}`),
     ]);
