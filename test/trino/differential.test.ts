@@ -6,7 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_SQL_DIR, loadModels } from "../../functions/core/catalogue/models.ts";
+import { DEFAULT_SQL_DIR } from "../../functions/core/catalogue/models.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { type Comparison, compareRelations, type Relation } from "./compare.ts";
 import { runScenario, type Scenario, type ScenarioRun } from "./differential.ts";
 import { AS_OF, ORDERED_PAIR, PYRAMID_GROUP, UNICODE_CUSTOMER } from "./fixture-lake.ts";
@@ -38,7 +39,8 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 const INPUTS = ["transactions", "customers", "campaigns", "campaign_contacts", "quarantine", "drops"];
-const MODELS = await loadModels(DEFAULT_SQL_DIR);
+// The SQL models and the TypeScript stages, in one plan on both engines.
+const MODELS = await loadCatalogueModels(DEFAULT_SQL_DIR);
 
 let trino: TrinoServer | TrinoConnection;
 let root: string;

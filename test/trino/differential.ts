@@ -8,8 +8,10 @@
 import { join } from "node:path";
 import { runLocal } from "../../functions/backends/local.ts";
 import { DEFAULT_SQL_DIR, loadModels, type Model } from "../../functions/core/catalogue/models.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { type ConfigInput, parseConfig } from "../../functions/core/config.ts";
 import { type RunSummary, runModels } from "../../functions/core/runner/run.ts";
+import { STAGES } from "../../functions/core/stages/index.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
 import { LocalModelOutputs } from "../../functions/storage/local-outputs.ts";
@@ -111,7 +113,10 @@ export async function runScenario(
   );
 
   const sqlDir = scenario.sqlDir ?? DEFAULT_SQL_DIR;
-  const models = await loadModels(sqlDir);
+  // The project's models run with the project's TypeScript stages on both engines (the Trino warehouse reads
+  // a stage's files back as the Athena adapter does); a scenario's own SQL directory runs without stages.
+  const stages = scenario.sqlDir === undefined ? STAGES : [];
+  const models = scenario.sqlDir === undefined ? await loadCatalogueModels(sqlDir) : await loadModels(sqlDir);
   // The real runner on each engine, same lake, same as_of, same config. DuckDB publishes into the lake
   // itself (as `crmlake run` does); Trino's outputs go to a lake directory of their own.
   const duck = await DuckDBWarehouse.open(lake.lakeDir);
@@ -124,7 +129,7 @@ export async function runScenario(
   });
   try {
     const duckdbRun = await timed(timings, "duckdb", () =>
-      runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config }),
+      runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config, stages }),
     );
     // Trino publishes into a lake of its own, but pins its inputs from the ledger of the lake its input
     // tables are over, and reads them through the Athena adapter's symlink tables of its manifests (ADR 0010).
@@ -136,6 +141,7 @@ export async function runScenario(
         lake: new LocalObjectStore(lake.lakeDir),
         asOf: AS_OF,
         config,
+        stages,
       }),
     );
 

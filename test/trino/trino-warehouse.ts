@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { type InputSnapshot, relationFiles } from "../../functions/core/ledger/ledger.ts";
 import type {
+  AttachRequest,
   ColumnInfo,
   JsonValue,
   MaterializeRequest,
@@ -39,6 +40,7 @@ import {
   CTAS_SUFFIX,
   identifier,
   isoDate,
+  UNLOADED_SUFFIX,
 } from "../../functions/engines/athena/sql.ts";
 import { INPUT_RELATIONS } from "../../functions/engines/athena/warehouse.ts";
 import { declareSymlinkTable } from "./lake-tables.ts";
@@ -213,6 +215,39 @@ export class TrinoWarehouse implements Warehouse {
     );
     this.models.set(model, { table, columns });
     return { rows, columns };
+  }
+
+  /**
+   * A TypeScript stage's Parquet files (under `<tableLocation>/as_of=<d>/`, written by the runner's codec)
+   * become a table over that directory and the model a view of it, as the Athena adapter's
+   * attachMaterialized does (an external table, then the view), in Trino's DDL.
+   */
+  async attachMaterialized(request: AttachRequest): Promise<MaterializeResult> {
+    const model = identifier("model", request.model);
+    const asOf = isoDate(request.partition.value);
+    if (this.published.has(model)) {
+      await this.run(athenaSql.dropTable(this.runSchema, model));
+      this.published.delete(model);
+    }
+    const table = `${model}${UNLOADED_SUFFIX}`;
+    const dir = join(request.tableLocation, MODEL_LAYOUT.partitionDir(asOf));
+    // A stage of no rows may write no file; the file metastore wants the directory to exist.
+    await mkdir(dir, { recursive: true });
+    await this.run(athenaSql.dropTable(this.runSchema, table));
+    const list = request.columns.map((c) => `"${c.name}" ${c.type}`).join(", ");
+    await this.run(
+      `CREATE TABLE hive.${this.runSchema}.${table} (${list}) WITH (format = 'PARQUET', external_location = '${fileUri(dir)}')`,
+    );
+    await this.run(
+      athenaSql.projectionView(
+        this.runSchema,
+        model,
+        table,
+        request.columns.map((c) => c.name),
+      ),
+    );
+    this.models.set(model, { table, columns: request.columns });
+    return { rows: request.rows, columns: request.columns };
   }
 
   /** Each model of the run becomes a table over its published files, every as_of a DATE partition. */
