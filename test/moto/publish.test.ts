@@ -135,8 +135,9 @@ describe("publishing on moto's S3 and Glue", () => {
       new GetPartitionCommand({ DatabaseName: DB, TableName: "customer_rfm", PartitionValues: [AS_OF] }),
     );
     expect(partition.Partition?.StorageDescriptor?.Columns).toEqual(table.Table?.StorageDescriptor?.Columns);
+    // As customer_rfm's header declares it (money sums are decimal(38,2): docs/contracts.md).
     expect(table.Table?.StorageDescriptor?.Columns?.find((c) => c.Name === "monetary")?.Type).toBe(
-      "decimal(18,2)",
+      "decimal(38,2)",
     );
     // The replaced files stay for queries that planned against them, until the sweep's grace period ends,
     // counted from the _retired marker publish leaves there.
