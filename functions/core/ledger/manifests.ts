@@ -94,40 +94,41 @@ export async function manifestListedKeys(store: ObjectStore): Promise<Set<string
 
 /**
  * Rebuilds the manifests of `datasets` (default all) from the ledger, each in one conditional write; returns
- * the datasets whose manifest changed. A manifest already equal to the ledger's is not written.
+ * the datasets whose manifest changed. A manifest already equal to the ledger's is not written. Each round
+ * reads the tags of the manifests still to write, then the ledger once, then writes each on its tag; a
+ * manifest another rebuild replaced meanwhile is tried again in the next round.
  */
 export async function refreshManifests(
   store: ObjectStore,
   datasets: readonly DatasetName[] = DATASET_NAMES,
 ): Promise<DatasetName[]> {
   const changed: DatasetName[] = [];
-  for (const dataset of datasets) {
-    const key = LAKE.manifestKey(dataset);
-    let written = false;
-    for (let attempt = 0; attempt < REBUILD_ATTEMPTS && !written; attempt++) {
-      // The tag before the ledger: a rebuild that read an older ledger cannot overwrite a newer one's.
-      const current = await store.getTagged(key);
-      const body = manifestText(store, manifestEntries(await readLedger(store), dataset));
-      if (current !== undefined && Buffer.from(current.body).toString("utf8") === body) {
-        written = true;
-        break;
-      }
+  let pending = [...datasets];
+  for (let round = 0; round < REBUILD_ATTEMPTS && pending.length > 0; round++) {
+    // The tags before the ledger: a rebuild that read an older ledger cannot overwrite a newer one's.
+    const tagged = await Promise.all(pending.map((d) => store.getTagged(LAKE.manifestKey(d))));
+    const records = await readLedger(store);
+    const contended: DatasetName[] = [];
+    for (const [index, dataset] of pending.entries()) {
+      const current = tagged[index];
+      const body = manifestText(store, manifestEntries(records, dataset));
+      if (current !== undefined && Buffer.from(current.body).toString("utf8") === body) continue;
       const etag = await store.putIf(
-        key,
+        LAKE.manifestKey(dataset),
         body,
         current === undefined ? { ifNoneMatch: "*" } : { ifMatch: current.etag },
       );
-      if (etag !== undefined) {
-        written = true;
-        changed.push(dataset);
-      }
+      if (etag === undefined) contended.push(dataset);
+      else changed.push(dataset);
     }
-    if (!written) {
-      throw new StorageError(
-        "manifest_contended",
-        `Could not rebuild ${store.location}/${key}: it changed ${REBUILD_ATTEMPTS} times while rebuilding. Run crmlake doctor --repair.`,
-      );
-    }
+    pending = contended;
+  }
+  const [first] = pending;
+  if (first !== undefined) {
+    throw new StorageError(
+      "manifest_contended",
+      `Could not rebuild ${store.location}/${LAKE.manifestKey(first)}: it changed ${REBUILD_ATTEMPTS} times while rebuilding. Run crmlake doctor --repair.`,
+    );
   }
   return changed;
 }
