@@ -24,7 +24,10 @@ export const LOG_RETENTION_DAYS = [
 export interface CrmlakeSettings {
   /** EventBridge Scheduler expression of the scoring run. */
   readonly schedule: string;
-  /** IANA time zone the schedule is read in (Scheduler handles daylight saving time). */
+  /**
+   * IANA time zone the schedule is read in (Scheduler handles daylight saving time): the run configuration's
+   * calendar.time_zone, the business's zone, so the scheduled as-of (yesterday in this zone) is a business day.
+   */
   readonly scheduleTimeZone: string;
   /** Athena stops (and bills no further) any query of the workgroup that scans more than this. */
   readonly bytesScannedCutoff: number;
@@ -87,10 +90,11 @@ export class ContextError extends Error {
 export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSettings {
   const get = (key: string): unknown => node.tryGetContext(`crmlake:${key}`);
   const configFile = optionalString(get("configFile"), "configFile");
+  const runConfigText = configFile === undefined ? undefined : runConfig(configFile, cwd);
 
   const settings: CrmlakeSettings = {
     schedule: scheduleExpression(get("schedule") ?? DEFAULTS.schedule),
-    scheduleTimeZone: timeZone(get("scheduleTimeZone") ?? DEFAULTS.scheduleTimeZone),
+    scheduleTimeZone: scheduleZone(get("scheduleTimeZone"), runConfigText),
     bytesScannedCutoff: byteSize(
       get("bytesScannedCutoff") ?? DEFAULTS.bytesScannedCutoff,
       "bytesScannedCutoff",
@@ -112,7 +116,7 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
     alarmEmail: email(get("alarmEmail")),
     quarantineRatioThreshold: ratio(get("quarantineRatioThreshold") ?? DEFAULTS.quarantineRatioThreshold),
     destroyData: bool(get("destroyData") ?? false, "destroyData"),
-    runConfig: configFile === undefined ? undefined : runConfig(configFile, cwd),
+    runConfig: runConfigText,
     architecture: oneOf(get("architecture") ?? DEFAULTS.architecture, "architecture", ARCHITECTURES),
     placeholderCode: bool(get("placeholderCode") ?? false, "placeholderCode"),
   };
@@ -220,6 +224,37 @@ function scheduleExpression(value: unknown): string {
   return ok
     ? value
     : fail("schedule", value, 'a Scheduler expression such as "cron(0 3 * * ? *)" or "rate(1 day)"');
+}
+
+/**
+ * The schedule's zone: the business's (the run configuration's calendar.time_zone), which the scheduled as-of
+ * must be read in to be a business day; crmlake:scheduleTimeZone may name it only to agree.
+ */
+function scheduleZone(context: unknown, runConfig: string | undefined): string {
+  const configured =
+    runConfig === undefined ? undefined : (JSON.parse(runConfig) as { calendar?: unknown }).calendar;
+  const business =
+    typeof configured === "object" && configured !== null && "time_zone" in configured
+      ? (configured as { time_zone: unknown }).time_zone
+      : undefined;
+  if (context === undefined || context === null || context === "") {
+    return business === undefined ? DEFAULTS.scheduleTimeZone : timeZone(business);
+  }
+  const zone = timeZone(context);
+  const businessZone = business === undefined ? DEFAULTS.scheduleTimeZone : timeZone(business);
+  if (sameZone(zone, businessZone)) return zone;
+  return fail(
+    "scheduleTimeZone",
+    context,
+    `the business's time zone, calendar.time_zone of the run configuration (${businessZone}): the schedule's as-of is yesterday in its zone, so another zone would score a day that is not a business day. Set calendar.time_zone instead, or leave scheduleTimeZone out`,
+  );
+}
+
+/** Whether two IANA zones are one (`Etc/UTC` and `UTC` are). */
+function sameZone(a: string, b: string): boolean {
+  const resolved = (zone: string) =>
+    new Intl.DateTimeFormat("en", { timeZone: zone }).resolvedOptions().timeZone;
+  return resolved(a) === resolved(b);
 }
 
 function timeZone(value: unknown): string {

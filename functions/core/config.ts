@@ -192,7 +192,7 @@ const calendar = z
       })
       .default("Etc/UTC")
       .describe(
-        "The business's time zone (IANA): it decides what day is today, for the default as-of of a run and the report and for the future-date check of ingest.",
+        "The business's time zone (IANA): what a day is. Ingest reads a timestamp without an offset as wall-clock time here; the models date each order on its day here; today (the default as-of of a run and the report, the future-date check) and the schedule are read here (docs/definitions.md).",
       ),
     future_date_tolerance_days: z
       .int()

@@ -44,6 +44,17 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * An IANA zone (checked by isTimeZone) as the models name it: every alias of UTC (`Etc/UTC`, `GMT`, `Zulu`…)
+ * becomes `UTC`, so one comparison tells whether a zone's days are UTC days; any other zone stays as written
+ * (ICU would rename `America/Argentina/Buenos_Aires` to a legacy link the engines need not know).
+ */
+export function canonicalZone(zone: string): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone }).resolvedOptions().timeZone === "UTC"
+    ? "UTC"
+    : zone;
+}
+
 /** `YYYY-MM-DD` of the calendar day `instant` falls on in `timeZone` (an IANA zone, checked by isTimeZone). */
 export function dayIn(instant: Date, timeZone: string): string {
   const parts = new Intl.DateTimeFormat("en-CA", {

@@ -103,11 +103,29 @@ describe("readSettings", () => {
   );
 
   it("accepts rate expressions and time zones with daylight saving time", () => {
-    const s = settings({
-      "crmlake:schedule": "rate(12 hours)",
-      "crmlake:scheduleTimeZone": "America/New_York",
-    });
+    writeFileSync(join(dir, "ny.json"), JSON.stringify({ calendar: { time_zone: "America/New_York" } }));
+    const s = settings(
+      {
+        "crmlake:schedule": "rate(12 hours)",
+        "crmlake:scheduleTimeZone": "America/New_York",
+        "crmlake:configFile": "ny.json",
+      },
+      dir,
+    );
     expect([s.schedule, s.scheduleTimeZone]).toEqual(["rate(12 hours)", "America/New_York"]);
+  });
+
+  it("schedules in the business's time zone, calendar.time_zone of the run configuration (issue 13)", () => {
+    writeFileSync(join(dir, "tokyo.json"), JSON.stringify({ calendar: { time_zone: "Asia/Tokyo" } }));
+    expect(settings({ "crmlake:configFile": "tokyo.json" }, dir).scheduleTimeZone).toBe("Asia/Tokyo");
+    expect(settings({}).scheduleTimeZone).toBe("Etc/UTC");
+    // An alias of the same zone agrees; another zone would make the scheduled as-of a day of the wrong zone.
+    expect(settings({ "crmlake:scheduleTimeZone": "UTC" }).scheduleTimeZone).toBe("UTC");
+    expect(() =>
+      settings({ "crmlake:configFile": "tokyo.json", "crmlake:scheduleTimeZone": "Europe/Berlin" }, dir),
+    ).toThrow(
+      'Context crmlake:scheduleTimeZone is "Europe/Berlin"; expected the business\'s time zone, calendar.time_zone of the run configuration (Asia/Tokyo)',
+    );
   });
 
   it("reads the run configuration relative to the working directory and minifies it", () => {

@@ -1260,7 +1260,7 @@ describe("outputs", () => {
 describe("context options", () => {
   let c: Synth;
   let dir: string;
-  const config = { pyramid: { top_share: 0.02 }, note: "é" };
+  const config = { pyramid: { top_share: 0.02 }, calendar: { time_zone: "Europe/Berlin" }, note: "é" };
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "crmlake-config-"));
     writeFileSync(join(dir, "crmlake.json"), JSON.stringify(config, null, 2));

@@ -288,3 +288,51 @@ describe("periods: calendar months ending with the as-of month (issue 13, case 4
     ]);
   });
 });
+
+describe("a business time zone (issue 13, case 7)", () => {
+  const AS_OF = "2024-01-31";
+  // Timestamps are stored in UTC; each customer has one order.
+  const FIXTURE: LakeFixture = {
+    transactions: [
+      // New York: January 31, 22:00 — on the as-of day, though stored in February's partition.
+      ...purchases("a", ["2024-02-01 03:00:00"]),
+      // New York: February 1, 00:30 — after as-of everywhere west of UTC and in UTC.
+      ...purchases("b", ["2024-02-01 05:30:00"]),
+      // New York: January 30, 23:00; Tokyo: January 31, 13:00.
+      ...purchases("c", ["2024-01-31 04:00:00"]),
+      // Tokyo: January 31, 01:00; UTC and New York: January 30.
+      ...purchases("d", ["2024-01-30 16:00:00"]),
+    ],
+  };
+  const ZONES = ["Etc/UTC", "America/New_York", "Asia/Tokyo"] as const;
+  const lakes = new Map<string, string>();
+  beforeAll(async () => {
+    for (const zone of ZONES) {
+      const lake = await makeLake(FIXTURE);
+      lakes.set(zone, lake);
+      await run(lake, {
+        asOf: AS_OF,
+        models: ["customer_base"],
+        config: { calendar: { time_zone: zone } },
+      });
+    }
+  });
+  afterAll(async () => {
+    for (const lake of lakes.values()) await removeLake(lake);
+  });
+
+  it.each([
+    ["Etc/UTC", { c: "2024-01-31", d: "2024-01-30" }],
+    ["America/New_York", { a: "2024-01-31", c: "2024-01-30", d: "2024-01-30" }],
+    ["Asia/Tokyo", { c: "2024-01-31", d: "2024-01-31" }],
+  ])(
+    "dates each order on its day in %s, and counts it only when that day is on or before as-of",
+    async (zone, days) => {
+      const lake = lakes.get(zone) as string;
+      const occasions = await read(lake, "int_purchase_occasions", AS_OF, "customer_id");
+      expect(Object.fromEntries(occasions.map((r) => [r.customer_id, r.occasion_on]))).toEqual(days);
+      const base = await read(lake, "customer_base", AS_OF, "customer_id");
+      expect(byCustomer(base, "last_order_on")).toEqual(days);
+    },
+  );
+});

@@ -55,6 +55,22 @@ FROM (VALUES (TIMESTAMP '2024-01-15 23:00:00', TIMESTAMP '2024-02-14 01:00:00'))
     sql: "SELECT CAST(d + INTERVAL '7' DAY AS DATE) AS d FROM (VALUES (DATE '2024-12-28')) AS t (d)",
     rows: [["2025-01-04"]],
   },
+  "time-zone": {
+    // The day a UTC timestamp falls on in a zone (stg_transactions.ordered_on): east and west of UTC, on both
+    // sides of a daylight-saving change, and a half-hour zone.
+    sql: `SELECT z, CAST(with_timezone(ts, 'UTC') AT TIME ZONE z AS DATE) AS d FROM (VALUES
+  ('Asia/Tokyo', TIMESTAMP '2024-01-31 15:00:00.000'), ('America/New_York', TIMESTAMP '2024-03-10 04:59:59.999'),
+  ('America/New_York', TIMESTAMP '2024-11-03 04:00:00.000'), ('Asia/Kolkata', TIMESTAMP '2024-06-30 18:29:00.000'),
+  ('Asia/Kolkata', TIMESTAMP '2024-06-30 18:30:00.000'), ('UTC', TIMESTAMP '2024-06-30 23:59:59.999')) AS t (z, ts) ORDER BY 1, 2`,
+    rows: [
+      ["America/New_York", "2024-03-09"],
+      ["America/New_York", "2024-11-03"],
+      ["Asia/Kolkata", "2024-06-30"],
+      ["Asia/Kolkata", "2024-07-01"],
+      ["Asia/Tokyo", "2024-02-01"],
+      ["UTC", "2024-06-30"],
+    ],
+  },
   "date-trunc": {
     sql: "SELECT CAST(date_trunc('month', d) AS DATE) AS d FROM (VALUES (DATE '2024-02-29')) AS t (d)",
     rows: [["2024-02-01"]],

@@ -27,8 +27,10 @@ const SCENARIOS: readonly Scenario[] = [
       pyramid: { value_measure: "net_profit" },
       affinity: { basket: "order", min_pair_baskets: 1, min_lift: 0 },
       cost_to_serve: { include_campaign_contacts: false },
+      // West of UTC with daylight saving: orders dated on their New York day (issue 13, case 7).
+      calendar: { time_zone: "America/New_York" },
     },
-    why: "the edge cases alone (100 active customers: pyramid ties exactly on the cut-offs) and the other arm of every config switch",
+    why: "the edge cases alone (100 active customers: pyramid ties exactly on the cut-offs) and the other arm of every config switch, the business time zone included",
   },
   {
     name: "empty",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultConfig } from "../../functions/core/config.ts";
+import { defaultConfig, parseConfig } from "../../functions/core/config.ts";
 import {
   expandMacros,
   minusDays,
@@ -51,10 +51,25 @@ describe("run parameters", () => {
     expect(monthEndBefore("2024-01-10", 15)).toBe("2022-10-31");
   });
 
+  it("renders the business time zone canonically, so every alias of UTC takes the UTC arm", () => {
+    const zone = (time_zone: string) =>
+      renderParameters({ asOf: "2024-01-31", config: parseConfig({ calendar: { time_zone } }, "test") }).get(
+        "calendar.time_zone",
+      );
+    expect(["Etc/UTC", "GMT", "Etc/GMT+0", "Zulu"].map(zone)).toEqual(["'UTC'", "'UTC'", "'UTC'", "'UTC'"]);
+    expect(zone("America/Argentina/Buenos_Aires")).toBe("'America/Argentina/Buenos_Aires'");
+    expect(zone("Etc/GMT+5")).toBe("'Etc/GMT+5'");
+  });
+
   it("renders the run's parameters from the as-of date and the config", () => {
     const literals = renderParameters({ asOf: "2024-01-31", config: defaultConfig() });
     expect(literals.get("as_of")).toBe("DATE '2024-01-31'");
-    expect(literals.get("as_of_month")).toBe("'2024-01'");
+    // The day after as-of is in February: west of UTC, an order of January 31 evening is stamped February 1 UTC.
+    expect(literals.get("as_of_partition_month")).toBe("'2024-02'");
+    expect(
+      renderParameters({ asOf: "2024-01-30", config: defaultConfig() }).get("as_of_partition_month"),
+    ).toBe("'2024-01'");
+    expect(literals.get("calendar.time_zone")).toBe("'UTC'");
     // Calendar months ending with the as-of month (issue 13): January 2024 back to February 2023; the comparison
     // period November 2023 to January 2024.
     expect(literals.get("value_window_start")).toBe("DATE '2023-01-31'");

@@ -21,6 +21,8 @@ const BAD: readonly [string, string][] = [
   ["interval-arithmetic", "select CAST(d + n * INTERVAL '1' MONTH AS TIMESTAMP) + INTERVAL '1' DAY from t"],
   ["interval-literal", "select CAST(d + INTERVAL 7 DAY AS DATE) from t"],
   ["date-trunc", "select date_trunc('month', d) from t"],
+  ["time-zone", "select CAST(ordered_at AT TIME ZONE 'Europe/Berlin' AS DATE) from t"],
+  ["time-zone", "select timezone('Europe/Berlin', ordered_at) from t"],
   ["regexp-replace", "select regexp_replace(s, 'a', 'b') from t"],
   ["string-agg", "select string_agg(s, ',') from t"],
   ["string-agg", "select listagg(s, ',') within group (order by s) from t"],

@@ -75,7 +75,8 @@ const transactions: DatasetContract = {
       type: "timestamp",
       required: true,
       notInFuture: true,
-      description: "When the order was placed (UTC, millisecond precision); a date alone means midnight",
+      description:
+        "When the order was placed (UTC, millisecond precision); without an offset, wall-clock time in calendar.time_zone, and a date alone means its midnight",
     },
     { name: "product_id", type: "varchar", required: false, description: "Product (SKU) id" },
     { name: "category", type: "varchar", required: false, description: "Product category" },

@@ -41,6 +41,11 @@ interface ConvertInput {
   outDir: string;
   /** Rows dated after this limit are quarantined as future_date (future-dates.ts); absent: no such check. */
   futureDates?: FutureDateLimit;
+  /**
+   * The business time zone (config calendar.time_zone, canonicalZone): a timestamp written without an offset
+   * is wall-clock time there. Absent: UTC.
+   */
+  timeZone?: string;
 }
 
 /** How a contract column gets its value from the source. */
@@ -295,7 +300,12 @@ interface ColumnSql {
  * The SQL of one column in three layers, each referring to the previous layer's columns by name so
  * DuckDB parses every value once: r_<name> (raw text), p_<name> (parsed), then the output and checks.
  */
-function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumber = false): ColumnSql {
+function columnSql(
+  column: ColumnContract,
+  profile: SourceProfile,
+  timeZone: string,
+  canonicalNumber = false,
+): ColumnSql {
   // A derived amount is already SQL-formatted text (1234.50): the profile's separators must not apply.
   const numbers: SourceProfile = canonicalNumber
     ? { ...profile, decimal_separator: ".", thousands_separator: "" }
@@ -368,9 +378,17 @@ function columnSql(column: ColumnContract, profile: SourceProfile, canonicalNumb
       break;
     }
     case "timestamp": {
-      parsed = profile.timestamp_formats
+      const read = profile.timestamp_formats
         ? `try_strptime(${raw}, [${profile.timestamp_formats.map(sqlString).join(", ")}])`
-        : `CAST(TRY_CAST(${raw} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+        : `TRY_CAST(${raw} AS TIMESTAMPTZ)`;
+      // A value without an offset is wall-clock time in the business zone, the session's zone (convertDrop
+      // sets it), and the stored value is its UTC time. UTC skips the conversion, which costs ICU calls.
+      parsed =
+        timeZone === "UTC"
+          ? profile.timestamp_formats
+            ? read
+            : `CAST(${read} AS TIMESTAMP)`
+          : `timezone('UTC', CAST(${read} AS TIMESTAMPTZ))`;
       value = `CAST(${p} AS TIMESTAMP_MS)`;
       const expected = profile.timestamp_formats ? profile.timestamp_formats.join(" or ") : "ISO 8601";
       checks.push({
@@ -454,6 +472,9 @@ async function lineShifts(
  */
 export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const { connection, contract, profile, facts, dropId, outDir } = input;
+  const timeZone = input.timeZone ?? "UTC";
+  // A timestamp cast without an offset reads in the session's zone; columnSql converts it to UTC explicitly.
+  if (timeZone !== "UTC") await connection.run(`SET TimeZone = ${sqlString(timeZone)}`);
   const runId = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const layout = facts.format === "csv" ? facts.layout : undefined;
   const broken = layout?.broken ?? [];
@@ -635,7 +656,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
         WHEN ${l} IS NULL OR ${r} IS NULL THEN ${sqlString(`${resolution.label}: `)} || ${a} || ' × ' || ${b}
         ELSE CAST(TRY_CAST(${l} * ${r} AS DECIMAL(18,2)) AS VARCHAR) END`;
     } else raw = "CAST(NULL AS VARCHAR)";
-    const sql = columnSql(column, profile, resolution.kind === "product");
+    const sql = columnSql(column, profile, timeZone, resolution.kind === "product");
     if (resolution.kind === "column" && idSources.has(resolution.source) && facts.format === "jsonl") {
       sql.checks.push({
         when: `__inexact${resolution.source + 1}`,

@@ -6,6 +6,7 @@ import { CONTRACTS, type DatasetName } from "../catalogue/contracts.ts";
 import { LAKE } from "../catalogue/layout.ts";
 import { jsonTimestamp } from "../catalogue/system-tables.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
+import { canonicalZone } from "../dates.ts";
 import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
 import { claimContent, releaseClaim } from "../ledger/claims.ts";
 import { ensureLakeFormat } from "../ledger/format.ts";
@@ -262,6 +263,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
       dropId,
       outDir: join(workDir, "out"),
       futureDates: futureDateLimit(new Date(), options.calendar ?? defaultConfig().calendar),
+      timeZone: canonicalZone((options.calendar ?? defaultConfig().calendar).time_zone),
     });
   } catch (error) {
     // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.

@@ -36,6 +36,30 @@ function* matches(pattern: RegExp, text: string): Iterable<number> {
   for (const match of text.matchAll(pattern)) yield match.index;
 }
 
+/** `AT TIME ZONE` not applied to a with_timezone(…) call, and the one-engine conversion functions. */
+function* unanchoredTimeZone(code: string): Iterable<number> {
+  yield* matches(/\b(timezone|at_timezone)\s*\(/g, code);
+  for (const match of code.matchAll(/\bat\s+time\s+zone\b/g)) {
+    const before = code.slice(0, match.index).trimEnd();
+    const open = before.endsWith(")") ? openingParen(before, before.length - 1) : -1;
+    if (open < 0 || !/\bwith_timezone\s*$/.test(before.slice(0, open))) yield match.index;
+  }
+}
+
+/** Index of the parenthesis that opens the one closed at `close`, or -1. */
+function openingParen(code: string, close: number): number {
+  let depth = 0;
+  for (let i = close; i >= 0; i--) {
+    const ch = code[i];
+    if (ch === ")") depth++;
+    else if (ch === "(") {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
 /** Index of the parenthesis that closes the one opened at `open`, or -1. */
 function closingParen(code: string, open: number): number {
   let depth = 0;
@@ -256,6 +280,12 @@ export const RULES: readonly Rule[] = [
     message:
       "date_trunc returns TIMESTAMP for a DATE on DuckDB and DATE on Trino. Portable: CAST(date_trunc('month', d) AS DATE)",
     find: bareDateTrunc,
+  },
+  {
+    id: "time-zone",
+    message:
+      "AT TIME ZONE of a plain timestamp reads it as UTC on Trino but as wall-clock time in the zone on DuckDB; timezone() and at_timezone() exist on one engine only. Portable: with_timezone(ts, 'UTC') AT TIME ZONE zone",
+    find: unanchoredTimeZone,
   },
   {
     id: "regexp-replace",

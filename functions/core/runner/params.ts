@@ -7,7 +7,7 @@
 
 import { didYouMean } from "../catalogue/models.ts";
 import type { CrmlakeConfig } from "../config.ts";
-import { formatIsoDate, isIsoDate, notADate, parseIsoDate } from "../dates.ts";
+import { addDays, canonicalZone, formatIsoDate, isIsoDate, notADate, parseIsoDate } from "../dates.ts";
 import { ModelError } from "../errors.ts";
 
 export type ParamType =
@@ -87,10 +87,19 @@ export const PARAMETERS: readonly ParamDefinition[] = [
     value: (c) => c.asOf,
   },
   {
-    name: "as_of_month",
+    name: "as_of_partition_month",
     type: VARCHAR,
-    description: "The as-of month, `YYYY-MM`, for pruning the order_month partitions of transactions.",
-    value: (c) => c.asOf.slice(0, 7),
+    description:
+      "The month, `YYYY-MM`, of the day after as_of: no order_month partition (the month of the UTC timestamp) after it can hold an order dated on or before as_of in any time zone, so the transactions are pruned to it.",
+    // 9999-12-31 has no next day in YYYY-MM-DD; its own month is the last one.
+    value: (c) => (c.asOf === "9999-12-31" ? "9999-12" : addDays(c.asOf, 1).slice(0, 7)),
+  },
+  {
+    name: "calendar.time_zone",
+    type: VARCHAR,
+    description:
+      "Config calendar.time_zone, canonical (`UTC` for every alias of UTC): the zone whose days are the models' days.",
+    value: (c) => canonicalZone(c.config.calendar.time_zone),
   },
   {
     name: "value_window_start",
@@ -280,8 +289,8 @@ export function renderLiteral(name: string, type: ParamType, value: ParamValue):
       return `CAST(${text} AS DECIMAL(${type.precision},${type.scale}))`;
     }
     case "varchar":
-      if (typeof value !== "string" || !/^[A-Za-z0-9_. -]*$/.test(value)) {
-        badValue(name, value, "a plain word (letters, digits, _ . - and spaces)");
+      if (typeof value !== "string" || !/^[A-Za-z0-9_. /+-]*$/.test(value)) {
+        badValue(name, value, "a plain word (letters, digits, _ . / + - and spaces)");
       }
       return `'${value}'`;
     case "boolean":

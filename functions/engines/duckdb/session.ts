@@ -31,6 +31,9 @@ const TRINO_FUNCTIONS = [
   "CREATE OR REPLACE TEMP MACRO array_join(a, sep) AS array_to_string(a, sep)",
   // ISO day of week, 1 = Monday … 7 = Sunday (DuckDB's dayofweek and EXTRACT(dow) are 0 = Sunday).
   "CREATE OR REPLACE TEMP MACRO day_of_week(d) AS isodow(d)",
+  // Trino's with_timezone(timestamp, zone): the wall-clock timestamp read in zone, as a timestamp with time
+  // zone. `with_timezone(ts, 'UTC') AT TIME ZONE z` is then the wall clock of z on both engines.
+  "CREATE OR REPLACE TEMP MACRO with_timezone(ts, zone) AS timezone(zone, ts)",
 ] as const;
 
 /**
