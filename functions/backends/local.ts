@@ -13,6 +13,7 @@ import type { ReportData } from "../core/report/report.ts";
 import { type DeletedAsOf, deletePublishedAsOf } from "../core/runner/delete.ts";
 import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
 import { STAGES } from "../core/stages/index.ts";
+import { type ExportedActions, exportActionsCsv } from "../engines/duckdb/export-actions.ts";
 import { type LakeQuerySession, openLakeQuerySession } from "../engines/duckdb/query-session.ts";
 import { loadLakeReport } from "../engines/duckdb/report-source.ts";
 import { DuckDBWarehouse } from "../engines/duckdb/warehouse.ts";
@@ -79,4 +80,19 @@ export async function deleteLocalAsOf(lakeDir: string, asOf: string): Promise<De
   return deletePublishedAsOf(new LocalModelOutputs(lakeDir), asOf, {
     command: `crmlake runs delete --as-of ${asOf} --lake ${lakeDir}`,
   });
+}
+
+/**
+ * Writes the published next-best actions of a local lake as one CSV per action into `outDir` (`crmlake export
+ * actions`): as of `asOf`, or the latest as-of of customer_actions.
+ */
+export async function exportLocalActions(
+  lakeDir: string,
+  outDir: string,
+  asOf?: string,
+): Promise<ExportedActions> {
+  if (!existsSync(lakeDir)) {
+    throw new ModelError("no_lake", `No lake at ${lakeDir}: nothing is published there. Pass --lake DIR`);
+  }
+  return exportActionsCsv(lakeDir, outDir, asOf);
 }

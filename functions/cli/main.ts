@@ -2,6 +2,7 @@ import { isCrmlakeError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { exportCommand } from "./commands/export.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { queryCommand } from "./commands/query.ts";
@@ -17,6 +18,7 @@ const COMMANDS: readonly Command[] = [
   runsCommand,
   queryCommand,
   reportCommand,
+  exportCommand,
   doctorCommand,
 ];
 

@@ -179,6 +179,36 @@ const clv = z
     annual_discount_rate: share()
       .default(0.1)
       .describe("Annual discount rate applied to future margin in the CLV."),
+    parameter_drift_threshold: decimal(4, 0, 100)
+      .default(0.25)
+      .describe(
+        "A run notes in its record (runs.diagnostics) each fitted clv_model parameter that moved by more than this share (relative) since the latest earlier successful run.",
+      ),
+  })
+  .prefault({});
+
+const quadrants = z
+  .strictObject({
+    current_value_cutoff: decimal(2, -1_000_000_000, 1_000_000_000)
+      .optional()
+      .describe(
+        "Profitability matrix: an active customer's current value (pyramid.value_measure over the value window) is high when at least this; absent: the median current value of the active customers (docs/lifetime-value.md).",
+      ),
+    clv_cutoff: decimal(2, -1_000_000_000, 1_000_000_000)
+      .optional()
+      .describe(
+        "Profitability matrix: an active customer's clv (customer_clv) is high when at least this; absent: the median clv of the active customers.",
+      ),
+  })
+  .prefault({});
+
+const actions = z
+  .strictObject({
+    p_alive_drop: share()
+      .default(0.1)
+      .describe(
+        "Next-best action: P(alive) is falling when it is at least this much lower at as_of than at comparison_as_of (both from the same fitted BG/NBD; 0.1 = ten percentage points).",
+      ),
   })
   .prefault({});
 
@@ -223,6 +253,8 @@ export const CONFIG_SCHEMA = z
     cost_to_serve: costToServe,
     affinity,
     clv,
+    quadrants,
+    actions,
     calendar,
   })
   .superRefine((config, ctx) => {

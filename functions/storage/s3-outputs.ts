@@ -409,6 +409,18 @@ export class S3ModelOutputs implements ModelOutputs {
       : parseRunRecord(Buffer.from(bytes).toString("utf8"), this.uri(MODEL_LAYOUT.runRecord(runId)));
   }
 
+  /** Every run record under runs/log/ (one GET each): what the drift notes of a run compare with. */
+  async listRunRecords(): Promise<RunRecord[]> {
+    const records: RunRecord[] = [];
+    for (const { key } of await this.store.list(MODEL_LAYOUT.runLogPrefix)) {
+      if (!key.endsWith(".json")) continue;
+      const bytes = await this.store.get(key);
+      if (bytes !== undefined)
+        records.push(parseRunRecord(Buffer.from(bytes).toString("utf8"), this.uri(key)));
+    }
+    return records;
+  }
+
   async listTableFiles(location: string): Promise<string[]> {
     const prefix = this.lakeKey(location, "list");
     const directory = prefix.endsWith("/") ? prefix : `${prefix}/`;

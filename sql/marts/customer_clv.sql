@@ -14,6 +14,8 @@
 -- column recency integer: t_x, days.
 -- column age integer: T, days.
 -- column p_alive double: P(alive) at as_of under BG/NBD.
+-- column comparison_p_alive double: P(alive) at comparison_as_of from the same fitted parameters and the history as of
+--   then (clv_expectations, period 'comparison'); NULL when the first purchase day is after comparison_as_of.
 -- column expected_purchases double: Expected purchase days in the horizon.
 -- column expected_spend double: Expected spend per purchase day: Gamma-Gamma's conditional mean (p·γ + p·x·m̄)/(p·x + q − 1) for x > 0 with positive mean repeat spend m̄, otherwise the population mean p·γ/(q − 1).
 -- column margin_rate double: gross_margin / revenue of the customer over the value window (int_customer_value, current period) when that revenue is positive, else margin.default_rate.
@@ -42,6 +44,7 @@ scored as (
     s.recency,
     s.age,
     e.p_alive,
+    c.p_alive AS comparison_p_alive,
     e.expected_purchases,
     e.discounted_purchases,
     CASE
@@ -53,7 +56,12 @@ scored as (
     CASE WHEN m.own_rate IS NULL THEN 'default' ELSE 'customer' END AS margin_rate_source
   from int_clv_summary AS s
   left join clv_expectations AS e
-    on e.frequency = s.frequency and e.recency = s.recency and e.age = s.age
+    on e.period = 'current' and e.frequency = s.frequency and e.recency = s.recency and e.age = s.age
+  left join clv_expectations AS c
+    on c.period = 'comparison'
+    and c.frequency = s.comparison_frequency
+    and c.recency = s.comparison_recency
+    and c.age = s.comparison_age
   left join gamma_gamma AS g on true
   left join margins AS m on m.customer_id = s.customer_id
 ),
@@ -65,6 +73,7 @@ valued as (
     recency,
     age,
     p_alive,
+    comparison_p_alive,
     expected_purchases,
     expected_spend,
     margin_rate,
@@ -81,6 +90,7 @@ final as (
     recency,
     age,
     p_alive,
+    comparison_p_alive,
     expected_purchases,
     expected_spend,
     margin_rate,

@@ -1,8 +1,10 @@
 -- question: Everything we know about each customer, in one row: value, segment, stage, needs and next offer.
 -- grain: one row per customer known at as_of
--- depends_on: customer_base, customer_rfm, customer_pyramid, customer_lifecycle, customer_needs, customer_profitability, next_best_category
+-- depends_on: customer_base, customer_rfm, customer_pyramid, customer_lifecycle, customer_needs, customer_profitability, next_best_category, customer_clv, customer_quadrants, customer_actions
 -- unique_key: customer_id
--- note: Later issues add predicted value (CLV), the value matrix and the next action.
+-- note: Predicted value (customer_clv), the profitability matrix (customer_quadrants) and the next-best action
+--   (customer_actions) are NULL for prospects, and p_alive, clv and the quadrant also when clv_model did not converge
+--   (docs/lifetime-value.md).
 -- column customer_id varchar: Customer id.
 -- column is_prospect boolean: True when the customer has no order line.
 -- column lifecycle_stage varchar: prospect, first_time, repeat, loyal, lapsed or won_back (customer_lifecycle).
@@ -18,6 +20,10 @@
 -- column window_net_profit decimal(38,2): Net profit over the value window (customer_profitability).
 -- column profit_decile integer: 1 (most profitable 10 %) to 10 over the value window.
 -- column next_best_category varchar: Category to offer next (next_best_category).
+-- column p_alive double: P(alive) at as_of under the fitted BG/NBD (customer_clv).
+-- column clv double: Discounted expected gross margin over the CLV horizon (customer_clv).
+-- column profitability_quadrant varchar: best, invest, retain or worst (customer_quadrants); NULL unless active with a clv.
+-- column next_action varchar: Next-best action (customer_actions): win_back, retain, nurture, reduce_cost_to_serve, cross_sell, invest or maintain.
 with final as (
   select
     b.customer_id,
@@ -34,7 +40,11 @@ with final as (
     b.tenure_days,
     f.net_profit AS window_net_profit,
     f.profit_decile,
-    x.next_best_category
+    x.next_best_category,
+    v.p_alive,
+    v.clv,
+    q.profitability_quadrant,
+    a.next_action
   from customer_base AS b
   left join customer_rfm AS r on r.customer_id = b.customer_id
   left join customer_pyramid AS p on p.customer_id = b.customer_id
@@ -42,6 +52,9 @@ with final as (
   left join customer_needs AS n on n.customer_id = b.customer_id
   left join customer_profitability AS f on f.customer_id = b.customer_id
   left join next_best_category AS x on x.customer_id = b.customer_id
+  left join customer_clv AS v on v.customer_id = b.customer_id
+  left join customer_quadrants AS q on q.customer_id = b.customer_id
+  left join customer_actions AS a on a.customer_id = b.customer_id
 )
 
 select * from final

@@ -76,6 +76,21 @@ describe("model output tables", () => {
     expect(specs.some((t) => t.name === "customer_rfm")).toBe(true);
   });
 
+  it("declares the profitability matrix and the next-best actions like every mart (issue 14)", async () => {
+    const specs = modelOutputTables(await loadProjectModels("sql", STAGE_DECLARATIONS));
+    const actions = specs.find((t) => t.name === "customer_actions");
+    expect(actions?.prefix).toBe(MODEL_LAYOUT.modelPrefix("customer_actions"));
+    expect(actions?.columns.slice(0, 4).map((c) => [c.name, c.type])).toEqual([
+      ["customer_id", "string"],
+      ["next_action", "string"],
+      ["action_rule", "int"],
+      ["offer_category", "string"],
+    ]);
+    for (const name of ["customer_quadrants", "quadrant_summary", "clv_expectations"]) {
+      expect(specs.find((t) => t.name === name)?.prefix).toBe(MODEL_LAYOUT.modelPrefix(name));
+    }
+  });
+
   const scores = only(
     modelOutputTables([
       model("customer_scores", [

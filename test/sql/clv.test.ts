@@ -47,6 +47,10 @@ describe("int_clv_summary and int_clv_rfm_counts", () => {
           age: 60,
           repeat_spend: "50.00",
           monetary: 25,
+          // comparison_as_of is 2023-12-31 (three calendar months ending with March): no history then.
+          comparison_frequency: null,
+          comparison_recency: null,
+          comparison_age: null,
         },
         ...["b", "e"].map((id) => ({
           customer_id: id,
@@ -57,11 +61,14 @@ describe("int_clv_summary and int_clv_rfm_counts", () => {
           age: 29,
           repeat_spend: "0.00",
           monetary: null,
+          comparison_frequency: null,
+          comparison_recency: null,
+          comparison_age: null,
         })),
       ]);
       expect(await read(lake, "int_clv_rfm_counts", AS_OF, "frequency")).toEqual([
-        { frequency: "0", recency: 0, age: 29, customers: "2" },
-        { frequency: "2", recency: 40, age: 60, customers: "1" },
+        { period: "current", frequency: "0", recency: 0, age: 29, customers: "2" },
+        { period: "current", frequency: "2", recency: 40, age: 60, customers: "1" },
       ]);
       // One repeat buyer: neither model can be fitted; the run still succeeds and says why.
       const models = await read(lake, "clv_model", AS_OF, "model");
@@ -140,7 +147,8 @@ describe("clv_model, clv_expectations and customer_clv on simulated data", () =>
       const params = { r: bg.r as number, alpha: bg.alpha as number, a: bg.a as number, b: bg.b as number };
       const population = ((gg.p as number) * (gg.gamma as number)) / ((gg.q as number) - 1);
       // One row per distinct history: P(alive) from the published parameters, the customers summing to all.
-      const expectations = await read(lake, "clv_expectations", AS_OF, "frequency, recency, age");
+      const all = await read(lake, "clv_expectations", AS_OF, "period, frequency, recency, age");
+      const expectations = all.filter((e) => e.period === "current");
       expect(expectations.reduce((n, e) => n + Number(e.customers), 0)).toBe(400);
       for (const e of expectations) {
         expect(e.p_alive).toBeCloseTo(
@@ -149,8 +157,44 @@ describe("clv_model, clv_expectations and customer_clv on simulated data", () =>
         );
         expect(e.discounted_purchases as number).toBeLessThanOrEqual(e.expected_purchases as number);
       }
+      // The histories as of comparison_as_of (2023-12-31), scored with the same parameters: P(alive) only.
+      const comparison = all.filter((e) => e.period === "comparison");
+      expect(comparison.length).toBeGreaterThan(0);
+      for (const e of comparison) {
+        expect(e.p_alive).toBeCloseTo(
+          bgnbdProbabilityAlive(params, Number(e.frequency), e.recency as number, e.age as number),
+          12,
+        );
+        expect([e.expected_purchases, e.discounted_purchases, e.horizon_days]).toEqual([null, null, null]);
+      }
+      const summary = new Map(
+        (await read(lake, "int_clv_summary", AS_OF, "customer_id")).map((row) => [row.customer_id, row]),
+      );
       const clv = await read(lake, "customer_clv", AS_OF, "customer_id");
       expect(clv.length).toBe(400);
+      let compared = 0;
+      for (const c of clv) {
+        const then = summary.get(c.customer_id);
+        if (then?.comparison_frequency === null) {
+          expect((then.first_purchase_on as string) > "2023-12-31").toBe(true);
+          expect(c.comparison_p_alive).toBeNull();
+          continue;
+        }
+        compared += 1;
+        expect(then?.comparison_age).toBe(
+          (Date.UTC(2023, 11, 31) - Date.parse(`${then?.first_purchase_on}T00:00:00Z`)) / 86_400_000,
+        );
+        expect(c.comparison_p_alive).toBeCloseTo(
+          bgnbdProbabilityAlive(
+            params,
+            Number(then?.comparison_frequency),
+            then?.comparison_recency as number,
+            then?.comparison_age as number,
+          ),
+          12,
+        );
+      }
+      expect(compared).toBe(comparison.reduce((n, e) => n + Number(e.customers), 0));
       for (const c of clv) {
         const x = Number(c.frequency);
         expect(c.p_alive).toBeCloseTo(

@@ -25,7 +25,14 @@ describe("config", () => {
     expect(config.periods).toEqual({ value_window_months: 12, comparison_months: 3 });
     expect(config.occasions).toEqual({ unit: "day" });
     expect(config.margin.default_rate).toBe(0.3);
-    expect(config.clv).toEqual({ horizon_months: 12, annual_discount_rate: 0.1 });
+    expect(config.clv).toEqual({
+      horizon_months: 12,
+      annual_discount_rate: 0.1,
+      parameter_drift_threshold: 0.25,
+    });
+    // No cut-off configured: the profitability matrix splits the active customers at the medians.
+    expect(config.quadrants).toEqual({});
+    expect(config.actions).toEqual({ p_alive_drop: 0.1 });
     expect(config.lifecycle).toEqual({ loyal_min_occasions: 4, lapsed_after_days: 365 });
   });
 

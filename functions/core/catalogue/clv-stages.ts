@@ -40,20 +40,22 @@ export const CLV_MODEL = declareStage({
 export const CLV_EXPECTATIONS = declareStage({
   name: "clv_expectations",
   layer: "marts",
-  header: `-- question: For each distinct purchase history, how likely is the customer still alive, and how many purchase days do we expect over the CLV horizon?
--- grain: one row per distinct (frequency, recency, age) of int_clv_rfm_counts
+  header: `-- question: For each distinct purchase history, how likely is the customer still alive (now, and at the comparison date), and how many purchase days do we expect over the CLV horizon?
+-- grain: one row per period ('current', 'comparison') and distinct (frequency, recency, age) of int_clv_rfm_counts
 -- depends_on: int_clv_rfm_counts, clv_model
--- unique_key: frequency, recency, age
+-- unique_key: period, frequency, recency, age
 -- note: Computed in TypeScript (functions/core/stages/clv_expectations.ts) with the fitted BG/NBD of clv_model: once per distinct history, joined back to customers by customer_clv. NULL expectations when BG/NBD did not converge.
 -- note: The horizon is clv.horizon_months calendar months after as_of (horizon_days); the discounted count discounts each month's expected purchase days at clv.annual_discount_rate to the middle of that month.
+-- note: 'comparison' rows are the histories as of comparison_as_of scored with the same parameters (fitted as of as_of): only p_alive, P(alive) at comparison_as_of, for the trend customer_actions reads; their expectations are NULL.
+-- column period varchar: 'current' (histories as of as_of) or 'comparison' (as of comparison_as_of).
 -- column frequency bigint: x: repeat purchase days.
 -- column recency integer: t_x, days.
--- column age integer: T, days.
+-- column age integer: T, days (to the period's reference date).
 -- column customers bigint: Buyers with this history.
--- column p_alive double: P(alive | x, t_x, T) at as_of.
--- column expected_purchases double: Expected purchase days in the horizon, E[Y(horizon_days) | x, t_x, T].
--- column discounted_purchases double: The same, each month's expected purchase days multiplied by (1 + clv.annual_discount_rate)^(−t/365.25), t the days from as_of to the middle of the month.
--- column horizon_days integer: Days from as_of to the end of the horizon.`,
+-- column p_alive double: P(alive | x, t_x, T) at the period's reference date (as_of or comparison_as_of).
+-- column expected_purchases double: Expected purchase days in the horizon, E[Y(horizon_days) | x, t_x, T]; NULL on 'comparison' rows.
+-- column discounted_purchases double: The same, each month's expected purchase days multiplied by (1 + clv.annual_discount_rate)^(−t/365.25), t the days from as_of to the middle of the month; NULL on 'comparison' rows.
+-- column horizon_days integer: Days from as_of to the end of the horizon; NULL on 'comparison' rows.`,
 });
 
 export const CLV_STAGE_DECLARATIONS: readonly StageDeclaration[] = [CLV_MODEL, CLV_EXPECTATIONS];

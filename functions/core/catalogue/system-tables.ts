@@ -305,6 +305,18 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
         "varchar",
         "Why the run failed or was interrupted, or when its outputs were deleted; null otherwise",
       ),
+      col(
+        "figures",
+        "map(varchar, double)",
+        "Figures of the run's stages followed across runs, e.g. clv_model.bg_nbd.r (the fitted parameters); " +
+          "null in records written before they were recorded",
+      ),
+      col(
+        "diagnostics",
+        "array(varchar)",
+        "Notes that are not failures: each figure that moved by more than its threshold since the latest earlier " +
+          "successful run (docs/lifetime-value.md); empty when none",
+      ),
     ],
     partitionKeys: [],
   },

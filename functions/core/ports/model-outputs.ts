@@ -27,6 +27,11 @@ export interface ModelOutputs {
   /** The run's record, or undefined when the run has none (it never started here). */
   readRunRecord(runId: string): Promise<RunRecord | undefined>;
   /**
+   * Every run record of the lake, for the drift notes of a run (runner/drift.ts). An adapter that cannot list
+   * them leaves it out; runs then note no drift.
+   */
+  listRunRecords?(): Promise<RunRecord[]>;
+  /**
    * The data files directly under a location of this lake (a table partition, `<stagingTable>as_of=<d>/`),
    * as locations, sorted. Hidden files (`_SUCCESS`, `.crc`, names starting with `_` or `.`) are left out, as
    * Hive and Athena leave them out. A location with no files gives an empty list.

@@ -70,6 +70,7 @@ export function monthEndBefore(date: string, months: number): string {
 }
 
 const decimal = (precision: number, scale: number): ParamType => ({ kind: "decimal", precision, scale });
+const DOUBLE: ParamType = { kind: "double" };
 const INTEGER: ParamType = { kind: "integer" };
 const DATE_TYPE: ParamType = { kind: "date" };
 const VARCHAR: ParamType = { kind: "varchar" };
@@ -254,6 +255,38 @@ export const PARAMETERS: readonly ParamDefinition[] = [
     type: decimal(9, 6),
     description: "Config clv.annual_discount_rate.",
     value: (c) => c.config.clv.annual_discount_rate,
+  },
+  {
+    name: "quadrants.has_current_value_cutoff",
+    type: BOOLEAN,
+    description:
+      "True when config quadrants.current_value_cutoff is set (else the median of the active customers).",
+    value: (c) => c.config.quadrants.current_value_cutoff !== undefined,
+  },
+  {
+    name: "quadrants.current_value_cutoff",
+    type: DOUBLE,
+    description:
+      "Config quadrants.current_value_cutoff; 0 when not set (has_current_value_cutoff is then false).",
+    value: (c) => c.config.quadrants.current_value_cutoff ?? 0,
+  },
+  {
+    name: "quadrants.has_clv_cutoff",
+    type: BOOLEAN,
+    description: "True when config quadrants.clv_cutoff is set (else the median of the active customers).",
+    value: (c) => c.config.quadrants.clv_cutoff !== undefined,
+  },
+  {
+    name: "quadrants.clv_cutoff",
+    type: DOUBLE,
+    description: "Config quadrants.clv_cutoff; 0 when not set (has_clv_cutoff is then false).",
+    value: (c) => c.config.quadrants.clv_cutoff ?? 0,
+  },
+  {
+    name: "actions.p_alive_drop",
+    type: DOUBLE,
+    description: "Config actions.p_alive_drop.",
+    value: (c) => c.config.actions.p_alive_drop,
   },
 ];
 

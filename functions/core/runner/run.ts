@@ -15,10 +15,11 @@ import { INPUT_SNAPSHOT, type InputSnapshot, takeSnapshot } from "../ledger/ledg
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
+import { driftDiagnostics } from "./drift.ts";
 import { formatFinding, lintSql, PORTABILITY_DOC } from "./lint.ts";
 import { expandMacros, renderParameters } from "./params.ts";
 import { type ModelRunRecord, type RunRecord, timestampText } from "./runs.ts";
-import { materializeStage, type Stage } from "./stage.ts";
+import { materializeStage, type Stage, type StageResult } from "./stage.ts";
 
 export interface RunOptions {
   /** Directory of the models; default DEFAULT_SQL_DIR. */
@@ -226,6 +227,25 @@ async function verifyPublished(
 }
 
 /**
+ * The drift notes of a finished run (drift.ts), against the lake's earlier run records. Reading them must not fail
+ * a run that has published: a failure to read is itself the note.
+ */
+async function driftNotes(
+  outputs: ModelOutputs,
+  record: RunRecord,
+  thresholds: ReadonlyMap<string, number>,
+): Promise<string[]> {
+  if (thresholds.size === 0 || outputs.listRunRecords === undefined) return [];
+  try {
+    return driftDiagnostics(record, thresholds, await outputs.listRunRecords());
+  } catch (error) {
+    return [
+      `Parameter drift was not checked: the earlier run records could not be read (${errorMessage(error)}).`,
+    ];
+  }
+}
+
+/**
  * Runs the models. Resolves with the summary when every model succeeded and the run is published; rejects
  * with a ModelError naming the failed model otherwise (the previous outputs stay as they were).
  */
@@ -310,6 +330,16 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
       bytes_scanned: null,
       cost_usd: null,
       error: null,
+      figures: null,
+      diagnostics: [],
+    };
+    // The stages of the plan that follow figures across runs (stage.ts StageWatch), with their thresholds.
+    const thresholds = new Map<string, number>();
+    const recordFigures = (stage: string, figures: Readonly<Record<string, number | null>>) => {
+      for (const [name, value] of Object.entries(figures)) {
+        if (value !== null && Number.isFinite(value))
+          record.figures = { ...record.figures, [`${stage}.${name}`]: value };
+      }
     };
     const runUsageStart = warehouse.usage?.();
 
@@ -347,7 +377,9 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
             if (model.header.materialized === "view") {
               await warehouse.replaceView(model.name, body);
             } else {
-              let result = resumable ? await warehouse.materialized?.(model.name, asOf) : undefined;
+              let result: StageResult | undefined = resumable
+                ? await warehouse.materialized?.(model.name, asOf)
+                : undefined;
               // Kept only when the earlier attempt recorded it done with these very rows: files lost since
               // (swept, discarded) read back as fewer rows and are computed again.
               if (result !== undefined && (earlier?.status !== "succeeded" || earlier.rows !== result.rows)) {
@@ -383,6 +415,19 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
               checkColumns(model, result, warehouse.engine);
               await checkUniqueKey(warehouse, model);
               entry.rows = result.rows;
+              const watch = model.stage === undefined ? undefined : stagesByName.get(model.name)?.watch;
+              if (watch !== undefined) {
+                thresholds.set(model.name, watch.threshold(config));
+                // A stage kept from an earlier attempt: the figures that attempt recorded.
+                const figures = resumed
+                  ? Object.fromEntries(
+                      Object.entries(previous?.figures ?? {})
+                        .filter(([key]) => key.startsWith(`${model.name}.`))
+                        .map(([key, value]) => [key.slice(model.name.length + 1), value]),
+                    )
+                  : (result.figures ?? {});
+                recordFigures(model.name, figures);
+              }
             }
             entry.status = "succeeded";
           } catch (error) {
@@ -436,6 +481,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         );
         await verifyPublished(warehouse, asOf, plan, records);
         record.status = "succeeded";
+        record.diagnostics = await driftNotes(outputs, record, thresholds);
       } catch (error) {
         record.error = errorMessage(error);
         if (error instanceof ModelError && error.code === "run_interrupted") {

@@ -49,6 +49,13 @@ export interface RunRecord {
   bytes_scanned: number | null;
   cost_usd: number | null;
   error: string | null;
+  /**
+   * Figures of the run's stages followed across runs (runner/stage.ts StageWatch), keyed `<stage>.<name>`, e.g.
+   * `clv_model.bg_nbd.r`; a figure the stage did not produce is left out. Absent in records written before.
+   */
+  figures?: Record<string, number> | null;
+  /** Notes on the run that are not failures (drift.ts: parameters that moved since the last successful run). */
+  diagnostics?: string[] | null;
 }
 
 /** Reads a record written by writeRunRecord; a malformed one is a StorageError, not a guess. */

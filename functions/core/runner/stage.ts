@@ -32,18 +32,33 @@ export interface StageContext {
   readonly config: CrmlakeConfig;
 }
 
+/**
+ * Figures of a stage's output worth following from run to run (a fitted model's parameters): the runner records
+ * them in the run record (`figures`, keyed `<stage>.<name>`) and notes among the run's `diagnostics` each that
+ * moved by more than the threshold (relative) since the latest earlier successful run that recorded it.
+ */
+export interface StageWatch {
+  /** Name → value; a figure the output does not have (a fit that failed) is null. */
+  figures(output: arrow.Table): Readonly<Record<string, number | null>>;
+  /** Relative change above which a move is noted, e.g. 0.25. */
+  threshold(config: CrmlakeConfig): number;
+}
+
 /** A stage: its declaration (catalogue/stages.ts) and its code. */
 export interface Stage extends StageDeclaration {
   /** The stage's rows: exactly the header's columns, in order, with their Arrow types. */
   run(context: StageContext): arrow.Table | Promise<arrow.Table>;
+  /** The figures of its output to follow across runs (StageWatch); none when absent. */
+  readonly watch?: StageWatch;
 }
 
 /** A project stage: the code of a declaration from catalogue/stages.ts. */
 export function implementStage(
   declaration: StageDeclaration,
   run: (context: StageContext) => arrow.Table | Promise<arrow.Table>,
+  watch?: StageWatch,
 ): Stage {
-  return { ...declaration, run };
+  return watch === undefined ? { ...declaration, run } : { ...declaration, run, watch };
 }
 
 /** A stage declared and implemented in one place (tests, and stages not yet in the catalogue). */
@@ -91,8 +106,13 @@ async function readDependency(run: StageRun, dependency: Model): Promise<arrow.T
   return first === undefined ? emptyTable(dependency.header.columns) : first.concat(...rest);
 }
 
+/** What the engine reads under the stage's name, and the figures the stage follows (Stage.watch). */
+export interface StageResult extends MaterializeResult {
+  readonly figures?: Readonly<Record<string, number | null>>;
+}
+
 /** Runs a stage (see the top of this file) and returns what the engine reads under its name. */
-export async function materializeStage(run: StageRun): Promise<MaterializeResult> {
+export async function materializeStage(run: StageRun): Promise<StageResult> {
   const { model, stage, warehouse } = run;
   const what = model.file;
   if (warehouse.attachMaterialized === undefined) {
@@ -130,11 +150,12 @@ export async function materializeStage(run: StageRun): Promise<MaterializeResult
     `${partitionLocation(tableLocation, run.asOf)}${STAGE_FILE}`,
     encodeParquet(output),
   );
-  return warehouse.attachMaterialized({
+  const attached = await warehouse.attachMaterialized({
     model: model.name,
     tableLocation,
     partition: { column: "as_of", value: run.asOf },
     columns: model.header.columns.map((c) => ({ name: c.name, type: c.type })),
     rows: output.numRows,
   });
+  return stage.watch === undefined ? attached : { ...attached, figures: stage.watch.figures(output) };
 }

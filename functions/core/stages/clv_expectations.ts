@@ -31,7 +31,10 @@ function bgNbdParameters(table: arrow.Table | undefined): BgNbdParameters | null
 
 /** P(alive) and expected purchase days over the horizon per distinct history (clv_expectations' header). */
 export const clvExpectations = implementStage(CLV_EXPECTATIONS, ({ inputs, asOf, config }) => {
-  const counts = readRfmCounts(inputs.get("int_clv_rfm_counts"));
+  const table = inputs.get("int_clv_rfm_counts");
+  const current = readRfmCounts(table, "current");
+  // The histories as of comparison_as_of: P(alive) then, with the parameters fitted now (not the expectations).
+  const comparison = readRfmCounts(table, "comparison");
   const params = bgNbdParameters(inputs.get("clv_model"));
   const months = config.clv.horizon_months;
   const rate = config.clv.annual_discount_rate;
@@ -42,7 +45,7 @@ export const clvExpectations = implementStage(CLV_EXPECTATIONS, ({ inputs, asOf,
   const pAlive: (number | null)[] = [];
   const expected: (number | null)[] = [];
   const discounted: (number | null)[] = [];
-  for (const row of counts) {
+  for (const row of current) {
     if (params === null) {
       pAlive.push(null);
       expected.push(null);
@@ -69,7 +72,15 @@ export const clvExpectations = implementStage(CLV_EXPECTATIONS, ({ inputs, asOf,
     expected.push(parts[0] * alive);
     discounted.push(parts[1] * alive);
   }
+  for (const row of comparison) {
+    pAlive.push(params === null ? null : bgnbdProbabilityAlive(params, row.frequency, row.recency, row.age));
+    expected.push(null);
+    discounted.push(null);
+  }
+  const counts = [...current, ...comparison];
+  const periods = [...current.map(() => "current"), ...comparison.map(() => "comparison")];
   return new arrow.Table({
+    period: arrow.vectorFromArray(periods, new arrow.Utf8()),
     frequency: arrow.vectorFromArray(
       counts.map((c) => BigInt(c.frequency)),
       new arrow.Int64(),
@@ -90,7 +101,7 @@ export const clvExpectations = implementStage(CLV_EXPECTATIONS, ({ inputs, asOf,
     expected_purchases: arrow.vectorFromArray(expected, new arrow.Float64()),
     discounted_purchases: arrow.vectorFromArray(discounted, new arrow.Float64()),
     horizon_days: arrow.vectorFromArray(
-      counts.map(() => horizon),
+      periods.map((p) => (p === "current" ? horizon : null)),
       new arrow.Int32(),
     ),
   });

@@ -15,15 +15,20 @@ function column(table: arrow.Table | undefined, model: string, name: string): ar
   return vector;
 }
 
-/** The distinct (x, t_x, T) with their counts, as the fit reads them. */
-export function readRfmCounts(table: arrow.Table | undefined): RfmCount[] {
+/** The periods of int_clv_rfm_counts: the histories as of as_of, and as of comparison_as_of. */
+export type RfmPeriod = "current" | "comparison";
+
+/** The distinct (x, t_x, T) of one period with their counts, as the fit (period 'current') reads them. */
+export function readRfmCounts(table: arrow.Table | undefined, period: RfmPeriod): RfmCount[] {
   const model = "int_clv_rfm_counts";
+  const periods = column(table, model, "period");
   const frequency = column(table, model, "frequency");
   const recency = column(table, model, "recency");
   const age = column(table, model, "age");
   const customers = column(table, model, "customers");
   const rows: RfmCount[] = [];
   for (let i = 0; i < frequency.length; i++) {
+    if (periods.get(i) !== period) continue;
     rows.push({
       frequency: Number(frequency.get(i)),
       recency: Number(recency.get(i)),
@@ -49,61 +54,87 @@ function readSpend(table: arrow.Table | undefined): SpendRecord[] {
 
 const f64 = () => new arrow.Float64();
 
+/** The parameters each row of clv_model publishes: the figures a run follows for drift (runner/drift.ts). */
+const PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  bg_nbd: ["r", "alpha", "a", "b"],
+  gamma_gamma: ["p", "q", "gamma"],
+};
+
+/** `bg_nbd.r`, …, `gamma_gamma.gamma` → the published value, null when the fit published none. */
+export function clvModelFigures(output: arrow.Table): Record<string, number | null> {
+  const figures: Record<string, number | null> = {};
+  const models = output.getChild("model");
+  for (let i = 0; i < output.numRows; i++) {
+    const model = models?.get(i) as string;
+    for (const name of PARAMETERS[model] ?? []) {
+      figures[`${model}.${name}`] = (output.getChild(name)?.get(i) as number | null) ?? null;
+    }
+  }
+  return figures;
+}
+
 /** Fits BG/NBD on the compressed histories and Gamma-Gamma on the repeat buyers' mean spend (clv_model's header). */
-export const clvModel = implementStage(CLV_MODEL, ({ inputs }) => {
-  const bg = fitBgNbd(readRfmCounts(inputs.get("int_clv_rfm_counts")));
-  const gg = fitGammaGamma(readSpend(inputs.get("int_clv_summary")));
-  const param = (fit: FitResult, i: number, own: boolean) => (own ? (fit.parameters?.[i] ?? null) : null);
-  const se = (fit: FitResult, i: number, own: boolean) => (own ? (fit.standardErrors?.[i] ?? null) : null);
-  const rows = [
-    { model: "bg_nbd", fit: bg },
-    { model: "gamma_gamma", fit: gg },
-  ];
-  const isBg = rows.map((row) => row.model === "bg_nbd");
-  const values = (pick: (fit: FitResult, bgRow: boolean) => number | null) =>
-    arrow.vectorFromArray(
-      rows.map((row, k) => pick(row.fit, isBg[k] as boolean)),
-      f64(),
-    );
-  return new arrow.Table({
-    model: arrow.vectorFromArray(
-      rows.map((row) => row.model),
-      new arrow.Utf8(),
-    ),
-    time_unit: arrow.vectorFromArray(
-      rows.map(() => "day"),
-      new arrow.Utf8(),
-    ),
-    r: values((fit, b) => param(fit, 0, b)),
-    alpha: values((fit, b) => param(fit, 1, b)),
-    a: values((fit, b) => param(fit, 2, b)),
-    b: values((fit, b) => param(fit, 3, b)),
-    p: values((fit, b) => param(fit, 0, !b)),
-    q: values((fit, b) => param(fit, 1, !b)),
-    gamma: values((fit, b) => param(fit, 2, !b)),
-    r_se: values((fit, b) => se(fit, 0, b)),
-    alpha_se: values((fit, b) => se(fit, 1, b)),
-    a_se: values((fit, b) => se(fit, 2, b)),
-    b_se: values((fit, b) => se(fit, 3, b)),
-    p_se: values((fit, b) => se(fit, 0, !b)),
-    q_se: values((fit, b) => se(fit, 1, !b)),
-    gamma_se: values((fit, b) => se(fit, 2, !b)),
-    log_likelihood: values((fit) => fit.logLikelihood),
-    n_customers: arrow.vectorFromArray(
-      rows.map((row) => BigInt(row.fit.customers)),
-      new arrow.Int64(),
-    ),
-    converged: arrow.vectorFromArray(
-      rows.map((row) => row.fit.converged),
-      new arrow.Bool(),
-    ),
-    iterations: arrow.vectorFromArray(
-      rows.map((row) => row.fit.iterations),
-      new arrow.Int32(),
-    ),
-    diagnostic: arrow.vectorFromArray(
-      rows.map((row) => row.fit.diagnostic),
-      new arrow.Utf8(),
-    ),
-  });
-});
+export const clvModel = implementStage(
+  CLV_MODEL,
+  ({ inputs }) => {
+    const bg = fitBgNbd(readRfmCounts(inputs.get("int_clv_rfm_counts"), "current"));
+    const gg = fitGammaGamma(readSpend(inputs.get("int_clv_summary")));
+    const param = (fit: FitResult, i: number, own: boolean) => (own ? (fit.parameters?.[i] ?? null) : null);
+    const se = (fit: FitResult, i: number, own: boolean) => (own ? (fit.standardErrors?.[i] ?? null) : null);
+    const rows = [
+      { model: "bg_nbd", fit: bg },
+      { model: "gamma_gamma", fit: gg },
+    ];
+    const isBg = rows.map((row) => row.model === "bg_nbd");
+    const values = (pick: (fit: FitResult, bgRow: boolean) => number | null) =>
+      arrow.vectorFromArray(
+        rows.map((row, k) => pick(row.fit, isBg[k] as boolean)),
+        f64(),
+      );
+    return new arrow.Table({
+      model: arrow.vectorFromArray(
+        rows.map((row) => row.model),
+        new arrow.Utf8(),
+      ),
+      time_unit: arrow.vectorFromArray(
+        rows.map(() => "day"),
+        new arrow.Utf8(),
+      ),
+      r: values((fit, b) => param(fit, 0, b)),
+      alpha: values((fit, b) => param(fit, 1, b)),
+      a: values((fit, b) => param(fit, 2, b)),
+      b: values((fit, b) => param(fit, 3, b)),
+      p: values((fit, b) => param(fit, 0, !b)),
+      q: values((fit, b) => param(fit, 1, !b)),
+      gamma: values((fit, b) => param(fit, 2, !b)),
+      r_se: values((fit, b) => se(fit, 0, b)),
+      alpha_se: values((fit, b) => se(fit, 1, b)),
+      a_se: values((fit, b) => se(fit, 2, b)),
+      b_se: values((fit, b) => se(fit, 3, b)),
+      p_se: values((fit, b) => se(fit, 0, !b)),
+      q_se: values((fit, b) => se(fit, 1, !b)),
+      gamma_se: values((fit, b) => se(fit, 2, !b)),
+      log_likelihood: values((fit) => fit.logLikelihood),
+      n_customers: arrow.vectorFromArray(
+        rows.map((row) => BigInt(row.fit.customers)),
+        new arrow.Int64(),
+      ),
+      converged: arrow.vectorFromArray(
+        rows.map((row) => row.fit.converged),
+        new arrow.Bool(),
+      ),
+      iterations: arrow.vectorFromArray(
+        rows.map((row) => row.fit.iterations),
+        new arrow.Int32(),
+      ),
+      diagnostic: arrow.vectorFromArray(
+        rows.map((row) => row.fit.diagnostic),
+        new arrow.Utf8(),
+      ),
+    });
+  },
+  {
+    figures: clvModelFigures,
+    threshold: (config) => config.clv.parameter_drift_threshold,
+  },
+);

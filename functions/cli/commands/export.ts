@@ -1,0 +1,57 @@
+import { resolve } from "node:path";
+import { exportLocalActions } from "../../backends/local.ts";
+import { NEXT_ACTIONS } from "../../core/catalogue/actions.ts";
+import { isIsoDate, notADate } from "../../core/dates.ts";
+import { UsageError } from "../../core/errors.ts";
+import type { Command, ParsedArgs } from "../command.ts";
+import { stringOption } from "../command.ts";
+
+const USAGE = "crmlake export actions --out DIR [--as-of YYYY-MM-DD] [--lake DIR]";
+
+/** `crmlake export`: published results as files for other tools. One subcommand for now: `actions`. */
+export const exportCommand: Command = {
+  name: "export",
+  summary: "Write the next-best actions as one CSV per action, for activation tools",
+  help: `Usage: ${USAGE}
+
+actions  Writes the published customer_actions (docs/lifetime-value.md, Next-best actions) as one CSV per
+         action into DIR: ${NEXT_ACTIONS.map((a) => `${a}.csv`).join(", ")}. Each has a header and
+         every column of customer_actions (as_of last), one customer per line, ordered by customer_id; an
+         action nobody gets is a header-only file. Existing files of those names are replaced. Local lakes only.
+
+Options:
+  --out DIR        directory to write to (required; created when missing)
+  --as-of DATE     which as-of (default: the latest published)
+  --lake DIR       lake directory (default ./lake)`,
+  options: { out: { type: "string" }, "as-of": { type: "string" }, lake: { type: "string" } },
+  async run(args: ParsedArgs) {
+    const [what, ...extra] = args.positionals;
+    if (what !== "actions" || extra.length > 0) {
+      throw new UsageError(
+        "bad_arguments",
+        what === undefined
+          ? `Missing what to export. Usage: ${USAGE}`
+          : `Unknown export "${[what, ...extra].join(" ")}". Usage: ${USAGE}`,
+      );
+    }
+    const out = stringOption(args, "out");
+    if (out === undefined || out === "")
+      throw new UsageError("bad_arguments", `Missing --out DIR. Usage: ${USAGE}`);
+    const asOf = stringOption(args, "as-of");
+    if (asOf !== undefined && !isIsoDate(asOf))
+      throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
+    const lakeDir = stringOption(args, "lake") ?? "lake";
+    const exported = await exportLocalActions(lakeDir, resolve(out), asOf);
+    const width = Math.max(...exported.files.map((f) => f.action.length));
+    process.stdout.write(
+      [
+        `Next-best actions as of ${exported.asOf} written to ${resolve(out)}:`,
+        ...exported.files.map(
+          (f) =>
+            `  ${`${f.action}.csv`.padEnd(width + 4)}  ${f.customers} customer${f.customers === 1 ? "" : "s"}`,
+        ),
+      ].join("\n") + "\n",
+    );
+    return 0;
+  },
+};
