@@ -19,6 +19,7 @@
 -- column ends_on date: Last day of the response window.
 -- column cost_per_contact decimal(18,2): Cost of each treated contact (0 when absent).
 -- column fixed_cost decimal(18,2): Fixed cost of the campaign (0 when absent).
+-- column planned_control_share decimal(9,6): Planned share of the audience held out as control; NULL when the campaign record gives none.
 -- column both_groups_customers bigint: Customers the campaign's latest drop for them lists in both groups.
 -- column treatment_n bigint: Customers in the treatment group contacted on or before as_of.
 -- column treatment_responders bigint: Treated customers with a purchase line in their window.
@@ -28,6 +29,7 @@
 -- column treatment_margin_sq decimal(38,4): Sum over treated customers of the square of that margin.
 -- column treatment_pre_spend decimal(38,2): Sum over treated customers of their pre-period net amount.
 -- column treatment_pre_spend_sq decimal(38,4): Sum of its squares.
+-- column treatment_pre_spend_revenue decimal(38,4): Sum over treated customers of pre-period spend × window revenue (CUPED's cross products).
 -- column treatment_pre_orders bigint: Sum over treated customers of their pre-period purchase orders.
 -- column treatment_pre_orders_sq bigint: Sum of its squares.
 -- column treatment_with_history bigint: Treated customers with an order line before contact.
@@ -42,6 +44,7 @@
 -- column control_margin_sq decimal(38,4): As treatment_margin_sq, for the control group.
 -- column control_pre_spend decimal(38,2): As treatment_pre_spend, for the control group.
 -- column control_pre_spend_sq decimal(38,4): As treatment_pre_spend_sq, for the control group.
+-- column control_pre_spend_revenue decimal(38,4): As treatment_pre_spend_revenue, for the control group.
 -- column control_pre_orders bigint: As treatment_pre_orders, for the control group.
 -- column control_pre_orders_sq bigint: As treatment_pre_orders_sq, for the control group.
 -- column control_with_history bigint: As treatment_with_history, for the control group.
@@ -55,6 +58,7 @@ with campaign_records as (
     c.ends_on,
     COALESCE(c.cost_per_contact, CAST(0 AS DECIMAL(18,2))) AS cost_per_contact,
     COALESCE(c.fixed_cost, CAST(0 AS DECIMAL(18,2))) AS fixed_cost,
+    c.planned_control_share,
     ROW_NUMBER() OVER (
       PARTITION BY c.campaign_id ORDER BY COALESCE(d.ingest_seq, 0) DESC, c.line_number DESC
     ) AS record_rank
@@ -63,7 +67,7 @@ with campaign_records as (
 ),
 
 campaign as (
-  select campaign_id, starts_on, ends_on, cost_per_contact, fixed_cost
+  select campaign_id, starts_on, ends_on, cost_per_contact, fixed_cost, planned_control_share
   from campaign_records
   where record_rank = 1 and starts_on <= {{ as_of }}
 ),
@@ -151,6 +155,7 @@ measured as (
     CAST(o.margin * o.margin AS DECIMAL(38,4)) AS margin_sq,
     o.pre_spend,
     CAST(o.pre_spend * o.pre_spend AS DECIMAL(38,4)) AS pre_spend_sq,
+    CAST(o.pre_spend * o.revenue AS DECIMAL(38,4)) AS pre_spend_revenue,
     o.pre_orders,
     o.pre_orders * o.pre_orders AS pre_orders_sq,
     CASE WHEN o.last_before IS NULL THEN 0 ELSE 1 END AS with_history,
@@ -172,6 +177,7 @@ arms as (
     SUM(CASE WHEN contact_group = 'treatment' THEN margin_sq END) AS treatment_margin_sq,
     SUM(CASE WHEN contact_group = 'treatment' THEN pre_spend END) AS treatment_pre_spend,
     SUM(CASE WHEN contact_group = 'treatment' THEN pre_spend_sq END) AS treatment_pre_spend_sq,
+    SUM(CASE WHEN contact_group = 'treatment' THEN pre_spend_revenue END) AS treatment_pre_spend_revenue,
     SUM(CASE WHEN contact_group = 'treatment' THEN pre_orders ELSE 0 END) AS treatment_pre_orders,
     SUM(CASE WHEN contact_group = 'treatment' THEN pre_orders_sq ELSE 0 END) AS treatment_pre_orders_sq,
     SUM(CASE WHEN contact_group = 'treatment' THEN with_history ELSE 0 END) AS treatment_with_history,
@@ -186,6 +192,7 @@ arms as (
     SUM(CASE WHEN contact_group = 'control' THEN margin_sq END) AS control_margin_sq,
     SUM(CASE WHEN contact_group = 'control' THEN pre_spend END) AS control_pre_spend,
     SUM(CASE WHEN contact_group = 'control' THEN pre_spend_sq END) AS control_pre_spend_sq,
+    SUM(CASE WHEN contact_group = 'control' THEN pre_spend_revenue END) AS control_pre_spend_revenue,
     SUM(CASE WHEN contact_group = 'control' THEN pre_orders ELSE 0 END) AS control_pre_orders,
     SUM(CASE WHEN contact_group = 'control' THEN pre_orders_sq ELSE 0 END) AS control_pre_orders_sq,
     SUM(CASE WHEN contact_group = 'control' THEN with_history ELSE 0 END) AS control_with_history,
@@ -203,6 +210,7 @@ final as (
     c.ends_on,
     c.cost_per_contact,
     c.fixed_cost,
+    c.planned_control_share,
     CAST(COALESCE(b.customers, 0) AS BIGINT) AS both_groups_customers,
     CAST(COALESCE(a.treatment_n, 0) AS BIGINT) AS treatment_n,
     CAST(COALESCE(a.treatment_responders, 0) AS BIGINT) AS treatment_responders,
@@ -212,6 +220,7 @@ final as (
     CAST(COALESCE(a.treatment_margin_sq, 0) AS DECIMAL(38,4)) AS treatment_margin_sq,
     CAST(COALESCE(a.treatment_pre_spend, 0) AS DECIMAL(38,2)) AS treatment_pre_spend,
     CAST(COALESCE(a.treatment_pre_spend_sq, 0) AS DECIMAL(38,4)) AS treatment_pre_spend_sq,
+    CAST(COALESCE(a.treatment_pre_spend_revenue, 0) AS DECIMAL(38,4)) AS treatment_pre_spend_revenue,
     CAST(COALESCE(a.treatment_pre_orders, 0) AS BIGINT) AS treatment_pre_orders,
     CAST(COALESCE(a.treatment_pre_orders_sq, 0) AS BIGINT) AS treatment_pre_orders_sq,
     CAST(COALESCE(a.treatment_with_history, 0) AS BIGINT) AS treatment_with_history,
@@ -226,6 +235,7 @@ final as (
     CAST(COALESCE(a.control_margin_sq, 0) AS DECIMAL(38,4)) AS control_margin_sq,
     CAST(COALESCE(a.control_pre_spend, 0) AS DECIMAL(38,2)) AS control_pre_spend,
     CAST(COALESCE(a.control_pre_spend_sq, 0) AS DECIMAL(38,4)) AS control_pre_spend_sq,
+    CAST(COALESCE(a.control_pre_spend_revenue, 0) AS DECIMAL(38,4)) AS control_pre_spend_revenue,
     CAST(COALESCE(a.control_pre_orders, 0) AS BIGINT) AS control_pre_orders,
     CAST(COALESCE(a.control_pre_orders_sq, 0) AS BIGINT) AS control_pre_orders_sq,
     CAST(COALESCE(a.control_with_history, 0) AS BIGINT) AS control_with_history,

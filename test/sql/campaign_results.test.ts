@@ -121,6 +121,20 @@ describe("campaign_results", () => {
     // ROI interval: the margin's Welch interval (half the revenue's, same df) × 4, less 14, over 14.
     relative(a.roi_ci_low, (4 * (6.125 - (2.70129365138543 * se) / 2) - 14) / 14, 1e-11);
     relative(a.roi_ci_high, (4 * (6.125 + (2.70129365138543 * se) / 2) - 14) / 14, 1e-11);
+    // CUPED on pre-period spend x (treated 50, 0, 0, 0; control 60, 0, 0, 0) with revenue y as above. Centred
+    // sums within the groups: S_xx = 1875 and 2700, S_xy = 812.5 and 510, so θ = 1322.5/4575 = 0.28907103825…
+    // Adjusted difference 12.25 − θ·(12.5 − 15) = 12.97267759562841; adjusted variances s_y² − 2θ s_xy + θ² s_x²
+    // = 51.896145002836752 and 12.588372301352683; Welch with them (mpmath 1.3.0, 30 digits): se =
+    // 4.0151126168573851, ν = 4.3745343489764574, interval [2.1914454175149488, 23.753909773741882],
+    // p = 0.028085587814207262; variance reduction 1 − se²/47.9791666… = 0.66399730453744107.
+    relative(a.cuped_theta, 1322.5 / 4575);
+    relative(a.cuped_revenue_uplift_per_customer, 12.25 + (2.5 * 1322.5) / 4575);
+    relative(a.cuped_revenue_uplift_ci_low, 2.1914454175149487, 1e-11);
+    relative(a.cuped_revenue_uplift_ci_high, 23.75390977374188, 1e-11);
+    relative(a.cuped_revenue_p_value, 0.028085587814207263, 1e-11);
+    relative(a.cuped_variance_reduction, 0.6639973045374411, 1e-11);
+    // No planned share in the campaign record (nor even the column, as in files ingested before it existed).
+    expect([a.planned_control_share, a.sample_ratio_p_value]).toEqual([null, null]);
     // Guards: c4 in both groups, t2 treated by C within A's window: 2 contaminated customers. Pre-period orders:
     // treated 1, 0, 0, 0 (mean ¼, variance ¼), control 2, 0, 0, 0 (mean ½, variance 1): SMD −0.25/√0.625; spend
     // (50 against 60) and recency (one customer a side) differ less or not at all. 4 × ½ = 2 expected
@@ -216,6 +230,12 @@ describe("campaign_results", () => {
       },
     ]);
     expect(d.roi).toBe(-1);
+    // D: no revenue variance, no pre-period spend: no CUPED, and no flag for a gain there was nothing to make.
+    expect([d.cuped_theta, d.cuped_revenue_uplift_per_customer, d.cuped_variance_reduction]).toEqual([
+      null,
+      null,
+      null,
+    ]);
     expect(d.flags).toBe("insufficient_sample,no_responders,no_revenue_variance,no_pre_period_history");
   });
 
@@ -236,6 +256,45 @@ describe("campaign_results", () => {
     expect(b?.flags).toContain("window_not_closed");
   });
 
+  it("tests the observed split against the planned control share (sample_ratio_mismatch)", async () => {
+    // E: 40 treated, 10 held out, planned ½: χ² = 15²/25 + 15²/25 = 18, p = Q(½, 9) = 2.2090496998585441e-5
+    // (mpmath gammainc(0.5, 9, inf, regularized=True)) < 0.001. F: the same split planned at 0.2: χ² = 0, p = 1.
+    // G: no planned share: no test. Nobody bought, which does not matter to the split.
+    const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+    const contacts = (campaign: string) => [
+      ...ids(`${campaign}t`, 40).map((id) => ({
+        campaign_id: campaign,
+        customer_id: id,
+        group: "treatment" as const,
+      })),
+      ...ids(`${campaign}c`, 10).map((id) => ({
+        campaign_id: campaign,
+        customer_id: id,
+        group: "control" as const,
+      })),
+    ];
+    const window = { starts_on: "2024-03-01", ends_on: "2024-03-31" };
+    const rows = await runAndRead(
+      {
+        campaigns: [
+          { campaign_id: "E", ...window, planned_control_share: "0.5" },
+          { campaign_id: "F", ...window, planned_control_share: "0.2" },
+          { campaign_id: "G", ...window },
+        ],
+        campaign_contacts: [...contacts("E"), ...contacts("F"), ...contacts("G")],
+      },
+      { asOf: "2024-04-30", models: ["campaign_results"], model: "campaign_results", orderBy: "campaign_id" },
+    );
+    const [e, f, g] = rows;
+    expect(e?.planned_control_share).toBe(0.5);
+    relative(e?.sample_ratio_p_value, 2.209049699858544e-5, 1e-12);
+    expect(e?.flags).toMatch(/^sample_ratio_mismatch,/);
+    expect(f?.planned_control_share).toBe(0.2);
+    expect(f?.sample_ratio_p_value).toBe(1);
+    expect(f?.flags).not.toContain("sample_ratio_mismatch");
+    expect([g?.planned_control_share, g?.sample_ratio_p_value]).toEqual([null, null]);
+  });
+
   it("sums each arm in int_campaign_arms", async () => {
     const rows = await runAndRead(FIXTURE, {
       asOf: "2024-04-30",
@@ -253,6 +312,9 @@ describe("campaign_results", () => {
         "control_revenue_sq",
         "treatment_pre_spend",
         "control_pre_spend",
+        "treatment_pre_spend_revenue",
+        "control_pre_spend_revenue",
+        "planned_control_share",
         "treatment_recency",
         "control_recency",
         "treatment_cross_treated",
@@ -268,6 +330,10 @@ describe("campaign_results", () => {
         control_revenue_sq: "116.0000",
         treatment_pre_spend: "50.00",
         control_pre_spend: "60.00",
+        // t1 spent 50 before and 30 in the window; c1 60 before and 10 in it.
+        treatment_pre_spend_revenue: "1500.0000",
+        control_pre_spend_revenue: "600.0000",
+        planned_control_share: null,
         // t1: 2024-01-10 to 03-01 is 51 days; c1: 02-01 to 03-01 is 29 days.
         treatment_recency: "51",
         control_recency: "29",

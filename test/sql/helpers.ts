@@ -43,6 +43,11 @@ export interface CampaignFixture {
   ends_on: string;
   cost_per_contact?: string;
   fixed_cost?: string;
+  /**
+   * Written only when some campaign of the fixture has one: without, the file lacks the column, as files
+   * ingested before the column existed do.
+   */
+  planned_control_share?: string;
 }
 
 export interface ContactFixture {
@@ -122,6 +127,7 @@ export async function makeLake(fixture: LakeFixture): Promise<string> {
       "customer_id, signed_up_at, country, region, acquisition_channel, drop_id, line_number",
       false,
     );
+    const shares = (fixture.campaigns ?? []).some((k) => k.planned_control_share !== undefined);
     await write(
       "campaigns",
       (fixture.campaigns ?? []).map(
@@ -134,11 +140,12 @@ export async function makeLake(fixture: LakeFixture): Promise<string> {
             literal(k.ends_on, "DATE"),
             literal(k.cost_per_contact ?? "0", "DECIMAL(18,2)"),
             literal(k.fixed_cost ?? "0", "DECIMAL(18,2)"),
+            ...(shares ? [literal(k.planned_control_share, "DECIMAL(9,6)")] : []),
             literal("fixture", "VARCHAR"),
             literal(i + 2, "BIGINT"),
           ].join(", ")})`,
       ),
-      "campaign_id, name, channel, starts_on, ends_on, cost_per_contact, fixed_cost, drop_id, line_number",
+      `campaign_id, name, channel, starts_on, ends_on, cost_per_contact, fixed_cost, ${shares ? "planned_control_share, " : ""}drop_id, line_number`,
       false,
     );
     await write(

@@ -218,6 +218,8 @@ describe("generate: files and formats", () => {
     for (const c of records(await readTable(out, "campaigns/campaigns.csv"))) {
       expect([c.starts_on, c.ends_on].every((d) => DATE.test(d ?? ""))).toBe(true);
       expect([c.cost_per_contact, c.fixed_cost].every((m) => MONEY.test(m ?? ""))).toBe(true);
+      // The generator holds out each selected customer with its control share: the planned split.
+      expect(Number(c.planned_control_share)).toBe(truth.campaigns[0]?.control_share);
     }
   });
 

@@ -313,6 +313,33 @@ describe("quarantine", () => {
     ]);
   });
 
+  it("keeps a planned control share to 6 decimals and quarantines one outside (0, 1) as bad_share", async () => {
+    const lake = await tempLake();
+    const campaigns = await lake.file(
+      "campaigns.csv",
+      [
+        "campaign_id,starts_on,ends_on,planned_control_share",
+        "k1,2024-03-01,2024-03-31,0.125",
+        "k2,2024-03-01,2024-03-31,0.3333333",
+        "k3,2024-03-01,2024-03-31,",
+        "k4,2024-03-01,2024-03-31,0",
+        "k5,2024-03-01,2024-03-31,1",
+        "k6,2024-03-01,2024-03-31,-0.1",
+        "k7,2024-03-01,2024-03-31,a tenth",
+        "",
+      ].join("\n"),
+    );
+    const { ledger } = await lake.ingest("campaigns", campaigns);
+    expect(ledger.quarantine_reasons).toEqual({ bad_share: 4 });
+    expect(await lake.query("SELECT campaign_id, planned_control_share FROM campaigns ORDER BY 1")).toEqual([
+      { campaign_id: "k1", planned_control_share: "0.125000" },
+      { campaign_id: "k2", planned_control_share: "0.333333" },
+      { campaign_id: "k3", planned_control_share: null },
+    ]);
+    const reasons = await lake.query("SELECT reason FROM quarantine ORDER BY line_number");
+    expect(reasons[0]?.reason).toBe('planned_control_share "0" is not a number strictly between 0 and 1');
+  });
+
   it("quarantines a record that is not valid UTF-8 as bad_encoding", async () => {
     const lake = await tempLake();
     const path = await lake.file(

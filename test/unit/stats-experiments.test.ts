@@ -5,11 +5,13 @@
 import { describe, expect, it } from "vitest";
 import {
   compareMeans,
+  compareMeansCuped,
   compareProportions,
   minimumDetectableEffect,
   momentsFromSums,
   normalCritical,
   sampleRatioTest,
+  sampleSizeForUplift,
   standardizedMeanDifference,
 } from "../../functions/core/stats/index.ts";
 
@@ -141,5 +143,118 @@ describe("standardizedMeanDifference and minimumDetectableEffect", () => {
     expectRelative(normalCritical(0.95), Z975, 1e-15);
     expectRelative(minimumDetectableEffect(2), 2 * (Z975 + Z80), 1e-15);
     expect(() => minimumDetectableEffect(-1)).toThrow(RangeError);
+  });
+});
+
+/** Exact sums (scale 0) of pairs (x, y). */
+function covariateSums(x: readonly number[], y: readonly number[]) {
+  const big = (values: readonly number[]) => values.reduce((sum, v) => sum + BigInt(v), 0n);
+  return {
+    n: BigInt(x.length),
+    sumX: big(x),
+    sumXSq: big(x.map((v) => v * v)),
+    sumY: big(y),
+    sumYSq: big(y.map((v) => v * v)),
+    sumXY: big(x.map((v, i) => v * (y[i] as number))),
+  };
+}
+
+describe("compareMeansCuped", () => {
+  // Treatment (x, y): (10, 14), (20, 25), (30, 31), (40, 48); control: (5, 12), (15, 20), (25, 33).
+  // Centred sums: S_xx = 500 and 200, S_xy = 540 and 210, so θ = (540 + 210)/(500 + 200) = 15/14.
+  // Δȳ = 29.5 − 21.6667 = 7.8333, Δx̄ = 25 − 15 = 10, adjusted Δ = 7.8333 − 10·15/14 = −2.8809523809523810.
+  // Adjusted variances s_y² − 2θ s_xy + θ² s_x², then Welch, worked in mpmath 1.3.0 (30 digits):
+  // se = 1.5904334183014033, ν = 4.719608994010125, 95 % interval [−7.04343810949141869, 1.28153334758665678],
+  // p = 0.133298693728991523 (tsf as in campaign_results.test.ts); unadjusted se² = 87.8611111, so the variance
+  // reduction is 1 − 1.5904334²/87.8611111 = 0.971210488621626330.
+  const treatment = covariateSums([10, 20, 30, 40], [14, 25, 31, 48]);
+  const control = covariateSums([5, 15, 25], [12, 20, 33]);
+
+  it("matches the hand-worked adjustment, interval, p-value and variance reduction", () => {
+    const r = compareMeansCuped(treatment, control, 0);
+    expectRelative(r.theta, 15 / 14, 1e-15);
+    expectRelative(r.difference, 7.5 + 1 / 3 - 150 / 14, 1e-13);
+    expectRelative(r.se, 1.5904334183014033, 1e-13);
+    expectRelative(r.df, 4.719608994010125, 1e-13);
+    expectRelative(r.ciLow, -7.043438109491419, 1e-12);
+    expectRelative(r.ciHigh, 1.2815333475866568, 1e-12);
+    expectRelative(r.pValue, 0.13329869372899153, 1e-12);
+    expectRelative(r.varianceReduction, 0.9712104886216263, 1e-13);
+  });
+
+  it("scales: the same figures from cents", () => {
+    const cents = (s: ReturnType<typeof covariateSums>) => ({
+      n: s.n,
+      sumX: s.sumX * 100n,
+      sumY: s.sumY * 100n,
+      sumXSq: s.sumXSq * 10_000n,
+      sumYSq: s.sumYSq * 10_000n,
+      sumXY: s.sumXY * 10_000n,
+    });
+    const r = compareMeansCuped(cents(treatment), cents(control), 2);
+    expectRelative(r.theta, 15 / 14, 1e-15);
+    expectRelative(r.ciLow, -7.043438109491419, 1e-12);
+  });
+
+  it("reports no gain as a reduction ≤ 0, never as a gain", () => {
+    // x unrelated to y in both groups: θ = 0, nothing removed.
+    const none = compareMeansCuped(
+      covariateSums([1, 2, 3, 4], [10, 30, 30, 10]),
+      covariateSums([1, 2, 3, 4], [20, 0, 0, 20]),
+      0,
+    );
+    expect(none.theta).toBe(0);
+    expect(none.varianceReduction).toBe(0);
+    expect(none.difference).toBe(10);
+    // x predicts y in opposite directions: the pooled θ = (5 − 42)/(5 + 42) = −37/47 fits neither group, and
+    // the adjusted variance is larger. Treatment y = x, control y = 9 − x: adjusted variances (1 − θ)²·5/3 and
+    // (1 + θ)²·6, against 5/3 and 6 unadjusted: 1 − ((1 − θ)²·5/12 + (1 + θ)²·6/8)/(5/12 + 6/8) = −2627/15463.
+    const worse = compareMeansCuped(
+      covariateSums([1, 2, 3, 4], [1, 2, 3, 4]),
+      covariateSums([1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]),
+      0,
+    );
+    expectRelative(worse.theta, -37 / 47, 1e-15);
+    expectRelative(worse.varianceReduction, -2627 / 15463, 1e-13);
+  });
+
+  it("has no adjustment when x does not vary, or a group has fewer than two members", () => {
+    const flat = compareMeansCuped(covariateSums([0, 0, 0], [1, 2, 3]), covariateSums([0, 0], [1, 5]), 0);
+    expect(flat).toMatchObject({ theta: null, difference: null, varianceReduction: null });
+    const small = compareMeansCuped(covariateSums([1], [1]), covariateSums([0, 2], [1, 5]), 0);
+    expect(small.theta).toBeNull();
+  });
+});
+
+describe("sampleSizeForUplift", () => {
+  it("is (z_0.975 + z_0.8)²·(σ_t²/(1 − s) + σ_c²/s)/δ², each group rounded up", () => {
+    // Response 10 % → 12 %, half held out: (2.8015852)²·(0.1056/0.5 + 0.09/0.5)/0.02² = 7676.2 → 3839 + 3839.
+    const z = Z975 + Z80;
+    const total = (z * z * (0.12 * 0.88 * 2 + 0.1 * 0.9 * 2)) / 0.0004;
+    const r = sampleSizeForUplift({
+      uplift: 0.02,
+      treatmentVariance: 0.12 * 0.88,
+      controlVariance: 0.1 * 0.9,
+      controlShare: 0.5,
+    });
+    expect(r).toEqual({
+      treatment: Math.ceil(total / 2),
+      control: Math.ceil(total / 2),
+      total: 2 * Math.ceil(total / 2),
+    });
+    expect(r.treatment).toBe(3839);
+    // A 10 % holdout needs more in all: σ²(1/0.9 + 1/0.1)/δ² with σ = 40, δ = 5: 7.849·1600·11.111/25 = 5581.7.
+    const revenue = sampleSizeForUplift({
+      uplift: 5,
+      treatmentVariance: 1600,
+      controlVariance: 1600,
+      controlShare: 0.1,
+    });
+    const n = (z * z * 1600 * (1 / 0.9 + 1 / 0.1)) / 25;
+    expect(revenue.control).toBe(Math.ceil(n * 0.1));
+    expect(revenue.treatment).toBe(Math.ceil(n * 0.9));
+    expect(() =>
+      sampleSizeForUplift({ uplift: 0, treatmentVariance: 1, controlVariance: 1, controlShare: 0.5 }),
+    ).toThrow(RangeError);
   });
 });

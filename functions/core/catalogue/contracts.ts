@@ -9,6 +9,8 @@ export const COLUMN_TYPES = {
   integer: { sql: "INTEGER", glue: "int" },
   bigint: { sql: "BIGINT", glue: "bigint" },
   decimal: { sql: "DECIMAL(18,2)", glue: "decimal(18,2)" },
+  /** A proportion strictly between 0 and 1, kept to 6 decimals (a money decimal would round 0.125 to 0.13). */
+  share: { sql: "DECIMAL(9,6)", glue: "decimal(9,6)" },
   date: { sql: "DATE", glue: "date" },
   timestamp: { sql: "TIMESTAMP_MS", glue: "timestamp" },
 } as const;
@@ -30,6 +32,11 @@ export interface ColumnContract {
    * day plus the configured tolerance is quarantined as `future_date`. Plans (a campaign's dates) may lie ahead.
    */
   readonly notInFuture?: boolean;
+  /**
+   * Added to the contract after files were written without it: a reader takes it as NULL in those files
+   * (DuckDB's views fill it in; Athena and Trino read Parquet columns by name and give NULL already).
+   */
+  readonly addedLater?: boolean;
   readonly description: string;
 }
 
@@ -169,6 +176,14 @@ const campaigns: DatasetContract = {
       nonNegative: true,
       description: "Fixed cost of the campaign (default 0)",
     },
+    {
+      name: "planned_control_share",
+      type: "share",
+      required: false,
+      addedLater: true,
+      description:
+        "Planned share of the audience held out as control, strictly between 0 and 1 (crmlake campaign assign fills it); when given, campaign_results tests the observed split against it (sample_ratio_mismatch)",
+    },
   ],
 };
 
@@ -223,6 +238,7 @@ export const REASON_CODES = {
     "A money value is not a number, does not fit decimal(18,2), or is negative where it must not be",
   bad_quantity: "quantity is not a whole number in the integer range",
   bad_value: "A value is not one of the allowed values",
+  bad_share: "A share (planned_control_share) is not a number strictly between 0 and 1",
   bad_date_range: "ends_on is before starts_on",
   future_date:
     "An order, sign-up or contact date lies after the day of ingest plus calendar.future_date_tolerance_days (in calendar.time_zone)",

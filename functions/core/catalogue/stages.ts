@@ -41,6 +41,12 @@ export const CAMPAIGN_RESULTS = declareStage({
 -- column revenue_uplift_ci_low double: Lower end of its 95 % Welch interval; NULL below two customers in a group or without variance.
 -- column revenue_uplift_ci_high double: Upper end of that interval.
 -- column revenue_p_value double: Two-sided p-value of Welch's t-test.
+-- column cuped_theta double: CUPED's θ = cov(revenue, pre-period spend)/var(pre-period spend), pooled within the groups; NULL when pre-period spend does not vary (flag no_variance_reduction).
+-- column cuped_revenue_uplift_per_customer double: Revenue uplift per customer adjusted for pre-period spend: the difference of the means of revenue − θ·(pre-period spend − its mean).
+-- column cuped_revenue_uplift_ci_low double: Lower end of its 95 % Welch interval.
+-- column cuped_revenue_uplift_ci_high double: Upper end of that interval.
+-- column cuped_revenue_p_value double: Two-sided p-value of Welch's t-test on the adjusted revenues.
+-- column cuped_variance_reduction double: 1 − (adjusted standard error / unadjusted standard error)²: the share of the variance the adjustment removed; 0 or less is no gain (flag no_variance_reduction).
 -- column incremental_responders double: response_uplift × treatment_n: responders the campaign caused.
 -- column incremental_revenue double: revenue_uplift_per_customer × treatment_n.
 -- column incremental_margin double: Gross-margin uplift per customer × treatment_n.
@@ -53,6 +59,8 @@ export const CAMPAIGN_RESULTS = declareStage({
 -- column response_mde double: Smallest response uplift this sample detects with 80 % power at the 5 % level, at the pooled rate (flag insufficient_sample).
 -- column revenue_mde double: Smallest revenue uplift per customer it detects so, at the observed variances.
 -- column pre_period_max_smd double: Largest absolute standardised mean difference of pre-contact spend, orders and recency (flag pre_period_imbalance above 0.1).
+-- column planned_control_share double: The campaign record's planned control share; NULL when it gives none (then no sample-ratio check).
+-- column sample_ratio_p_value double: p-value of Pearson's χ² test (1 degree of freedom) of treatment_n and control_n against the planned split (flag sample_ratio_mismatch below 0.001); NULL without a planned share.
 -- column flags varchar: The guards that fired, comma-separated in a fixed order (docs/campaigns.md); '' when none.`,
 });
 

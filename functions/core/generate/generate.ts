@@ -257,7 +257,7 @@ export async function generate(
     campaignTallies: new CampaignTallies(ctx.campaigns.length),
     faults: new FaultCounts(),
   };
-  const campaignFiles = await writeCampaigns(out, ctx.campaigns, texts.days);
+  const campaignFiles = await writeCampaigns(out, ctx.campaigns, texts.days, options.controlShare);
   for (let index = 0; index < options.customers; index++) {
     writeCustomer(state, simulateCustomer(ctx, index));
     await Promise.all([

@@ -86,8 +86,11 @@ export async function writeCampaigns(
   out: string,
   plans: readonly CampaignPlan[],
   days: readonly string[],
+  controlShare: number,
 ): Promise<FileRecord[]> {
   if (plans.length === 0) return [];
+  // Every selected customer is held out with this probability: the planned split campaign_results tests.
+  const share = controlShare > 0 && controlShare < 1 ? String(Number(controlShare.toFixed(6))) : "";
   const rows = plans.map((plan) =>
     campaignRow({
       campaign_id: plan.id,
@@ -97,6 +100,7 @@ export async function writeCampaigns(
       ends_on: days[plan.endDay] ?? "",
       cost_per_contact: formatCents(plan.costPerContactCents),
       fixed_cost: formatCents(plan.fixedCostCents),
+      planned_control_share: share,
     }),
   );
   const path = "campaigns/campaigns.csv";

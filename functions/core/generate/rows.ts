@@ -45,10 +45,12 @@ export interface CampaignFields {
   ends_on: string;
   cost_per_contact: string;
   fixed_cost: string;
+  /** The generator's control share, when strictly between 0 and 1; else empty. */
+  planned_control_share: string;
 }
 
 export function campaignRow(f: CampaignFields): string {
-  return `${f.campaign_id},${f.name},${f.channel},${f.starts_on},${f.ends_on},${f.cost_per_contact},${f.fixed_cost}`;
+  return `${f.campaign_id},${f.name},${f.channel},${f.starts_on},${f.ends_on},${f.cost_per_contact},${f.fixed_cost},${f.planned_control_share}`;
 }
 
 export interface ContactFields {

@@ -377,6 +377,17 @@ function columnSql(
       }
       break;
     }
+    case "share": {
+      // Parsed (and rounded) at 6 decimals, then held to 0 < value < 1: 1 or more, or 0 or less, is no split.
+      parsed = `TRY_CAST(${numericText(raw, numbers)} AS DECIMAL(18,6))`;
+      value = `CAST(${p} AS DECIMAL(9,6))`;
+      checks.push({
+        when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} <= 0 OR ${p} >= 1)`,
+        code: "bad_share",
+        message: `'${column.name} ' || ${quoted} || ' is not a number strictly between 0 and 1'`,
+      });
+      break;
+    }
     case "timestamp": {
       const read = profile.timestamp_formats
         ? `try_strptime(${raw}, [${profile.timestamp_formats.map(sqlString).join(", ")}])`

@@ -9,10 +9,12 @@ import { decimalValues, decimalVector } from "../runner/arrow-columns.ts";
 import { implementStage } from "../runner/stage.ts";
 import {
   compareMeans,
+  compareMeansCuped,
   compareProportions,
   type Moments,
   minimumDetectableEffect,
   momentsFromSums,
+  sampleRatioTest,
   standardizedMeanDifference,
 } from "../stats/index.ts";
 
@@ -20,9 +22,12 @@ import {
 export const PRE_PERIOD_SMD_THRESHOLD = 0.1;
 /** Expected responders and non-responders per group below which the normal approximation is not trusted. */
 export const MIN_EXPECTED_CELL = 5;
+/** p-value of the χ² test of the observed split against the planned one below which the split is suspect. */
+export const SAMPLE_RATIO_ALPHA = 0.001;
 
 /** Flags in the order they are listed in `flags`. */
 export const CAMPAIGN_FLAGS = [
+  "sample_ratio_mismatch",
   "contamination",
   "pre_period_imbalance",
   "insufficient_sample",
@@ -33,6 +38,7 @@ export const CAMPAIGN_FLAGS = [
   "no_revenue_variance",
   "no_cost",
   "no_pre_period_history",
+  "no_variance_reduction",
 ] as const;
 export type CampaignFlag = (typeof CAMPAIGN_FLAGS)[number];
 
@@ -48,6 +54,8 @@ export interface ArmSums {
   readonly marginSq: bigint;
   readonly preSpend: bigint;
   readonly preSpendSq: bigint;
+  /** Σ pre-period spend × window revenue, cents². */
+  readonly preSpendRevenue: bigint;
   readonly preOrders: bigint;
   readonly preOrdersSq: bigint;
   readonly withHistory: bigint;
@@ -62,6 +70,8 @@ export interface CampaignSums {
   readonly endsOn: number;
   readonly costPerContact: bigint;
   readonly fixedCost: bigint;
+  /** Planned control share in (0, 1), or null when the campaign record gives none. */
+  readonly plannedControlShare: number | null;
   readonly bothGroups: bigint;
   readonly treatment: ArmSums;
   readonly control: ArmSums;
@@ -85,6 +95,12 @@ export interface CampaignResult {
   readonly revenueUpliftCiLow: number | null;
   readonly revenueUpliftCiHigh: number | null;
   readonly revenuePValue: number | null;
+  readonly cupedTheta: number | null;
+  readonly cupedRevenueUpliftPerCustomer: number | null;
+  readonly cupedRevenueUpliftCiLow: number | null;
+  readonly cupedRevenueUpliftCiHigh: number | null;
+  readonly cupedRevenuePValue: number | null;
+  readonly cupedVarianceReduction: number | null;
   readonly incrementalResponders: number | null;
   readonly incrementalRevenue: number | null;
   readonly incrementalMargin: number | null;
@@ -98,6 +114,8 @@ export interface CampaignResult {
   readonly responseMde: number | null;
   readonly revenueMde: number | null;
   readonly prePeriodMaxSmd: number | null;
+  readonly plannedControlShare: number | null;
+  readonly sampleRatioPValue: number | null;
   readonly flags: readonly CampaignFlag[];
 }
 
@@ -125,7 +143,21 @@ export function evaluateCampaign(sums: CampaignSums, asOfDay: number): CampaignR
   const roiOf = (im: number | null): number | null =>
     im === null || cost <= 0n ? null : (im - costValue) / costValue;
 
+  // CUPED: revenue adjusted for pre-period spend, beside the unadjusted comparison.
+  const covariates = (arm: ArmSums) => ({
+    n: arm.n,
+    sumY: arm.revenue,
+    sumYSq: arm.revenueSq,
+    sumX: arm.preSpend,
+    sumXSq: arm.preSpendSq,
+    sumXY: arm.preSpendRevenue,
+  });
+  const cuped = compareMeansCuped(covariates(t), covariates(c), 2);
+
   // Guards.
+  const sampleRatio =
+    sums.plannedControlShare === null ? null : sampleRatioTest(nT, nC, sums.plannedControlShare);
+  if (sampleRatio !== null && sampleRatio.pValue < SAMPLE_RATIO_ALPHA) flags.add("sample_ratio_mismatch");
   const contaminated = sums.bothGroups + t.crossTreated + c.crossTreated;
   if (contaminated > 0n) flags.add("contamination");
   if (nT === 0 || nC === 0) flags.add("empty_group");
@@ -160,6 +192,14 @@ export function evaluateCampaign(sums: CampaignSums, asOfDay: number): CampaignR
   if (nT > 0 && nC > 0 && t.withHistory === 0n && c.withHistory === 0n) flags.add("no_pre_period_history");
   if (prePeriodMaxSmd !== null && prePeriodMaxSmd > PRE_PERIOD_SMD_THRESHOLD)
     flags.add("pre_period_imbalance");
+  // Only where there is an unadjusted comparison to improve on; a reduction of 0 or less is no gain.
+  if (
+    revenue.se !== null &&
+    revenue.se > 0 &&
+    !(cuped.varianceReduction !== null && cuped.varianceReduction > 0)
+  ) {
+    flags.add("no_variance_reduction");
+  }
 
   return {
     campaignId: sums.campaignId,
@@ -179,6 +219,12 @@ export function evaluateCampaign(sums: CampaignSums, asOfDay: number): CampaignR
     revenueUpliftCiLow: revenue.ciLow,
     revenueUpliftCiHigh: revenue.ciHigh,
     revenuePValue: revenue.pValue,
+    cupedTheta: cuped.theta,
+    cupedRevenueUpliftPerCustomer: cuped.difference,
+    cupedRevenueUpliftCiLow: cuped.ciLow,
+    cupedRevenueUpliftCiHigh: cuped.ciHigh,
+    cupedRevenuePValue: cuped.pValue,
+    cupedVarianceReduction: cuped.varianceReduction,
     incrementalResponders: times(response.uplift, t.n),
     incrementalRevenue: times(revenue.difference, t.n),
     incrementalMargin,
@@ -191,6 +237,8 @@ export function evaluateCampaign(sums: CampaignSums, asOfDay: number): CampaignR
     responseMde,
     revenueMde,
     prePeriodMaxSmd,
+    plannedControlShare: sums.plannedControlShare,
+    sampleRatioPValue: sampleRatio?.pValue ?? null,
     flags: CAMPAIGN_FLAGS.filter((f) => flags.has(f)),
   };
 }
@@ -234,6 +282,7 @@ function readArms(table: arrow.Table, arm: "treatment" | "control"): ArmSums[] {
   const marginSq = d("margin_sq");
   const preSpend = d("pre_spend");
   const preSpendSq = d("pre_spend_sq");
+  const preSpendRevenue = d("pre_spend_revenue");
   const preOrders = b("pre_orders");
   const preOrdersSq = b("pre_orders_sq");
   const withHistory = b("with_history");
@@ -249,6 +298,7 @@ function readArms(table: arrow.Table, arm: "treatment" | "control"): ArmSums[] {
     marginSq: marginSq[i] ?? 0n,
     preSpend: preSpend[i] ?? 0n,
     preSpendSq: preSpendSq[i] ?? 0n,
+    preSpendRevenue: preSpendRevenue[i] ?? 0n,
     preOrders: preOrders[i] ?? 0n,
     preOrdersSq: preOrdersSq[i] ?? 0n,
     withHistory: withHistory[i] ?? 0n,
@@ -267,12 +317,18 @@ function epochDay(value: unknown): number {
   return Math.round(ms / DAY_MS);
 }
 
+/** A decimal(9,6) share (unscaled), or null. */
+function shareValue(value: bigint | null | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value) / 1e6;
+}
+
 /** int_campaign_arms's rows as CampaignSums. */
 export function readCampaignSums(table: arrow.Table): CampaignSums[] {
   const ids = column(table, "campaign_id");
   const endsOn = column(table, "ends_on");
   const costPerContact = decimals(table, "cost_per_contact");
   const fixedCost = decimals(table, "fixed_cost");
+  const plannedControlShare = decimalValues(column(table, "planned_control_share"));
   const bothGroups = bigints(table, "both_groups_customers");
   const treatment = readArms(table, "treatment");
   const control = readArms(table, "control");
@@ -286,6 +342,7 @@ export function readCampaignSums(table: arrow.Table): CampaignSums[] {
       endsOn: epochDay(endsOn.get(i)),
       costPerContact: costPerContact[i] ?? 0n,
       fixedCost: fixedCost[i] ?? 0n,
+      plannedControlShare: shareValue(plannedControlShare[i]),
       bothGroups: bothGroups[i] ?? 0n,
       treatment: t,
       control: c,
@@ -325,6 +382,12 @@ export const campaignResults = implementStage(CAMPAIGN_RESULTS, ({ inputs, asOf 
     revenue_uplift_ci_low: doubles((r) => r.revenueUpliftCiLow),
     revenue_uplift_ci_high: doubles((r) => r.revenueUpliftCiHigh),
     revenue_p_value: doubles((r) => r.revenuePValue),
+    cuped_theta: doubles((r) => r.cupedTheta),
+    cuped_revenue_uplift_per_customer: doubles((r) => r.cupedRevenueUpliftPerCustomer),
+    cuped_revenue_uplift_ci_low: doubles((r) => r.cupedRevenueUpliftCiLow),
+    cuped_revenue_uplift_ci_high: doubles((r) => r.cupedRevenueUpliftCiHigh),
+    cuped_revenue_p_value: doubles((r) => r.cupedRevenuePValue),
+    cuped_variance_reduction: doubles((r) => r.cupedVarianceReduction),
     incremental_responders: doubles((r) => r.incrementalResponders),
     incremental_revenue: doubles((r) => r.incrementalRevenue),
     incremental_margin: doubles((r) => r.incrementalMargin),
@@ -344,6 +407,8 @@ export const campaignResults = implementStage(CAMPAIGN_RESULTS, ({ inputs, asOf 
     response_mde: doubles((r) => r.responseMde),
     revenue_mde: doubles((r) => r.revenueMde),
     pre_period_max_smd: doubles((r) => r.prePeriodMaxSmd),
+    planned_control_share: doubles((r) => r.plannedControlShare),
+    sample_ratio_p_value: doubles((r) => r.sampleRatioPValue),
     flags: arrow.vectorFromArray(
       results.map((r) => r.flags.join(",")),
       new arrow.Utf8(),

@@ -186,3 +186,132 @@ export function minimumDetectableEffect(se: number, alpha = 0.05, power = 0.8): 
   }
   return (normalIsf(alpha / 2) + normalIsf(1 - power)) * se;
 }
+
+/**
+ * One group's exact sums of an outcome y and a pre-period covariate x: unscaled integers (a decimal's digits),
+ * the sums with `scale` decimals, the squares and cross products with twice as many.
+ */
+export interface CovariateSums {
+  readonly n: bigint;
+  readonly sumY: bigint;
+  readonly sumYSq: bigint;
+  readonly sumX: bigint;
+  readonly sumXSq: bigint;
+  readonly sumXY: bigint;
+}
+
+export interface CupedComparison extends MeanComparison {
+  /**
+   * θ = cov(y, x)/var(x), pooled within the groups: (Σ_g S_xy,g/n_g)/(Σ_g S_xx,g/n_g), with S the centred sums
+   * of cross products and squares. Null when x does not vary within either group, or a group has < 2 members.
+   */
+  readonly theta: number | null;
+  /**
+   * 1 − se²_cuped/se²_unadjusted: the share of the difference's variance the adjustment removed. ≤ 0 when it
+   * removed none (x does not predict y, or the groups are small); null when either standard error is missing.
+   */
+  readonly varianceReduction: number | null;
+}
+
+const NO_CUPED: CupedComparison = {
+  difference: null,
+  se: null,
+  df: null,
+  ciLow: null,
+  ciHigh: null,
+  pValue: null,
+  theta: null,
+  varianceReduction: null,
+};
+
+/**
+ * CUPED (Deng, Xu, Kohavi & Walker 2013): the difference of the means of y − θ(x − x̄), x the pre-period
+ * covariate and x̄ its mean over both groups, compared by Welch's test as `compareMeans` does. The adjusted
+ * difference is Δȳ − θ·Δx̄; each group's adjusted variance is s_y² − 2θ·s_xy + θ²·s_x². The centred sums are
+ * formed in exact integers. θ is estimated from the same data, which the interval ignores (its effect is of
+ * order 1/n). Null figures where θ or the unadjusted comparison does not exist.
+ */
+export function compareMeansCuped(
+  treatment: CovariateSums,
+  control: CovariateSums,
+  scale: number,
+  level = 0.95,
+): CupedComparison {
+  const groups = [treatment, control];
+  if (groups.some((g) => g.n < 2n)) return NO_CUPED;
+  const centred = groups.map((g) => ({
+    n: Number(g.n),
+    yy: g.n * g.sumYSq - g.sumY * g.sumY,
+    xx: g.n * g.sumXSq - g.sumX * g.sumX,
+    xy: g.n * g.sumXY - g.sumX * g.sumY,
+  }));
+  for (const c of centred) {
+    if (c.yy < 0n || c.xx < 0n) {
+      throw new RangeError("compareMeansCuped: a sum of squares is smaller than the sum allows");
+    }
+  }
+  // n·S (S the centred sum) over n: the centred sums, pooled.
+  const pooledXx = centred.reduce((sum, c) => sum + Number(c.xx) / c.n, 0);
+  const pooledXy = centred.reduce((sum, c) => sum + Number(c.xy) / c.n, 0);
+  const unit = 10 ** scale;
+  const moments = (g: CovariateSums): Moments => momentsFromSums(g.n, g.sumY, g.sumYSq, scale);
+  const unadjusted = compareMeans(moments(treatment), moments(control), level);
+  if (!(pooledXx > 0) || unadjusted.difference === null) return NO_CUPED;
+  const theta = pooledXy / pooledXx;
+  const meanX = Number(treatment.sumX + control.sumX) / unit / Number(treatment.n + control.n);
+  const adjusted = groups.map((g, i): Moments => {
+    const c = centred[i] as (typeof centred)[number];
+    const meanY = Number(g.sumY) / unit / c.n;
+    const ownMeanX = Number(g.sumX) / unit / c.n;
+    // n(n − 1)·(s_y² − 2θ s_xy + θ² s_x²), in units²; never below 0 (rounding of a perfect fit).
+    const scaled = Number(c.yy) - 2 * theta * Number(c.xy) + theta * theta * Number(c.xx);
+    const variance = Math.max(0, scaled) / (unit * unit) / (c.n * (c.n - 1));
+    return { n: c.n, mean: meanY - theta * (ownMeanX - meanX), variance };
+  });
+  const cuped = compareMeans(adjusted[0] as Moments, adjusted[1] as Moments, level);
+  const varianceReduction =
+    cuped.se !== null && unadjusted.se !== null && unadjusted.se > 0
+      ? 1 - (cuped.se * cuped.se) / (unadjusted.se * unadjusted.se)
+      : null;
+  return { ...cuped, theta, varianceReduction };
+}
+
+export interface SampleSize {
+  /** Customers in both groups together. */
+  readonly total: number;
+  readonly treatment: number;
+  readonly control: number;
+}
+
+/**
+ * The group sizes at which a two-sided test at `alpha` detects a true difference `uplift` with probability
+ * `power`, when a share `controlShare` is held out: (z_{1−α/2} + z_power)²·(σ_t²/(1 − s) + σ_c²/s)/δ² in all,
+ * each group rounded up. σ_t² and σ_c² are the per-customer variances of the outcome in each group.
+ */
+export function sampleSizeForUplift(options: {
+  readonly uplift: number;
+  readonly treatmentVariance: number;
+  readonly controlVariance: number;
+  readonly controlShare: number;
+  readonly alpha?: number;
+  readonly power?: number;
+}): SampleSize {
+  const { uplift, treatmentVariance, controlVariance, controlShare } = options;
+  const alpha = options.alpha ?? 0.05;
+  const power = options.power ?? 0.8;
+  if (!(uplift !== 0 && Number.isFinite(uplift))) {
+    throw new RangeError(`sampleSizeForUplift: uplift must be a non-zero number, got ${uplift}`);
+  }
+  if (!(controlShare > 0 && controlShare < 1)) {
+    throw new RangeError(`sampleSizeForUplift: controlShare must be in (0, 1), got ${controlShare}`);
+  }
+  if (!(treatmentVariance >= 0 && controlVariance >= 0)) {
+    throw new RangeError("sampleSizeForUplift: variances must be ≥ 0");
+  }
+  const z = minimumDetectableEffect(1, alpha, power);
+  const total =
+    (z * z * (treatmentVariance / (1 - controlShare) + controlVariance / controlShare)) / (uplift * uplift);
+  const treatment = Math.ceil(total * (1 - controlShare) - 1e-9);
+  const control = Math.ceil(total * controlShare - 1e-9);
+  return { total: treatment + control, treatment, control };
+}

@@ -32,7 +32,10 @@ export {
   studentTTwoSidedP,
 } from "./distributions.ts";
 export {
+  type CovariateSums,
+  type CupedComparison,
   compareMeans,
+  compareMeansCuped,
   compareProportions,
   type MeanComparison,
   type Moments,
@@ -41,7 +44,9 @@ export {
   normalCritical,
   type ProportionComparison,
   type SampleRatioTest,
+  type SampleSize,
   sampleRatioTest,
+  sampleSizeForUplift,
   standardizedMeanDifference,
 } from "./experiments.ts";
 export { HYP2F1_MAX_RELATIVE_ERROR, hyp2f1 } from "./hypergeometric.ts";

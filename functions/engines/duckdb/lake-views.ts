@@ -42,11 +42,17 @@ export async function attachLakeViews(
     const contract = CONTRACTS[name];
     const columns = curatedColumns(contract);
     const files = curatedFiles(snapshot, name).map((key) => sqlPath(join(lakeDir, ...key.split("/"))));
+    const read = `read_parquet([${files.join(", ")}], hive_partitioning = true,
+           hive_types_autocast = false, union_by_name = true)`;
+    // A column added to the contract later is missing from older files: a typed empty row set, unioned by
+    // name, gives every column (NULL where a file lacks it).
+    const from = contract.columns.some((c) => c.addedLater)
+      ? `(SELECT * FROM ${read} UNION ALL BY NAME ${emptySelect(columns)})`
+      : read;
     const select =
       files.length > 0
         ? `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${c.sql}) AS ${sqlIdent(c.name)}`).join(", ")}
-         FROM read_parquet([${files.join(", ")}], hive_partitioning = true,
-           hive_types_autocast = false, union_by_name = true)`
+         FROM ${from}`
         : emptySelect(columns);
     await connection.run(`CREATE OR REPLACE VIEW ${sqlIdent(name)} AS ${select}`);
   }
