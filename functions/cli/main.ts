@@ -1,5 +1,6 @@
 import { isCrmlakeError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
+import { campaignCommand } from "./commands/campaign.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { exportCommand } from "./commands/export.ts";
@@ -18,6 +19,7 @@ const COMMANDS: readonly Command[] = [
   runsCommand,
   queryCommand,
   reportCommand,
+  campaignCommand,
   exportCommand,
   doctorCommand,
 ];

@@ -1,0 +1,559 @@
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { openLakeQuery } from "../../backends/local.ts";
+import { type Assignment, assignGroups } from "../../core/campaigns/assign.ts";
+import {
+  type FilterColumnKind,
+  type FilterColumns,
+  filterKindOf,
+  filterToSql,
+} from "../../core/campaigns/filter.ts";
+import { loadConfig } from "../../core/config.ts";
+import { addDays, dayIn, isIsoDate, notADate } from "../../core/dates.ts";
+import { isCrmlakeError, UsageError } from "../../core/errors.ts";
+import { minimumDetectableEffect, sampleSizeForUplift } from "../../core/stats/index.ts";
+import type { Command, ParsedArgs } from "../command.ts";
+import { intOption, stringOption } from "../command.ts";
+import { ingestCommand } from "./ingest.ts";
+import { renderTable } from "./query.ts";
+
+type LakeQuerySession = Awaited<ReturnType<typeof openLakeQuery>>;
+
+/** The lake's query session; a mistyped --lake is named, not taken for an empty lake. */
+async function openLake(lakeDir: string): Promise<LakeQuerySession> {
+  const isDir = await stat(lakeDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    throw new UsageError("no_lake", `Lake directory ${lakeDir} does not exist. Pass --lake DIR`);
+  }
+  return openLakeQuery(lakeDir);
+}
+
+/** The published customer table an audience is chosen from (one row per customer, value_tier among its columns). */
+const AUDIENCE_TABLE = "customer_scores";
+/** Columns of the audience table a filter may not name: the key and the partition. */
+const NOT_FILTERABLE = new Set(["customer_id", "as_of"]);
+const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+const HELP = `Usage: crmlake campaign assign --campaign ID --control-share S [--where FILTER] [--seed S] [options]
+       crmlake campaign plan --uplift X [--metric response|revenue] [--control-share S] [--where FILTER] [options]
+
+assign  Chooses a campaign's audience from the latest published customer_scores, holds out a share of it at
+        random (hash-based, deterministic, stratified by value_tier), writes a campaign_contacts drop and a
+        campaigns record carrying planned_control_share, ingests both (the ledger records them), and prints a
+        balance report: per tier and group, customers and mean recency, frequency and spend. Running it again
+        for the same campaign replaces the earlier assignment.
+plan    The customers a campaign needs to detect a target uplift, from the lake's own variance: the response
+        rate, or the variance of revenue per customer, of the filtered population over the last --window-days
+        days before the latest as-of.
+
+FILTER (docs/campaigns.md): comparisons of customer_scores columns joined by and, or, not and parentheses, e.g.
+  "value_tier in (top, big) and lifecycle_stage = lapsed"   "recency_days >= 90 and not is_prospect = true"
+  Operators =, !=, <, <=, >, >=, in (…), not in (…). Values are words, numbers or 'quoted text'. Never SQL.
+
+Options (assign):
+  --campaign ID          campaign id (letters, digits, _ . -)
+  --control-share S      share held out, 0 < S < 1 (at most 6 decimals)
+  --where FILTER         the audience (default: every customer of customer_scores)
+  --seed S               seed of the assignment (default 1); the same lake, filter and seed give the same groups
+  --starts-on DATE       first day (default: the campaign's record, else today in calendar.time_zone)
+  --ends-on DATE         last day of the response window (default: the record's, else starts-on + 29 days)
+  --name TEXT, --channel TEXT, --cost-per-contact X, --fixed-cost X
+                         the campaigns record's other fields (default: the record's, else empty or 0)
+  --out DIR              where the two drop files are written (default ./assignments)
+Options (plan):
+  --uplift X             target uplift: response-rate points as a fraction (0.02 = 2 points) or revenue per
+                         customer in currency units, per the metric
+  --metric M             response (default) or revenue
+  --control-share S      planned control share (default 0.1)
+  --alpha A, --power P   two-sided significance level and power (default 0.05 and 0.8)
+  --window-days N        length of the baseline window, days (default 30)
+  --where FILTER         the population (default: every customer of customer_scores)
+Options (both):
+  --lake DIR             lake directory (default ./lake)
+  --config FILE          configuration file, for calendar.time_zone (default Etc/UTC)`;
+
+function share(args: ParsedArgs, name: string, fallback?: number): number {
+  const raw = stringOption(args, name);
+  if (raw === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new UsageError("bad_arguments", `--${name} is required. See "crmlake campaign --help".`);
+  }
+  const value = Number(raw);
+  if (!(/^0?\.\d{1,6}$/.test(raw.trim()) && value > 0 && value < 1)) {
+    throw new UsageError(
+      "bad_arguments",
+      `--${name} must be a number strictly between 0 and 1 with at most 6 decimals, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function probability(args: ParsedArgs, name: string, fallback: number): number {
+  const raw = stringOption(args, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(value > 0 && value < 1)) {
+    throw new UsageError(
+      "bad_arguments",
+      `--${name} must be a number strictly between 0 and 1, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function money(args: ParsedArgs, name: string): string | undefined {
+  const raw = stringOption(args, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+(\.\d{1,2})?$/.test(raw)) {
+    throw new UsageError(
+      "bad_arguments",
+      `--${name} must be an amount ≥ 0 with at most 2 decimals, got "${raw}"`,
+    );
+  }
+  return raw;
+}
+
+function date(args: ParsedArgs, name: string): string | undefined {
+  const raw = stringOption(args, name);
+  if (raw !== undefined && !isIsoDate(raw))
+    throw new UsageError("bad_arguments", `--${name} ${notADate(raw)}`);
+  return raw;
+}
+
+/** A CSV field: quoted when it holds a separator, quote or line end. */
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+const text = (value: unknown): string => (value === null || value === undefined ? "" : String(value));
+const num = (value: unknown): number | null =>
+  value === null || value === undefined || value === "" ? null : Number(value);
+
+/** The latest published audience table: its as-of and the columns a filter may name. */
+async function audience(session: LakeQuerySession): Promise<{ asOf: string; columns: FilterColumns }> {
+  let described: Awaited<ReturnType<LakeQuerySession["query"]>>;
+  let asOf: unknown;
+  try {
+    described = await session.query(`DESCRIBE ${AUDIENCE_TABLE}_latest`);
+    asOf = (await session.query(`SELECT CAST(MAX(as_of) AS VARCHAR) FROM ${AUDIENCE_TABLE}_latest`))
+      .rows[0]?.[0];
+  } catch (error) {
+    if (!isCrmlakeError(error)) throw error;
+    throw new UsageError(
+      "no_published_scores",
+      `The lake has no published ${AUDIENCE_TABLE}: run "crmlake run" first (the audience and its value tiers come from it)`,
+    );
+  }
+  if (asOf === null || asOf === undefined) {
+    throw new UsageError(
+      "no_published_scores",
+      `The lake's ${AUDIENCE_TABLE} is empty: run "crmlake run" first`,
+    );
+  }
+  const columns = new Map<string, FilterColumnKind>();
+  for (const [name, type] of described.rows) {
+    const kind = filterKindOf(String(type));
+    if (kind !== undefined && !NOT_FILTERABLE.has(String(name))) columns.set(String(name), kind);
+  }
+  return { asOf: String(asOf), columns };
+}
+
+function whereClause(args: ParsedArgs, columns: FilterColumns): { sql: string; text: string } {
+  const filter = stringOption(args, "where");
+  if (filter === undefined) return { sql: "TRUE", text: "every customer" };
+  try {
+    return { sql: filterToSql(filter, columns), text: filter };
+  } catch (error) {
+    if (isCrmlakeError(error)) throw new UsageError("bad_filter", `--where: ${error.message}`);
+    throw error;
+  }
+}
+
+interface CampaignRecord {
+  name: string;
+  channel: string;
+  startsOn: string;
+  endsOn: string;
+  costPerContact: string;
+  fixedCost: string;
+}
+
+/** The campaign's latest record in ingest order, if the lake has one. */
+async function existingCampaign(session: LakeQuerySession, id: string): Promise<CampaignRecord | undefined> {
+  const { rows } = await session.query(`
+    SELECT c.name, c.channel, CAST(c.starts_on AS VARCHAR), CAST(c.ends_on AS VARCHAR),
+      CAST(c.cost_per_contact AS VARCHAR), CAST(c.fixed_cost AS VARCHAR)
+    FROM campaigns AS c
+    LEFT JOIN (SELECT drop_id, finished_at FROM drops WHERE ledger_dir = 'drops' AND status = 'ok') AS d
+      ON d.drop_id = c.drop_id
+    WHERE c.campaign_id = '${id}'
+    ORDER BY d.finished_at DESC NULLS LAST, c.drop_id DESC, c.line_number DESC
+    LIMIT 1`);
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  return {
+    name: text(row[0]),
+    channel: text(row[1]),
+    startsOn: text(row[2]),
+    endsOn: text(row[3]),
+    costPerContact: text(row[4]),
+    fixedCost: text(row[5]),
+  };
+}
+
+interface Profile {
+  readonly customerId: string;
+  readonly tier: string;
+  readonly recency: number | null;
+  readonly frequency: number | null;
+  readonly spend: number | null;
+}
+
+const mean = (values: readonly (number | null)[]): number | null => {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : present.reduce((a, b) => a + b, 0) / present.length;
+};
+const variance = (values: readonly (number | null)[]): number | null => {
+  const present = values.filter((v): v is number => v !== null);
+  const m = mean(present);
+  if (m === null || present.length < 2) return null;
+  return present.reduce((a, b) => a + (b - m) ** 2, 0) / (present.length - 1);
+};
+const fixed = (value: number | null, digits: number): string | null =>
+  value === null ? null : value.toFixed(digits);
+
+/** Per tier and group: customers and mean recency, frequency and spend; then the SMDs over the whole audience. */
+export function balanceReport(profiles: readonly Profile[], assignments: readonly Assignment[]): string {
+  const group = new Map(assignments.map((a) => [a.customerId, a.group]));
+  const tiers = [...new Set(profiles.map((p) => p.tier))].sort();
+  const rows: unknown[][] = [];
+  const line = (tier: string, arm: string, members: readonly Profile[]) =>
+    rows.push([
+      tier,
+      arm,
+      members.length,
+      fixed(mean(members.map((m) => m.recency)), 1),
+      fixed(mean(members.map((m) => m.frequency)), 2),
+      fixed(mean(members.map((m) => m.spend)), 2),
+    ]);
+  for (const tier of [...tiers, "all"]) {
+    for (const arm of ["treatment", "control"] as const) {
+      line(
+        tier,
+        arm,
+        profiles.filter((p) => (tier === "all" || p.tier === tier) && group.get(p.customerId) === arm),
+      );
+    }
+  }
+  const table = renderTable(
+    ["value_tier", "group", "customers", "mean_recency_days", "mean_orders", "mean_net_revenue"],
+    rows,
+  );
+  const smd = (pick: (p: Profile) => number | null): string => {
+    const t = profiles.filter((p) => group.get(p.customerId) === "treatment").map(pick);
+    const c = profiles.filter((p) => group.get(p.customerId) === "control").map(pick);
+    const [mt, mc, vt, vc] = [mean(t), mean(c), variance(t), variance(c)];
+    if (mt === null || mc === null || vt === null || vc === null || vt + vc === 0) return "n/a";
+    return ((mt - mc) / Math.sqrt((vt + vc) / 2)).toFixed(3);
+  };
+  return `${table}\nStandardised mean differences, treatment − control (|SMD| > 0.1 is imbalance): recency ${smd((p) => p.recency)}, orders ${smd((p) => p.frequency)}, net revenue ${smd((p) => p.spend)}`;
+}
+
+async function assign(args: ParsedArgs): Promise<number> {
+  const campaignId = stringOption(args, "campaign");
+  if (campaignId === undefined || !CAMPAIGN_ID.test(campaignId)) {
+    throw new UsageError(
+      "bad_arguments",
+      campaignId === undefined
+        ? '--campaign is required. See "crmlake campaign --help".'
+        : `--campaign must be 1 to 64 letters, digits, _, . or - (starting with a letter or digit), got "${campaignId}"`,
+    );
+  }
+  const controlShare = share(args, "control-share");
+  const seed = stringOption(args, "seed") ?? "1";
+  const lakeDir = stringOption(args, "lake") ?? "lake";
+  const outDir = resolve(stringOption(args, "out") ?? "assignments");
+  const startsOnOption = date(args, "starts-on");
+  const endsOnOption = date(args, "ends-on");
+  const costPerContact = money(args, "cost-per-contact");
+  const fixedCost = money(args, "fixed-cost");
+  const { calendar } = await loadConfig(stringOption(args, "config"));
+
+  const session = await openLake(lakeDir);
+  let asOf: string;
+  let where: { sql: string; text: string };
+  let profiles: Profile[];
+  let record: CampaignRecord | undefined;
+  try {
+    const found = await audience(session);
+    asOf = found.asOf;
+    for (const needed of ["value_tier", "recency_days", "orders", "net_revenue"]) {
+      if (!found.columns.has(needed)) {
+        throw new UsageError(
+          "no_published_scores",
+          `The published ${AUDIENCE_TABLE} has no column ${needed}`,
+        );
+      }
+    }
+    where = whereClause(args, found.columns);
+    const { rows } = await session.query(`
+      SELECT customer_id, COALESCE(value_tier, 'unknown'), recency_days, orders, CAST(net_revenue AS DOUBLE)
+      FROM ${AUDIENCE_TABLE}_latest WHERE ${where.sql} ORDER BY customer_id`);
+    profiles = rows.map((r) => ({
+      customerId: text(r[0]),
+      tier: text(r[1]),
+      recency: num(r[2]),
+      frequency: num(r[3]),
+      spend: num(r[4]),
+    }));
+    record = await existingCampaign(session, campaignId);
+  } finally {
+    session.close();
+  }
+  if (profiles.length === 0) {
+    throw new UsageError(
+      "empty_audience",
+      `--where ${where.text}: no customer of ${AUDIENCE_TABLE} as of ${asOf} matches`,
+    );
+  }
+  const startsOn = startsOnOption ?? record?.startsOn ?? dayIn(new Date(), calendar.time_zone);
+  const endsOn = endsOnOption ?? record?.endsOn ?? addDays(startsOn, 29);
+  if (endsOn < startsOn) {
+    throw new UsageError(
+      "bad_arguments",
+      `--ends-on ${endsOn} is before the campaign's first day ${startsOn}`,
+    );
+  }
+
+  const assignments = assignGroups(
+    profiles.map((p) => ({ customerId: p.customerId, stratum: p.tier })),
+    controlShare,
+    seed,
+    campaignId,
+  );
+  await mkdir(outDir, { recursive: true });
+  const campaignFile = join(outDir, `${campaignId}-campaign.csv`);
+  const contactsFile = join(outDir, `${campaignId}-contacts.csv`);
+  const campaignRow = [
+    campaignId,
+    stringOption(args, "name") ?? record?.name ?? "",
+    stringOption(args, "channel") ?? record?.channel ?? "",
+    startsOn,
+    endsOn,
+    costPerContact ?? record?.costPerContact ?? "0",
+    fixedCost ?? record?.fixedCost ?? "0",
+    String(controlShare),
+  ];
+  await writeFile(
+    campaignFile,
+    `campaign_id,name,channel,starts_on,ends_on,cost_per_contact,fixed_cost,planned_control_share\n${campaignRow.map(csvField).join(",")}\n`,
+  );
+  // contacted_on is left empty: it is the campaign's starts_on (a contact date may not lie in the future).
+  await writeFile(
+    contactsFile,
+    `campaign_id,customer_id,group,contacted_on\n${assignments.map((a) => `${csvField(campaignId)},${csvField(a.customerId)},${a.group},`).join("\n")}\n`,
+  );
+
+  const control = assignments.filter((a) => a.group === "control").length;
+  process.stdout.write(
+    `Campaign ${campaignId}: ${fmt(assignments.length)} customers of ${AUDIENCE_TABLE} as of ${asOf} (${where.text}); ${fmt(control)} held out as control (${((100 * control) / assignments.length).toFixed(1)} %, planned ${controlShare}), seed ${seed}, stratified by value_tier\n`,
+  );
+  const passOn = (name: string) => {
+    const value = stringOption(args, name);
+    return value === undefined ? {} : { [name]: value };
+  };
+  for (const [dataset, file] of [
+    ["campaigns", campaignFile],
+    ["campaign_contacts", contactsFile],
+  ] as const) {
+    const code = await ingestCommand.run({
+      values: { lake: lakeDir, ...passOn("config") },
+      positionals: [dataset, file],
+    });
+    if (code !== 0) return code;
+  }
+  process.stdout.write(`${balanceReport(profiles, assignments)}\n`);
+  process.stdout.write(
+    `Window ${startsOn} to ${endsOn}. Send the treatment group's contacts only; read campaign_results once the window has closed.\n`,
+  );
+  return 0;
+}
+
+async function plan(args: ParsedArgs): Promise<number> {
+  const raw = stringOption(args, "uplift");
+  const uplift = Number(raw);
+  if (raw === undefined || !(Number.isFinite(uplift) && uplift > 0)) {
+    throw new UsageError(
+      "bad_arguments",
+      raw === undefined
+        ? '--uplift is required. See "crmlake campaign --help".'
+        : `--uplift must be a number > 0, got "${raw}"`,
+    );
+  }
+  const metric = stringOption(args, "metric") ?? "response";
+  if (metric !== "response" && metric !== "revenue") {
+    throw new UsageError("bad_arguments", `--metric must be response or revenue, got "${metric}"`);
+  }
+  if (metric === "response" && uplift >= 1) {
+    throw new UsageError(
+      "bad_arguments",
+      `--uplift for the response rate is a fraction (0.02 = 2 points), got ${raw}`,
+    );
+  }
+  const controlShare = share(args, "control-share", 0.1);
+  const alpha = probability(args, "alpha", 0.05);
+  const power = probability(args, "power", 0.8);
+  const windowDays = intOption(args, "window-days", 30, 1);
+  const lakeDir = stringOption(args, "lake") ?? "lake";
+
+  const session = await openLake(lakeDir);
+  let asOf: string;
+  let where: { sql: string; text: string };
+  let row: unknown[] | undefined;
+  try {
+    const found = await audience(session);
+    asOf = found.asOf;
+    where = whereClause(args, found.columns);
+    const from = addDays(asOf, -(windowDays - 1));
+    // Purchase orders and net revenue per customer of the population in the window, from the same run's
+    // int_customer_orders (one row per customer and order, overlapping exports counted once).
+    const result = await session.query(`
+      WITH population AS (
+        SELECT customer_id FROM ${AUDIENCE_TABLE}_latest WHERE ${where.sql}
+      ),
+      orders AS (
+        SELECT customer_id, bool_or(is_purchase) AS responded, SUM(net_amount) AS revenue
+        FROM int_customer_orders
+        WHERE as_of = DATE '${asOf}' AND ordered_on BETWEEN DATE '${from}' AND DATE '${asOf}'
+        GROUP BY customer_id
+      ),
+      outcomes AS (
+        SELECT CASE WHEN COALESCE(o.responded, false) THEN 1 ELSE 0 END AS responded,
+          CAST(COALESCE(o.revenue, 0) AS DOUBLE) AS revenue
+        FROM population AS p LEFT JOIN orders AS o ON o.customer_id = p.customer_id
+      )
+      SELECT COUNT(*), SUM(responded), AVG(revenue), VAR_SAMP(revenue) FROM outcomes`);
+    row = result.rows[0];
+  } catch (error) {
+    if (isCrmlakeError(error) && error.name === "QueryFailedError") {
+      throw new UsageError(
+        "no_published_scores",
+        `The lake's published models cannot answer (${error.message}): run "crmlake run" first`,
+      );
+    }
+    throw error;
+  } finally {
+    session.close();
+  }
+  const population = Number(row?.[0] ?? 0);
+  if (population === 0) {
+    throw new UsageError(
+      "empty_audience",
+      `--where ${where.text}: no customer of ${AUDIENCE_TABLE} as of ${asOf} matches`,
+    );
+  }
+  const responders = Number(row?.[1] ?? 0);
+  const meanRevenue = Number(row?.[2] ?? 0);
+  const revenueVariance = num(row?.[3]) ?? 0;
+  const rate = responders / population;
+  const window = `the ${windowDays} days to ${asOf}`;
+  let baseline: string;
+  let treatmentVariance: number;
+  let controlVariance: number;
+  if (metric === "response") {
+    if (rate + uplift >= 1) {
+      throw new UsageError(
+        "bad_arguments",
+        `a response rate of ${rate.toFixed(4)} cannot rise by ${uplift}: the target would be 100 % or more`,
+      );
+    }
+    baseline = `response rate ${(100 * rate).toFixed(2)} % (${fmt(responders)} of ${fmt(population)} customers bought in ${window})`;
+    controlVariance = rate * (1 - rate);
+    treatmentVariance = (rate + uplift) * (1 - rate - uplift);
+  } else {
+    baseline = `revenue per customer ${meanRevenue.toFixed(2)}, standard deviation ${Math.sqrt(revenueVariance).toFixed(2)} (${fmt(population)} customers, ${window}, zeros included)`;
+    controlVariance = revenueVariance;
+    treatmentVariance = revenueVariance;
+  }
+  if (treatmentVariance + controlVariance === 0) {
+    throw new UsageError(
+      "no_variance",
+      `the ${metric} of the population did not vary in ${window} (${baseline}): there is no variance to plan from; widen --window-days or --where`,
+    );
+  }
+  const size = sampleSizeForUplift({
+    uplift,
+    treatmentVariance,
+    controlVariance,
+    controlShare,
+    alpha,
+    power,
+  });
+  const target = metric === "response" ? `${(100 * uplift).toFixed(2)} points` : `${uplift} per customer`;
+  const lines = [
+    `Population: ${fmt(population)} customers of ${AUDIENCE_TABLE} as of ${asOf} (${where.text})`,
+    `Baseline: ${baseline}`,
+    `To detect a ${metric} uplift of ${target} (two-sided α = ${alpha}, power ${power}) with ${controlShare} held out:`,
+    `  ${fmt(size.total)} customers: ${fmt(size.treatment)} treated, ${fmt(size.control)} held out as control`,
+  ];
+  const se = Math.sqrt(
+    treatmentVariance / (population * (1 - controlShare)) + controlVariance / (population * controlShare),
+  );
+  const mde = minimumDetectableEffect(se, alpha, power);
+  const mdeText =
+    metric === "response" ? `${(100 * mde).toFixed(2)} points` : `${mde.toFixed(2)} per customer`;
+  lines.push(
+    size.total <= population
+      ? `  The population is large enough (${fmt(population)}).`
+      : `  The population (${fmt(population)}) is too small: with all of it the smallest detectable uplift is about ${mdeText}.`,
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+export const campaignCommand: Command = {
+  name: "campaign",
+  summary: "Assign a campaign's holdout (assign) or size it for a target uplift (plan)",
+  help: HELP,
+  options: {
+    campaign: { type: "string" },
+    where: { type: "string" },
+    "control-share": { type: "string" },
+    seed: { type: "string" },
+    "starts-on": { type: "string" },
+    "ends-on": { type: "string" },
+    name: { type: "string" },
+    channel: { type: "string" },
+    "cost-per-contact": { type: "string" },
+    "fixed-cost": { type: "string" },
+    out: { type: "string" },
+    uplift: { type: "string" },
+    metric: { type: "string" },
+    alpha: { type: "string" },
+    power: { type: "string" },
+    "window-days": { type: "string" },
+    lake: { type: "string" },
+    config: { type: "string" },
+  },
+  async run(args: ParsedArgs) {
+    const [sub, ...rest] = args.positionals;
+    if (rest.length > 0) {
+      throw new UsageError(
+        "bad_arguments",
+        `Unexpected argument "${rest[0]}". See "crmlake campaign --help".`,
+      );
+    }
+    if (sub === "assign") return assign(args);
+    if (sub === "plan") return plan(args);
+    throw new UsageError(
+      "bad_arguments",
+      sub === undefined
+        ? 'Missing sub-command: crmlake campaign assign|plan. See "crmlake campaign --help".'
+        : `Unknown sub-command "${sub}": use assign or plan. See "crmlake campaign --help".`,
+    );
+  },
+};
