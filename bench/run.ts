@@ -1,6 +1,7 @@
 /** `npm run bench [-- <name> [options]]`: runs the named benchmark, or all of them. */
 import { spawnSync } from "node:child_process";
 import { benchIngest } from "./ingest.ts";
+import { benchStartup } from "./startup.ts";
 
 /** The generator benchmark is a script of its own (it measures its process's peak RSS). */
 async function benchGenerate(args: string[]): Promise<void> {
@@ -12,6 +13,7 @@ async function benchGenerate(args: string[]): Promise<void> {
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   ingest: benchIngest,
+  startup: benchStartup,
   generate: benchGenerate,
 };
 

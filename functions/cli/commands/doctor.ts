@@ -8,7 +8,6 @@ import { upgradeLake } from "../../core/ledger/format.ts";
 import type { ObjectStore } from "../../core/ports/object-store.ts";
 import type { RunRecord } from "../../core/runner/runs.ts";
 import { LocalObjectStore, processAlive } from "../../storage/local.ts";
-import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../../storage/s3.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
@@ -63,8 +62,13 @@ async function localRunAlive(store: ObjectStore): Promise<(record: RunRecord) =>
     (holder.host !== hostname() || (holder.pid !== undefined && processAlive(holder.pid)));
 }
 
-/** The lake bucket (and prefix) of an `s3://bucket/prefix` lake, with CRMLAKE_S3_ENDPOINT for local servers. */
-function s3Store(uri: string): ObjectStore {
+/**
+ * The lake bucket (and prefix) of an `s3://bucket/prefix` lake, with CRMLAKE_S3_ENDPOINT for local servers.
+ * The S3 store is loaded here, on demand: the AWS SDK is a third of the command line's code, which every
+ * command would otherwise load at start-up (ADR 0012).
+ */
+async function s3Store(uri: string): Promise<ObjectStore> {
+  const { parseS3Uri, S3ObjectStore, s3ClientFromEnv } = await import("../../storage/s3.ts");
   const { bucket, key } = parseS3Uri(uri);
   return new S3ObjectStore({ bucket, prefix: key, client: s3ClientFromEnv() });
 }
@@ -106,7 +110,7 @@ Options:
     ) {
       throw new UsageError("no_lake", `Lake directory ${lakeDir} does not exist. Pass --lake DIR`);
     }
-    const store: ObjectStore = onS3 ? s3Store(lakeDir) : new LocalObjectStore(lakeDir);
+    const store: ObjectStore = onS3 ? await s3Store(lakeDir) : new LocalObjectStore(lakeDir);
     if (args.values.upgrade === true) {
       const report = await upgradeLake(store);
       process.stdout.write(

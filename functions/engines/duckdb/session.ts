@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 
 /** The connection type, for the one core module allowed to use the session (ingest: ADR 0008). */
 export type { DuckDBConnection } from "@duckdb/node-api";
@@ -44,6 +44,9 @@ const TRINO_FUNCTIONS = [
 export async function openDuckDB(options: DuckDBOptions = {}): Promise<DuckDBSession> {
   const tempDirectory = options.tempDirectory ?? join(tmpdir(), "crmlake-duckdb");
   await mkdir(tempDirectory, { recursive: true });
+  // Loaded on first use: the native module takes longer to load than the rest of the command line, and
+  // commands that never open DuckDB (`crmlake --help`) should not pay for it (ADR 0012).
+  const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(options.path ?? ":memory:", {
     threads: String(options.threads ?? Math.max(1, availableParallelism())),
     memory_limit: options.memoryLimit ?? "2GB",
