@@ -14,6 +14,7 @@
 --   another campaign's treatment group contacted them within this campaign's window; two control groups are not.
 -- note: A campaign with no contacts on or before as_of has a row of zeros. The campaign record is the latest one
 --   in ingest order, as in stg_campaign_contacts.
+-- note: Contact and order dates are days of the business (docs/definitions.md#days-and-the-time-zone); a response is line-level (docs/campaigns.md), not a purchase occasion.
 -- column campaign_id varchar: Campaign id.
 -- column starts_on date: First day of the campaign.
 -- column ends_on date: Last day of the response window.

@@ -6,6 +6,7 @@
 --   customer (docs/lifetime-value.md). Time unit: days.
 -- note: The fit (clv_model) reads the 'current' rows only; clv_expectations scores both periods with the
 --   parameters fitted as of as_of ('comparison': the histories as of comparison_as_of, for P(alive) then).
+-- note: Purchases are purchase days, whatever the occasions.unit (docs/definitions.md#purchase-occasion).
 -- column period varchar: 'current' (histories as of as_of) or 'comparison' (as of comparison_as_of, buyers with a purchase day by then).
 -- column frequency bigint: x: repeat purchase days.
 -- column recency integer: t_x: days from the first to the last purchase day.

@@ -7,6 +7,7 @@
 --   pyramid_migration list them, and the report reads them (names and shares) from pyramid_summary.
 -- note: A customer is in the tier whose has_history and is_active are the customer's; an active customer of value
 --   rank k among n active customers is in the active tier with ceil(n × share_above) < k ≤ ceil(n × cumulative_share).
+-- note: Ties share a tier (docs/definitions.md#ties); the value window is a period of calendar months (docs/definitions.md#periods).
 -- column tier_order integer: 1 (top) to 6 (prospect), for sorting.
 -- column value_tier varchar: top, big, medium, small, inactive or prospect.
 -- column has_history boolean: True for the tiers of customers with an order line on or before the reference date.

@@ -15,6 +15,7 @@
 --   same inputs always give the same rows. Without a fit (clv_model did not converge) P(alive) and the quadrants are
 --   NULL and only rules 1, 3, 5 and 7 can match.
 -- note: `crmlake export actions --out DIR` writes one CSV of these rows per action (docs/lifetime-value.md).
+-- note: Definitions (life-cycle stages, periods, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column next_action varchar: win_back, retain, nurture, reduce_cost_to_serve, cross_sell, invest or maintain.
 -- column action_rule integer: The number (1–7) of the rule that chose next_action (the note above).

@@ -9,6 +9,7 @@
 --   (each month's expected purchases discounted to the middle of the month). Spend and purchases are independent
 --   under the models, so the expectation of the product is the product of the expectations.
 -- note: NULL columns mean the model behind them did not converge (clv_model.diagnostic says why).
+-- note: Purchases are purchase days, whatever the occasions.unit (docs/definitions.md#purchase-occasion).
 -- column customer_id varchar: Customer id.
 -- column frequency bigint: x: repeat purchase days (int_clv_summary).
 -- column recency integer: t_x, days.

@@ -9,6 +9,7 @@
 -- note: Rules, first match wins: price_oriented when discount_share ≥ needs.price_discount_share_min (0.2) or
 --   price_index ≤ needs.price_index_max (0.9); value_oriented when discount_share < needs.value_discount_share_max
 --   (0.05) and price_index ≥ needs.value_price_index_min (1.1); composite otherwise. NULL without purchase lines.
+-- note: Definitions (purchase lines, periods, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column purchase_lines bigint: Purchase lines.
 -- column list_value decimal(38,2): amount + discounts of the purchase lines.

@@ -9,6 +9,7 @@
 -- note: best = high current and high future value, invest = low current and high future, retain = high current and
 --   low future, worst = low and low (docs/lifetime-value.md). Inactive customers (no purchase occasion in the value
 --   window), prospects, and active customers without a clv (clv_model did not converge) have no quadrant (NULL).
+-- note: Current value is the pyramid's value measure over its window (docs/definitions.md#periods).
 -- column customer_id varchar: Customer id.
 -- column value_tier varchar: The pyramid tier (customer_pyramid): inactive and prospect have no quadrant.
 -- column is_active boolean: True when the customer has a purchase occasion in the value window (an active pyramid tier).

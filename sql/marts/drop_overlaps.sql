@@ -4,6 +4,7 @@
 -- sources: transactions
 -- unique_key: drop_id
 -- note: An order's lines count from the latest drop in ingest order that holds the order (stg_transactions); the same order in an earlier drop is replaced, whole. Counts cover every committed line, whatever its date: replacement does not depend on the as-of date.
+-- note: Definitions (orders dated on the business day): docs/definitions.md#days-and-the-time-zone.
 -- column drop_id varchar: Drop id.
 -- column ingest_seq bigint: Position of the drop in ingest order (stg_drops; the drops table has its times).
 -- column orders bigint: Distinct orders in the drop.

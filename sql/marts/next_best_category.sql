@@ -5,6 +5,7 @@
 -- note: Candidates are consequents of product_affinity rules whose antecedent the customer bought, that the customer
 --   has not bought, with lift > affinity.min_lift. The best has the highest lift, then the highest confidence, then
 --   the first category name (and antecedent) in alphabetical order. NULL when there is no candidate.
+-- note: Definitions (purchase lines, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column next_best_category varchar: Category to offer, NULL when none qualifies.
 -- column because_of_category varchar: The bought category (antecedent) behind the recommendation.

@@ -4,6 +4,7 @@
 -- unique_key: value_tier
 -- note: Shares are of all customers known at as_of and of the total revenue and margin of the value window;
 --   a share is NULL when its total is 0.
+-- note: Ties share a tier (docs/definitions.md#ties); the value window is a period of calendar months (docs/definitions.md#periods).
 -- column tier_order integer: 1 (top) to 6 (prospect), for sorting.
 -- column value_tier varchar: top, big, medium, small, inactive or prospect (int_value_tiers).
 -- column tier_share decimal(9,6): Share of the active customers the tier is defined to take (pyramid.top_share, …;

@@ -4,6 +4,7 @@
 -- unique_key: profitability_quadrant
 -- note: Counts and sums over the customers of customer_quadrants with that quadrant (active customers with a clv);
 --   an empty quadrant has 0 customers and 0 values. The cut-offs are the run's (customer_quadrants).
+-- note: Current value is the pyramid's value measure over its window (docs/definitions.md#periods).
 -- column quadrant_order integer: 1 (best), 2 (invest), 3 (retain), 4 (worst), for sorting.
 -- column profitability_quadrant varchar: best, invest, retain or worst.
 -- column is_high_current_value boolean: True for the quadrants of high current value (best, retain).

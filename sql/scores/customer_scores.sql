@@ -5,6 +5,7 @@
 -- note: Predicted value (customer_clv), the profitability matrix (customer_quadrants) and the next-best action
 --   (customer_actions) are NULL for prospects, and p_alive, clv and the quadrant also when clv_model did not converge
 --   (docs/lifetime-value.md).
+-- note: Definitions (ties, purchase occasions, periods, life-cycle stages, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column is_prospect boolean: True when the customer has no order line.
 -- column lifecycle_stage varchar: prospect, first_time, repeat, loyal, lapsed or won_back (customer_lifecycle).

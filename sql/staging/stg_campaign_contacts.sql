@@ -5,6 +5,7 @@
 -- materialized: view
 -- note: The contact date defaults to the campaign's starts_on. Control-group rows carry no contact cost.
 -- note: A campaign or contact delivered in several drops keeps its record from the latest drop in ingest order (stg_drops), the last line of it there.
+-- note: Contact dates are days of the business (docs/definitions.md#days-and-the-time-zone).
 -- column campaign_id varchar: Campaign id.
 -- column customer_id varchar: Customer id.
 -- column contact_group varchar: treatment (contacted) or control (held out).

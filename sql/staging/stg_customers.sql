@@ -4,6 +4,7 @@
 -- sources: customers
 -- materialized: view
 -- note: A customer delivered in several drops keeps its record from the latest drop in ingest order (stg_drops), the last line of it there.
+-- note: Sign-up dates are days of the business (docs/definitions.md#days-and-the-time-zone).
 -- column customer_id varchar: Customer id.
 -- column signed_up_on date: Sign-up date, NULL when unknown.
 -- column country varchar: Country.

@@ -4,6 +4,7 @@
 -- sources: drops
 -- materialized: view
 -- note: Ingest order is the order in which drops' committed versions finished ingesting (ties by drop_id), not the order of their names or dates: re-ingesting a file makes it the latest.
+-- note: Ingest times are UTC instants, not business days (docs/definitions.md#days-and-the-time-zone).
 -- column drop_id varchar: Drop id.
 -- column dataset varchar: Dataset the drop was ingested as.
 -- column ingested_at timestamp(3): When the ingest of the drop's committed version finished (UTC).

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TIED_PROFITS_FIXTURE, whaleFixture } from "./definition-fixtures.ts";
 import { type LakeFixture, makeLake, pick, read, removeLake, run, runAndRead } from "./helpers.ts";
 
 const AS_OF = "2024-06-30"; // value window (2023-06-30, 2024-06-30]
@@ -176,21 +177,7 @@ describe("customer_profitability", () => {
   // Issue 13, case 1: equal profits share the lowest rank among them (RANK()) and so a decile. Before,
   // ROW_NUMBER broke ties by customer_id and three customers with the same profit got deciles 1, 3 and 5.
   it("gives equal profits the same decile", async () => {
-    const amounts: [string, string][] = [
-      ["t1", "100.00"],
-      ["t2", "100.00"],
-      ["t3", "100.00"],
-      ["t4", "50.00"],
-      ["t5", "50.00"],
-    ];
-    const lake = await makeLake({
-      transactions: amounts.map(([id, amount]) => ({
-        order_id: `o${id}`,
-        customer_id: id,
-        ordered_at: "2024-05-01",
-        amount,
-      })),
-    });
+    const lake = await makeLake(TIED_PROFITS_FIXTURE);
     try {
       await run(lake, { asOf: AS_OF, models: ["customer_profitability", "whale_curve"] });
       // Net profit 0.3 × amount − 5: t1–t3 25.00, t4–t5 10.00. n = 5, ranks 1, 1, 1, 4, 4:
@@ -230,12 +217,7 @@ describe("whale_curve when total profit is not positive", () => {
   ])(
     "publishes cumulative profit and NULL shares with the reason $reason",
     async ({ refund, w2, total, reason }) => {
-      const lake = await makeLake({
-        transactions: [
-          { order_id: "W1", customer_id: "w1", ordered_at: "2024-05-01", amount: "100.00" },
-          { order_id: "W2", customer_id: "w2", ordered_at: "2024-05-02", amount: refund, quantity: -1 },
-        ],
-      });
+      const lake = await makeLake(whaleFixture(refund));
       try {
         await run(lake, { asOf: AS_OF, models: ["customer_profitability", "whale_curve"] });
         const profit = await read(lake, "customer_profitability", AS_OF, "customer_id");

@@ -4,44 +4,20 @@
  * docs/definitions.md states the rules these tests check.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LakeFixture, makeLake, read, removeLake, run, type TransactionFixture } from "./helpers.ts";
-
-function purchases(
-  customer: string,
-  dates: string[],
-  amount = "10.00",
-  category = "books",
-): TransactionFixture[] {
-  return dates.map((d, i) => ({
-    order_id: `${customer}-${i}`,
-    customer_id: customer,
-    ordered_at: d,
-    amount,
-    category,
-  }));
-}
+import {
+  LIFECYCLE_FIXTURE,
+  OCCASION_FIXTURE,
+  PERIODS_FIXTURE,
+  TIME_ZONE_FIXTURE,
+} from "./definition-fixtures.ts";
+import { makeLake, read, removeLake, run } from "./helpers.ts";
 
 const byCustomer = (rows: Record<string, unknown>[], column: string) =>
   Object.fromEntries(rows.map((r) => [r.customer_id, r[column]]));
 
 describe("a purchase occasion (issue 13, case 3)", () => {
   const AS_OF = "2024-06-30";
-  const FIXTURE: LakeFixture = {
-    transactions: [
-      // An exchange 29 days before as-of whose refund exceeds the purchase: a purchase occasion all the same.
-      { order_id: "ex-1", customer_id: "ex", ordered_at: "2024-06-01", amount: "10.00", category: "books" },
-      { order_id: "ex-1", customer_id: "ex", ordered_at: "2024-06-01", amount: "-30.00", quantity: -1 },
-      // Two orders on one day: one occasion by day, two by order.
-      ...purchases("od", ["2024-06-20 09:00:00", "2024-06-20 17:00:00"]),
-      // One order of two purchase lines, and a refund the next day in another order: one occasion either way.
-      { order_id: "md-0", customer_id: "md", ordered_at: "2024-05-10", amount: "10.00", category: "books" },
-      { order_id: "md-0", customer_id: "md", ordered_at: "2024-05-10", amount: "15.00", category: "toys" },
-      { order_id: "md-1", customer_id: "md", ordered_at: "2024-05-11", amount: "-10.00", quantity: -1 },
-      ...purchases("rp", ["2024-01-10", "2024-03-10"]),
-      // Refunds only: no occasion.
-      { order_id: "ro-0", customer_id: "ro", ordered_at: "2024-06-01", amount: "-10.00", quantity: -1 },
-    ],
-  };
+  const FIXTURE = OCCASION_FIXTURE;
   const MODELS = ["customer_rfm", "customer_lifecycle", "customer_pyramid"];
   let day: string;
   let order: string;
@@ -135,21 +111,7 @@ describe("a purchase occasion (issue 13, case 3)", () => {
 describe("life-cycle stages as states over the comparison period (issue 13, case 2)", () => {
   // Comparison period: April to June 2024, (2024-03-31, 2024-06-30]; D = 365.
   const AS_OF = "2024-06-30";
-  const FIXTURE: LakeFixture = {
-    transactions: [
-      // Active at the start (2023-05-15 is 321 days before it), lapses on 2024-05-15, returns on 2024-06-10:
-      // lost and won back in the same period.
-      ...purchases("lr", ["2023-05-15", "2024-06-10"]),
-      // Returned on 2024-04-15 and bought again on 2024-06-20: still won_back for the period of the return.
-      ...purchases("wb", ["2022-01-10", "2024-04-15", "2024-06-20"]),
-      // Returned on 2024-02-01, before the period: no longer won_back (three occasions: repeat).
-      ...purchases("pw", ["2022-01-10", "2024-02-01", "2024-06-01"]),
-      ...purchases("ac", ["2024-01-01", "2024-05-01"]),
-      // Active at the start (304 days), lapses on 2024-06-01: lost.
-      ...purchases("lo", ["2023-06-01"]),
-      ...purchases("nw", ["2024-05-05"]),
-    ],
-  };
+  const FIXTURE = LIFECYCLE_FIXTURE;
   let lake: string;
   beforeAll(async () => {
     lake = await makeLake(FIXTURE);
@@ -237,15 +199,7 @@ describe("life-cycle stages as states over the comparison period (issue 13, case
 describe("periods: calendar months ending with the as-of month (issue 13, case 4)", () => {
   // Value window: the 12 calendar months ending with June 2024, (2023-06-30, 2024-06-15].
   const AS_OF = "2024-06-15";
-  const FIXTURE: LakeFixture = {
-    transactions: [
-      // In the last 365 days but before July 2023: outside the value window.
-      { order_id: "a-0", customer_id: "a", ordered_at: "2023-06-20", amount: "100.00", category: "books" },
-      { order_id: "a-1", customer_id: "a", ordered_at: "2023-07-01", amount: "50.00", category: "books" },
-      { order_id: "a-2", customer_id: "a", ordered_at: "2024-06-15", amount: "20.00", category: "toys" },
-      { order_id: "b-0", customer_id: "b", ordered_at: "2024-04-01", amount: "30.00", category: "books" },
-    ],
-  };
+  const FIXTURE = PERIODS_FIXTURE;
   let lake: string;
   beforeAll(async () => {
     lake = await makeLake(FIXTURE);
@@ -291,19 +245,7 @@ describe("periods: calendar months ending with the as-of month (issue 13, case 4
 
 describe("a business time zone (issue 13, case 7)", () => {
   const AS_OF = "2024-01-31";
-  // Timestamps are stored in UTC; each customer has one order.
-  const FIXTURE: LakeFixture = {
-    transactions: [
-      // New York: January 31, 22:00 — on the as-of day, though stored in February's partition.
-      ...purchases("a", ["2024-02-01 03:00:00"]),
-      // New York: February 1, 00:30 — after as-of everywhere west of UTC and in UTC.
-      ...purchases("b", ["2024-02-01 05:30:00"]),
-      // New York: January 30, 23:00; Tokyo: January 31, 13:00.
-      ...purchases("c", ["2024-01-31 04:00:00"]),
-      // Tokyo: January 31, 01:00; UTC and New York: January 30.
-      ...purchases("d", ["2024-01-30 16:00:00"]),
-    ],
-  };
+  const FIXTURE = TIME_ZONE_FIXTURE;
   const ZONES = ["Etc/UTC", "America/New_York", "Asia/Tokyo"] as const;
   const lakes = new Map<string, string>();
   beforeAll(async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { makeLake, pick, read, removeLake, run, type TransactionFixture } from "./helpers.ts";
+import { overflowFixture } from "./definition-fixtures.ts";
+import { makeLake, pick, read, removeLake, run } from "./helpers.ts";
 
 const AS_OF = "2024-06-30"; // value window: the 12 months to June 2024
 
@@ -13,14 +14,7 @@ describe("money sums do not overflow", () => {
   }, async () => {
     // w1: one order (2024-05-01) of 20,000 lines of 500,000,000,000.00 = 10,000,000,000,000,000.00 (10^16);
     // margin at the default rate 0.3: 3 × 10^15, cost of goods 7 × 10^15. w2 buys 10.00 (margin 3.00) in June.
-    const lines: TransactionFixture[] = Array.from({ length: 20_000 }, () => ({
-      order_id: "B1",
-      customer_id: "w1",
-      ordered_at: "2024-05-01",
-      amount: "500000000000.00",
-    }));
-    lines.push({ order_id: "S1", customer_id: "w2", ordered_at: "2024-06-01", amount: "10.00" });
-    const lake = await makeLake({ transactions: lines });
+    const lake = await makeLake(overflowFixture());
     try {
       await run(lake, {
         asOf: AS_OF,

@@ -1,42 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type LakeFixture,
-  makeLake,
-  pick,
-  read,
-  removeLake,
-  run,
-  runAndRead,
-  type TransactionFixture,
-} from "./helpers.ts";
+import { hundredCustomers } from "./definition-fixtures.ts";
+import { type LakeFixture, makeLake, pick, read, removeLake, run, runAndRead } from "./helpers.ts";
 
 const AS_OF = "2024-06-30"; // value window (2023-06-30, 2024-06-30]; comparison_as_of 2024-03-31 (the day before the 3 calendar months April–June, issue 13)
-
-/**
- * 100 active customers c001…c100 with one order each on 2024-05-01 (margin = 0.3 × amount):
- * amount(i) = 1010 − 10 i, except c001 = c002 = 1000 (tie at the top/big edge), c006 = c005 = 960 (tie at the
- * big/medium edge) and c021 = c020 = 810 (tie at the medium/small edge). Plus an inactive customer (last order
- * 2022), one whose only line in the window is a refund, and a prospect.
- */
-function hundredCustomers(): LakeFixture {
-  const amount = (i: number): number => (i <= 2 ? 1000 : i === 6 ? 960 : i === 21 ? 810 : 1010 - 10 * i);
-  const transactions: TransactionFixture[] = [];
-  for (let i = 1; i <= 100; i++) {
-    const id = `c${String(i).padStart(3, "0")}`;
-    transactions.push({
-      order_id: `o${id}`,
-      customer_id: id,
-      ordered_at: "2024-05-01",
-      amount: amount(i).toFixed(2),
-    });
-  }
-  transactions.push(
-    { order_id: "zi1", customer_id: "z_inactive", ordered_at: "2022-06-01", amount: "70.00" },
-    { order_id: "zr1", customer_id: "z_returns", ordered_at: "2022-06-01", amount: "50.00" },
-    { order_id: "zr2", customer_id: "z_returns", ordered_at: "2024-01-15", amount: "-50.00", quantity: -1 },
-  );
-  return { transactions, customers: [{ customer_id: "z_prospect", signed_up_at: "2024-01-01" }] };
-}
 
 describe("customer pyramid with the default 1/4/15/80 % cut-offs", () => {
   let lake: string;

@@ -119,6 +119,12 @@ describe("model graph", () => {
     expect(models.map((m) => m.name)).toContain("customer_scores");
   });
 
+  it("points every model's header to the one page of definitions (issue 13)", async () => {
+    const models = await loadCatalogueModels("sql");
+    const without = models.filter((m) => !m.header.notes.some((note) => note.includes("docs/definitions.md")));
+    expect(without.map((m) => m.name)).toEqual([]);
+  });
+
   it("describes the project's models without a doubled word (the text becomes Glue comments and docs)", async () => {
     const doubled = /\b([a-z]{3,})\s*\1\b/i;
     const texts = (await loadCatalogueModels("sql")).flatMap((m) => [

@@ -13,6 +13,7 @@ export const CLV_MODEL = declareStage({
 -- depends_on: int_clv_rfm_counts, int_clv_summary
 -- unique_key: model
 -- note: Computed in TypeScript (functions/core/stages/clv_model.ts, functions/core/stats/clv-fit.ts): maximum likelihood in log-parameter space, BFGS with analytic gradients from three starts, standard errors from the observed information. docs/lifetime-value.md explains the models, their assumptions and each column.
+-- note: Purchases are purchase days and time is counted in business days (docs/definitions.md#purchase-occasion).
 -- note: When the data cannot support a fit (too few repeat buyers, a parameter running to a bound of its search range, a singular Hessian, no convergence, Gamma-Gamma q ≤ 1) the parameters and standard errors are NULL, converged is false and diagnostic says why with the numbers.
 -- column model varchar: 'bg_nbd' (purchase days) or 'gamma_gamma' (spend per purchase day).
 -- column time_unit varchar: 'day': alpha is in days, the purchase rate λ per day.
@@ -45,6 +46,7 @@ export const CLV_EXPECTATIONS = declareStage({
 -- depends_on: int_clv_rfm_counts, clv_model
 -- unique_key: period, frequency, recency, age
 -- note: Computed in TypeScript (functions/core/stages/clv_expectations.ts) with the fitted BG/NBD of clv_model: once per distinct history, joined back to customers by customer_clv. NULL expectations when BG/NBD did not converge.
+-- note: Purchases are purchase days (docs/definitions.md#purchase-occasion).
 -- note: The horizon is clv.horizon_months calendar months after as_of (horizon_days); the discounted count discounts each month's expected purchase days at clv.annual_discount_rate to the middle of that month.
 -- note: 'comparison' rows are the histories as of comparison_as_of scored with the same parameters (fitted as of as_of): only p_alive, P(alive) at comparison_as_of, for the trend customer_actions reads; their expectations are NULL.
 -- column period varchar: 'current' (histories as of as_of) or 'comparison' (as of comparison_as_of).

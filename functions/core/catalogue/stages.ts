@@ -23,6 +23,7 @@ export const CAMPAIGN_RESULTS = declareStage({
 -- depends_on: int_campaign_arms
 -- unique_key: campaign_id
 -- note: Computed in TypeScript (functions/core/stages/campaign_results.ts) from the per-arm sums of int_campaign_arms, with functions/core/stats. docs/campaigns.md explains each column and flag.
+-- note: Contact and order dates are days of the business (docs/definitions.md#days-and-the-time-zone).
 -- note: Intervals are 95 %. A figure that does not exist (an empty group, no variance, no cost) is NULL, and flags says why.
 -- column campaign_id varchar: Campaign id.
 -- column treatment_n bigint: Customers in the treatment group (contacted on or before as_of).
