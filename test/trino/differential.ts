@@ -26,6 +26,10 @@ export interface Scenario {
   readonly fixture: FixtureOptions;
   readonly config: ConfigInput;
   readonly why: string;
+  /** The as-of of both runs; default the fixture lake's AS_OF. */
+  readonly asOf?: string;
+  /** Models to run (with everything they depend on), as `crmlake run --models`; default all. */
+  readonly models?: readonly string[];
   /** Models directory; default the project's `sql/`. */
   readonly sqlDir?: string;
 }
@@ -101,6 +105,7 @@ export async function runScenario(
   const timings: Record<string, number> = {};
   const dir = join(root, scenario.name);
   const config = parseConfig(scenario.config, `scenario ${scenario.name}`);
+  const asOf = scenario.asOf ?? AS_OF;
   const lake = await timed(timings, "lake", () => buildFixtureLake(dir, scenario.fixture));
 
   const inputSchema = `${scenario.name}_lake`;
@@ -119,6 +124,7 @@ export async function runScenario(
   const models = scenario.sqlDir === undefined ? await loadCatalogueModels(sqlDir) : await loadModels(sqlDir);
   // The real runner on each engine, same lake, same as_of, same config. DuckDB publishes into the lake
   // itself (as `crmlake run` does); Trino's outputs go to a lake directory of their own.
+  const selection = scenario.models === undefined ? {} : { models: scenario.models };
   const duck = await DuckDBWarehouse.open(lake.lakeDir);
   const trinoLake = join(dir, "trino-lake");
   const trinoWarehouse = new TrinoWarehouse(trino, {
@@ -129,7 +135,7 @@ export async function runScenario(
   });
   try {
     const duckdbRun = await timed(timings, "duckdb", () =>
-      runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf: AS_OF, config, stages }),
+      runLocal({ lakeDir: lake.lakeDir, sqlDir, warehouse: duck, asOf, config, stages, ...selection }),
     );
     // Trino publishes into a lake of its own, but pins its inputs from the ledger of the lake its input
     // tables are over, and reads them through the Athena adapter's symlink tables of its manifests (ADR 0010).
@@ -139,9 +145,10 @@ export async function runScenario(
         warehouse: trinoWarehouse,
         outputs: new LocalModelOutputs(trinoLake),
         lake: new LocalObjectStore(lake.lakeDir),
-        asOf: AS_OF,
+        asOf,
         config,
         stages,
+        ...selection,
       }),
     );
 
@@ -157,7 +164,8 @@ export async function runScenario(
         const sql = `SELECT * FROM ${name}`;
         read.push({ name, kind: "input", options, duckdb: await readDuck(sql), trino: await readTrino(sql) });
       }
-      for (const model of models) {
+      const ran = new Set(duckdbRun.models.map((m) => m.model));
+      for (const model of models.filter((m) => ran.has(m.name))) {
         if (model.header.materialized === "view") {
           const sql = `SELECT * FROM ${model.name}`;
           const key = VIEW_KEYS[model.name];
@@ -170,7 +178,7 @@ export async function runScenario(
           });
         } else {
           // The published partition, read the way users read it: through the query view / the table.
-          const sql = `SELECT * FROM ${model.name} WHERE as_of = DATE '${AS_OF}'`;
+          const sql = `SELECT * FROM ${model.name} WHERE as_of = DATE '${asOf}'`;
           read.push({
             name: model.name,
             kind: "table",

@@ -17,6 +17,7 @@ import { generate } from "../../functions/core/generate/generate.ts";
 import { DEFAULT_OPTIONS } from "../../functions/core/generate/options.ts";
 import { ingestDrop } from "../../functions/core/ingest/ingest.ts";
 import { LocalObjectStore } from "../../functions/storage/local.ts";
+import type { LakeFixture } from "../sql/helpers.ts";
 
 /**
  * The as-of of every differential run: inside the generated period (2023-01-01 … 2024-12-31), so lines after
@@ -241,7 +242,7 @@ const CAMPAIGN_HEADER = [
 ] as const;
 const CONTACT_HEADER = ["campaign_id", "customer_id", "group", "contacted_on"] as const;
 
-interface EdgeDrop {
+export interface EdgeDrop {
   dataset: DatasetName;
   file: string;
   text: string;
@@ -313,7 +314,14 @@ export async function writeEdgeCaseDrops(
   dropsDir: string,
   datasets: readonly DatasetName[] = DATASET_NAMES,
 ): Promise<void> {
-  for (const drop of edgeCaseDrops().filter((d) => datasets.includes(d.dataset))) {
+  await writeDrops(
+    dropsDir,
+    edgeCaseDrops().filter((d) => datasets.includes(d.dataset)),
+  );
+}
+
+async function writeDrops(dropsDir: string, drops: readonly EdgeDrop[]): Promise<void> {
+  for (const drop of drops) {
     await mkdir(join(dropsDir, drop.dataset), { recursive: true });
     await writeFile(join(dropsDir, drop.dataset, drop.file), drop.text);
   }
@@ -378,6 +386,57 @@ export interface FixtureOptions {
   readonly customers?: number;
   /** Datasets whose edge-case drops are ingested; default all. */
   readonly edgeDatasets?: readonly DatasetName[];
+  /** Drops of the scenario's own, ingested instead of the edge cases (lakeFixtureDrops). */
+  readonly drops?: readonly EdgeDrop[];
+}
+
+/**
+ * A hand-computed fixture of the SQL tests (test/sql/helpers.ts, LakeFixture) as CSV drops for the real ingest,
+ * with makeLake's defaults: category 'books' and channel 'web' when not given, NULL when given as null,
+ * quantity 1. Timestamps carry no offset: with the default calendar, ingest stores them as written (UTC).
+ */
+export function lakeFixtureDrops(fixture: LakeFixture): EdgeDrop[] {
+  const text = (value: string | number | null | undefined) =>
+    value === null || value === undefined ? "" : String(value);
+  const drops: EdgeDrop[] = [];
+  const transactions = fixture.transactions ?? [];
+  if (transactions.length > 0) {
+    drops.push({
+      dataset: "transactions",
+      file: "fixture-transactions.csv",
+      text: csvText(
+        TRANSACTION_HEADER,
+        transactions.map((t) => [
+          t.order_id,
+          t.customer_id,
+          t.ordered_at,
+          text(t.product_id),
+          t.category === undefined ? "books" : text(t.category),
+          t.channel === undefined ? "web" : text(t.channel),
+          text(t.store_id),
+          text(t.quantity ?? 1),
+          t.amount,
+          text(t.cost),
+          text(t.discount),
+        ]),
+      ),
+    });
+  }
+  const customers = fixture.customers ?? [];
+  if (customers.length > 0) {
+    drops.push({
+      dataset: "customers",
+      file: "fixture-customers.csv",
+      text: csvText(
+        ["customer_id", "signed_up_at", "country"],
+        customers.map((k) => [k.customer_id, text(k.signed_up_at), text(k.country)]),
+      ),
+    });
+  }
+  if ((fixture.campaigns ?? []).length > 0 || (fixture.campaign_contacts ?? []).length > 0) {
+    throw new Error("lakeFixtureDrops: campaigns are not converted (no definitions fixture has any)");
+  }
+  return drops;
 }
 
 /** A lake with the edge-case drops, and the generator's business first when `customers` is given. */
@@ -401,7 +460,8 @@ export async function buildFixtureLake(dir: string, options: FixtureOptions = {}
     await ingestDrops(generated, lakeDir, workDir, totals);
   }
   const edge = join(dir, "edge");
-  await writeEdgeCaseDrops(edge, edgeDatasets);
+  if (options.drops === undefined) await writeEdgeCaseDrops(edge, edgeDatasets);
+  else await writeDrops(edge, options.drops);
   await ingestDrops(edge, lakeDir, workDir, totals);
   return { lakeDir, totals, generatedLines };
 }
