@@ -432,7 +432,11 @@ interface CsvSource {
   readonly gzip: boolean;
 }
 
-/** Every field of a delimited file as text (c1..cN), numbered by k; unparseable records go to the rejects table. */
+/**
+ * Every field of a delimited file as text (c1..cN); unparseable records go to the rejects table. No ordinal:
+ * DuckDB numbers rows (WITH ORDINALITY) in a single-threaded operator, which made the whole read, parse and
+ * checks run on one thread. A record's ordinal is its row id in the table it is read into (below).
+ */
 function csvReaderSql(
   input: ConvertInput,
   source: CsvSource,
@@ -442,12 +446,12 @@ function csvReaderSql(
   const { facts, profile } = input;
   const { path } = source;
   const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(", ");
-  return `SELECT *, ordinality AS k FROM read_csv(${sqlString(path)}, header = ${profile.header},
+  return `SELECT * FROM read_csv(${sqlString(path)}, header = ${profile.header},
     columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
     quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
     encoding = ${sqlString(profile.encoding)}, compression = ${source.gzip ? "'gzip'" : "'none'"},
     max_line_size = 10000000, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
-    rejects_scan = ${sqlString(`scans_${rejectsId}`)}) WITH ORDINALITY`;
+    rejects_scan = ${sqlString(`scans_${rejectsId}`)})`;
 }
 
 /**
@@ -477,9 +481,10 @@ async function lineShifts(
  * Converts one drop with DuckDB: read every field as text, type and validate it per the contract, and
  * write curated rows and quarantined rows to Parquet in `outDir`. Nothing is published here.
  *
- * Three scans of the file keep memory flat in its size (no table is materialised): the first counts
- * records and collects the rows DuckDB's CSV reader itself rejects (with their line numbers); the second
- * writes curated rows; the third writes quarantined rows. Their counts must reconcile with the first.
+ * One scan of the file parses, types and checks every record into a temporary table (which DuckDB spills to
+ * its temp directory past its memory limit, so memory stays flat in the file's size) and collects the
+ * records DuckDB's CSV reader itself rejects; the curated rows and the quarantined rows are written from that
+ * table. Their counts must reconcile with the records read.
  */
 export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const { connection, contract, profile, facts, dropId, outDir } = input;
@@ -516,8 +521,8 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       ? await copyWithoutLines(input, broken, join(outDir, "readable.csv"))
       : { path: input.path, gzip: facts.gzip };
 
-  // src(pass): one row per record with text fields c1..cN and k, the record's ordinal among parsed
-  // records. Each scan needs its own rejects table name, hence the pass tag.
+  // src(pass): one row per record with text fields c1..cN and (but for a delimited file, see csvReaderSql)
+  // k, the record's ordinal among parsed records. A scan's rejects table is named by its pass tag (the file is scanned once, as "a").
   const src = (pass: string): string => {
     if (facts.format === "csv") return csvReaderSql(input, csvSource, sources.length, `${runId}_${pass}`);
     if (facts.format === "jsonl") {
@@ -549,13 +554,93 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       ? "__line"
       : `CAST(json_object(${sources.map((name, i) => `${sqlString(name)}, c${i + 1}`).join(", ")}) AS VARCHAR)`;
 
-  // Pass 1: count records; DuckDB's CSV reader stores the records it cannot parse in the rejects table.
-  // Every column is aggregated on purpose: with count(*) alone DuckDB skips parsing the fields, and then
-  // neither validates the encoding nor the number of fields (observed on 1.5.6).
-  const touchAll = sources.map((_, i) => `count(c${i + 1})`).join(" + ");
-  const counted = await connection.runAndReadAll(
-    `SELECT count(*) AS n, ${touchAll} AS fields FROM (${src("a")})`,
+  // Typing and validation, in three layers (raw text → parsed → output and reason).
+  const rawColumns: string[] = [];
+  const parsedColumns: string[] = [];
+  const outputs: string[] = [];
+  const checks: { when: string; code: ReasonCode; message: string }[] = [];
+  if (facts.format === "jsonl") {
+    checks.push({ when: "__bad", code: "malformed_row", message: "'the line is not a JSON object'" });
+    checks.push({ when: "__dup IS NOT NULL", code: "malformed_row", message: "__dup" });
+  }
+  const columnSqls = new Map<string, ColumnSql>();
+  for (const column of contract.columns) {
+    const resolution = resolutions.get(column.name) ?? { kind: "absent" };
+    let raw: string;
+    if (resolution.kind === "column") raw = `NULLIF(trim(c${resolution.source + 1}), '')`;
+    else if (resolution.kind === "constant") raw = `NULLIF(${sqlString(resolution.value)}, '')`;
+    else if (resolution.kind === "product") {
+      // amount = quantity × unit price, rounded half away from zero to cents; the raw text of a
+      // product that cannot be computed names both inputs, so the quarantine message shows them.
+      const [a, b] = [`c${resolution.left + 1}`, `c${resolution.right + 1}`];
+      const l = `TRY_CAST(${numericText(a, profile)} AS DECIMAL(18,6))`;
+      const r = `TRY_CAST(${numericText(b, profile)} AS DECIMAL(18,6))`;
+      raw = `CASE WHEN NULLIF(trim(${a}), '') IS NULL OR NULLIF(trim(${b}), '') IS NULL THEN NULL
+        WHEN ${l} IS NULL OR ${r} IS NULL THEN ${sqlString(`${resolution.label}: `)} || ${a} || ' × ' || ${b}
+        ELSE CAST(TRY_CAST(${l} * ${r} AS DECIMAL(18,2)) AS VARCHAR) END`;
+    } else raw = "CAST(NULL AS VARCHAR)";
+    const sql = columnSql(column, profile, timeZone, resolution.kind === "product");
+    if (resolution.kind === "column" && idSources.has(resolution.source) && facts.format === "jsonl") {
+      sql.checks.push({
+        when: `__inexact${resolution.source + 1}`,
+        code: "bad_id",
+        message: `'${column.name} "' || ${sqlIdent(`r_${column.name}`)} || '" is a JSON number with a fraction, or too large to read exactly; an id must be a string or a whole number'`,
+      });
+    }
+    columnSqls.set(column.name, sql);
+    rawColumns.push(`${raw} AS ${sqlIdent(`r_${column.name}`)}`);
+    parsedColumns.push(`${sql.parsed} AS ${sqlIdent(`p_${column.name}`)}`);
+    // Only a row that passes every check has an output: the cast of a failing value may not even exist.
+    outputs.push(`CASE WHEN __fail IS NULL THEN ${sql.value} END AS ${sqlIdent(column.name)}`);
+  }
+  // customer_id first: a row without a customer is quarantined for that, whatever else is wrong with it.
+  const ordered = [...contract.columns].sort(
+    (a, b) => Number(b.name === "customer_id") - Number(a.name === "customer_id"),
   );
+  for (const column of ordered) {
+    checks.push(...(columnSqls.get(column.name)?.checks ?? []));
+  }
+  if (input.futureDates) checks.push(...futureDateChecks(contract, input.futureDates));
+  if (contract.name === "campaigns") {
+    checks.push({
+      when: "p_ends_on < p_starts_on",
+      code: "bad_date_range",
+      message: "'ends_on is before starts_on'",
+    });
+  }
+  // The first failing check (a short-circuit CASE) decides the reason; messages are built for failures only.
+  const failing = `CASE ${checks.map((c, i) => `WHEN ${c.when} THEN ${i + 1}`).join(" ")} END`;
+  const byCheck = (pick: (c: (typeof checks)[number]) => string) =>
+    `CASE WHEN __fail IS NOT NULL THEN CASE __fail ${checks.map((c, i) => `WHEN ${i + 1} THEN ${pick(c)}`).join(" ")} END END`;
+
+  // The one read of the file: every record parsed, typed and checked once into a temporary table (DuckDB's
+  // CSV reader stores the records it cannot parse in the rejects table on the way), from which the curated
+  // and quarantined rows are written. The table spills to DuckDB's temp directory past its memory limit. No
+  // filter sits above the layers: DuckDB's filter pushdown would substitute each p_<name> by its parse in
+  // the filter, parsing a value once per check that reads it (1.8× slower ingest, observed on 1.5.6).
+  // Every field is referenced (the raw text of a failing row), so DuckDB parses them all and validates their
+  // encoding and their number: with fewer, it skips parsing the others (observed on 1.5.6).
+  const typedTable = `typed_${runId}`;
+  // A delimited file's k is the row id plus one: a table created from a query keeps the rows in the order
+  // the reader produced them, the file's, when insertion order is preserved (the caller may turn it off).
+  const preserving = await connection.runAndReadAll(
+    "SELECT current_setting('preserve_insertion_order') AS v",
+  );
+  const preserved = Boolean(preserving.getRowObjectsJS()[0]?.v);
+  if (!preserved) await connection.run("SET preserve_insertion_order = true");
+  try {
+    await connection.run(`CREATE TEMP TABLE ${typedTable} AS
+      SELECT ${outputs.join(", ")}, ${facts.format === "csv" ? "" : "k, "}__fail,
+        CASE WHEN __fail IS NOT NULL THEN ${rawJson} END AS raw,
+        ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
+      FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
+        FROM (SELECT *, ${rawColumns.join(", ")} FROM (${src("a")}))))`);
+  } finally {
+    if (!preserved) await connection.run("SET preserve_insertion_order = false");
+  }
+  const typedRows = (where: string) =>
+    `SELECT *${facts.format === "csv" ? ", rowid + 1 AS k" : ""} FROM ${typedTable} WHERE ${where}`;
+  const counted = await connection.runAndReadAll(`SELECT count(*) AS n FROM ${typedTable}`);
   const parsedCount = Number(counted.getRowObjectsJS()[0]?.n ?? 0);
   const rejectsTable = `rejects_${runId}_a`;
   if (!hasRejectsTable)
@@ -614,9 +699,10 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
 
   // Record numbers: the k-th parsed record is record k (+1 for a header) plus the rejected records before it.
   // `offsets` maps "number of parsed records before reject j" to j, so a windowed max finds the count.
-  let recordNumbered: (pass: string) => string;
+  // `rows` is any selection of the typed table: a row's number depends on its k alone.
+  let recordNumbered: (rows: string) => string;
   if (rejectedRows === 0 || facts.format !== "csv") {
-    recordNumbered = (pass) => `SELECT *, k + ${headerLines} AS line_number FROM (${src(pass)})`;
+    recordNumbered = (rows) => `SELECT *, k + ${headerLines} AS line_number FROM (${rows})`;
   } else {
     await connection.run(`CREATE TEMP TABLE offsets_${runId} AS
       SELECT t, max(j) AS j FROM (
@@ -624,12 +710,12 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
                row_number() OVER (ORDER BY record_number) AS j FROM reject_rows_${runId})
       GROUP BY t`);
     recordNumbered = (
-      pass,
+      rows,
     ) => `SELECT * EXCLUDE (__pos, __kind, __j), __pos + ${headerLines} + COALESCE(__j, 0) AS line_number
       FROM (
         SELECT *, max(__j0) OVER (ORDER BY __pos, __kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __j
         FROM (
-          SELECT s.*, s.k AS __pos, 1 AS __kind, CAST(NULL AS BIGINT) AS __j0 FROM (${src(pass)}) s
+          SELECT s.*, s.k AS __pos, 1 AS __kind, CAST(NULL AS BIGINT) AS __j0 FROM (${rows}) s
           UNION ALL BY NAME
           SELECT t AS __pos, 2 AS __kind, j AS __j0 FROM offsets_${runId}))
       WHERE __kind = 1`;
@@ -637,79 +723,12 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   // ...and its physical line is its record number shifted by the scan's lines table.
   const numbered = shifted
     ? (
-        pass: string,
+        rows: string,
       ) => `SELECT n.* EXCLUDE (line_number), n.line_number + COALESCE(s.physical - s.record, 0) AS line_number
-        FROM (${recordNumbered(pass)}) n ASOF LEFT JOIN lines_${runId} s ON n.line_number >= s.record`
+        FROM (${recordNumbered(rows)}) n ASOF LEFT JOIN lines_${runId} s ON n.line_number >= s.record`
     : recordNumbered;
 
-  // Typing and validation, in three layers (raw text → parsed → output and reason).
-  const rawColumns: string[] = [];
-  const parsedColumns: string[] = [];
-  const outputs: string[] = [];
-  const checks: { when: string; code: ReasonCode; message: string }[] = [];
-  if (facts.format === "jsonl") {
-    checks.push({ when: "__bad", code: "malformed_row", message: "'the line is not a JSON object'" });
-    checks.push({ when: "__dup IS NOT NULL", code: "malformed_row", message: "__dup" });
-  }
-  const columnSqls = new Map<string, ColumnSql>();
-  for (const column of contract.columns) {
-    const resolution = resolutions.get(column.name) ?? { kind: "absent" };
-    let raw: string;
-    if (resolution.kind === "column") raw = `NULLIF(trim(c${resolution.source + 1}), '')`;
-    else if (resolution.kind === "constant") raw = `NULLIF(${sqlString(resolution.value)}, '')`;
-    else if (resolution.kind === "product") {
-      // amount = quantity × unit price, rounded half away from zero to cents; the raw text of a
-      // product that cannot be computed names both inputs, so the quarantine message shows them.
-      const [a, b] = [`c${resolution.left + 1}`, `c${resolution.right + 1}`];
-      const l = `TRY_CAST(${numericText(a, profile)} AS DECIMAL(18,6))`;
-      const r = `TRY_CAST(${numericText(b, profile)} AS DECIMAL(18,6))`;
-      raw = `CASE WHEN NULLIF(trim(${a}), '') IS NULL OR NULLIF(trim(${b}), '') IS NULL THEN NULL
-        WHEN ${l} IS NULL OR ${r} IS NULL THEN ${sqlString(`${resolution.label}: `)} || ${a} || ' × ' || ${b}
-        ELSE CAST(TRY_CAST(${l} * ${r} AS DECIMAL(18,2)) AS VARCHAR) END`;
-    } else raw = "CAST(NULL AS VARCHAR)";
-    const sql = columnSql(column, profile, timeZone, resolution.kind === "product");
-    if (resolution.kind === "column" && idSources.has(resolution.source) && facts.format === "jsonl") {
-      sql.checks.push({
-        when: `__inexact${resolution.source + 1}`,
-        code: "bad_id",
-        message: `'${column.name} "' || ${sqlIdent(`r_${column.name}`)} || '" is a JSON number with a fraction, or too large to read exactly; an id must be a string or a whole number'`,
-      });
-    }
-    columnSqls.set(column.name, sql);
-    rawColumns.push(`${raw} AS ${sqlIdent(`r_${column.name}`)}`);
-    parsedColumns.push(`${sql.parsed} AS ${sqlIdent(`p_${column.name}`)}`);
-    outputs.push(`${sql.value} AS ${sqlIdent(column.name)}`);
-  }
-  // customer_id first: a row without a customer is quarantined for that, whatever else is wrong with it.
-  const ordered = [...contract.columns].sort(
-    (a, b) => Number(b.name === "customer_id") - Number(a.name === "customer_id"),
-  );
-  for (const column of ordered) {
-    checks.push(...(columnSqls.get(column.name)?.checks ?? []));
-  }
-  if (input.futureDates) checks.push(...futureDateChecks(contract, input.futureDates));
-  if (contract.name === "campaigns") {
-    checks.push({
-      when: "p_ends_on < p_starts_on",
-      code: "bad_date_range",
-      message: "'ends_on is before starts_on'",
-    });
-  }
-  // The first failing check (a short-circuit CASE) decides the reason; messages are built for failures only.
-  const failing = `CASE ${checks.map((c, i) => `WHEN ${c.when} THEN ${i + 1}`).join(" ")} END`;
-  const byCheck = (pick: (c: (typeof checks)[number]) => string) =>
-    `CASE __fail ${checks.map((c, i) => `WHEN ${i + 1} THEN ${pick(c)}`).join(" ")} END`;
-  const extra =
-    facts.format === "jsonl"
-      ? [", __bad, __dup", ...[...idSources].map((i) => `, __inexact${i + 1}`)].join("")
-      : "";
-  const checked = (pass: string) => `
-    SELECT ${outputs.join(", ")}, line_number, raw,
-      __fail, ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
-    FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
-      FROM (SELECT line_number, ${rawJson} AS raw${extra}, ${rawColumns.join(", ")} FROM (${numbered(pass)}))))`;
-
-  // Pass 2: curated rows.
+  // Curated rows, from the typed table.
   const curatedDir = join(outDir, "curated");
   await mkdir(curatedDir, { recursive: true });
   const dataColumns = [
@@ -724,23 +743,22 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     // read the files a manifest lists and have no partitions (ADR 0010, decision 5).
     const copy = await connection.runAndReadAll(`COPY (
         SELECT ${dataColumns.join(", ")}, strftime(${sqlIdent(partition.from)}, '%Y-%m') AS ${sqlIdent(partition.column)}
-        FROM (${checked("b")}) WHERE __fail IS NULL
+        FROM (${numbered(typedRows("__fail IS NULL"))})
       ) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${sqlIdent(partition.column)}),
         WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
     rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
   } else {
     const copy = await connection.runAndReadAll(`COPY (
-        SELECT ${dataColumns.join(", ")} FROM (${checked("b")}) WHERE __fail IS NULL
+        SELECT ${dataColumns.join(", ")} FROM (${numbered(typedRows("__fail IS NULL"))})
       ) TO ${sqlString(join(curatedDir, "part_0.parquet"))} (FORMAT parquet, COMPRESSION zstd)`);
     rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
   }
-  await dropRejects("b");
 
-  // Pass 3: quarantined rows, including the records the reader rejected.
+  // Quarantined rows, including the records the reader rejected.
   const quarantineFile = join(outDir, "quarantine.parquet");
   const quarantine = await connection.runAndReadAll(`COPY (
       SELECT ${sqlString(dropId)} AS drop_id, CAST(line_number AS BIGINT) AS line_number, reason_code, reason, raw
-      FROM (${checked("c")}) WHERE __fail IS NOT NULL
+      FROM (${numbered(typedRows("__fail IS NOT NULL"))})
       UNION ALL
       SELECT ${sqlString(dropId)}, line_number,
         CASE WHEN error_type = 'INVALID ENCODING' THEN 'bad_encoding' ELSE 'malformed_row' END,
@@ -756,7 +774,6 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       SELECT ${sqlString(dropId)}, line_number, 'malformed_row', reason, raw FROM broken_${runId}
     ) TO ${sqlString(quarantineFile)} (FORMAT parquet, COMPRESSION zstd)`);
   const rowsQuarantined = Number(quarantine.getRowObjectsJS()[0]?.Count ?? 0);
-  await dropRejects("c");
 
   if (rowsOk + rowsQuarantined !== rowsIn) {
     // Not a user error: DuckDB and the ledger disagree. Never record a ledger that does not add up.
@@ -774,7 +791,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     if (code in REASON_CODES) reasons[code as ReasonCode] = Number(row.n);
   }
   await connection.run(
-    `DROP TABLE reject_rows_${runId}; DROP TABLE broken_${runId}; DROP TABLE IF EXISTS offsets_${runId}; DROP TABLE IF EXISTS lines_${runId}`,
+    `DROP TABLE ${typedTable}; DROP TABLE reject_rows_${runId}; DROP TABLE broken_${runId}; DROP TABLE IF EXISTS offsets_${runId}; DROP TABLE IF EXISTS lines_${runId}`,
   );
 
   return {
