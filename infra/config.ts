@@ -22,6 +22,13 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 export interface CrmlakeSettings {
+  /**
+   * The deployment's stage (`dev`, `test`, `prod`, …), or undefined for the unstaged deployment. It names the
+   * stack (`Crmlake-<stage>`, stackId) and through the stack's name every account-unique name: the Glue
+   * database and Athena workgroup (`crmlake_<stage>`), and the names CloudFormation generates for the
+   * buckets, queues, alarms and the schedule. Unstaged keeps the names of deployments made before stages.
+   */
+  readonly stage: string | undefined;
   /** EventBridge Scheduler expression of the scoring run. */
   readonly schedule: string;
   /**
@@ -93,6 +100,7 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
   const runConfigText = configFile === undefined ? undefined : runConfig(configFile, cwd);
 
   const settings: CrmlakeSettings = {
+    stage: stage(get("stage")),
     schedule: scheduleExpression(get("schedule") ?? DEFAULTS.schedule),
     scheduleTimeZone: scheduleZone(get("scheduleTimeZone"), runConfigText),
     bytesScannedCutoff: byteSize(
@@ -146,6 +154,41 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
     );
   }
   return settings;
+}
+
+/** The stack id (and so the stack name) of a stage: `Crmlake` unstaged, else `Crmlake-<stage>`. */
+export function stackId(stage: string | undefined): string {
+  return stage === undefined ? "Crmlake" : `Crmlake-${stage}`;
+}
+
+/**
+ * A stage name is short (S3 bucket names, which CloudFormation derives from the stack name, keep 63
+ * characters), lower-case letters and digits starting with a letter (Glue database names are lower-case,
+ * and no `_` or `-`: `crmlake_<stage>` must not read as another stage's run database), and not `run`: the
+ * unstaged stack's scoring role may create and drop every database named `crmlake_run_*`, which would
+ * include the run databases of a stage `run` (`crmlake_run_run_*`).
+ */
+export const STAGE_PATTERN = /^[a-z][a-z0-9]{0,11}$/;
+const RESERVED_STAGES = ["run"] as const;
+
+function stage(value: unknown): string | undefined {
+  const s = optionalString(value, "stage");
+  if (s === undefined) return undefined;
+  if (!STAGE_PATTERN.test(s)) {
+    return fail(
+      "stage",
+      s,
+      "1 to 12 lower-case letters or digits, starting with a letter (e.g. dev, test, prod2)",
+    );
+  }
+  if ((RESERVED_STAGES as readonly string[]).includes(s)) {
+    return fail(
+      "stage",
+      s,
+      `a name other than ${RESERVED_STAGES.join(", ")} (its Glue database would overlap the unstaged stack's run databases)`,
+    );
+  }
+  return s;
 }
 
 function fail(key: string, value: unknown, expected: string): never {

@@ -6,13 +6,18 @@
  */
 import { type App, Tags, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { PROJECT_ROOT, readSettings } from "./config.ts";
+import { PROJECT_ROOT, readSettings, stackId } from "./config.ts";
 import { CrmlakeStack, loadScoringModels } from "./stacks/crmlake-stack.ts";
 
 export async function buildCrmlakeApp(app: App): Promise<CrmlakeStack> {
-  const stack = new CrmlakeStack(app, "Crmlake", {
-    description: "crmlake: serverless analytical CRM warehouse (S3, Lambda, Athena)",
-    settings: readSettings(app.node),
+  const settings = readSettings(app.node);
+  // The stage names the stack, and the stack's name every account-unique name (crmlake:stage).
+  const stack = new CrmlakeStack(app, stackId(settings.stage), {
+    description:
+      settings.stage === undefined
+        ? "crmlake: serverless analytical CRM warehouse (S3, Lambda, Athena)"
+        : `crmlake (stage ${settings.stage}): serverless analytical CRM warehouse (S3, Lambda, Athena)`,
+    settings,
     projectRoot: PROJECT_ROOT,
     // The model headers declare the model output tables; reading them is asynchronous (node:fs/promises).
     models: await loadScoringModels(PROJECT_ROOT),

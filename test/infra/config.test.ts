@@ -17,6 +17,7 @@ describe("readSettings", () => {
 
   it("defaults every option: daily 03:00 UTC, 10 GB cutoff, data retained, x86_64", () => {
     expect(settings({})).toEqual({
+      stage: undefined,
       schedule: "cron(0 3 * * ? *)",
       scheduleTimeZone: "Etc/UTC",
       bytesScannedCutoff: 10 * 1024 ** 3,

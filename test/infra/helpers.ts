@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { App, CfnElement, Validations } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
-import { PROJECT_ROOT, readSettings } from "../../infra/config.ts";
+import { PROJECT_ROOT, readSettings, stackId } from "../../infra/config.ts";
 import { CrmlakeStack, type CrmlakeStackProps, loadScoringModels } from "../../infra/stacks/crmlake-stack.ts";
 
 /** The context of cdk.json (feature flags): what `cdk synth` gives the app. */
@@ -44,8 +44,9 @@ export function synth(
     id: "@crmlake/placeholder-code",
     reason: "Assertion tests synthesise placeholder code on purpose and deploy nothing.",
   });
-  const stack = new CrmlakeStack(app, "Crmlake", {
-    settings: readSettings(app.node),
+  const settings = readSettings(app.node);
+  const stack = new CrmlakeStack(app, stackId(settings.stage), {
+    settings,
     projectRoot: PROJECT_ROOT,
     models: options.models ?? MODELS,
     ...(options.entries ? { entries: options.entries } : {}),
