@@ -34,10 +34,21 @@ describe("crmlake demo", () => {
       expect({ code, caught }).toEqual({ code, caught: injected });
 
     const html = await readFile(join(dir, "report.html"), "utf8");
-    for (const section of ["The customer pyramid", "The whale curve", "Monthly cohorts", "Data quality"]) {
+    for (const section of [
+      "The customer pyramid",
+      "The whale curve",
+      "Monthly cohorts",
+      "Current against future value",
+      "Treated against control",
+      "Data quality",
+    ]) {
       expect(html).toContain(section);
     }
     expect(html).not.toMatch(/NaN|undefined|\[object Object\]/);
+    // The generator's three campaigns, each with its quadrant of the matrix and its actions.
+    expect(html.match(/<td>CMP00[1-3]<\/td>/g)).toHaveLength(3);
+    for (const quadrant of ["best", "invest", "retain", "worst"])
+      expect(html).toContain(`<td>${quadrant}</td>`);
     expect(run.stdout).toMatch(/Customer report as of 2024-12-31\n {2}• The top 5 % of active customers/);
   });
 });

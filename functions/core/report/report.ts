@@ -40,13 +40,33 @@ export interface ReportData {
   affinity: Row[];
   nextBest: Row[];
   profitability: Row;
+  /** The lifetime-value fit (clv_model): one row per model; empty when the run did not compute it. */
+  clvModels: Row[];
+  /** The current × future profitability matrix (quadrant_summary), four rows; empty without it. */
+  quadrants: Row[];
+  /** Customers per next-best action (customer_actions); empty without it. */
+  actions: Row[];
+  /** Campaigns evaluated against their control group (campaign_results); empty without it. */
+  campaigns: Row[];
 }
+
+/** Tables the report reads when the run computed them: a run of selected models may lack them. */
+const OPTIONAL_TABLES = ["clv_model", "quadrant_summary", "customer_actions", "campaign_results"] as const;
 
 export async function loadReportData(query: Query, asOf: string): Promise<ReportData> {
   // The date goes into SQL text.
   if (!isIsoDate(asOf)) throw new CrmlakeError("bad_as_of", `as_of ${notADate(asOf)}`);
   const at = `as_of = '${asOf}'`;
   const one = async (sql: string): Promise<Row> => (await query(sql))[0] ?? {};
+  const present = new Set(
+    (
+      await query(
+        `SELECT DISTINCT table_name FROM information_schema.tables WHERE table_name IN (${OPTIONAL_TABLES.map((t) => `'${t}'`).join(", ")})`,
+      )
+    ).map((r) => String(r.table_name)),
+  );
+  const optional = async (table: (typeof OPTIONAL_TABLES)[number], sql: string): Promise<Row[]> =>
+    present.has(table) ? await query(sql) : [];
   // The last 12 complete-or-current months of performance, by the as-of month.
   const since = `month_start_on > CAST(DATE '${asOf}' - INTERVAL '12' MONTH AS DATE)`;
   return {
@@ -88,6 +108,26 @@ export async function loadReportData(query: Query, asOf: string): Promise<Report
     profitability: await one(`SELECT count(*) AS customers,
         count(*) FILTER (WHERE window_net_profit < 0) AS unprofitable,
         sum(window_net_profit) AS net_profit FROM customer_scores WHERE ${at}`),
+    clvModels: await optional(
+      "clv_model",
+      `SELECT model, converged, n_customers, diagnostic FROM clv_model WHERE ${at} ORDER BY model`,
+    ),
+    quadrants: await optional(
+      "quadrant_summary",
+      `SELECT profitability_quadrant, customers, customer_share, current_value, clv, value_measure
+      FROM quadrant_summary WHERE ${at} ORDER BY quadrant_order`,
+    ),
+    actions: await optional(
+      "customer_actions",
+      `SELECT next_action, count(*) AS customers, sum(clv) AS clv FROM customer_actions WHERE ${at}
+      GROUP BY 1 ORDER BY customers DESC, next_action`,
+    ),
+    campaigns: await optional(
+      "campaign_results",
+      `SELECT campaign_id, treatment_n, control_n, response_uplift, response_uplift_ci_low, response_uplift_ci_high,
+        response_p_value, incremental_revenue, campaign_cost, roi, roi_ci_low, roi_ci_high, flags
+      FROM campaign_results WHERE ${at} ORDER BY campaign_id`,
+    ),
   };
 }
 
@@ -169,6 +209,81 @@ export function tierCutoffs(pyramid: readonly Row[]): string {
     .join(", ");
 }
 
+/** A difference of two rates in percentage points, signed: 0.031 → `+3.1 points`. */
+const signedPoints = (v: Value | undefined) =>
+  v === null || v === undefined
+    ? "–"
+    : `${num(v) >= 0 ? "+" : "−"}${Math.abs(num(v) * 100).toFixed(1)} points`;
+
+/** Future value: the fit's state, the current × future matrix, the next-best actions. */
+function futureValueSection(d: ReportData): string {
+  const failed = d.clvModels.filter((r) => r.converged !== true);
+  const fit =
+    d.clvModels.length === 0
+      ? "<p>This run did not compute lifetime value.</p>"
+      : failed.length > 0
+        ? `<p class="note">The lifetime-value fit did not converge, so future value is missing: ${failed
+            .map((r) => `${esc(str(r.model))}: ${esc(str(r.diagnostic))}`)
+            .join("; ")}.</p>`
+        : `<p class="note">Future value is the expected gross margin over the lifetime-value horizon, discounted, from BG/NBD and Gamma-Gamma fitted on ${int(d.clvModels[0]?.n_customers)} buyers (docs/lifetime-value.md). Current value: ${esc(str(d.quadrants[0]?.value_measure ?? "–"))} over the last 12 months; high and low split at the medians of active customers unless configured.</p>`;
+  const quadrants =
+    d.quadrants.length === 0
+      ? ""
+      : table(
+          ["Quadrant", "Customers", "Share", "Current value", "Future value"],
+          d.quadrants.map((r) => [
+            esc(str(r.profitability_quadrant)),
+            int(r.customers),
+            pct(r.customer_share),
+            money(r.current_value),
+            money(r.clv),
+          ]),
+          [false, true, true, true, true],
+        );
+  const actions =
+    d.actions.length === 0
+      ? ""
+      : table(
+          ["Next-best action", "Customers", "Future value"],
+          d.actions.map((r) => [esc(str(r.next_action)), int(r.customers), money(r.clv)]),
+          [false, true, true],
+        );
+  return `${fit}<div class="cols"><div><p class="note">best: high now and in future; invest: low now, high in future; retain: high now, low in future; worst: low, low.</p>${quadrants}</div><div><p class="note">One action per buyer (<code>crmlake export actions</code> writes a CSV per action).</p>${actions}</div></div>`;
+}
+
+/** Campaigns against their control groups. */
+function campaignSection(d: ReportData): string {
+  if (d.campaigns.length === 0) return "<p>No campaign with a control group was evaluated in this run.</p>";
+  const rows = d.campaigns.map((r) => [
+    esc(str(r.campaign_id)),
+    `${int(r.treatment_n)} / ${int(r.control_n)}`,
+    `${signedPoints(r.response_uplift)} <span class="note">(${signedPoints(r.response_uplift_ci_low)} to ${signedPoints(r.response_uplift_ci_high)})</span>`,
+    r.response_p_value === null || r.response_p_value === undefined
+      ? "–"
+      : num(r.response_p_value).toPrecision(2),
+    money(r.incremental_revenue),
+    money(r.campaign_cost),
+    r.roi === null || r.roi === undefined
+      ? "–"
+      : `${pct(r.roi, 0)} <span class="note">(${pct(r.roi_ci_low, 0)} to ${pct(r.roi_ci_high, 0)})</span>`,
+    esc(Array.isArray(r.flags) ? r.flags.join(", ") : str(r.flags)),
+  ]);
+  return `<p class="note">Treated customers against the held-out control group over each campaign's response window: the uplift in response rate (95 % interval), the incremental revenue and the return on cost after margin (docs/campaigns.md). Flags warn before you trust a figure.</p>${table(
+    [
+      "Campaign",
+      "Treated / control",
+      "Response uplift",
+      "p-value",
+      "Incremental revenue",
+      "Cost",
+      "Return on cost",
+      "Flags",
+    ],
+    rows,
+    [false, true, true, true, true, true, true, false],
+  )}`;
+}
+
 /** Headline sentences a manager reads first. */
 export function headlines(d: ReportData): string[] {
   const lines: string[] = [];
@@ -198,6 +313,18 @@ export function headlines(d: ReportData): string[] {
     );
   }
   if (champions) lines.push(`${int(champions.customers)} Champions bought recently, often and a lot.`);
+  const invest = d.quadrants.find((r) => r.profitability_quadrant === "invest");
+  if (invest && num(invest.customers) > 0) {
+    lines.push(
+      `${int(invest.customers)} active customers are worth little today but much in future ("invest": ${money(invest.clv)} of expected margin over the lifetime-value horizon).`,
+    );
+  }
+  for (const c of d.campaigns.filter((r) => r.response_p_value !== null && num(r.response_p_value) < 0.05)) {
+    const flags = str(c.flags);
+    lines.push(
+      `Campaign ${str(c.campaign_id)} ${num(c.response_uplift) > 0 ? "beat" : "did worse than"} its control group: ${signedPoints(c.response_uplift)} response (95 % interval ${signedPoints(c.response_uplift_ci_low)} to ${signedPoints(c.response_uplift_ci_high)})${c.roi === null ? "" : `, return on cost ${pct(c.roi, 0)}`}${flags === "" || flags === "–" ? "" : `; check its flags first: ${flags.replaceAll(",", ", ")}`}.`,
+    );
+  }
   return lines;
 }
 
@@ -375,6 +502,8 @@ ${pyramid}
 <h2>Segments</h2><div class="cols"><div><p class="note">RFM: recency, frequency and monetary value scored 1–5 by quintile.</p>${rfm}</div><div><p class="note">Needs: how much customers buy on discount and at what price level.</p>${needs}</div></div>
 <h2>What sells where? The last 12 months</h2><div class="cols"><div>${categories}</div><div>${channels}</div></div>
 <h2>Do new customers come back? Monthly cohorts</h2><p class="note">Share of each month's new customers who ordered again N months later.</p>${cohorts}
+<h2>What will they be worth? Current against future value</h2>${futureValueSection(d)}
+<h2>Did the campaigns work? Treated against control</h2>${campaignSection(d)}
 <h2>What to offer next</h2><div class="cols"><div><p class="note">Categories bought together more often than chance (lift &gt; 1).</p>${affinity}</div><div><p class="note">The best next category for each customer, by lift, among categories they have not bought.</p>${nextBest}</div></div>
 <h2>Data quality</h2><p class="note">${int(d.drops.rows_in)} rows read from ${int(d.drops.drops)} files${num(d.drops.rejected) ? `, ${int(d.drops.rejected)} files rejected whole` : ""}. Rows set aside, by reason (query the <code>quarantine</code> table for the rows themselves):</p>${quarantine}
 <footer>Generated by crmlake. Every figure comes from the published model tables of the run as of ${esc(d.asOf)}; see docs/models.md for their definitions.</footer>
