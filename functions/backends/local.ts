@@ -6,6 +6,14 @@
  */
 
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type ClvBacktestOptions,
+  type ClvBacktestResult,
+  runClvBacktest,
+} from "../core/backtest/clv-backtest.ts";
 import { ModelError } from "../core/errors.ts";
 import { takeSnapshot } from "../core/ledger/ledger.ts";
 import type { Warehouse } from "../core/ports/warehouse.ts";
@@ -45,6 +53,36 @@ export async function runLocal(options: LocalRunOptions): Promise<RunSummary> {
     });
   } finally {
     if (given === undefined) await warehouse.close();
+  }
+}
+
+/**
+ * The lifetime-value backtest on a local lake (`crmlake backtest`): DuckDB over the lake directory, the tables
+ * written into it under backtests/, the calibration histories kept in a scratch directory removed at the end.
+ */
+export async function backtestLocal(
+  options: Omit<ClvBacktestOptions, "warehouse" | "lake" | "stages" | "scratchLocation"> & {
+    readonly lakeDir: string;
+  },
+): Promise<ClvBacktestResult> {
+  const { lakeDir, ...rest } = options;
+  if (!existsSync(lakeDir)) {
+    throw new ModelError("no_lake", `No lake at ${lakeDir}: ingest data into it first, or pass --lake DIR`);
+  }
+  const scratch = await mkdtemp(join(tmpdir(), "crmlake-backtest-"));
+  const warehouse = await DuckDBWarehouse.open(lakeDir);
+  try {
+    return await runClvBacktest({
+      ...rest,
+      warehouse,
+      lake: new LocalObjectStore(lakeDir),
+      stages: STAGES,
+      scratchLocation: scratch,
+      upgradeCommand: `crmlake doctor --upgrade --lake ${lakeDir}`,
+    });
+  } finally {
+    await warehouse.close();
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 

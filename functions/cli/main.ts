@@ -1,5 +1,6 @@
 import { isCrmlakeError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
+import { backtestCommand } from "./commands/backtest.ts";
 import { campaignCommand } from "./commands/campaign.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
@@ -21,6 +22,7 @@ const COMMANDS: readonly Command[] = [
   reportCommand,
   campaignCommand,
   exportCommand,
+  backtestCommand,
   doctorCommand,
 ];
 

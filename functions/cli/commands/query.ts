@@ -46,7 +46,7 @@ export const queryCommand: Command = {
 
 Tables: transactions, customers, campaigns, campaign_contacts (curated rows), quarantine (rejected rows:
 dataset, drop_id, line_number, reason_code, reason, raw) and drops (the ingest ledger), plus every model
-output after "crmlake run".
+output after "crmlake run" and the clv_backtest_* tables after "crmlake backtest".
 
 Options:
   --lake DIR       lake directory (default ./lake)

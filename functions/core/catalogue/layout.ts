@@ -24,6 +24,11 @@
  *   runs/snapshots/<run_id>.json                       the drop versions and files a run reads (ADR 0010)
  *   runs/manifests/<run_id>/<dataset>/manifest         on Athena: the run's symlink manifest of those files
  *   runs/lock                                          held while a run computes and publishes
+ *
+ * Backtests (docs/lifetime-value.md, "Backtest"), their own path: a backtest reads past its as-of, so its tables
+ * are not model outputs of that as-of. Local lakes only for now.
+ *
+ *   backtests/<table>/as_of=<d>/horizon_days=<h>/data.parquet   one backtest's table (replaced by a re-run)
  */
 import type { DatasetName } from "./contracts.ts";
 
@@ -76,6 +81,14 @@ export const MODEL_LAYOUT = {
   runManifestPrefix: (runId: string, dataset: string) => `runs/manifests/${runId}/${dataset}/`,
   runManifestKey: (runId: string, dataset: string) => `runs/manifests/${runId}/${dataset}/manifest`,
   lock: "runs/lock",
+} as const;
+
+/** Keys of the backtest tables (see the layout above). */
+export const BACKTEST_LAYOUT = {
+  backtestsPrefix: "backtests/",
+  tablePrefix: (table: string) => `backtests/${table}/`,
+  dataKey: (table: string, asOf: string, horizonDays: number) =>
+    `backtests/${table}/as_of=${asOf}/horizon_days=${horizonDays}/data.parquet`,
 } as const;
 
 /**
