@@ -156,6 +156,13 @@ export class CrmlakeStack extends Stack {
       id: "expire-noncurrent-versions",
       noncurrentVersionExpiration: Duration.days(settings.noncurrentVersionDays),
     };
+    // In a versioned bucket a delete leaves a delete marker; once the versions behind it have expired
+    // (expireNoncurrent) it is an "expired object delete marker" that only slows listings down. S3 removes
+    // those under this rule; it cannot share a rule with an Expiration in days, hence a rule of its own.
+    const removeExpiredDeleteMarkers: s3.LifecycleRule = {
+      id: "remove-expired-delete-markers",
+      expiredObjectDeleteMarker: true,
+    };
 
     // S3 delivers server access logs only to a bucket encrypted with SSE-S3, not SSE-KMS.
     this.accessLogs = new s3.Bucket(this, "AccessLogs", {
@@ -199,10 +206,14 @@ export class CrmlakeStack extends Stack {
           ],
         },
         expireNoncurrent,
+        removeExpiredDeleteMarkers,
         abortUploads,
       ],
     });
-    this.lake = dataBucket("Lake", { versioned: true, lifecycleRules: [expireNoncurrent, abortUploads] });
+    this.lake = dataBucket("Lake", {
+      versioned: true,
+      lifecycleRules: [expireNoncurrent, removeExpiredDeleteMarkers, abortUploads],
+    });
     this.results = dataBucket("AthenaResults", {
       lifecycleRules: [
         { id: "expire-query-results", expiration: Duration.days(settings.resultsRetentionDays) },
