@@ -121,7 +121,9 @@ describe("model graph", () => {
 
   it("points every model's header to the one page of definitions (issue 13)", async () => {
     const models = await loadCatalogueModels("sql");
-    const without = models.filter((m) => !m.header.notes.some((note) => note.includes("docs/definitions.md")));
+    const without = models.filter(
+      (m) => !m.header.notes.some((note) => note.includes("docs/definitions.md")),
+    );
     expect(without.map((m) => m.name)).toEqual([]);
   });
 
