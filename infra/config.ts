@@ -52,6 +52,10 @@ export interface CrmlakeSettings {
   readonly alarmEmail: string | undefined;
   /** Share of ingested rows quarantined (0–1) above which the quarantine alarm fires. */
   readonly quarantineRatioThreshold: number;
+  /** The scoring-staleness alarm fires when no run has succeeded for this many hours (1–168). */
+  readonly scoringStaleHours: number;
+  /** The ingest-silence alarm fires when no drop has been ingested for this many hours (1–168). */
+  readonly ingestSilenceHours: number;
   /** Delete the data buckets and their objects on `cdk destroy`. Off by default: data is retained. */
   readonly destroyData: boolean;
   /** The run configuration (JSON), minified into the CRMLAKE_CONFIG environment variable of both Lambdas. */
@@ -75,6 +79,11 @@ export const DEFAULTS = {
   rawGlacierDays: 90,
   noncurrentVersionDays: 30,
   quarantineRatioThreshold: 0.05,
+  // A daily schedule plus two hours: one missed or failed run (and its retries) alarms, a slow one does not.
+  scoringStaleHours: 26,
+  // Two days without a drop: sources that deliver daily alarm after one missed delivery, not at the weekend's
+  // first quiet day; set it to the sources' rhythm.
+  ingestSilenceHours: 48,
   // Not arm64, though Graviton is cheaper: @duckdb/node-bindings-linux-arm64 is not published for the
   // DuckDB version the project pins (1.5.6-r.1), and x86_64 synthesises from the installed binding offline.
   architecture: "x86_64",
@@ -123,6 +132,14 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
     ),
     alarmEmail: email(get("alarmEmail")),
     quarantineRatioThreshold: ratio(get("quarantineRatioThreshold") ?? DEFAULTS.quarantineRatioThreshold),
+    scoringStaleHours: alarmHours(
+      get("scoringStaleHours") ?? DEFAULTS.scoringStaleHours,
+      "scoringStaleHours",
+    ),
+    ingestSilenceHours: alarmHours(
+      get("ingestSilenceHours") ?? DEFAULTS.ingestSilenceHours,
+      "ingestSilenceHours",
+    ),
     destroyData: bool(get("destroyData") ?? false, "destroyData"),
     runConfig: runConfigText,
     architecture: oneOf(get("architecture") ?? DEFAULTS.architecture, "architecture", ARCHITECTURES),
@@ -220,6 +237,17 @@ function wholeNumber(value: unknown): number | undefined {
 function days(value: unknown, key: string): number {
   const n = wholeNumber(value);
   return n !== undefined && n >= 1 ? n : fail(key, value, "a whole number of days, 1 or more");
+}
+
+/**
+ * Hours an alarm looks back: one-hour periods, and CloudWatch evaluates at most 7 days (604,800 s) of periods of
+ * an hour or more.
+ */
+function alarmHours(value: unknown, key: string): number {
+  const n = wholeNumber(value);
+  return n !== undefined && n >= 1 && n <= 168
+    ? n
+    : fail(key, value, "a whole number of hours from 1 to 168");
 }
 
 function logRetention(value: unknown): number {

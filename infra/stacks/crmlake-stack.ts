@@ -37,6 +37,13 @@ export const METRICS_NAMESPACE = "crmlake";
  */
 export const METRIC_SERVICES = { ingest: "ingest", score: "score" } as const;
 
+/**
+ * Operations alarms that are not settings: the ingest queue's oldest message may wait this long (ingest takes
+ * at most 15 minutes a drop, five at a time, so an hour is a backlog, not a busy morning), and a Lambda whose
+ * longest invocation in five minutes took more than this share of its timeout is near it.
+ */
+export const OPERATIONS_THRESHOLDS = { queueAgeSeconds: 3600, nearTimeoutShare: 0.8 } as const;
+
 /** The handler modules, relative to the project root. */
 export const DEFAULT_ENTRIES = { ingest: "functions/ingest.ts", score: "functions/score.ts" } as const;
 
@@ -106,6 +113,7 @@ export class CrmlakeStack extends Stack {
   readonly schedule: scheduler.CfnSchedule;
   readonly alarmTopic: sns.Topic;
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: CrmlakeStackProps) {
     super(scope, id, props);
@@ -445,6 +453,7 @@ export class CrmlakeStack extends Stack {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
     }
     this.alarms = this.createAlarms(settings);
+    this.dashboard = this.createDashboard();
 
     // ---- Outputs: what a user needs after `cdk deploy`.
     new CfnOutput(this, "LandingBucketName", {
@@ -456,6 +465,7 @@ export class CrmlakeStack extends Stack {
     new CfnOutput(this, "GlueDatabaseName", { value: this.catalog.databaseName });
     new CfnOutput(this, "AthenaWorkGroupName", { value: this.workGroup.ref });
     new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, "DashboardName", { value: this.dashboard.dashboardName });
   }
 
   private createAlarms(settings: CrmlakeSettings): Record<string, cloudwatch.Alarm> {
@@ -525,9 +535,202 @@ export class CrmlakeStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      ...this.operationsAlarms(settings, handlerMetric),
     };
     const action = new actions.SnsAction(this.alarmTopic);
     for (const alarm of Object.values(alarms)) alarm.addAlarmAction(action);
     return alarms;
+  }
+
+  /**
+   * Alarms on what did not happen (staleness, silence) and on limits being neared (queue age, throttles, duration
+   * near the timeout). docs/runbook.md says what each means and what to do.
+   */
+  private operationsAlarms(
+    settings: CrmlakeSettings,
+    handlerMetric: (service: string, metricName: string, period: Duration) => cloudwatch.Metric,
+  ): Record<string, cloudwatch.Alarm> {
+    const hour = Duration.hours(1);
+    const fiveMinutes = Duration.minutes(5);
+    // "Nothing for N hours": N one-hour periods, every one without a datapoint. The handler publishes a metric
+    // only when the thing happened, so a missing datapoint is an hour without it: missing data breaches.
+    const absentFor = (metric: cloudwatch.Metric, hours: number) => ({
+      metric: metric.with({ statistic: cloudwatch.Stats.SAMPLE_COUNT, period: hour }),
+      threshold: 1,
+      evaluationPeriods: hours,
+      datapointsToAlarm: hours,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    const atLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    } as const;
+    const alarms: Record<string, cloudwatch.Alarm> = {
+      // RunDuration is published once per run that succeeded (functions/score.ts), never otherwise.
+      ScoringStale: new cloudwatch.Alarm(this, "ScoringStaleAlarm", {
+        alarmDescription: `No scoring run has succeeded for ${settings.scoringStaleHours} hours: the published scores are getting old`,
+        ...absentFor(handlerMetric(METRIC_SERVICES.score, "RunDuration", hour), settings.scoringStaleHours),
+      }),
+      // DropsIngested is published once per drop ingested (functions/ingest.ts).
+      IngestSilence: new cloudwatch.Alarm(this, "IngestSilenceAlarm", {
+        alarmDescription: `No drop has been ingested for ${settings.ingestSilenceHours} hours: is a source still delivering?`,
+        ...absentFor(
+          handlerMetric(METRIC_SERVICES.ingest, "DropsIngested", hour),
+          settings.ingestSilenceHours,
+        ),
+      }),
+      IngestQueueAge: new cloudwatch.Alarm(this, "IngestQueueAgeAlarm", {
+        alarmDescription:
+          `A landed file has waited more than ${OPERATIONS_THRESHOLDS.queueAgeSeconds / 60} minutes for ingest ` +
+          "for 15 minutes: a backlog, or ingest is failing and retrying",
+        metric: this.ingestQueue.metricApproximateAgeOfOldestMessage({
+          period: fiveMinutes,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: OPERATIONS_THRESHOLDS.queueAgeSeconds,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    };
+    for (const [key, fn, timeout] of [
+      ["Ingest", this.ingest, INGEST_SIZING.timeout],
+      ["Scoring", this.scoring, SCORING_SIZING.timeout],
+    ] as const) {
+      alarms[`${key}Throttles`] = new cloudwatch.Alarm(this, `${key}ThrottlesAlarm`, {
+        alarmDescription: `Lambda throttled the ${key.toLowerCase()} function (account or function concurrency limit)`,
+        metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        ...atLeastOnce,
+      });
+      const limit = Math.round(timeout.toMilliseconds() * OPERATIONS_THRESHOLDS.nearTimeoutShare);
+      alarms[`${key}NearTimeout`] = new cloudwatch.Alarm(this, `${key}NearTimeoutAlarm`, {
+        alarmDescription:
+          `An invocation of the ${key.toLowerCase()} function took more than ` +
+          `${OPERATIONS_THRESHOLDS.nearTimeoutShare * 100} % of its ${timeout.toMinutes()}-minute timeout`,
+        metric: fn.function.metricDuration({ period: fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: limit,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    return alarms;
+  }
+
+  /** One page: every alarm's state, then the metrics they watch, ingest on the left and scoring on the right. */
+  private createDashboard(): cloudwatch.Dashboard {
+    const hour = Duration.hours(1);
+    const fiveMinutes = Duration.minutes(5);
+    const handler = (
+      service: string,
+      metricName: string,
+      label: string,
+      statistic: string = cloudwatch.Stats.SUM,
+    ) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service },
+        statistic,
+        period: hour,
+        label,
+      });
+    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
+    const timeoutLine = (timeout: Duration): cloudwatch.HorizontalAnnotation => ({
+      value: timeout.toMilliseconds(),
+      label: "timeout",
+      color: cloudwatch.Color.RED,
+    });
+    const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      defaultInterval: Duration.days(7),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: "Alarms",
+        alarms: Object.values(this.alarms),
+        width: 24,
+        height: 4,
+      }),
+    );
+    dashboard.addWidgets(
+      graph(
+        "Ingest: drops",
+        [
+          handler(METRIC_SERVICES.ingest, "DropsIngested", "ingested"),
+          handler(METRIC_SERVICES.ingest, "DropsRejected", "rejected"),
+          handler(METRIC_SERVICES.ingest, "MessagesFailed", "failed (retried)"),
+        ],
+        [
+          handler(METRIC_SERVICES.ingest, "RowsIn", "rows in"),
+          handler(METRIC_SERVICES.ingest, "RowsQuarantined", "rows quarantined"),
+        ],
+      ),
+      graph(
+        "Scoring: runs",
+        [
+          handler(METRIC_SERVICES.score, "RunDuration", "succeeded", cloudwatch.Stats.SAMPLE_COUNT),
+          handler(METRIC_SERVICES.score, "RunFailed", "failed"),
+          handler(METRIC_SERVICES.score, "RunInterrupted", "interrupted (resumed)"),
+        ],
+        [handler(METRIC_SERVICES.score, "AthenaBytesScanned", "Athena bytes scanned")],
+      ),
+    );
+    dashboard.addWidgets(
+      graph(
+        "Ingest queue",
+        [
+          this.ingestQueue.metricApproximateNumberOfMessagesVisible({
+            period: fiveMinutes,
+            label: "waiting",
+          }),
+          this.ingestDeadLetters.metricApproximateNumberOfMessagesVisible({
+            period: fiveMinutes,
+            label: "dead letters",
+          }),
+        ],
+        [
+          this.ingestQueue.metricApproximateAgeOfOldestMessage({
+            period: fiveMinutes,
+            label: "oldest message age (s)",
+          }),
+        ],
+      ),
+      graph("Scoring dead letters", [
+        this.scoringDeadLetters.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          label: "dead letters",
+        }),
+      ]),
+    );
+    for (const [name, fn, timeout] of [
+      ["Ingest", this.ingest, INGEST_SIZING.timeout],
+      ["Scoring", this.scoring, SCORING_SIZING.timeout],
+    ] as const) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: `${name} Lambda: duration`,
+          left: [
+            fn.function.metricDuration({
+              period: fiveMinutes,
+              statistic: cloudwatch.Stats.MAXIMUM,
+              label: "max",
+            }),
+          ],
+          leftAnnotations: [timeoutLine(timeout)],
+          width: 12,
+          height: 6,
+        }),
+        graph(`${name} Lambda: invocations`, [
+          fn.function.metricInvocations({ period: fiveMinutes, label: "invocations" }),
+          fn.function.metricErrors({ period: fiveMinutes, label: "errors" }),
+          fn.function.metricThrottles({ period: fiveMinutes, label: "throttles" }),
+        ]),
+      );
+    }
+    return dashboard;
   }
 }

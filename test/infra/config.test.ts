@@ -28,6 +28,8 @@ describe("readSettings", () => {
       noncurrentVersionDays: 30,
       alarmEmail: undefined,
       quarantineRatioThreshold: 0.05,
+      scoringStaleHours: 26,
+      ingestSilenceHours: 48,
       destroyData: false,
       runConfig: undefined,
       architecture: "x86_64",

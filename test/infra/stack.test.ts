@@ -727,11 +727,18 @@ describe("alarms", () => {
   });
 
   it("sends every alarm to the topic", () => {
-    s.template.resourceCountIs("AWS::CloudWatch::Alarm", 6);
+    s.template.resourceCountIs("AWS::CloudWatch::Alarm", Object.keys(s.stack.alarms).length);
     s.template.allResourcesProperties("AWS::CloudWatch::Alarm", {
       AlarmActions: [{ Ref: id(s.stack.alarmTopic) }],
-      TreatMissingData: "notBreaching",
     });
+    // Only the alarms on something that did not happen (test/infra/operations.test.ts) treat no data as bad.
+    for (const [key, a] of Object.entries(s.stack.alarms)) {
+      const missing = resourceOf(a).Properties.TreatMissingData;
+      expect([key, missing]).toEqual([
+        key,
+        ["ScoringStale", "IngestSilence"].includes(key) ? "breaching" : "notBreaching",
+      ]);
+    }
   });
 
   it.each([

@@ -1,0 +1,181 @@
+/**
+ * Operations (issue 18, item 5): the alarms on what did not happen (scoring staleness, ingest silence) and on
+ * limits being neared (queue age, throttles, duration near the timeout), the dashboard, and that each alarm
+ * watches a metric its handler actually publishes. docs/runbook.md has a section per alarm.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../infra/config.ts";
+import {
+  INGEST_SIZING,
+  METRIC_SERVICES,
+  METRICS_NAMESPACE,
+  OPERATIONS_THRESHOLDS,
+  SCORING_SIZING,
+} from "../../infra/stacks/crmlake-stack.ts";
+import { cleanup, logicalId, type Synth, synth } from "./helpers.ts";
+
+type Props = Record<string, unknown>;
+
+describe("operations alarms and dashboard", () => {
+  let s: Synth;
+  beforeAll(() => {
+    s = synth();
+  });
+  afterAll(() => cleanup(s));
+
+  const resources = () =>
+    s.template.toJSON().Resources as Record<string, { Type: string; Properties: Props }>;
+  const alarm = (key: string): Props => {
+    const a = s.stack.alarms[key];
+    if (a === undefined) throw new Error(`no alarm ${key}`);
+    return resources()[logicalId(s, a)]?.Properties ?? {};
+  };
+  const ref = (construct: Parameters<typeof logicalId>[1]) => ({ Ref: logicalId(s, construct) });
+
+  it("has the six original alarms and seven operations alarms, each sending to the topic", () => {
+    expect(Object.keys(s.stack.alarms).sort()).toEqual(
+      [
+        "IngestDeadLetters",
+        "ScoringDeadLetters",
+        "IngestErrors",
+        "ScoringErrors",
+        "RunFailed",
+        "QuarantineRatio",
+        "ScoringStale",
+        "IngestSilence",
+        "IngestQueueAge",
+        "IngestThrottles",
+        "ScoringThrottles",
+        "IngestNearTimeout",
+        "ScoringNearTimeout",
+      ].sort(),
+    );
+    s.template.resourceCountIs("AWS::CloudWatch::Alarm", Object.keys(s.stack.alarms).length);
+    s.template.allResourcesProperties("AWS::CloudWatch::Alarm", {
+      AlarmActions: [{ Ref: logicalId(s, s.stack.alarmTopic) }],
+    });
+  });
+
+  it.each([
+    ["ScoringStale", METRIC_SERVICES.score, "RunDuration", 26],
+    ["IngestSilence", METRIC_SERVICES.ingest, "DropsIngested", 48],
+  ])(
+    "%s fires after N hours without a %s/%s datapoint (missing data breaches)",
+    (key, service, name, hours) => {
+      expect(alarm(key)).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: name,
+        Dimensions: [{ Name: "service", Value: service }],
+        Statistic: "SampleCount",
+        Period: 3600,
+        EvaluationPeriods: hours,
+        DatapointsToAlarm: hours,
+        Threshold: 1,
+        ComparisonOperator: "LessThanThreshold",
+        TreatMissingData: "breaching",
+      });
+    },
+  );
+
+  it("watches metrics the handlers publish: RunDuration only when a run succeeded, DropsIngested per drop", () => {
+    const score = readFileSync(join(PROJECT_ROOT, "functions", "score.ts"), "utf8");
+    const ingest = readFileSync(join(PROJECT_ROOT, "functions", "ingest.ts"), "utf8");
+    expect(score).toContain(
+      `new Metrics({ namespace: "${METRICS_NAMESPACE}", serviceName: "${METRIC_SERVICES.score}" })`,
+    );
+    expect(score.match(/addMetric\("RunDuration"/g)).toHaveLength(1);
+    // Published after the "succeeded" outcome only: it follows every early return (already done, running).
+    expect(score.indexOf('addMetric("RunDuration"')).toBeGreaterThan(
+      score.indexOf('outcome.kind === "already_running"'),
+    );
+    expect(ingest).toContain('addMetric("DropsIngested", MetricUnit.Count, 1)');
+  });
+
+  it("fires when the ingest queue's oldest message is older than an hour for 15 minutes", () => {
+    expect(alarm("IngestQueueAge")).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateAgeOfOldestMessage",
+      Dimensions: [
+        { Name: "QueueName", Value: { "Fn::GetAtt": [logicalId(s, s.stack.ingestQueue), "QueueName"] } },
+      ],
+      Statistic: "Maximum",
+      Period: 300,
+      EvaluationPeriods: 3,
+      Threshold: OPERATIONS_THRESHOLDS.queueAgeSeconds,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+  });
+
+  it.each([
+    ["Ingest", () => s.stack.ingest, INGEST_SIZING.timeout.toMilliseconds()],
+    ["Scoring", () => s.stack.scoring, SCORING_SIZING.timeout.toMilliseconds()],
+  ])("%s: alarms on any throttle and on a duration above 80 %% of the timeout", (key, fn, timeoutMs) => {
+    expect(alarm(`${key}Throttles`)).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Throttles",
+      Dimensions: [{ Name: "FunctionName", Value: ref(fn().function) }],
+      Statistic: "Sum",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    expect(alarm(`${key}NearTimeout`)).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Duration",
+      Dimensions: [{ Name: "FunctionName", Value: ref(fn().function) }],
+      Statistic: "Maximum",
+      Threshold: 0.8 * timeoutMs,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    // The threshold is below the timeout the function actually has.
+    const fnProps = resources()[logicalId(s, fn().function)]?.Properties ?? {};
+    expect(0.8 * timeoutMs).toBeLessThan((fnProps.Timeout as number) * 1000);
+  });
+
+  it("takes the staleness and silence hours from context, and refuses more than a week", () => {
+    const c = synth({ "crmlake:scoringStaleHours": "50", "crmlake:ingestSilenceHours": 6 });
+    try {
+      const of = (key: string) => {
+        const a = c.stack.alarms[key];
+        if (a === undefined) throw new Error(`no alarm ${key}`);
+        return (c.template.toJSON().Resources as Record<string, { Properties: Props }>)[logicalId(c, a)]
+          ?.Properties;
+      };
+      expect(of("ScoringStale")).toMatchObject({ EvaluationPeriods: 50, DatapointsToAlarm: 50 });
+      expect(of("IngestSilence")).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6 });
+    } finally {
+      cleanup(c);
+    }
+    expect(() => synth({ "crmlake:scoringStaleHours": 169 })).toThrow(
+      "Context crmlake:scoringStaleHours is 169; expected a whole number of hours from 1 to 168",
+    );
+  });
+
+  it("has a dashboard showing every alarm and the metrics behind them", () => {
+    s.template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    const body = JSON.stringify(
+      s.stack.resolve(resources()[logicalId(s, s.stack.dashboard)]?.Properties.DashboardBody),
+    );
+    for (const a of Object.values(s.stack.alarms)) expect(body).toContain(logicalId(s, a));
+    for (const metric of [
+      "DropsIngested",
+      "DropsRejected",
+      "RowsQuarantined",
+      "RunDuration",
+      "RunFailed",
+      "AthenaBytesScanned",
+      "ApproximateAgeOfOldestMessage",
+      "ApproximateNumberOfMessagesVisible",
+      "Throttles",
+      "Duration",
+    ]) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
+    // Unnamed: CloudFormation names it after the stack, so stages do not collide.
+    expect(resources()[logicalId(s, s.stack.dashboard)]?.Properties.DashboardName).toBeUndefined();
+    s.template.hasOutput("DashboardName", {});
+  });
+});
