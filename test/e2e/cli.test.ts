@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -119,12 +119,22 @@ describe.skipIf(uciMissing)("the UCI Online Retail export with the shipped profi
         string,
         unknown
       >;
-    expect(query("select rows_in, rows_ok, rows_quarantined, status from drops")).toEqual({
+    // 5,268 lines repeat an earlier line in every field (43 of them without a customer): kept by default.
+    expect(query("select rows_in, rows_ok, rows_quarantined, rows_duplicate, status from drops")).toEqual({
       rows_in: 541_909,
       rows_ok: 406_829,
       rows_quarantined: 135_080,
+      rows_duplicate: 5_268,
       status: "ok",
     });
+    expect(ingest.stdout).toContain("5,268 exact duplicates");
+    // The profile's non-product codes (POST, M, C2, D, CRUK, DOT, BANK CHARGES, PADS among the lines with a
+    // customer) stay in the lake, marked.
+    expect(
+      query(
+        "select count(*) filter (where line_type = 'non_product') as non_product, sum(amount) filter (where line_type = 'non_product') as amount, count(*) filter (where line_type is null) as untyped from transactions",
+      ),
+    ).toEqual({ non_product: 1_920, amount: "13402.49", untyped: 0 });
     expect(query("select reason_code, count(*) as n from quarantine group by 1")).toEqual({
       reason_code: "missing_customer_id",
       n: 135_080,
@@ -135,5 +145,17 @@ describe.skipIf(uciMissing)("the UCI Online Retail export with the shipped profi
         "select count(*) filter (where order_id like 'C%') as cancellations, count(*) filter (where order_id like 'C%' and amount >= 0) as non_negative from transactions",
       ),
     ).toEqual({ cancellations: 8_905, non_negative: 0 });
+  }, 300_000);
+
+  it("quarantines the 5,225 later copies of exact duplicates with a customer when the profile says so", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "crmlake-uci-"));
+    const profile = JSON.parse(await readFile(resolve("examples/profiles/online-retail.json"), "utf8"));
+    await writeFile(join(dir, "dedup.json"), JSON.stringify({ ...profile, duplicate_lines: "quarantine" }));
+    const ingest = crmlake(["ingest", "transactions", UCI, "--profile", "dedup.json", "--lake", dir], dir);
+    expect(ingest.code).toBe(0);
+    // 5,268 duplicates: 43 lack a customer (quarantined as missing_customer_id, which comes first), 5,225 go.
+    expect(ingest.stdout).toContain(
+      "541,909 rows: 401,604 ok, 140,305 quarantined (duplicate_line 5,225, missing_customer_id 135,080), 5,268 exact duplicates",
+    );
   }, 300_000);
 });

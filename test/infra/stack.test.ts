@@ -404,6 +404,7 @@ describe("Glue catalog", () => {
       rows_ok: "bigint",
       rows_quarantined: "bigint",
       quarantine_reasons: "map<string,bigint>",
+      rows_duplicate: "bigint",
       error_code: "string",
       error: "string",
       warnings: "array<string>",
@@ -442,6 +443,7 @@ describe("Glue catalog", () => {
       "stg_campaign_contacts",
       "stg_customers",
       "stg_drops",
+      "stg_order_lines",
       "stg_transactions",
     ]);
   });

@@ -45,6 +45,7 @@ describe("ingest of a clean CSV", () => {
         amount: "25.50",
         cost: "10.00",
         discount: "1.25",
+        line_type: null,
         line_number: "2",
         order_month: "2024-01",
       },
@@ -60,6 +61,7 @@ describe("ingest of a clean CSV", () => {
         amount: "-9.99",
         cost: null,
         discount: null,
+        line_type: null,
         line_number: "3",
         order_month: "2024-02",
       },
@@ -76,6 +78,7 @@ describe("ingest of a clean CSV", () => {
         amount: "0.01",
         cost: null,
         discount: "0.00",
+        line_type: null,
         line_number: "4",
         order_month: "2024-02",
       },
@@ -493,5 +496,131 @@ describe("idempotency", () => {
       { status: "duplicate", error_code: "duplicate_drop" },
       { status: "ok", error_code: null },
     ]);
+  });
+});
+
+describe("line types and exact duplicate lines (issue 16)", () => {
+  it("sets line_type from the profile's product ids and pattern; the file's own value wins, other values are refused", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "lines.csv",
+      [
+        "order_id,customer_id,ordered_at,product_id,amount,line_type",
+        "o1,c1,2024-01-05,P1,10.00,",
+        "o1,c1,2024-01-05,POST,3.00,",
+        "o1,c1,2024-01-05,gift_0001_20,20.00,",
+        "o1,c1,2024-01-05,xgift_1,1.00,",
+        "o2,c2,2024-01-06,P2,4.00,NON_PRODUCT",
+        "o2,c2,2024-01-06,POST,2.00,product",
+        "o2,c2,2024-01-06,,1.00,",
+        "o3,c3,2024-01-07,P3,5.00,service",
+        "",
+      ].join("\n"),
+    );
+    const profile = { non_product_lines: { product_ids: ["POST"], product_id_pattern: "gift_[0-9_]+" } };
+    const { ledger } = await lake.ingest("transactions", path, profile);
+    expect(ledger.quarantine_reasons).toEqual({ bad_value: 1 });
+    expect(await lake.query("SELECT product_id, line_type FROM transactions ORDER BY line_number")).toEqual([
+      { product_id: "P1", line_type: "product" },
+      { product_id: "POST", line_type: "non_product" },
+      // The pattern matches the whole id: gift_0001_20 matches, xgift_1 does not.
+      { product_id: "gift_0001_20", line_type: "non_product" },
+      { product_id: "xgift_1", line_type: "product" },
+      // The file says so: its value wins over the rule, in any case.
+      { product_id: "P2", line_type: "non_product" },
+      { product_id: "POST", line_type: "product" },
+      { product_id: null, line_type: "product" },
+    ]);
+    const reasons = await lake.query("SELECT reason FROM quarantine");
+    expect(reasons[0]?.reason).toBe('line_type "service" is not one of product, non_product');
+  });
+
+  it("leaves line_type NULL without a rule or a column, and old files without the column read it as NULL", async () => {
+    const lake = await tempLake();
+    await lake.ingest(
+      "transactions",
+      await lake.file("old.csv", `${HEADER}\no1,c1,2024-01-05,P1,,,,1,10.00,,\n`),
+    );
+    await lake.ingest(
+      "transactions",
+      await lake.file(
+        "new.csv",
+        "order_id,customer_id,ordered_at,product_id,amount,line_type\no2,c1,2024-01-06,POST,3.00,non_product\n",
+      ),
+    );
+    expect(await lake.query("SELECT order_id, line_type FROM transactions ORDER BY order_id")).toEqual([
+      { order_id: "o1", line_type: null },
+      { order_id: "o2", line_type: "non_product" },
+    ]);
+  });
+
+  it("counts exact duplicate lines in the ledger and keeps them by default", async () => {
+    const lake = await tempLake();
+    const lines = [
+      "order_id,customer_id,ordered_at,amount",
+      "o1,c1,2024-01-05,10.00",
+      "o1,c1,2024-01-05,10.00",
+      "o1,c1,2024-01-05,10.00",
+      // Same values, other spelling: not an exact duplicate.
+      "o1,c1,2024-01-05,10.0",
+      // Duplicates without a customer count too, though quarantined for that.
+      "o2,,2024-01-06,5.00",
+      "o2,,2024-01-06,5.00",
+      "",
+    ];
+    const { ledger } = await lake.ingest("transactions", await lake.file("dups.csv", lines.join("\n")));
+    expect(ledger).toMatchObject({ rows_in: 6, rows_ok: 4, rows_quarantined: 2, rows_duplicate: 3 });
+    expect(ledger.quarantine_reasons).toEqual({ missing_customer_id: 2 });
+    expect(await lake.query("SELECT rows_duplicate FROM drops")).toEqual([{ rows_duplicate: "3" }]);
+  });
+
+  it("quarantines the later copies as duplicate_line with duplicate_lines = quarantine, in CSV and JSON Lines", async () => {
+    const lake = await tempLake();
+    const csv = await lake.file(
+      "dups.csv",
+      [
+        "order_id,customer_id,ordered_at,amount",
+        "o1,c1,2024-01-05,10.00",
+        "o2,c1,2024-01-05,1.00",
+        "o1,c1,2024-01-05,10.00",
+        "",
+      ].join("\n"),
+    );
+    const profile = { duplicate_lines: "quarantine" };
+    const { ledger } = await lake.ingest("transactions", csv, profile);
+    expect(ledger).toMatchObject({ rows_in: 3, rows_ok: 2, rows_quarantined: 1, rows_duplicate: 1 });
+    expect(ledger.quarantine_reasons).toEqual({ duplicate_line: 1 });
+    expect(await lake.query("SELECT order_id, line_number FROM transactions ORDER BY line_number")).toEqual([
+      { order_id: "o1", line_number: "2" },
+      { order_id: "o2", line_number: "3" },
+    ]);
+    expect(await lake.query("SELECT line_number, reason_code, raw FROM quarantine")).toEqual([
+      {
+        line_number: "4",
+        reason_code: "duplicate_line",
+        raw: '{"order_id":"o1","customer_id":"c1","ordered_at":"2024-01-05","amount":"10.00"}',
+      },
+    ]);
+
+    const jsonl = await lake.file(
+      "dups.jsonl",
+      [
+        '{"order_id":"o9","customer_id":"c9","ordered_at":"2024-01-05","amount":"1.00"}',
+        '{"order_id":"o9","customer_id":"c9","ordered_at":"2024-01-05","amount":"1.00"}',
+        '{"order_id":"o9","customer_id":"c9","ordered_at":"2024-01-05","amount":"2.00"}',
+        "",
+      ].join("\n"),
+    );
+    const json = await lake.ingest("transactions", jsonl, profile);
+    expect(json.ledger).toMatchObject({ rows_in: 3, rows_ok: 2, rows_duplicate: 1 });
+    expect(json.ledger.quarantine_reasons).toEqual({ duplicate_line: 1 });
+  });
+
+  it("refuses a non_product_lines pattern that is not a regular expression", async () => {
+    const lake = await tempLake();
+    const path = await lake.file("x.csv", "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-05,1.00\n");
+    await expect(
+      lake.ingest("transactions", path, { non_product_lines: { product_id_pattern: "gift_(" } }),
+    ).rejects.toThrow(/non_product_lines.product_id_pattern: not a regular expression/);
   });
 });

@@ -39,7 +39,9 @@ export function summarize(ledger: LedgerRecord): string {
   const reasons = Object.entries(ledger.quarantine_reasons)
     .map(([code, n]) => `${code} ${fmt(n ?? 0)}`)
     .join(", ");
-  return `${basename(ledger.source)} → ${fmt(ledger.rows_in)} rows: ${fmt(ledger.rows_ok)} ok, ${fmt(ledger.rows_quarantined)} quarantined${reasons ? ` (${reasons})` : ""} in ${(ledger.duration_ms / 1000).toFixed(1)} s [drop ${ledger.drop_id}]`;
+  // Duplicates are kept unless the profile quarantines them; either way the line says how many there were.
+  const duplicates = ledger.rows_duplicate ? `, ${fmt(ledger.rows_duplicate)} exact duplicates` : "";
+  return `${basename(ledger.source)} → ${fmt(ledger.rows_in)} rows: ${fmt(ledger.rows_ok)} ok, ${fmt(ledger.rows_quarantined)} quarantined${reasons ? ` (${reasons})` : ""}${duplicates} in ${(ledger.duration_ms / 1000).toFixed(1)} s [drop ${ledger.drop_id}]`;
 }
 
 export const ingestCommand: Command = {

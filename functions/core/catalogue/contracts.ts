@@ -120,6 +120,15 @@ const transactions: DatasetContract = {
       nonNegative: true,
       description: "Discount granted on the line (≥ 0)",
     },
+    {
+      name: "line_type",
+      type: "varchar",
+      required: false,
+      allowed: ["product", "non_product"],
+      addedLater: true,
+      description:
+        "product, or non_product for a line that sells no product (postage, a fee, an adjustment); a profile's non_product_lines can set it. Empty or absent reads as product. Non-product lines leave the customer and product models",
+    },
   ],
 };
 
@@ -242,6 +251,8 @@ export const REASON_CODES = {
   bad_date_range: "ends_on is before starts_on",
   future_date:
     "An order, sign-up or contact date lies after the day of ingest plus calendar.future_date_tolerance_days (in calendar.time_zone)",
+  duplicate_line:
+    "The line repeats an earlier line of the same drop in every field (only with the profile's duplicate_lines = \"quarantine\"; by default duplicates are kept and counted in the ledger's rows_duplicate)",
 } as const;
 
 export type ReasonCode = keyof typeof REASON_CODES;

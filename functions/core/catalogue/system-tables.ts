@@ -237,6 +237,12 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
       col("rows_ok", "bigint", "Rows written to the curated dataset"),
       col("rows_quarantined", "bigint", "Rows written to the quarantine"),
       col("quarantine_reasons", "map(varchar, bigint)", "Quarantined rows per reason code"),
+      col(
+        "rows_duplicate",
+        "bigint",
+        "Rows that repeat an earlier row of the drop in every field (kept, or quarantined as duplicate_line); " +
+          "null in records written before it was counted",
+      ),
       col("error_code", "varchar", "Stable code of the whole-file error of a rejected drop"),
       col("error", "varchar", "Message of the whole-file error of a rejected drop"),
       col("warnings", "array(varchar)", "Warnings, e.g. unknown columns that were ignored"),

@@ -1,9 +1,18 @@
 /** CSV rows of the four datasets, in the contract's column order (functions/core/catalogue/contracts.ts). */
 import { CONTRACTS, type DatasetName } from "../catalogue/contracts.ts";
 
+/**
+ * Columns the generator never writes: it sells products only, and a file without `line_type` reads every line
+ * as a product line.
+ */
+export const NOT_GENERATED: ReadonlySet<string> = new Set(["line_type"]);
+
 /** The header line of a dataset's file: its contract columns, comma-separated. */
 export function headerOf(dataset: DatasetName): string {
-  return CONTRACTS[dataset].columns.map((c) => c.name).join(",");
+  return CONTRACTS[dataset].columns
+    .filter((c) => !NOT_GENERATED.has(c.name))
+    .map((c) => c.name)
+    .join(",");
 }
 
 /** One transaction line as text fields (nothing the generator writes contains a comma, quote or line end). */

@@ -16,6 +16,7 @@ import { errorMessage, IngestError } from "../errors.ts";
 import type { BrokenRecord, CsvLayout } from "./csv-scan.ts";
 import { type FutureDateLimit, futureDateChecks } from "./future-dates.ts";
 import { decodeHead, type FileFacts, looksBinary, parseFirstRecord, readTextHead } from "./inspect.ts";
+import { lineTypeRaw, quarantineDuplicatesSql, quarantinesDuplicates, recordHashSql } from "./line-rules.ts";
 import type { SourceProfile } from "./profile.ts";
 
 /** What converting one drop produced, in a local staging directory. */
@@ -23,6 +24,8 @@ export interface Conversion {
   rowsIn: number;
   rowsOk: number;
   rowsQuarantined: number;
+  /** Records that repeat an earlier record of the drop in every field (line-rules.ts), kept or quarantined. */
+  rowsDuplicate: number;
   reasons: Partial<Record<ReasonCode, number>>;
   /** Curated Parquet files, with the Hive partition value when the dataset is partitioned. */
   curatedFiles: { localPath: string; partitionValue?: string }[];
@@ -564,6 +567,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     checks.push({ when: "__dup IS NOT NULL", code: "malformed_row", message: "__dup" });
   }
   const columnSqls = new Map<string, ColumnSql>();
+  let productRaw: string | undefined;
   for (const column of contract.columns) {
     const resolution = resolutions.get(column.name) ?? { kind: "absent" };
     let raw: string;
@@ -579,6 +583,10 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
         WHEN ${l} IS NULL OR ${r} IS NULL THEN ${sqlString(`${resolution.label}: `)} || ${a} || ' × ' || ${b}
         ELSE CAST(TRY_CAST(${l} * ${r} AS DECIMAL(18,2)) AS VARCHAR) END`;
     } else raw = "CAST(NULL AS VARCHAR)";
+    // line_type: the file's value, else the profile's non_product_lines rule on the product id (line-rules.ts).
+    if (column.name === "line_type")
+      raw = lineTypeRaw(profile, resolution.kind === "absent" ? undefined : raw, productRaw);
+    if (column.name === "product_id" && resolution.kind !== "absent") productRaw = raw;
     const sql = columnSql(column, profile, timeZone, resolution.kind === "product");
     if (resolution.kind === "column" && idSources.has(resolution.source) && facts.format === "jsonl") {
       sql.checks.push({
@@ -631,8 +639,9 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   try {
     await connection.run(`CREATE TEMP TABLE ${typedTable} AS
       SELECT ${outputs.join(", ")}, ${facts.format === "csv" ? "" : "k, "}__fail,
-        CASE WHEN __fail IS NOT NULL THEN ${rawJson} END AS raw,
-        ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason
+        ${quarantinesDuplicates(profile) ? rawJson : `CASE WHEN __fail IS NOT NULL THEN ${rawJson} END`} AS raw,
+        ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason,
+        ${recordHashSql(facts.format === "jsonl" ? ["__line"] : sources.map((_, i) => `c${i + 1}`))} AS __hash
       FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
         FROM (SELECT *, ${rawColumns.join(", ")} FROM (${src("a")}))))`);
   } finally {
@@ -640,8 +649,16 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   }
   const typedRows = (where: string) =>
     `SELECT *${facts.format === "csv" ? ", rowid + 1 AS k" : ""} FROM ${typedTable} WHERE ${where}`;
-  const counted = await connection.runAndReadAll(`SELECT count(*) AS n FROM ${typedTable}`);
+  if (quarantinesDuplicates(profile)) {
+    await connection.run(
+      quarantineDuplicatesSql(typedTable, facts.format === "csv" ? "rowid" : "k", checks.length + 1),
+    );
+  }
+  const counted = await connection.runAndReadAll(
+    `SELECT count(*) AS n, count(*) - count(DISTINCT __hash) AS d FROM ${typedTable}`,
+  );
   const parsedCount = Number(counted.getRowObjectsJS()[0]?.n ?? 0);
+  const rowsDuplicate = Number(counted.getRowObjectsJS()[0]?.d ?? 0);
   const rejectsTable = `rejects_${runId}_a`;
   if (!hasRejectsTable)
     await connection.run(
@@ -798,6 +815,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     rowsIn,
     rowsOk,
     rowsQuarantined,
+    rowsDuplicate,
     reasons,
     curatedFiles: rowsOk > 0 ? await listParquet(curatedDir, partition?.column) : [],
     ...(rowsQuarantined > 0 ? { quarantineFile } : {}),

@@ -305,6 +305,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     rows_ok: conversion.rowsOk,
     rows_quarantined: conversion.rowsQuarantined,
     quarantine_reasons: conversion.reasons,
+    rows_duplicate: conversion.rowsDuplicate,
     error_code: null,
     error: null,
     warnings: conversion.warnings,

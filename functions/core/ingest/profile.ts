@@ -64,9 +64,49 @@ const profileFields = z.strictObject({
   defaults: z.record(z.string().min(1), z.string()).default({}),
   /** Source columns to drop silently (no "unknown column" warning). */
   ignore_columns: z.array(z.string().min(1)).default([]),
+  /**
+   * Transactions: the lines that sell no product (postage, fees, manual adjustments, discount lines), by
+   * product id. A line whose product id is listed, or matches the pattern (a whole-id match, RE2 syntax as
+   * DuckDB's regexp_full_match reads it; case-sensitive), gets line_type non_product, any other line product.
+   * A file's own line_type column wins where it has a value. Non-product lines stay in the lake but leave the
+   * customer and product models (docs/definitions.md, Non-product lines).
+   */
+  non_product_lines: z
+    .strictObject({
+      product_ids: z.array(z.string().min(1)).default([]),
+      product_id_pattern: z
+        .string()
+        .min(1)
+        .refine(
+          (pattern) => {
+            try {
+              new RegExp(pattern);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: "not a regular expression" },
+        )
+        .optional(),
+    })
+    .optional(),
+  /**
+   * Exact duplicate lines (a line repeating an earlier line of the drop in every field): "keep" (the default)
+   * curates every copy and counts them in the ledger's rows_duplicate; "quarantine" keeps the first copy and
+   * quarantines the others as duplicate_line.
+   */
+  duplicate_lines: z.enum(["keep", "quarantine"]).default("keep"),
 });
 
 export const profileSchema = profileFields.superRefine((profile, context) => {
+  if (profile.non_product_lines && profile.dataset !== undefined && profile.dataset !== "transactions") {
+    context.addIssue({
+      code: "custom",
+      path: ["non_product_lines"],
+      message: `applies to transactions only, and the profile is for ${profile.dataset}`,
+    });
+  }
   // One character for both would read "1,5" as 15: no file can be read right with such a profile.
   if (profile.thousands_separator === profile.decimal_separator) {
     context.addIssue({

@@ -29,6 +29,11 @@ export interface LedgerRecord {
   rows_quarantined: number;
   /** Quarantined rows per reason code. */
   quarantine_reasons: Partial<Record<ReasonCode, number>>;
+  /**
+   * Rows that repeat an earlier row of the drop in every field, whatever became of them (kept by default;
+   * quarantined as duplicate_line when the profile says so). Absent in records written before it was counted.
+   */
+  rows_duplicate?: number;
   error_code: string | null;
   error: string | null;
   warnings: string[];
