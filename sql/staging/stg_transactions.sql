@@ -1,8 +1,8 @@
--- question: Which order lines count in this run, with their category, channel, store and margin filled in?
--- grain: one row per order line dated on or before as_of
--- depends_on: stg_drops
--- sources: transactions
+-- question: Which product lines count in this run, with their category, channel, store and margin filled in?
+-- grain: one row per product line (line_type product or NULL) dated on or before as_of
+-- depends_on: stg_order_lines
 -- materialized: view
+-- note: The product lines of stg_order_lines. Non-product lines (line_type = 'non_product': postage, fees, adjustments) stay in the lake and in stg_order_lines but leave every model that reads this one: customer value, tiers, RFM, orders, occasions and product performance count products only (docs/definitions.md, Non-product lines; non_product_lines reports them).
 -- note: Overlapping exports count once: an order's lines come from the latest drop, in ingest order (stg_drops), that holds the order. A later export that repeats an order replaces all its lines, so corrections and cancellations are sent as the whole order again.
 -- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.
 -- note: When cost is absent, margin = amount × margin.default_rate and cost = amount − margin.
@@ -24,50 +24,7 @@
 -- column is_return_line boolean: True when the line refunds money (amount < 0).
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.
-with versions as (
-  select
-    t.*,
-    RANK() OVER (PARTITION BY t.order_id ORDER BY COALESCE(d.ingest_seq, 0) DESC) AS version_rank
-  from transactions AS t
-  left join stg_drops AS d on d.drop_id = t.drop_id
-),
-
-days as (
-  select
-    *,
-    -- The UTC arm costs nothing; the conversion costs about 0.3 µs a line, so UTC does not pay for it.
-    CASE
-      WHEN {{ calendar.time_zone }} = 'UTC' THEN CAST(ordered_at AS DATE)
-      -- Trino takes only a literal after AT TIME ZONE, and the value is a zone, not an output column:
-      ELSE CAST(with_timezone(ordered_at, 'UTC') AT TIME ZONE {{ calendar.time_zone }} AS DATE) -- lint: allow varchar-parameter-column
-    END AS ordered_on
-  from versions
-  where version_rank = 1
-    and order_month <= {{ as_of_partition_month }}
-),
-
-lines as (
-  select
-    order_id,
-    customer_id,
-    ordered_at,
-    ordered_on,
-    order_month,
-    product_id,
-    COALESCE(category, 'unknown') AS category,
-    COALESCE(channel, 'unknown') AS channel,
-    COALESCE(store_id, 'unknown') AS store_id,
-    COALESCE(quantity, 1) AS quantity,
-    amount,
-    cost,
-    COALESCE(discount, CAST(0 AS DECIMAL(18,2))) AS discount,
-    drop_id,
-    line_number
-  from days
-  where ordered_on <= {{ as_of }}
-),
-
-final as (
+with final as (
   select
     order_id,
     customer_id,
@@ -80,15 +37,14 @@ final as (
     store_id,
     quantity,
     amount,
-    CAST(CASE WHEN cost IS NULL THEN amount - amount * {{ margin.default_rate }} ELSE cost END AS DECIMAL(18,6))
-      AS line_cost,
-    CAST(CASE WHEN cost IS NULL THEN amount * {{ margin.default_rate }} ELSE amount - cost END AS DECIMAL(18,6))
-      AS line_margin,
+    line_cost,
+    line_margin,
     discount,
-    amount < CAST(0 AS DECIMAL(18,2)) AS is_return_line,
+    is_return_line,
     drop_id,
     line_number
-  from lines
+  from stg_order_lines
+  where is_product_line
 )
 
 select * from final

@@ -90,6 +90,19 @@ export function generateLake(options: {
           });
         }
       }
+      // Postage on some web orders: a non-product line, which the customer and product models leave out.
+      if (channel === "web" && next() < 0.3) {
+        transactions.push({
+          order_id: orderId,
+          customer_id: id,
+          ordered_at: when.toISOString().replace("T", " ").slice(0, 19),
+          category: null,
+          channel,
+          product_id: "POST",
+          amount: "4.95",
+          line_type: "non_product",
+        });
+      }
       day += 1 + Math.floor(next() * 120);
     }
     if (next() < 0.3)

@@ -29,6 +29,11 @@ export interface TransactionFixture {
   quantity?: number;
   cost?: string | null;
   discount?: string | null;
+  /**
+   * Written only when some line of the fixture has one: without, the file lacks the column, as files ingested
+   * before the column existed do (every line then reads as a product line).
+   */
+  line_type?: "product" | "non_product" | null;
 }
 
 export interface CustomerFixture {
@@ -86,6 +91,7 @@ export async function makeLake(fixture: LakeFixture): Promise<string> {
           : `COPY (${select}) TO ${sqlString(join(target, "fixture.parquet"))} (FORMAT parquet)`,
       );
     };
+    const lineTypes = (fixture.transactions ?? []).some((t) => t.line_type !== undefined);
     await write(
       "transactions",
       (fixture.transactions ?? []).map(
@@ -102,12 +108,13 @@ export async function makeLake(fixture: LakeFixture): Promise<string> {
             literal(t.amount, "DECIMAL(18,2)"),
             literal(t.cost, "DECIMAL(18,2)"),
             literal(t.discount, "DECIMAL(18,2)"),
+            ...(lineTypes ? [literal(t.line_type, "VARCHAR")] : []),
             literal("fixture", "VARCHAR"),
             literal(i + 2, "BIGINT"),
             literal(t.ordered_at.slice(0, 7), "VARCHAR"),
           ].join(", ")})`,
       ),
-      "order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount, cost, discount, drop_id, line_number, order_month",
+      `order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount, cost, discount, ${lineTypes ? "line_type, " : ""}drop_id, line_number, order_month`,
       true,
     );
     await write(

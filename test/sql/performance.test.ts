@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LakeFixture, makeLake, read, removeLake, run } from "./helpers.ts";
+import type { Row } from "../../functions/core/ports/warehouse.ts";
+import { type LakeFixture, makeLake, read, removeLake, run, runAndRead } from "./helpers.ts";
 
 const AS_OF = "2024-02-29";
 
@@ -85,6 +86,9 @@ const row = (
   units,
   orders,
   customers,
+  // The history begins on 2024-01-05, so January is partial; as_of 2024-02-29 ends February.
+  is_partial: month === "2024-01-01",
+  partial_reason: month === "2024-01-01" ? "first_month" : null,
 });
 
 describe("performance by month", () => {
@@ -125,5 +129,42 @@ describe("performance by month", () => {
       row("2024-02-01", "s1", "store_id", "-10.00", "-3.00", "-1", "0", "0"),
       row("2024-02-01", "unknown", "store_id", "33.33", "10.00", "3", "1", "1"),
     ]);
+  });
+});
+
+describe("partial months in performance_by_*", () => {
+  const lines: LakeFixture = {
+    transactions: [
+      { order_id: "a", customer_id: "c1", ordered_at: "2024-01-01", category: "books", amount: "10.00" },
+      { order_id: "b", customer_id: "c1", ordered_at: "2024-02-20", category: "books", amount: "5.00" },
+    ],
+  };
+  const partial = (rows: readonly Row[]) =>
+    rows.map((r) => [r.month_start_on, r.is_partial, r.partial_reason]);
+
+  it("a history beginning on the 1st leaves its first month whole; an as-of before the month's end marks it", async () => {
+    const rows = await runAndRead(lines, {
+      asOf: "2024-02-20",
+      models: ["performance_by_category"],
+      model: "performance_by_category",
+      orderBy: "month_start_on",
+    });
+    expect(partial(rows)).toEqual([
+      ["2024-01-01", false, null],
+      ["2024-02-01", true, "as_of_month"],
+    ]);
+  });
+
+  it("a history that begins after the 1st of the as-of month gives both reasons", async () => {
+    const rows = await runAndRead(
+      { transactions: [{ order_id: "a", customer_id: "c1", ordered_at: "2024-03-05", amount: "1.00" }] },
+      {
+        asOf: "2024-03-30",
+        models: ["performance_by_channel"],
+        model: "performance_by_channel",
+        orderBy: "month_start_on",
+      },
+    );
+    expect(partial(rows)).toEqual([["2024-03-01", true, "first_month, as_of_month"]]);
   });
 });

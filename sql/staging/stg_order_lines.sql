@@ -1,0 +1,98 @@
+-- question: Which order lines count in this run, products and non-products, with their category, channel, store and margin filled in?
+-- grain: one row per order line dated on or before as_of
+-- depends_on: stg_drops
+-- sources: transactions
+-- materialized: view
+-- note: Overlapping exports count once: an order's lines come from the latest drop, in ingest order (stg_drops), that holds the order. A later export that repeats an order replaces all its lines, so corrections and cancellations are sent as the whole order again.
+-- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.
+-- note: When cost is absent, margin = amount × margin.default_rate and cost = amount − margin.
+-- note: Non-product lines (line_type = 'non_product': postage, fees, adjustments) are here with is_product_line false; stg_transactions keeps the product lines, which every customer and product model reads (docs/definitions.md, Non-product lines). A NULL line_type (a file without the column) is a product line.
+-- note: ordered_on is the day of ordered_at in calendar.time_zone, the business's day (docs/definitions.md, Days and the time zone); as_of is a day of that zone too.
+-- column order_id varchar: Order, invoice or receipt id.
+-- column customer_id varchar: Customer id.
+-- column ordered_at timestamp(3): When the order was placed (UTC).
+-- column ordered_on date: The order date: the day of ordered_at in calendar.time_zone.
+-- column order_month varchar: The month of ordered_at in UTC, YYYY-MM: the partition of the curated transactions (a storage key; models use ordered_on).
+-- column product_id varchar: Product (SKU) id, NULL when the source has none.
+-- column category varchar: Product category, 'unknown' when absent.
+-- column channel varchar: Sales channel, 'unknown' when absent.
+-- column store_id varchar: Store or location id, 'unknown' when absent.
+-- column quantity integer: Units; negative for returned units.
+-- column amount decimal(18,2): Net revenue of the line; negative for a refund or return.
+-- column line_cost decimal(18,6): Cost of goods of the line (given, or derived from the default margin rate), 6 decimals.
+-- column line_margin decimal(18,6): Gross margin of the line: amount − line_cost, 6 decimals.
+-- column discount decimal(18,2): Discount granted on the line, 0 when absent.
+-- column is_return_line boolean: True when the line refunds money (amount < 0).
+-- column is_product_line boolean: False for a non-product line (line_type = 'non_product'), true otherwise.
+-- column drop_id varchar: Lineage: the drop the line came from.
+-- column line_number bigint: Lineage: the record number in that drop.
+with versions as (
+  select
+    t.*,
+    RANK() OVER (PARTITION BY t.order_id ORDER BY COALESCE(d.ingest_seq, 0) DESC) AS version_rank
+  from transactions AS t
+  left join stg_drops AS d on d.drop_id = t.drop_id
+),
+
+days as (
+  select
+    *,
+    -- The UTC arm costs nothing; the conversion costs about 0.3 µs a line, so UTC does not pay for it.
+    CASE
+      WHEN {{ calendar.time_zone }} = 'UTC' THEN CAST(ordered_at AS DATE)
+      -- Trino takes only a literal after AT TIME ZONE, and the value is a zone, not an output column:
+      ELSE CAST(with_timezone(ordered_at, 'UTC') AT TIME ZONE {{ calendar.time_zone }} AS DATE) -- lint: allow varchar-parameter-column
+    END AS ordered_on
+  from versions
+  where version_rank = 1
+    and order_month <= {{ as_of_partition_month }}
+),
+
+lines as (
+  select
+    order_id,
+    customer_id,
+    ordered_at,
+    ordered_on,
+    order_month,
+    product_id,
+    COALESCE(category, 'unknown') AS category,
+    COALESCE(channel, 'unknown') AS channel,
+    COALESCE(store_id, 'unknown') AS store_id,
+    COALESCE(quantity, 1) AS quantity,
+    amount,
+    cost,
+    COALESCE(discount, CAST(0 AS DECIMAL(18,2))) AS discount,
+    line_type,
+    drop_id,
+    line_number
+  from days
+  where ordered_on <= {{ as_of }}
+),
+
+final as (
+  select
+    order_id,
+    customer_id,
+    ordered_at,
+    ordered_on,
+    order_month,
+    product_id,
+    category,
+    channel,
+    store_id,
+    quantity,
+    amount,
+    CAST(CASE WHEN cost IS NULL THEN amount - amount * {{ margin.default_rate }} ELSE cost END AS DECIMAL(18,6))
+      AS line_cost,
+    CAST(CASE WHEN cost IS NULL THEN amount * {{ margin.default_rate }} ELSE amount - cost END AS DECIMAL(18,6))
+      AS line_margin,
+    discount,
+    amount < CAST(0 AS DECIMAL(18,2)) AS is_return_line,
+    COALESCE(line_type, 'product') <> 'non_product' AS is_product_line,
+    drop_id,
+    line_number
+  from lines
+)
+
+select * from final
