@@ -3,8 +3,9 @@
  * or before the as-of (the same parameters as `crmlake run --as-of` publishes in clv_model), the three tables are
  * queryable and add up, a re-run replaces its partition, and what cannot be backtested ends in one line that says
  * why (after the progress lines on stderr).
- * The statistical check (recovery, model against naive baseline on 20,000 customers over seeds) is
- * test/slow/clv-generator-recovery.test.ts.
+ * The statistical check (recovery, model against naive baseline on 40,000 customers over seeds) is
+ * test/unit/clv-generator-recovery.test.ts, on customers simulated in memory: here the warehouse's purchase days
+ * from the files are checked to be that simulation's.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,6 +13,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { generatedBuyers } from "../helpers/clv-generator.ts";
 
 const BIN = resolve("bin/crmlake.mjs");
 
@@ -92,6 +94,14 @@ describe("crmlake backtest", () => {
     );
     expect(weeks.at(-1)?.cumulative_naive as number).toBeCloseTo(summary?.naive_purchases as number, 6);
     expect(weeks.reduce((s, w) => s + Number(w.actual_purchases), 0)).toBe(summary?.actual_purchases);
+    // The warehouse counts the purchase days the generator simulated (test/helpers/clv-generator.ts).
+    const simulated = generatedBuyers(7, 3000, "2024-06-30", 184);
+    expect(summary?.customers).toBe(simulated.length);
+    expect(summary?.repeat_buyers).toBe(simulated.filter((b) => b.frequency > 0).length);
+    expect(summary?.actual_purchases).toBe(simulated.reduce((s, b) => s + b.holdout, 0));
+    expect(weeks.map((w) => w.actual_purchases)).toEqual(
+      weeks.map((_, i) => simulated.reduce((s, b) => s + (b.holdoutWeeks[i] ?? 0), 0)),
+    );
     // The model, which lets customers drop out, beats a baseline that does not.
     expect(summary?.mae_model as number).toBeLessThan(summary?.mae_naive as number);
     expect(summary?.model_beats_naive).toBe(true);
