@@ -38,6 +38,8 @@ export interface CrmlakeSettings {
   readonly scheduleTimeZone: string;
   /** Athena stops (and bills no further) any query of the workgroup that scans more than this. */
   readonly bytesScannedCutoff: number;
+  /** The same limit for the analysts' workgroup, which the reader role queries in. */
+  readonly analystBytesScannedCutoff: number;
   /** Retention of the Lambda log groups and of the S3 server access logs. */
   readonly logRetentionDays: number;
   /** Athena query results (the workgroup's output location) expire after this many days. */
@@ -73,6 +75,7 @@ export const DEFAULTS = {
   schedule: "cron(0 3 * * ? *)",
   scheduleTimeZone: "Etc/UTC",
   bytesScannedCutoff: "10GB",
+  analystBytesScannedCutoff: "10GB",
   logRetentionDays: 90,
   resultsRetentionDays: 7,
   rawInfrequentAccessDays: 30,
@@ -115,6 +118,10 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
     bytesScannedCutoff: byteSize(
       get("bytesScannedCutoff") ?? DEFAULTS.bytesScannedCutoff,
       "bytesScannedCutoff",
+    ),
+    analystBytesScannedCutoff: byteSize(
+      get("analystBytesScannedCutoff") ?? DEFAULTS.analystBytesScannedCutoff,
+      "analystBytesScannedCutoff",
     ),
     logRetentionDays: logRetention(get("logRetentionDays") ?? DEFAULTS.logRetentionDays),
     resultsRetentionDays: days(
@@ -181,12 +188,13 @@ export function stackId(stage: string | undefined): string {
 /**
  * A stage name is short (S3 bucket names, which CloudFormation derives from the stack name, keep 63
  * characters), lower-case letters and digits starting with a letter (Glue database names are lower-case,
- * and no `_` or `-`: `crmlake_<stage>` must not read as another stage's run database), and not `run`: the
- * unstaged stack's scoring role may create and drop every database named `crmlake_run_*`, which would
- * include the run databases of a stage `run` (`crmlake_run_run_*`).
+ * and no `_` or `-`: `crmlake_<stage>` must not read as another stage's run database), and neither `run`
+ * (the unstaged stack's scoring role may create and drop every database named `crmlake_run_*`, which would
+ * include the run databases of a stage `run`, `crmlake_run_run_*`) nor `analysts` (its scoring workgroup,
+ * `crmlake_analysts`, is the unstaged stack's analyst workgroup).
  */
 export const STAGE_PATTERN = /^[a-z][a-z0-9]{0,11}$/;
-const RESERVED_STAGES = ["run"] as const;
+const RESERVED_STAGES = ["run", "analysts"] as const;
 
 function stage(value: unknown): string | undefined {
   const s = optionalString(value, "stage");
@@ -202,7 +210,7 @@ function stage(value: unknown): string | undefined {
     return fail(
       "stage",
       s,
-      `a name other than ${RESERVED_STAGES.join(", ")} (its Glue database would overlap the unstaged stack's run databases)`,
+      `a name other than ${RESERVED_STAGES.join(", ")} (its names would overlap the unstaged stack's run databases or analyst workgroup)`,
     );
   }
   return s;

@@ -360,6 +360,35 @@ export class CrmlakeFunction extends Construct {
         resources: [arns.catalog, arns.databases, arns.tables],
       }),
     );
+    // DROP DATABASE … CASCADE drops the run's tables with the database; Glue may do that through
+    // BatchDeleteTable, which the statement above does not name (issue 18: not yet seen on AWS, granted on
+    // the run databases only, where DeleteTable is allowed already).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "RunScopedGlueTablesBatchDelete",
+        actions: ["glue:BatchDeleteTable"],
+        resources: [arns.catalog, arns.databases, arns.tables],
+      }),
+    );
+    // The per-model column lookup reads <catalog>.information_schema.columns, for which Athena lists the
+    // catalog's databases (GetDatabases). This names the stack's database and the run databases, nothing else
+    // of the account; that Glue then lists those (rather than refusing the call) is the reading of its
+    // resource-level rules, not yet seen on AWS (docs/deploying.md, "Status").
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "GlueDatabaseListing",
+        actions: ["glue:GetDatabases"],
+        resources: [
+          arns.catalog,
+          Stack.of(this).formatArn({
+            service: "glue",
+            resource: "database",
+            resourceName: catalog.databaseName,
+          }),
+          arns.databases,
+        ],
+      }),
+    );
     // Glue authorises DeleteDatabase (DROP DATABASE … CASCADE) on the database's functions too; a run database
     // has none, but the permission must name them.
     this.role.addToPrincipalPolicy(

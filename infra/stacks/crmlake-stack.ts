@@ -44,6 +44,23 @@ export const METRIC_SERVICES = { ingest: "ingest", score: "score" } as const;
  */
 export const OPERATIONS_THRESHOLDS = { queueAgeSeconds: 3600, nearTimeoutShare: 0.8 } as const;
 
+/**
+ * What analysts read (the reader role and policy): the curated datasets (their symlink manifests and the files
+ * those list), the published model tables and the run records. Never the quarantine (rejected rows, as the
+ * source sent them), the rest of the ledger, run staging or the landing bucket's raw drops.
+ */
+export const ANALYSTS = {
+  workGroupSuffix: "_analysts",
+  resultsPrefix: "analysts/",
+  lakeReadPrefixes: [
+    LAKE_PREFIXES.curated,
+    "ledger/manifests/",
+    LAKE_PREFIXES.models,
+    MODEL_LAYOUT.runLogPrefix,
+  ],
+  lakeDeniedPrefixes: [LAKE_PREFIXES.quarantine],
+} as const;
+
 /** The handler modules, relative to the project root. */
 export const DEFAULT_ENTRIES = { ingest: "functions/ingest.ts", score: "functions/score.ts" } as const;
 
@@ -105,6 +122,9 @@ export class CrmlakeStack extends Stack {
   readonly results: s3.Bucket;
   readonly catalog: LakeCatalog;
   readonly workGroup: athena.CfnWorkGroup;
+  readonly analystWorkGroup: athena.CfnWorkGroup;
+  readonly analystRole: iam.Role;
+  readonly analystPolicy: iam.ManagedPolicy;
   readonly ingestQueue: sqs.Queue;
   readonly ingestDeadLetters: sqs.Queue;
   readonly scoringDeadLetters: sqs.Queue;
@@ -239,7 +259,7 @@ export class CrmlakeStack extends Stack {
     });
     this.workGroup = new athena.CfnWorkGroup(this, "WorkGroup", {
       name,
-      description: "crmlake: the scoring runs and the analysts' queries",
+      description: "crmlake: the scoring runs (analysts query in the analysts' workgroup)",
       state: "ENABLED",
       // Deleting the stack deletes the workgroup even though it holds saved queries.
       recursiveDeleteOption: true,
@@ -256,6 +276,28 @@ export class CrmlakeStack extends Stack {
         },
       },
     });
+
+    // ---- Readers: the analysts' workgroup, apart from scoring's (its own results prefix and cutoff, so the
+    // two are billed and limited apart), and a role and managed policy that read what is published.
+    this.analystWorkGroup = new athena.CfnWorkGroup(this, "AnalystWorkGroup", {
+      name: `${name}${ANALYSTS.workGroupSuffix}`,
+      description: "crmlake: the analysts' and BI tools' queries (read-only)",
+      state: "ENABLED",
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        engineVersion: { selectedEngineVersion: "Athena engine version 3" },
+        enforceWorkGroupConfiguration: true,
+        bytesScannedCutoffPerQuery: settings.analystBytesScannedCutoff,
+        publishCloudWatchMetricsEnabled: true,
+        requesterPaysEnabled: false,
+        resultConfiguration: {
+          outputLocation: `s3://${this.results.bucketName}/${ANALYSTS.resultsPrefix}`,
+          encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKey: this.dataKey.keyArn },
+          expectedBucketOwner: this.account,
+        },
+      },
+    });
+    ({ role: this.analystRole, policy: this.analystPolicy } = this.createReaders());
 
     // ---- Queues.
     const queueDefaults = {
@@ -464,8 +506,138 @@ export class CrmlakeStack extends Stack {
     new CfnOutput(this, "AthenaResultsBucketName", { value: this.results.bucketName });
     new CfnOutput(this, "GlueDatabaseName", { value: this.catalog.databaseName });
     new CfnOutput(this, "AthenaWorkGroupName", { value: this.workGroup.ref });
+    new CfnOutput(this, "AnalystWorkGroupName", {
+      value: this.analystWorkGroup.ref,
+      description: "Query the published tables in this workgroup",
+    });
+    new CfnOutput(this, "AnalystRoleArn", {
+      value: this.analystRole.roleArn,
+      description:
+        "Assume it to read the published tables (or attach AnalystPolicyArn to your own principals)",
+    });
+    new CfnOutput(this, "AnalystPolicyArn", { value: this.analystPolicy.managedPolicyArn });
     new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
     new CfnOutput(this, "DashboardName", { value: this.dashboard.dashboardName });
+  }
+
+  /**
+   * The analysts' role (assumable by principals of this account that are allowed sts:AssumeRole on it) and the
+   * same rights as a managed policy to attach to users, groups or permission sets: Athena in the analysts'
+   * workgroup only, Glue reads of the stack's database, the lake prefixes of ANALYSTS, and the workgroup's
+   * results prefix. An explicit Deny keeps the quarantine and the landing bucket out of reach even if
+   * another policy of the same principal allows them.
+   */
+  private createReaders(): { role: iam.Role; policy: iam.ManagedPolicy } {
+    const workGroupArn = this.formatArn({
+      service: "athena",
+      resource: "workgroup",
+      resourceName: this.analystWorkGroup.ref,
+    });
+    const glue = this.catalog.arns();
+    const lakeObjects = ANALYSTS.lakeReadPrefixes.map((p) => this.lake.arnForObjects(`${p}*`));
+    const results = this.results.arnForObjects(`${ANALYSTS.resultsPrefix}*`);
+    const prefixCondition = (prefixes: readonly string[]) => ({
+      StringLike: { "s3:prefix": prefixes.flatMap((p) => [p, `${p}*`]) },
+    });
+    const policy = new iam.ManagedPolicy(this, "AnalystPolicy", {
+      description: `${this.stackName}: read the published tables in the analysts' Athena workgroup`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: "AnalystWorkGroupQueries",
+          actions: [
+            "athena:GetWorkGroup",
+            "athena:StartQueryExecution",
+            "athena:StopQueryExecution",
+            "athena:GetQueryExecution",
+            "athena:GetQueryResults",
+            "athena:GetQueryRuntimeStatistics",
+            "athena:ListQueryExecutions",
+            "athena:BatchGetQueryExecution",
+          ],
+          resources: [workGroupArn],
+        }),
+        new iam.PolicyStatement({
+          sid: "ReadTheCatalog",
+          actions: [
+            "glue:GetDatabase",
+            "glue:GetDatabases",
+            "glue:GetTable",
+            "glue:GetTables",
+            "glue:GetPartition",
+            "glue:GetPartitions",
+            "glue:BatchGetPartition",
+          ],
+          resources: [glue.catalog, glue.database, glue.tables],
+        }),
+        new iam.PolicyStatement({
+          sid: "ReadPublishedData",
+          actions: ["s3:GetObject"],
+          resources: lakeObjects,
+        }),
+        new iam.PolicyStatement({
+          sid: "ListPublishedData",
+          actions: ["s3:ListBucket"],
+          resources: [this.lake.bucketArn],
+          conditions: prefixCondition(ANALYSTS.lakeReadPrefixes),
+        }),
+        new iam.PolicyStatement({
+          sid: "AnalystQueryResults",
+          actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+          resources: [results],
+        }),
+        new iam.PolicyStatement({
+          sid: "ListAnalystQueryResults",
+          actions: ["s3:ListBucket"],
+          resources: [this.results.bucketArn],
+          conditions: prefixCondition([ANALYSTS.resultsPrefix]),
+        }),
+        new iam.PolicyStatement({
+          actions: ["s3:GetBucketLocation"],
+          resources: [this.lake.bucketArn, this.results.bucketArn],
+        }),
+        new iam.PolicyStatement({
+          sid: "DataKeyThroughS3",
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [this.dataKey.keyArn],
+          conditions: { StringEquals: { "kms:ViaService": `s3.${this.region}.amazonaws.com` } },
+        }),
+        new iam.PolicyStatement({
+          sid: "NeverRawOrQuarantinedRecords",
+          effect: iam.Effect.DENY,
+          actions: ["s3:GetObject", "s3:GetObjectVersion"],
+          resources: [
+            ...ANALYSTS.lakeDeniedPrefixes.map((p) => this.lake.arnForObjects(`${p}*`)),
+            this.landing.arnForObjects("*"),
+          ],
+        }),
+      ],
+    });
+    const role = new iam.Role(this, "AnalystRole", {
+      assumedBy: new iam.AccountPrincipal(this.account),
+      description: `${this.stackName}: analysts and BI tools reading the published tables (read-only)`,
+      managedPolicies: [policy],
+      maxSessionDuration: Duration.hours(12),
+    });
+    const stackRef = (construct: s3.Bucket) =>
+      this.resolve(this.getLogicalId(construct.node.defaultChild as s3.CfnBucket)) as string;
+    const reasons: [string, string][] = [
+      [
+        `Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${this.catalog.databaseName}/*`,
+        "Read-only metadata of the stack's one database, whose tables CloudFormation declares (one per dataset and published model); an analyst reads them all.",
+      ],
+      ...ANALYSTS.lakeReadPrefixes.map((p): [string, string] => [
+        `Resource::<${stackRef(this.lake)}.Arn>/${p}*`,
+        `Read-only objects under the lake prefix "${p}", one of the published prefixes; the keys (drops, runs) are only known at run time.`,
+      ]),
+      [
+        `Resource::<${stackRef(this.results)}.Arn>/${ANALYSTS.resultsPrefix}*`,
+        "Athena writes the analysts' query results under this prefix with the caller's rights; the keys are query ids.",
+      ],
+    ];
+    for (const [id, reason] of reasons) {
+      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${id}]`, reason });
+    }
+    return { role, policy };
   }
 
   private createAlarms(settings: CrmlakeSettings): Record<string, cloudwatch.Alarm> {

@@ -21,6 +21,7 @@ describe("readSettings", () => {
       schedule: "cron(0 3 * * ? *)",
       scheduleTimeZone: "Etc/UTC",
       bytesScannedCutoff: 10 * 1024 ** 3,
+      analystBytesScannedCutoff: 10 * 1024 ** 3,
       logRetentionDays: 90,
       resultsRetentionDays: 7,
       rawInfrequentAccessDays: 30,

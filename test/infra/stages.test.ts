@@ -137,7 +137,8 @@ describe("crmlake:stage", () => {
     ["dev_1", "1 to 12 lower-case letters or digits"],
     ["1dev", "1 to 12 lower-case letters or digits"],
     ["abcdefghijklm", "1 to 12 lower-case letters or digits"],
-    ["run", "a name other than run"],
+    ["run", "a name other than run, analysts"],
+    ["analysts", "a name other than run, analysts"],
   ])("refuses the stage %j", (value, message) => {
     expect(() => readSettings(new App({ context: { "crmlake:stage": value } }).node)).toThrow(
       `Context crmlake:stage is ${JSON.stringify(value)}; expected ${message}`,
