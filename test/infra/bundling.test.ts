@@ -1,11 +1,13 @@
 import { execFileSync } from "node:child_process";
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
@@ -24,6 +26,7 @@ import {
   ELF_MACHINE,
   elfMachine,
   NPM_CPU,
+  PACKAGE_COPY_SCRIPT,
   resolveDuckdbPackages,
 } from "../../infra/bundling/duckdb.ts";
 import { PARQUET_WASM_FILES } from "../../infra/bundling/parquet-wasm.ts";
@@ -73,7 +76,8 @@ describe("ingest asset, bundled for real (esbuild, no Docker)", () => {
     const dir = asset("ingest");
     expect(readdirSync(dir).sort()).toEqual(["index.mjs", "index.mjs.map", "node_modules"]);
     const bundle = readFileSync(join(dir, "index.mjs"), "utf8");
-    expect(bundle).toMatch(/from\s*"@duckdb\/node-api"/);
+    // Imported where DuckDB is first opened (functions/engines/duckdb/session.ts), not bundled.
+    expect(bundle).toMatch(/(?:from\s*|import\(\s*)"@duckdb\/node-api"/);
     expect(bundle).toContain("//# sourceMappingURL=index.mjs.map");
   });
 
@@ -395,26 +399,58 @@ describe("resolveDuckdbPackages", () => {
 });
 
 describe("copyCommands", () => {
-  it("copies each package under the asset's node_modules, quoting paths for the shell", () => {
-    const commands = copyCommands(
+  let root: string;
+  beforeAll(() => {
+    // Odd paths: a quote and a space, and a package reached through a symbolic link (npm links workspaces).
+    root = mkdtempSync(join(tmpdir(), "crmlake o'neil-"));
+    const real = join(root, "store", "node-api");
+    mkdirSync(join(real, "dist"), { recursive: true });
+    writeFileSync(join(real, "package.json"), '{"version":"1.2.3"}');
+    writeFileSync(join(real, "dist", "index.js"), "module.exports = 1;\n");
+    mkdirSync(join(root, "project", "node_modules", "@duckdb"), { recursive: true });
+    symlinkSync(real, join(root, "project", "node_modules", "@duckdb", "node-api"));
+    mkdirSync(join(root, "out dir"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const packages = () => ({
+    version: "1.2.3",
+    architecture: "x86_64" as const,
+    packages: [
+      { name: "@duckdb/node-api", dir: join(root, "project", "node_modules", "@duckdb", "node-api") },
+    ],
+  });
+
+  it("copies each package with Node's fs (no mkdir -p, no cp -RL), through a real shell, following links", () => {
+    const commands = copyCommands(packages(), join(root, "out dir"));
+    expect(commands).toHaveLength(1);
+    for (const command of commands) {
+      expect(command).toMatch(/^node -e "/);
+      expect(command).not.toMatch(/mkdir|cp -R/);
+      execFileSync("bash", ["-c", command]);
+    }
+    const copied = join(root, "out dir", "node_modules", "@duckdb", "node-api");
+    // The parent directories were created, and the link was copied as the files it points at.
+    expect(lstatSync(copied).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(copied, "dist", "index.js"), "utf8")).toBe("module.exports = 1;\n");
+    // A second copy into the same asset fails rather than merging two versions.
+    expect(() => execFileSync("bash", ["-c", commands[0] ?? ""], { stdio: "ignore" })).toThrow();
+  });
+
+  it("quotes for cmd.exe when the hook runs there (local bundling on Windows)", () => {
+    const [command] = copyCommands(
       {
-        version: "1.2.3",
-        architecture: "x86_64",
-        packages: [{ name: "@duckdb/node-api", dir: "/home/o'neil/p/node_modules/@duckdb/node-api" }],
+        ...packages(),
+        packages: [{ name: "@duckdb/node-api", dir: "C:\\p\\node_modules\\@duckdb\\node-api" }],
       },
-      "/tmp/out dir",
+      "C:\\out dir",
+      "cmd",
     );
-    expect(commands).toEqual([
-      "mkdir -p '/tmp/out dir/node_modules/@duckdb'",
-      "cp -RL '/home/o'\\''neil/p/node_modules/@duckdb/node-api' '/tmp/out dir/node_modules/@duckdb/node-api'",
-    ]);
-    // The quoting survives a real shell.
-    const out = execFileSync("bash", ["-c", `printf '%s\\n' ${commands[1]?.slice("cp -RL ".length)}`], {
-      encoding: "utf8",
-    });
-    expect(out).toBe(
-      "/home/o'neil/p/node_modules/@duckdb/node-api\n/tmp/out dir/node_modules/@duckdb/node-api\n",
+    expect(command).toBe(
+      `node -e "${PACKAGE_COPY_SCRIPT}" "C:\\p\\node_modules\\@duckdb\\node-api" "C:\\out dir\\node_modules\\@duckdb\\node-api"`,
     );
+    // The script means the same to bash and cmd.exe: nothing either would expand or unquote.
+    expect(PACKAGE_COPY_SCRIPT).not.toMatch(/[$`\\!"%]/);
   });
 });
 
