@@ -87,8 +87,9 @@ export const DEFAULTS = {
   // Two days without a drop: sources that deliver daily alarm after one missed delivery, not at the weekend's
   // first quiet day; set it to the sources' rhythm.
   ingestSilenceHours: 48,
-  // Not arm64, though Graviton is cheaper: @duckdb/node-bindings-linux-arm64 is not published for the
-  // DuckDB version the project pins (1.5.6-r.1), and x86_64 synthesises from the installed binding offline.
+  // Not arm64, though Graviton is cheaper: @duckdb/node-bindings-linux-arm64 is published for the pinned
+  // version (1.5.6-r.1, in package-lock.json) and arm64 synthesises (staged once from npm, its ELF header
+  // checked), but ingest has not run on Graviton; x86_64 synthesises from the installed binding offline.
   architecture: "x86_64",
 } as const;
 

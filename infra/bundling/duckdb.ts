@@ -18,6 +18,7 @@ import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { ArchitectureName } from "../config.ts";
+import { joinFor, shellQuote } from "./directories.ts";
 
 /** ELF e_machine of each Lambda architecture (the two bytes at offset 18 of the header, little-endian). */
 export const ELF_MACHINE: Readonly<Record<ArchitectureName, number>> = { x86_64: 0x3e, arm64: 0xb7 };
@@ -50,25 +51,43 @@ export interface DuckdbPackages {
 /** Installs `@duckdb/node-api@<version>` for Linux on `cpu` into `<dir>/node_modules`. */
 export type DuckdbInstaller = (dir: string, version: string, cpu: "x64" | "arm64") => void;
 
+/**
+ * How to run npm from this process without a shell where possible: npm's own CLI script under this Node when
+ * npm or npx started us (`npm_execpath`, e.g. `npx cdk synth`), else `npm` on the PATH. On Windows that is
+ * `npm.cmd`, which Node runs only through a shell (since 20.12, CVE-2024-27980): then cmd.exe, with every
+ * argument quoted for it.
+ */
+export function npmInvocation(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  platform: string = process.platform,
+): { file: string; args: string[]; shell: boolean } {
+  const cli = env.npm_execpath;
+  if (cli !== undefined && /npm-cli\.c?js$/.test(cli)) {
+    return { file: process.execPath, args: [cli, ...args], shell: false };
+  }
+  if (platform === "win32") {
+    return { file: "npm.cmd", args: args.map((a) => shellQuote("cmd", a)), shell: true };
+  }
+  return { file: "npm", args: [...args], shell: false };
+}
+
 export const npmInstall: DuckdbInstaller = (dir, version, cpu) => {
-  execFileSync(
-    "npm",
-    [
-      "install",
-      "--no-save",
-      "--no-package-lock",
-      "--ignore-scripts",
-      "--no-audit",
-      "--no-fund",
-      "--os=linux",
-      `--cpu=${cpu}`,
-      "--libc=glibc",
-      "--prefix",
-      dir,
-      `@duckdb/node-api@${version}`,
-    ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
+  const npm = npmInvocation([
+    "install",
+    "--no-save",
+    "--no-package-lock",
+    "--ignore-scripts",
+    "--no-audit",
+    "--no-fund",
+    "--os=linux",
+    `--cpu=${cpu}`,
+    "--libc=glibc",
+    "--prefix",
+    dir,
+    `@duckdb/node-api@${version}`,
+  ]);
+  execFileSync(npm.file, npm.args, { stdio: ["ignore", "ignore", "inherit"], shell: npm.shell });
 };
 
 export interface ResolveOptions {
@@ -155,13 +174,28 @@ export function resolveDuckdbPackages(options: ResolveOptions): DuckdbPackages {
   };
 }
 
-/** Shell commands (NodejsFunction `afterBundling`) that copy the packages into the asset's node_modules. */
-export function copyCommands(packages: DuckdbPackages, outputDir: string): string[] {
-  const modules = `${outputDir}/node_modules`;
-  return [
-    `mkdir -p ${sh(`${modules}/@duckdb`)}`,
-    ...packages.packages.map((p) => `cp -RL ${sh(p.dir)} ${sh(`${modules}/${p.name}`)}`),
-  ];
+/**
+ * The script `node -e` runs: a recursive copy of argv[1] to argv[2] that follows symbolic links (npm links
+ * workspace packages; the asset must hold the files) and creates the parent directories. Written without `$`,
+ * backticks, backslashes, `!` or double quotes, like COPY_SCRIPT in directories.ts.
+ */
+export const PACKAGE_COPY_SCRIPT =
+  "require('node:fs').cpSync(process.argv[1],process.argv[2],{recursive:true,dereference:true,errorOnExist:true,force:false})";
+
+/**
+ * Commands (NodejsFunction `afterBundling`) that copy the packages into the asset's node_modules: one
+ * `node -e` per package, Node's own fs.cpSync, so the same under bash and cmd.exe (no `mkdir -p`, no `cp -RL`).
+ * `shell` is the shell that will run them (hookShell).
+ */
+export function copyCommands(
+  packages: DuckdbPackages,
+  outputDir: string,
+  shell: "posix" | "cmd" = "posix",
+): string[] {
+  return packages.packages.map(
+    (p) =>
+      `node -e "${PACKAGE_COPY_SCRIPT}" ${shellQuote(shell, p.dir)} ${shellQuote(shell, joinFor(shell, outputDir, `node_modules/${p.name}`))}`,
+  );
 }
 
 /** The ELF e_machine of a file, or undefined when it is not an ELF file. */
@@ -185,8 +219,4 @@ function readPackageJson(dir: string): { version: string } | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sh(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -200,7 +200,7 @@ export class CrmlakeFunction extends Construct {
             beforeBundling: () => [],
             beforeInstall: () => [],
             afterBundling: (inputDir, outputDir) => [
-              ...(duckdb ? copyCommands(duckdb, outputDir) : []),
+              ...(duckdb ? copyCommands(duckdb, outputDir, hookShell(inputDir)) : []),
               ...directoryCopyCommands(inputDir, extraDirectories, outputDir, hookShell(inputDir)),
               ...parquetWasmCopyCommands(inputDir, outputDir, hookShell(inputDir)),
             ],
