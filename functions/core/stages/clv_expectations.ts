@@ -4,6 +4,7 @@ import { implementStage } from "../runner/stage.ts";
 import type { BgNbdParameters } from "../stats/clv.ts";
 import { bgnbdExpectedPurchasesIfAlive, bgnbdProbabilityAlive } from "../stats/clv-fit.ts";
 import { readRfmCounts } from "./clv_model.ts";
+import { float64Vector, int32Vector, int64Vector, utf8Vector } from "./columns.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -42,67 +43,50 @@ export const clvExpectations = implementStage(CLV_EXPECTATIONS, ({ inputs, asOf,
   const horizon = ends[months] as number;
   // The part of E[Y(t)] that does not depend on t_x, once per distinct (x, T): [undiscounted, discounted].
   const ifAlive = new Map<string, [number, number]>();
-  const pAlive: (number | null)[] = [];
-  const expected: (number | null)[] = [];
-  const discounted: (number | null)[] = [];
-  for (const row of current) {
-    if (params === null) {
-      pAlive.push(null);
-      expected.push(null);
-      discounted.push(null);
-      continue;
-    }
-    const key = `${row.frequency}|${row.age}`;
-    let parts = ifAlive.get(key);
-    if (parts === undefined) {
-      let previous = 0;
-      let sum = 0;
-      for (let m = 1; m <= months; m++) {
-        const end = ends[m] as number;
-        const value = bgnbdExpectedPurchasesIfAlive(end, params, row.frequency, row.age);
-        const middle = ((ends[m - 1] as number) + end) / 2;
-        sum += (value - previous) * (1 + rate) ** (-middle / 365.25);
-        previous = value;
-      }
-      parts = [previous, sum];
-      ifAlive.set(key, parts);
-    }
-    const alive = bgnbdProbabilityAlive(params, row.frequency, row.recency, row.age);
-    pAlive.push(alive);
-    expected.push(parts[0] * alive);
-    discounted.push(parts[1] * alive);
-  }
-  for (const row of comparison) {
-    pAlive.push(params === null ? null : bgnbdProbabilityAlive(params, row.frequency, row.recency, row.age));
-    expected.push(null);
-    discounted.push(null);
-  }
   const counts = [...current, ...comparison];
-  const periods = [...current.map(() => "current"), ...comparison.map(() => "comparison")];
+  const n = counts.length;
+  // Columns as typed arrays (columns.ts): NaN is NULL in the Float64 columns.
+  const pAlive = new Float64Array(n).fill(Number.NaN);
+  const expected = new Float64Array(n).fill(Number.NaN);
+  const discounted = new Float64Array(n).fill(Number.NaN);
+  if (params !== null) {
+    for (const [i, row] of current.entries()) {
+      const key = `${row.frequency}|${row.age}`;
+      let parts = ifAlive.get(key);
+      if (parts === undefined) {
+        let previous = 0;
+        let sum = 0;
+        for (let m = 1; m <= months; m++) {
+          const end = ends[m] as number;
+          const value = bgnbdExpectedPurchasesIfAlive(end, params, row.frequency, row.age);
+          const middle = ((ends[m - 1] as number) + end) / 2;
+          sum += (value - previous) * (1 + rate) ** (-middle / 365.25);
+          previous = value;
+        }
+        parts = [previous, sum];
+        ifAlive.set(key, parts);
+      }
+      const alive = bgnbdProbabilityAlive(params, row.frequency, row.recency, row.age);
+      pAlive[i] = alive;
+      expected[i] = parts[0] * alive;
+      discounted[i] = parts[1] * alive;
+    }
+    // 'comparison' rows: P(alive) at comparison_as_of only, with the parameters fitted now.
+    for (const [j, row] of comparison.entries()) {
+      pAlive[current.length + j] = bgnbdProbabilityAlive(params, row.frequency, row.recency, row.age);
+    }
+  }
+  const periods = new Uint8Array(n).fill(1, current.length);
+  const isCurrent = (i: number) => i < current.length;
   return new arrow.Table({
-    period: arrow.vectorFromArray(periods, new arrow.Utf8()),
-    frequency: arrow.vectorFromArray(
-      counts.map((c) => BigInt(c.frequency)),
-      new arrow.Int64(),
-    ),
-    recency: arrow.vectorFromArray(
-      counts.map((c) => c.recency),
-      new arrow.Int32(),
-    ),
-    age: arrow.vectorFromArray(
-      counts.map((c) => c.age),
-      new arrow.Int32(),
-    ),
-    customers: arrow.vectorFromArray(
-      counts.map((c) => BigInt(c.customers)),
-      new arrow.Int64(),
-    ),
-    p_alive: arrow.vectorFromArray(pAlive, new arrow.Float64()),
-    expected_purchases: arrow.vectorFromArray(expected, new arrow.Float64()),
-    discounted_purchases: arrow.vectorFromArray(discounted, new arrow.Float64()),
-    horizon_days: arrow.vectorFromArray(
-      periods.map((p) => (p === "current" ? horizon : null)),
-      new arrow.Int32(),
-    ),
+    period: utf8Vector(["current", "comparison"], periods),
+    frequency: int64Vector(Float64Array.from(counts, (c) => c.frequency)),
+    recency: int32Vector(Int32Array.from(counts, (c) => c.recency)),
+    age: int32Vector(Int32Array.from(counts, (c) => c.age)),
+    customers: int64Vector(Float64Array.from(counts, (c) => c.customers)),
+    p_alive: float64Vector(pAlive),
+    expected_purchases: float64Vector(expected),
+    discounted_purchases: float64Vector(discounted),
+    horizon_days: int32Vector(new Int32Array(n).fill(horizon, 0, current.length), isCurrent),
   });
 });

@@ -8,6 +8,7 @@ import {
   type RfmCount,
   type SpendRecord,
 } from "../stats/clv-fit.ts";
+import { numberColumn, utf8Equals } from "./columns.ts";
 
 function column(table: arrow.Table | undefined, model: string, name: string): arrow.Vector {
   const vector = table?.getChild(name);
@@ -21,19 +22,19 @@ export type RfmPeriod = "current" | "comparison";
 /** The distinct (x, t_x, T) of one period with their counts, as the fit (period 'current') reads them. */
 export function readRfmCounts(table: arrow.Table | undefined, period: RfmPeriod): RfmCount[] {
   const model = "int_clv_rfm_counts";
-  const periods = column(table, model, "period");
-  const frequency = column(table, model, "frequency");
-  const recency = column(table, model, "recency");
-  const age = column(table, model, "age");
-  const customers = column(table, model, "customers");
+  const inPeriod = utf8Equals(column(table, model, "period"), period);
+  const frequency = numberColumn(column(table, model, "frequency"));
+  const recency = numberColumn(column(table, model, "recency"));
+  const age = numberColumn(column(table, model, "age"));
+  const customers = numberColumn(column(table, model, "customers"));
   const rows: RfmCount[] = [];
   for (let i = 0; i < frequency.length; i++) {
-    if (periods.get(i) !== period) continue;
+    if (inPeriod[i] !== 1) continue;
     rows.push({
-      frequency: Number(frequency.get(i)),
-      recency: Number(recency.get(i)),
-      age: Number(age.get(i)),
-      customers: Number(customers.get(i)),
+      frequency: frequency[i] as number,
+      recency: recency[i] as number,
+      age: age[i] as number,
+      customers: customers[i] as number,
     });
   }
   return rows;
@@ -41,13 +42,14 @@ export function readRfmCounts(table: arrow.Table | undefined, period: RfmPeriod)
 
 function readSpend(table: arrow.Table | undefined): SpendRecord[] {
   const model = "int_clv_summary";
-  const frequency = column(table, model, "frequency");
-  const monetary = column(table, model, "monetary");
+  const frequency = numberColumn(column(table, model, "frequency"));
+  const monetary = numberColumn(column(table, model, "monetary"));
   const rows: SpendRecord[] = [];
   for (let i = 0; i < frequency.length; i++) {
-    const x = Number(frequency.get(i));
-    const m = monetary.get(i) as number | null;
-    if (x > 0 && m !== null && m > 0) rows.push({ frequency: x, monetary: m, customers: 1 });
+    const x = frequency[i] as number;
+    const m = monetary[i] as number;
+    // NULL monetary is NaN, never > 0.
+    if (x > 0 && m > 0) rows.push({ frequency: x, monetary: m, customers: 1 });
   }
   return rows;
 }

@@ -116,16 +116,6 @@ export function bgnbdLogLikelihood(
   return bgnbdLogLikelihoodWith(bgnbdFrequencyTerms(params, x), params, Math.log(params.alpha), x, tx, T);
 }
 
-function groupByFrequency<T extends { readonly frequency: number }>(rows: readonly T[]): Map<number, T[]> {
-  const groups = new Map<number, T[]>();
-  for (const row of rows) {
-    const g = groups.get(row.frequency);
-    if (g === undefined) groups.set(row.frequency, [row]);
-    else g.push(row);
-  }
-  return groups;
-}
-
 /**
  * ln f(m̄ | x) of one customer's mean spend m̄ over x repeat purchases under Gamma-Gamma, and its gradient with
  * respect to (p, q, γ): m̄·x is a sum of x Gamma(p, ν) values, Gamma(px, ν), and ν ~ Gamma(q, γ).
@@ -439,6 +429,35 @@ function fitModel(spec: ModelSpec): FitResult {
   };
 }
 
+/** The histories of one x, columnar. */
+interface BgNbdGroup {
+  readonly x: number;
+  readonly customers: Float64Array;
+  total: number;
+  /** Index of each row's T, and of its t_x, into the distinct values. */
+  readonly age: Int32Array;
+  readonly recency: Int32Array;
+  /** Rows filled so far (while grouping). */
+  filled: number;
+}
+
+/** The index of `value` among the distinct values met so far, adding it when new. */
+function indexOf(seen: Map<number, number>, value: number): number {
+  let k = seen.get(value);
+  if (k === undefined) {
+    k = seen.size;
+    seen.set(value, k);
+  }
+  return k;
+}
+
+/** Rows per distinct x, for grouping into typed arrays. */
+function countByFrequency(rows: readonly { readonly frequency: number }[]): Map<number, number> {
+  const sizes = new Map<number, number>();
+  for (const row of rows) sizes.set(row.frequency, (sizes.get(row.frequency) ?? 0) + 1);
+  return sizes;
+}
+
 /** Fits BG/NBD to distinct (x, t_x, T) with counts. Parameters r, α (days), a, b. */
 export function fitBgNbd(data: readonly RfmCount[]): FitResult {
   const customers = data.reduce((s, d) => s + d.customers, 0);
@@ -455,8 +474,37 @@ export function fitBgNbd(data: readonly RfmCount[]): FitResult {
     };
   }
   const meanAge = data.reduce((s, d) => s + d.age * d.customers, 0) / customers;
-  const byFrequency = groupByFrequency(data);
   const scale = Math.max(meanAge, 1);
+  // Columnar, grouped by x: ln(α + T) and ln(α + t_x) are then computed once per distinct T and t_x per
+  // evaluation, and the loop over histories allocates nothing (docs/lifetime-value.md, Fitting).
+  const groupOf = new Map<number, BgNbdGroup>();
+  for (const [x, size] of countByFrequency(data)) {
+    groupOf.set(x, {
+      x,
+      customers: new Float64Array(size),
+      total: 0,
+      age: new Int32Array(size),
+      recency: new Int32Array(size),
+      filled: 0,
+    });
+  }
+  const ageIndex = new Map<number, number>();
+  const recencyIndex = new Map<number, number>();
+  for (const d of data) {
+    const group = groupOf.get(d.frequency) as BgNbdGroup;
+    const i = group.filled++;
+    group.customers[i] = d.customers;
+    group.total += d.customers;
+    group.age[i] = indexOf(ageIndex, d.age);
+    group.recency[i] = indexOf(recencyIndex, d.recency);
+  }
+  const groups = [...groupOf.values()];
+  const ages = { distinct: Float64Array.from(ageIndex.keys()) };
+  const recencies = { distinct: Float64Array.from(recencyIndex.keys()) };
+  const lnAT = new Float64Array(ages.distinct.length);
+  const invAT = new Float64Array(ages.distinct.length);
+  const lnATx = new Float64Array(recencies.distinct.length);
+  const invATx = new Float64Array(recencies.distinct.length);
   return fitModel({
     names: ["r", "alpha", "a", "b"],
     scales: [1, scale, 1, 1],
@@ -469,28 +517,103 @@ export function fitBgNbd(data: readonly RfmCount[]): FitResult {
     meanLogLikelihood(theta) {
       const [r, alpha, a, b] = theta as [number, number, number, number];
       const params = { r, alpha, a, b };
-      // Terms that depend on x only are computed once per distinct x (bgnbdLogLikelihood has them all).
-      let value = 0;
-      const gradient = [0, 0, 0, 0];
       const lnAlpha = Math.log(alpha);
-      for (const [x, rows] of byFrequency) {
-        const k = bgnbdFrequencyTerms(params, x);
-        for (const d of rows) {
-          const ll = bgnbdLogLikelihoodWith(k, params, lnAlpha, x, d.recency, d.age);
-          value += d.customers * ll.value;
-          for (let i = 0; i < 4; i++)
-            gradient[i] = (gradient[i] as number) + d.customers * (ll.gradient[i] as number);
-        }
+      for (let k = 0; k < lnAT.length; k++) {
+        const v = alpha + (ages.distinct[k] as number);
+        lnAT[k] = Math.log(v);
+        invAT[k] = 1 / v;
       }
-      return { value: value / customers, gradient: gradient.map((g) => g / customers) };
+      for (let k = 0; k < lnATx.length; k++) {
+        const v = alpha + (recencies.distinct[k] as number);
+        lnATx[k] = Math.log(v);
+        invATx[k] = 1 / v;
+      }
+      // FHL 2005 eq. 6 per history, as bgnbdLogLikelihood: ln L = lgRX + r ln α + ln(e^u1 + δ(x > 0) e^u2),
+      // u1 = lb1 − (r + x) ln(α + T), u2 = lb2 − (r + x) ln(α + t_x); the terms of x alone once per group.
+      let value = 0;
+      let g0 = 0;
+      let g1 = 0;
+      let g2 = 0;
+      let g3 = 0;
+      for (const group of groups) {
+        const { x, customers: w, age, recency } = group;
+        const k = bgnbdFrequencyTerms(params, x);
+        const rx = r + x;
+        // Σ w · (part common to every history of this x)
+        value += group.total * (k.lgRX + r * lnAlpha);
+        g0 += group.total * (k.psiRX + lnAlpha);
+        g1 += group.total * (r / alpha);
+        if (x === 0) {
+          let sumLn = 0;
+          let sumInv = 0;
+          for (let i = 0; i < w.length; i++) {
+            const wi = w[i] as number;
+            const t = age[i] as number;
+            sumLn += wi * (lnAT[t] as number);
+            sumInv += wi * (invAT[t] as number);
+          }
+          value += group.total * k.lb1 - rx * sumLn;
+          g0 -= sumLn;
+          g1 -= rx * sumInv;
+          g2 += group.total * k.du1da;
+          g3 += group.total * k.du1db;
+          continue;
+        }
+        let sumValue = 0;
+        let sumG0 = 0;
+        let sumG1 = 0;
+        let sumW1 = 0;
+        for (let i = 0; i < w.length; i++) {
+          const wi = w[i] as number;
+          const t = age[i] as number;
+          const tx = recency[i] as number;
+          const u1 = k.lb1 - rx * (lnAT[t] as number);
+          const u2 = k.lb2 - rx * (lnATx[tx] as number);
+          // log-sum-exp: e = e^(−|u1 − u2|) ≤ 1
+          const first = u1 >= u2;
+          const e = Math.exp(first ? u2 - u1 : u1 - u2);
+          const w1 = (first ? 1 : e) / (1 + e);
+          const w2 = 1 - w1;
+          sumValue += wi * ((first ? u1 : u2) + Math.log1p(e));
+          sumG0 -= wi * (w1 * (lnAT[t] as number) + w2 * (lnATx[tx] as number));
+          sumG1 -= wi * (w1 * (invAT[t] as number) + w2 * (invATx[tx] as number));
+          sumW1 += wi * w1;
+        }
+        const sumW2 = group.total - sumW1;
+        value += sumValue;
+        g0 += sumG0;
+        g1 += rx * sumG1;
+        g2 += sumW1 * k.du1da + sumW2 * k.du2da;
+        g3 += sumW1 * k.du1db + sumW2 * k.du2db;
+      }
+      return {
+        value: value / customers,
+        gradient: [g0 / customers, g1 / customers, g2 / customers, g3 / customers],
+      };
     },
   });
+}
+
+/** The repeat buyers of one x, columnar: weights and m̄·x, with Σ w and Σ w·ln m̄. */
+interface SpendGroup {
+  readonly x: number;
+  readonly w: Float64Array;
+  total: number;
+  sumLnM: number;
+  readonly spend: Float64Array;
+  /** Rows filled so far (while grouping). */
+  filled: number;
 }
 
 /** Fits Gamma-Gamma to customers with x > 0 and m̄ > 0 (others are dropped). Parameters p, q, γ (currency). */
 export function fitGammaGamma(records: readonly SpendRecord[]): FitResult {
   const data = records.filter((d) => d.frequency > 0 && d.monetary > 0 && d.customers > 0);
-  const customers = data.reduce((s, d) => s + d.customers, 0);
+  let customers = 0;
+  let spendSum = 0;
+  for (const d of data) {
+    customers += d.customers;
+    spendSum += d.monetary * d.customers;
+  }
   if (customers < FIT_LIMITS.minRepeatBuyers) {
     return {
       converged: false,
@@ -502,8 +625,28 @@ export function fitGammaGamma(records: readonly SpendRecord[]): FitResult {
       diagnostic: `Too few repeat buyers with a positive mean repeat spend to fit Gamma-Gamma: ${customers}, at least ${FIT_LIMITS.minRepeatBuyers} are needed.`,
     };
   }
-  const meanSpend = data.reduce((s, d) => s + d.monetary * d.customers, 0) / customers;
-  const byFrequency = groupByFrequency(data);
+  const meanSpend = spendSum / customers;
+  // Columnar, grouped by x, with what does not depend on the parameters computed once: Σ w, Σ w·ln m̄, and m̄·x.
+  const groupOf = new Map<number, SpendGroup>();
+  for (const [x, size] of countByFrequency(data)) {
+    groupOf.set(x, {
+      x,
+      w: new Float64Array(size),
+      total: 0,
+      sumLnM: 0,
+      spend: new Float64Array(size),
+      filled: 0,
+    });
+  }
+  for (const d of data) {
+    const group = groupOf.get(d.frequency) as SpendGroup;
+    const i = group.filled++;
+    group.w[i] = d.customers;
+    group.total += d.customers;
+    group.sumLnM += d.customers * Math.log(d.monetary);
+    group.spend[i] = d.monetary * d.frequency;
+  }
+  const groups = [...groupOf.values()];
   const result = fitModel({
     names: ["p", "q", "gamma"],
     scales: [1, 1, meanSpend],
@@ -515,26 +658,30 @@ export function fitGammaGamma(records: readonly SpendRecord[]): FitResult {
     customers,
     meanLogLikelihood(theta) {
       const [p, q, gamma] = theta as [number, number, number];
+      // ln f(m̄ | x) as gammaGammaLogLikelihood, summed: Σ w [base + (px − 1) ln m̄ − (px + q) ln(γ + m̄x)].
       let value = 0;
       const gradient = [0, 0, 0];
       const lnGamma = Math.log(gamma);
       const lgq = logGamma(q);
       const psiQ = digamma(q);
-      for (const [x, rows] of byFrequency) {
+      for (const { x, w, total, sumLnM, spend } of groups) {
         const px = p * x;
         const lnX = Math.log(x);
         const base = logGamma(px + q) - logGamma(px) - lgq + q * lnGamma + px * lnX;
         const psiPQ = digamma(px + q);
         const psiPX = digamma(px);
-        for (const d of rows) {
-          const lnM = Math.log(d.monetary);
-          const lg = Math.log(gamma + d.monetary * x);
-          const w = d.customers;
-          value += w * (base + (px - 1) * lnM - (px + q) * lg);
-          gradient[0] = (gradient[0] as number) + w * x * (psiPQ - psiPX + lnM + lnX - lg);
-          gradient[1] = (gradient[1] as number) + w * (psiPQ - psiQ + lnGamma - lg);
-          gradient[2] = (gradient[2] as number) + w * (q / gamma - (px + q) / (gamma + d.monetary * x));
+        let sumLg = 0;
+        let sumInv = 0;
+        for (let i = 0; i < w.length; i++) {
+          const wi = w[i] as number;
+          const v = gamma + (spend[i] as number);
+          sumLg += wi * Math.log(v);
+          sumInv += wi / v;
         }
+        value += total * base + (px - 1) * sumLnM - (px + q) * sumLg;
+        gradient[0] = (gradient[0] as number) + x * (total * (psiPQ - psiPX + lnX) + sumLnM - sumLg);
+        gradient[1] = (gradient[1] as number) + total * (psiPQ - psiQ + lnGamma) - sumLg;
+        gradient[2] = (gradient[2] as number) + (total * q) / gamma - (px + q) * sumInv;
       }
       return { value: value / customers, gradient: gradient.map((g) => g / customers) };
     },
