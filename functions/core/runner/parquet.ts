@@ -14,6 +14,7 @@ import * as arrow from "apache-arrow";
 import {
   Compression,
   initSync,
+  ParquetFile,
   readParquet,
   Table as WasmTable,
   WriterPropertiesBuilder,
@@ -50,6 +51,31 @@ export function decodeParquet(bytes: Uint8Array, where: string): arrow.Table {
   ensureInitialised();
   try {
     return arrow.tableFromIPC(readParquet(bytes, { batchSize: BATCH_ROWS }).intoIPCStream());
+  } catch (error) {
+    throw new ModelError("bad_parquet", `Cannot read the Parquet file ${where}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Decodes only `columns` (top-level names; they come back in the file's order) of a Parquet file: the others are
+ * not decompressed. parquet-wasm's synchronous reader ignores a column selection; its file reader honours it.
+ */
+export async function decodeParquetColumns(
+  bytes: Uint8Array,
+  where: string,
+  columns: readonly string[],
+): Promise<arrow.Table> {
+  ensureInitialised();
+  try {
+    const file = await ParquetFile.fromFile(new Blob([bytes]));
+    try {
+      const table = await file.read({ batchSize: BATCH_ROWS, columns: [...columns] });
+      return arrow.tableFromIPC(table.intoIPCStream());
+    } finally {
+      file.free();
+    }
   } catch (error) {
     throw new ModelError("bad_parquet", `Cannot read the Parquet file ${where}: ${errorMessage(error)}`, {
       cause: error,

@@ -22,7 +22,7 @@ import { errorMessage, ModelError } from "../errors.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
 import { checkTableSchema, conformTable, emptyTable } from "./arrow-columns.ts";
-import { decodeParquet, encodeParquet } from "./parquet.ts";
+import { decodeParquet, decodeParquetColumns, encodeParquet } from "./parquet.ts";
 
 export interface StageContext {
   /** Each dependency's rows in this run, by model name, with the Arrow types of its header (arrow-columns.ts). */
@@ -50,6 +50,11 @@ export interface Stage extends StageDeclaration {
   run(context: StageContext): arrow.Table | Promise<arrow.Table>;
   /** The figures of its output to follow across runs (StageWatch); none when absent. */
   readonly watch?: StageWatch;
+  /**
+   * The columns it reads of some dependencies, by dependency (the others are read whole): only those are
+   * decoded, in the header's order. A stage that needs two columns of a per-customer table is spared the rest.
+   */
+  readonly reads?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A project stage: the code of a declaration from catalogue/stages.ts. */
@@ -93,17 +98,37 @@ export interface StageRun {
   readonly warehouse: Warehouse;
 }
 
-/** One dependency's files of this run, decoded and concatenated. */
+/** One dependency's files of this run (the columns the stage reads of it), decoded and concatenated. */
 async function readDependency(run: StageRun, dependency: Model): Promise<arrow.Table> {
   const location = partitionLocation(run.outputs.stagingTable(run.runId, dependency.name), run.asOf);
+  const reads = run.stage.reads?.[dependency.name];
+  const unknown = reads?.filter((name) => !dependency.header.columns.some((c) => c.name === name)) ?? [];
+  if (unknown.length > 0) {
+    throw new ModelError(
+      "unknown_column",
+      `${run.model.file}: it reads ${unknown.join(", ")} of ${dependency.name}, which has no such column`,
+    );
+  }
+  const columns =
+    reads === undefined
+      ? dependency.header.columns
+      : dependency.header.columns.filter((c) => reads.includes(c.name));
   const files = await run.outputs.listTableFiles(location);
   const tables: arrow.Table[] = [];
   for (const file of files) {
-    const decoded = decodeParquet(await run.outputs.readObject(file), file);
-    tables.push(conformTable(decoded, dependency.header.columns, `${dependency.name} (${file})`));
+    const bytes = await run.outputs.readObject(file);
+    const decoded =
+      reads === undefined
+        ? decodeParquet(bytes, file)
+        : await decodeParquetColumns(
+            bytes,
+            file,
+            columns.map((c) => c.name),
+          );
+    tables.push(conformTable(decoded, columns, `${dependency.name} (${file})`));
   }
   const [first, ...rest] = tables;
-  return first === undefined ? emptyTable(dependency.header.columns) : first.concat(...rest);
+  return first === undefined ? emptyTable(columns) : first.concat(...rest);
 }
 
 /** What the engine reads under the stage's name, and the figures the stage follows (Stage.watch). */

@@ -1,6 +1,6 @@
 import * as arrow from "apache-arrow";
 import { CLV_MODEL } from "../catalogue/clv-stages.ts";
-import { implementStage } from "../runner/stage.ts";
+import { implementStage, type Stage } from "../runner/stage.ts";
 import {
   type FitResult,
   fitBgNbd,
@@ -75,68 +75,75 @@ export function clvModelFigures(output: arrow.Table): Record<string, number | nu
   return figures;
 }
 
-/** Fits BG/NBD on the compressed histories and Gamma-Gamma on the repeat buyers' mean spend (clv_model's header). */
-export const clvModel = implementStage(
-  CLV_MODEL,
-  ({ inputs }) => {
-    const bg = fitBgNbd(readRfmCounts(inputs.get("int_clv_rfm_counts"), "current"));
-    const gg = fitGammaGamma(readSpend(inputs.get("int_clv_summary")));
-    const param = (fit: FitResult, i: number, own: boolean) => (own ? (fit.parameters?.[i] ?? null) : null);
-    const se = (fit: FitResult, i: number, own: boolean) => (own ? (fit.standardErrors?.[i] ?? null) : null);
-    const rows = [
-      { model: "bg_nbd", fit: bg },
-      { model: "gamma_gamma", fit: gg },
-    ];
-    const isBg = rows.map((row) => row.model === "bg_nbd");
-    const values = (pick: (fit: FitResult, bgRow: boolean) => number | null) =>
-      arrow.vectorFromArray(
-        rows.map((row, k) => pick(row.fit, isBg[k] as boolean)),
-        f64(),
-      );
-    return new arrow.Table({
-      model: arrow.vectorFromArray(
-        rows.map((row) => row.model),
-        new arrow.Utf8(),
-      ),
-      time_unit: arrow.vectorFromArray(
-        rows.map(() => "day"),
-        new arrow.Utf8(),
-      ),
-      r: values((fit, b) => param(fit, 0, b)),
-      alpha: values((fit, b) => param(fit, 1, b)),
-      a: values((fit, b) => param(fit, 2, b)),
-      b: values((fit, b) => param(fit, 3, b)),
-      p: values((fit, b) => param(fit, 0, !b)),
-      q: values((fit, b) => param(fit, 1, !b)),
-      gamma: values((fit, b) => param(fit, 2, !b)),
-      r_se: values((fit, b) => se(fit, 0, b)),
-      alpha_se: values((fit, b) => se(fit, 1, b)),
-      a_se: values((fit, b) => se(fit, 2, b)),
-      b_se: values((fit, b) => se(fit, 3, b)),
-      p_se: values((fit, b) => se(fit, 0, !b)),
-      q_se: values((fit, b) => se(fit, 1, !b)),
-      gamma_se: values((fit, b) => se(fit, 2, !b)),
-      log_likelihood: values((fit) => fit.logLikelihood),
-      n_customers: arrow.vectorFromArray(
-        rows.map((row) => BigInt(row.fit.customers)),
-        new arrow.Int64(),
-      ),
-      converged: arrow.vectorFromArray(
-        rows.map((row) => row.fit.converged),
-        new arrow.Bool(),
-      ),
-      iterations: arrow.vectorFromArray(
-        rows.map((row) => row.fit.iterations),
-        new arrow.Int32(),
-      ),
-      diagnostic: arrow.vectorFromArray(
-        rows.map((row) => row.fit.diagnostic),
-        new arrow.Utf8(),
-      ),
-    });
-  },
-  {
-    figures: clvModelFigures,
-    threshold: (config) => config.clv.parameter_drift_threshold,
-  },
-);
+/**
+ * Fits BG/NBD on the compressed histories and Gamma-Gamma on the repeat buyers' mean spend (clv_model's header).
+ * Of the per-customer int_clv_summary it reads x and m̄ only.
+ */
+export const clvModel: Stage = {
+  ...implementStage(
+    CLV_MODEL,
+    ({ inputs }) => {
+      const bg = fitBgNbd(readRfmCounts(inputs.get("int_clv_rfm_counts"), "current"));
+      const gg = fitGammaGamma(readSpend(inputs.get("int_clv_summary")));
+      const param = (fit: FitResult, i: number, own: boolean) => (own ? (fit.parameters?.[i] ?? null) : null);
+      const se = (fit: FitResult, i: number, own: boolean) =>
+        own ? (fit.standardErrors?.[i] ?? null) : null;
+      const rows = [
+        { model: "bg_nbd", fit: bg },
+        { model: "gamma_gamma", fit: gg },
+      ];
+      const isBg = rows.map((row) => row.model === "bg_nbd");
+      const values = (pick: (fit: FitResult, bgRow: boolean) => number | null) =>
+        arrow.vectorFromArray(
+          rows.map((row, k) => pick(row.fit, isBg[k] as boolean)),
+          f64(),
+        );
+      return new arrow.Table({
+        model: arrow.vectorFromArray(
+          rows.map((row) => row.model),
+          new arrow.Utf8(),
+        ),
+        time_unit: arrow.vectorFromArray(
+          rows.map(() => "day"),
+          new arrow.Utf8(),
+        ),
+        r: values((fit, b) => param(fit, 0, b)),
+        alpha: values((fit, b) => param(fit, 1, b)),
+        a: values((fit, b) => param(fit, 2, b)),
+        b: values((fit, b) => param(fit, 3, b)),
+        p: values((fit, b) => param(fit, 0, !b)),
+        q: values((fit, b) => param(fit, 1, !b)),
+        gamma: values((fit, b) => param(fit, 2, !b)),
+        r_se: values((fit, b) => se(fit, 0, b)),
+        alpha_se: values((fit, b) => se(fit, 1, b)),
+        a_se: values((fit, b) => se(fit, 2, b)),
+        b_se: values((fit, b) => se(fit, 3, b)),
+        p_se: values((fit, b) => se(fit, 0, !b)),
+        q_se: values((fit, b) => se(fit, 1, !b)),
+        gamma_se: values((fit, b) => se(fit, 2, !b)),
+        log_likelihood: values((fit) => fit.logLikelihood),
+        n_customers: arrow.vectorFromArray(
+          rows.map((row) => BigInt(row.fit.customers)),
+          new arrow.Int64(),
+        ),
+        converged: arrow.vectorFromArray(
+          rows.map((row) => row.fit.converged),
+          new arrow.Bool(),
+        ),
+        iterations: arrow.vectorFromArray(
+          rows.map((row) => row.fit.iterations),
+          new arrow.Int32(),
+        ),
+        diagnostic: arrow.vectorFromArray(
+          rows.map((row) => row.fit.diagnostic),
+          new arrow.Utf8(),
+        ),
+      });
+    },
+    {
+      figures: clvModelFigures,
+      threshold: (config) => config.clv.parameter_drift_threshold,
+    },
+  ),
+  reads: { int_clv_summary: ["frequency", "monetary"] },
+};
