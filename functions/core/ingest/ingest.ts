@@ -369,6 +369,7 @@ async function recordRejection(
     rows_ok: 0,
     rows_quarantined: 0,
     quarantine_reasons: {},
+    rows_duplicate: 0,
     error_code: error.code,
     error: error.message,
     warnings: [],
