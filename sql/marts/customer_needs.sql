@@ -1,6 +1,6 @@
 -- question: Does each customer buy on price, on value, or a mix of both (needs-based segment)?
 -- grain: one row per customer known at as_of
--- depends_on: customer_base, stg_transactions
+-- depends_on: customer_base, stg_transactions, data_capabilities
 -- unique_key: customer_id
 -- note: Over purchase lines (amount > 0 and quantity > 0) on or before as_of.
 --   discount_share = discounts / (amount + discounts): the share of list value given away.
@@ -9,14 +9,17 @@
 -- note: Rules, first match wins: price_oriented when discount_share ≥ needs.price_discount_share_min (0.2) or
 --   price_index ≤ needs.price_index_max (0.9); value_oriented when discount_share < needs.value_discount_share_max
 --   (0.05) and price_index ≥ needs.value_price_index_min (1.1); composite otherwise. NULL without purchase lines.
+-- note: Without discounts (data_capabilities: no product line has one) buying on discount cannot be told from
+--   buying cheap items: discount_share and needs_segment are NULL and needs_null_reason says why; price_index stays.
 -- note: Definitions (purchase lines, periods, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column purchase_lines bigint: Purchase lines.
 -- column list_value decimal(38,2): amount + discounts of the purchase lines.
 -- column discounts decimal(38,2): Discounts granted on the purchase lines.
--- column discount_share double: discounts / list_value.
+-- column discount_share double: discounts / list_value; NULL without discounts in the data.
 -- column price_index double: What the customer paid relative to the category average prices for the same units.
--- column needs_segment varchar: price_oriented, value_oriented or composite; NULL without purchase lines.
+-- column needs_segment varchar: price_oriented, value_oriented or composite; NULL without purchase lines or without discounts in the data.
+-- column needs_null_reason varchar: Why needs_segment is NULL for a customer with purchase lines (a dimension it needs is missing: data_capabilities); NULL otherwise.
 with purchase_lines as (
   select customer_id, category, quantity, amount, discount
   from stg_transactions
@@ -77,25 +80,35 @@ measured as (
   join at_category_prices AS e on e.customer_id = p.customer_id and e.category_rank = 1
 ),
 
+discounts as (
+  select available AS is_available, reason
+  from data_capabilities
+  where dimension = 'discounts'
+),
+
 final as (
   select
     b.customer_id,
     CAST(COALESCE(m.purchase_lines, 0) AS BIGINT) AS purchase_lines,
     CAST(COALESCE(m.list_value, 0) AS DECIMAL(38,2)) AS list_value,
     CAST(COALESCE(m.discounts, 0) AS DECIMAL(38,2)) AS discounts,
-    m.discount_share,
+    CASE WHEN x.is_available THEN m.discount_share END AS discount_share,
     m.price_index,
     CAST(
       CASE
-        WHEN m.customer_id IS NULL THEN NULL
+        WHEN m.customer_id IS NULL OR NOT x.is_available THEN NULL
         WHEN m.discount_share >= {{ needs.price_discount_share_min }}
           OR m.price_index <= {{ needs.price_index_max }} THEN 'price_oriented'
         WHEN m.discount_share < {{ needs.value_discount_share_max }}
           AND m.price_index >= {{ needs.value_price_index_min }} THEN 'value_oriented'
         ELSE 'composite'
       END AS VARCHAR
-    ) AS needs_segment
+    ) AS needs_segment,
+    CAST(
+      CASE WHEN m.customer_id IS NOT NULL AND NOT x.is_available THEN 'discounts: ' || x.reason END AS VARCHAR
+    ) AS needs_null_reason
   from customer_base AS b
+  cross join discounts AS x
   left join measured AS m on m.customer_id = b.customer_id
 )
 

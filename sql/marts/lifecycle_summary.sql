@@ -1,6 +1,6 @@
 -- question: Are we growing through more, longer and deeper customer relationships (the three growth levers)?
 -- grain: one row per run (the comparison period ending at as_of: periods.comparison_months calendar months ending with the as-of month)
--- depends_on: customer_lifecycle, customer_base, int_purchase_occasions, stg_transactions
+-- depends_on: customer_lifecycle, customer_base, int_purchase_occasions, stg_transactions, data_capabilities
 -- unique_key: period_end_on
 -- note: Periods, purchase occasions and stages: docs/definitions.md. The period is (comparison_as_of, as_of]:
 --   periods.comparison_months calendar months (default 3) ending with the as-of month. D = lifecycle.lapsed_after_days,
@@ -14,6 +14,9 @@
 --   active at the period start (at most 1: every lost customer was active at the start).
 -- note: Deeper: categories per buying customer, the share buying two or more categories, and the cross-sell rate:
 --   of customers who bought before the period and again in it, the share who bought a category new to them.
+-- note: Without categories (data_capabilities: no product line has one, every line reads 'unknown') the deeper
+--   measures cannot be measured: avg_categories, multi_category_share, cross_sold_customers and cross_sell_rate are
+--   NULL and deeper_null_reason says why (one 'unknown' category per customer is not a fact about customers).
 -- column period_start_on date: Exclusive start of the period (comparison_as_of).
 -- column period_end_on date: End of the period (as_of).
 -- column customers bigint: Customers with an order line (not prospects).
@@ -36,6 +39,7 @@
 -- column cross_sell_base bigint: Deeper: customers who bought before the period and again in it.
 -- column cross_sold_customers bigint: Deeper: of those, customers who bought a category in the period they had never bought before.
 -- column cross_sell_rate double: cross_sold_customers / cross_sell_base, NULL when the base is empty.
+-- column deeper_null_reason varchar: Why avg_categories, multi_category_share, cross_sold_customers and cross_sell_rate are NULL when they cannot be measured (data_capabilities); NULL otherwise.
 with occasions as (
   select
     customer_id,
@@ -123,6 +127,12 @@ cross_sell as (
   ) AS returning_buyers
 ),
 
+categories as (
+  select available AS is_available, reason
+  from data_capabilities
+  where dimension = 'categories'
+),
+
 final as (
   select
     {{ comparison_as_of }} AS period_start_on,
@@ -142,15 +152,18 @@ final as (
     CAST(v.active_at_start AS BIGINT) AS active_at_start,
     CAST(v.active_at_end AS BIGINT) AS active_at_end,
     CAST(v.lost_customers AS DOUBLE) / NULLIF(v.active_at_start, 0) AS churn_rate,
-    d.avg_categories,
-    d.multi_category_share,
+    CASE WHEN c.is_available THEN d.avg_categories END AS avg_categories,
+    CASE WHEN c.is_available THEN d.multi_category_share END AS multi_category_share,
     CAST(x.cross_sell_base AS BIGINT) AS cross_sell_base,
-    CAST(x.cross_sold_customers AS BIGINT) AS cross_sold_customers,
-    CAST(x.cross_sold_customers AS DOUBLE) / NULLIF(x.cross_sell_base, 0) AS cross_sell_rate
+    CAST(CASE WHEN c.is_available THEN x.cross_sold_customers END AS BIGINT) AS cross_sold_customers,
+    CASE WHEN c.is_available THEN CAST(x.cross_sold_customers AS DOUBLE) / NULLIF(x.cross_sell_base, 0) END
+      AS cross_sell_rate,
+    CAST(CASE WHEN NOT c.is_available THEN 'categories: ' || c.reason END AS VARCHAR) AS deeper_null_reason
   from stages AS s
   cross join levers AS v
   cross join depth AS d
   cross join cross_sell AS x
+  cross join categories AS c
 )
 
 select * from final

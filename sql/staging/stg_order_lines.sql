@@ -24,6 +24,7 @@
 -- column discount decimal(18,2): Discount granted on the line, 0 when absent.
 -- column is_return_line boolean: True when the line refunds money (amount < 0).
 -- column is_product_line boolean: False for a non-product line (line_type = 'non_product'), true otherwise.
+-- column cost_source varchar: Where line_cost comes from: 'line' (the file's cost) or 'default_rate' (amount × (1 − margin.default_rate)).
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.
 with versions as (
@@ -90,6 +91,7 @@ final as (
     discount,
     amount < CAST(0 AS DECIMAL(18,2)) AS is_return_line,
     COALESCE(line_type, 'product') <> 'non_product' AS is_product_line,
+    CAST(CASE WHEN cost IS NULL THEN 'default_rate' ELSE 'line' END AS VARCHAR) AS cost_source,
     drop_id,
     line_number
   from lines

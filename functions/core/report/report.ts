@@ -48,10 +48,27 @@ export interface ReportData {
   actions: Row[];
   /** Campaigns evaluated against their control group (campaign_results); empty without it. */
   campaigns: Row[];
+  /** What the run's inputs carry (data_capabilities): one row per dimension; empty for older runs. */
+  capabilities: Row[];
+  /** The history checks the history is too short for (history_checks, is_sufficient false). */
+  historyChecks: Row[];
+  /** data_quality summed over the drops: duplicate and non-product lines; empty without it. */
+  dataQuality: Row;
+  /** The largest non-product line codes by absolute net amount (non_product_lines). */
+  nonProduct: Row[];
 }
 
 /** Tables the report reads when the run computed them: a run of selected models may lack them. */
-const OPTIONAL_TABLES = ["clv_model", "quadrant_summary", "customer_actions", "campaign_results"] as const;
+const OPTIONAL_TABLES = [
+  "clv_model",
+  "quadrant_summary",
+  "customer_actions",
+  "campaign_results",
+  "data_capabilities",
+  "history_checks",
+  "data_quality",
+  "non_product_lines",
+] as const;
 
 export async function loadReportData(query: Query, asOf: string): Promise<ReportData> {
   // The date goes into SQL text.
@@ -128,8 +145,39 @@ export async function loadReportData(query: Query, asOf: string): Promise<Report
         response_p_value, incremental_revenue, campaign_cost, roi, roi_ci_low, roi_ci_high, flags
       FROM campaign_results WHERE ${at} ORDER BY campaign_id`,
     ),
+    capabilities: await optional(
+      "data_capabilities",
+      `SELECT dimension, available, rows_with, rows_total, reason FROM data_capabilities WHERE ${at} ORDER BY dimension`,
+    ),
+    historyChecks: await optional(
+      "history_checks",
+      `SELECT check_code, message FROM history_checks WHERE ${at} AND NOT is_sufficient ORDER BY check_code`,
+    ),
+    dataQuality:
+      (
+        await optional(
+          "data_quality",
+          `SELECT count(*) AS drops, sum(lines) AS lines, sum(duplicate_lines) AS duplicate_lines,
+          sum(duplicate_amount) AS duplicate_amount, sum(counted_duplicate_lines) AS counted_duplicate_lines,
+          sum(lines_in_other_drops) AS lines_in_other_drops, sum(non_product_lines) AS non_product_lines,
+          sum(non_product_amount) AS non_product_amount FROM data_quality WHERE ${at}`,
+        )
+      )[0] ?? {},
+    nonProduct: await optional(
+      "non_product_lines",
+      `SELECT product_id, lines, net_amount FROM non_product_lines WHERE ${at}
+      ORDER BY abs(net_amount) DESC, product_id LIMIT 6`,
+    ),
   };
 }
+
+/** Why a dimension is absent from the run's inputs (data_capabilities), or undefined when it is there. */
+export function missingReason(d: ReportData, dimension: string): string | undefined {
+  const row = d.capabilities.find((r) => r.dimension === dimension);
+  return row !== undefined && row.available === false ? str(row.reason) : undefined;
+}
+
+const cannot = (reason: string) => `<span class="na">cannot be measured: ${esc(reason)}</span>`;
 
 function table(headers: string[], rows: string[][], numeric: boolean[] = []): string {
   const head = headers.map((h, i) => `<th${numeric[i] ? ' class="n"' : ""}>${esc(h)}</th>`).join("");
@@ -319,6 +367,12 @@ export function headlines(d: ReportData): string[] {
       `${int(invest.customers)} active customers are worth little today but much in future ("invest": ${money(invest.clv)} of expected margin over the lifetime-value horizon).`,
     );
   }
+  const absent = ["categories", "discounts", "channels", "stores"].filter((k) => missingReason(d, k));
+  if (absent.length > 0) {
+    lines.push(
+      `This data has no ${absent.join(", ")}: the measures that need them cannot be measured and are left out (see Data quality).`,
+    );
+  }
   for (const c of d.campaigns.filter((r) => r.response_p_value !== null && num(r.response_p_value) < 0.05)) {
     const flags = str(c.flags);
     lines.push(
@@ -328,12 +382,60 @@ export function headlines(d: ReportData): string[] {
   return lines;
 }
 
+/** What the data carry and what they do not say by themselves: capabilities, duplicates, non-product lines, history. */
+function dataQualitySection(d: ReportData): string {
+  const parts: string[] = [];
+  const q = d.dataQuality;
+  if (q.drops !== undefined && q.drops !== null) {
+    parts.push(
+      `<p class="note">Of ${int(q.lines)} lines in the lake, ${int(q.duplicate_lines)} repeat an earlier line of their file exactly (${money(q.duplicate_amount)}); ${int(q.counted_duplicate_lines)} of them count in this run, twice (kept by default: <code>data_quality</code>). ${int(q.lines_in_other_drops)} lines are also in another file. ${int(q.non_product_lines)} non-product lines (postage, fees, adjustments: ${money(q.non_product_amount)} net) are left out of customer and product figures.</p>`,
+    );
+  }
+  if (d.nonProduct.length > 0) {
+    parts.push(
+      table(
+        ["Non-product code", "Lines", "Net amount"],
+        d.nonProduct.map((r) => [
+          `<code>${esc(str(r.product_id))}</code>`,
+          int(r.lines),
+          money(r.net_amount),
+        ]),
+        [false, true, true],
+      ),
+    );
+  }
+  if (d.historyChecks.length > 0) {
+    parts.push(
+      `<p class="note">The history is too short for ${d.historyChecks.length} check${d.historyChecks.length === 1 ? "" : "s"} (<code>history_checks</code>):</p><ul>${d.historyChecks
+        .map((r) => `<li><code>${esc(str(r.check_code))}</code>: ${esc(str(r.message))}</li>`)
+        .join("")}</ul>`,
+    );
+  }
+  if (d.capabilities.length > 0) {
+    parts.push(
+      table(
+        ["In the data", "Rows with it", "Cannot be measured because"],
+        d.capabilities.map((r) => [
+          esc(str(r.dimension)),
+          `${int(r.rows_with)} of ${int(r.rows_total)}`,
+          r.available === false ? esc(str(r.reason)) : "",
+        ]),
+        [false, true, false],
+      ),
+    );
+  }
+  return parts.join("\n");
+}
+
 export function renderReport(d: ReportData): string {
   const totalCustomers = d.pyramid.reduce((s, r) => s + num(r.customers), 0);
   const revenue12 = d.pyramid.reduce((s, r) => s + num(r.revenue), 0);
   const margin12 = d.pyramid.reduce((s, r) => s + num(r.gross_margin), 0);
   const active = activeTiers(d.pyramid).reduce((s, r) => s + num(r.customers), 0);
   const l = d.lifecycle ?? {};
+  const noCategories = missingReason(d, "categories");
+  const noDiscounts = missingReason(d, "discounts");
+  const deeper = (value: string) => (noCategories === undefined ? value : cannot(noCategories));
 
   const kpis = [
     ["Customers on file", int(totalCustomers)],
@@ -341,7 +443,7 @@ export function renderReport(d: ReportData): string {
     ["Revenue (12 months)", money(revenue12)],
     ["Gross margin (12 months)", money(margin12)],
     ["Churn rate (period)", pct(l.churn_rate)],
-    ["Cross-sell rate", pct(l.cross_sell_rate)],
+    ["Cross-sell rate", deeper(pct(l.cross_sell_rate))],
   ]
     .map(([k, v]) => `<div class="kpi"><div class="v">${v}</div><div class="k">${esc(k ?? "")}</div></div>`)
     .join("");
@@ -386,9 +488,9 @@ export function renderReport(d: ReportData): string {
       ["More", "Lost in the period", int(l.lost_customers)],
       ["Longer", "Average relationship (days)", int(l.avg_relationship_days)],
       ["Longer", "Churn rate", pct(l.churn_rate)],
-      ["Deeper", "Categories per customer", num(l.avg_categories).toFixed(2)],
-      ["Deeper", "Multi-category customers", pct(l.multi_category_share)],
-      ["Deeper", "Cross-sell rate", pct(l.cross_sell_rate)],
+      ["Deeper", "Categories per customer", deeper(num(l.avg_categories).toFixed(2))],
+      ["Deeper", "Multi-category customers", deeper(pct(l.multi_category_share))],
+      ["Deeper", "Cross-sell rate", deeper(pct(l.cross_sell_rate))],
     ],
     [false, false, true],
   );
@@ -406,30 +508,40 @@ export function renderReport(d: ReportData): string {
     ]),
     [false, true, true, true, true, true],
   );
-  const needs = table(
-    ["Needs segment", "Customers", "Lifetime revenue"],
-    d.needs.map((r) => [esc(str(r.needs_segment)), int(r.customers), money(r.revenue)]),
-    [false, true, true],
-  );
+  const needs =
+    noDiscounts !== undefined
+      ? `<p>Needs segments ${cannot(noDiscounts)}.</p>`
+      : table(
+          ["Needs segment", "Customers", "Lifetime revenue"],
+          d.needs.map((r) => [esc(str(r.needs_segment)), int(r.customers), money(r.revenue)]),
+          [false, true, true],
+        );
 
   const catTotal = d.categories.reduce((s, r) => s + num(r.revenue), 0);
-  const categories = table(
-    ["Category", "Revenue", "Margin", "Margin %", "Orders", ""],
-    d.categories.map((r) => [
-      esc(str(r.category)),
-      money(r.revenue),
-      money(r.margin),
-      pct(num(r.revenue) ? num(r.margin) / num(r.revenue) : null),
-      int(r.orders),
-      bar(catTotal ? num(r.revenue) / catTotal : 0),
-    ]),
-    [false, true, true, true, true, false],
-  );
-  const channels = table(
-    ["Channel", "Revenue", "Margin", "Orders"],
-    d.channels.map((r) => [esc(str(r.channel)), money(r.revenue), money(r.margin), int(r.orders)]),
-    [false, true, true, true],
-  );
+  const noChannels = missingReason(d, "channels");
+  const categories =
+    noCategories !== undefined
+      ? `<p>Revenue by category ${cannot(noCategories)}.</p>`
+      : table(
+          ["Category", "Revenue", "Margin", "Margin %", "Orders", ""],
+          d.categories.map((r) => [
+            esc(str(r.category)),
+            money(r.revenue),
+            money(r.margin),
+            pct(num(r.revenue) ? num(r.margin) / num(r.revenue) : null),
+            int(r.orders),
+            bar(catTotal ? num(r.revenue) / catTotal : 0),
+          ]),
+          [false, true, true, true, true, false],
+        );
+  const channels =
+    noChannels !== undefined
+      ? `<p>Revenue by channel ${cannot(noChannels)}.</p>`
+      : table(
+          ["Channel", "Revenue", "Margin", "Orders"],
+          d.channels.map((r) => [esc(str(r.channel)), money(r.revenue), money(r.margin), int(r.orders)]),
+          [false, true, true, true],
+        );
 
   const cohortNames = [...new Set(d.cohorts.map((r) => String(r.cohort)))];
   const monthOf = (date: string) => date.slice(0, 7);
@@ -449,22 +561,32 @@ export function renderReport(d: ReportData): string {
     (_, m) => `<th class="n">M${m}</th>`,
   ).join("")}</tr></thead><tbody>${cohortRows.join("")}</tbody></table>`;
 
-  const affinity = table(
-    ["Bought", "Also buy", "Confidence", "Lift", "Baskets"],
-    d.affinity.map((r) => [
-      esc(str(r.antecedent_category)),
-      esc(str(r.consequent_category)),
-      pct(r.confidence),
-      num(r.lift).toFixed(2),
-      int(r.pair_baskets),
-    ]),
-    [false, false, true, true, true],
-  );
-  const nextBest = table(
-    ["Offer next", "Customers"],
-    d.nextBest.map((r) => [esc(str(r.next_best_category)), int(r.customers)]),
-    [false, true],
-  );
+  const affinity =
+    noCategories !== undefined
+      ? `<p>Categories bought together ${cannot(noCategories)}.</p>`
+      : d.affinity.length === 0
+        ? "<p>No pair of categories was bought together often enough (affinity.min_pair_baskets).</p>"
+        : table(
+            ["Bought", "Also buy", "Confidence", "Lift", "Baskets"],
+            d.affinity.map((r) => [
+              esc(str(r.antecedent_category)),
+              esc(str(r.consequent_category)),
+              pct(r.confidence),
+              num(r.lift).toFixed(2),
+              int(r.pair_baskets),
+            ]),
+            [false, false, true, true, true],
+          );
+  const nextBest =
+    noCategories !== undefined
+      ? `<p>The next category to offer ${cannot(noCategories)}.</p>`
+      : d.nextBest.length === 0
+        ? "<p>No customer has a category to offer next (no rule with lift above affinity.min_lift).</p>"
+        : table(
+            ["Offer next", "Customers"],
+            d.nextBest.map((r) => [esc(str(r.next_best_category)), int(r.customers)]),
+            [false, true],
+          );
   const quarantine = d.quarantine.length
     ? table(
         ["Reason", "Rows"],
@@ -472,6 +594,7 @@ export function renderReport(d: ReportData): string {
         [false, true],
       )
     : "<p>No row was quarantined.</p>";
+  const dataQuality = dataQualitySection(d);
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Customer report as of ${esc(d.asOf)}</title>
@@ -485,7 +608,7 @@ ul.head li{margin:.3rem 0}table{border-collapse:collapse;margin:.6rem 0;font-siz
 th{background:#f6f8fa}.n{text-align:right;font-variant-numeric:tabular-nums}.bar{display:inline-block;width:120px;height:10px;background:#eef1f4;border-radius:5px}
 .bar span{display:block;height:10px;border-radius:5px}.grid{stroke:#e3e8ee}.hundred{stroke:#999;stroke-dasharray:4}.curve{fill:none;stroke:#2f6fb0;stroke-width:2.5}
 svg{max-width:560px;font-size:11px;fill:#57606a}.note{color:#57606a;font-size:.9rem}.cols{display:grid;grid-template-columns:1fr 1fr;gap:2rem}
-table.cohort td,table.cohort th{padding:.2rem .35rem;font-size:.8rem}footer{margin-top:3rem;color:#57606a;font-size:.85rem}
+table.cohort td,table.cohort th{padding:.2rem .35rem;font-size:.8rem}.na{color:#8a5a00;font-size:.85rem}footer{margin-top:3rem;color:#57606a;font-size:.85rem}
 </style></head><body>
 <h1>Customer report</h1>
 <div class="sub">As of ${esc(d.asOf)} · ${int(d.drops.drops)} files ingested, ${int(d.drops.rows_ok)} order and customer rows used, ${int(d.drops.rows_quarantined)} rows set aside for data fixes</div>
@@ -506,6 +629,7 @@ ${pyramid}
 <h2>Did the campaigns work? Treated against control</h2>${campaignSection(d)}
 <h2>What to offer next</h2><div class="cols"><div><p class="note">Categories bought together more often than chance (lift &gt; 1).</p>${affinity}</div><div><p class="note">The best next category for each customer, by lift, among categories they have not bought.</p>${nextBest}</div></div>
 <h2>Data quality</h2><p class="note">${int(d.drops.rows_in)} rows read from ${int(d.drops.drops)} files${num(d.drops.rejected) ? `, ${int(d.drops.rejected)} files rejected whole` : ""}. Rows set aside, by reason (query the <code>quarantine</code> table for the rows themselves):</p>${quarantine}
+${dataQuality}
 <footer>Generated by crmlake. Every figure comes from the published model tables of the run as of ${esc(d.asOf)}; see docs/models.md for their definitions.</footer>
 </body></html>
 `;
