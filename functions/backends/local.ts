@@ -14,19 +14,23 @@ import {
   type ClvBacktestResult,
   runClvBacktest,
 } from "../core/backtest/clv-backtest.ts";
+import type { NextAction } from "../core/catalogue/actions.ts";
 import { ModelError } from "../core/errors.ts";
 import { takeSnapshot } from "../core/ledger/ledger.ts";
+import type { ObjectStore } from "../core/ports/object-store.ts";
 import type { Warehouse } from "../core/ports/warehouse.ts";
 import type { ReportData } from "../core/report/report.ts";
+import { buildActionLists, publishedActionAsOfs } from "../core/runner/action-lists.ts";
 import { type DeletedAsOf, deletePublishedAsOf } from "../core/runner/delete.ts";
 import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
 import { STAGES } from "../core/stages/index.ts";
-import { type ExportedActions, exportActionsCsv } from "../engines/duckdb/export-actions.ts";
+import { openActionSource } from "../engines/duckdb/export-actions.ts";
 import { type LakeQuerySession, openLakeQuerySession } from "../engines/duckdb/query-session.ts";
 import { loadLakeReport } from "../engines/duckdb/report-source.ts";
 import { DuckDBWarehouse } from "../engines/duckdb/warehouse.ts";
 import { LocalObjectStore } from "../storage/local.ts";
 import { LocalModelOutputs } from "../storage/local-outputs.ts";
+import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../storage/s3.ts";
 
 export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs" | "lake"> {
   /** The lake directory: curated inputs are read from it, model outputs published into it. */
@@ -120,17 +124,56 @@ export async function deleteLocalAsOf(lakeDir: string, asOf: string): Promise<De
   });
 }
 
+export interface ExportedActions {
+  readonly asOf: string;
+  /** Where the files went: a directory, or `s3://bucket/prefix`. */
+  readonly location: string;
+  readonly files: readonly {
+    readonly action: NextAction;
+    readonly key: string;
+    readonly customers: number;
+  }[];
+}
+
 /**
- * Writes the published next-best actions of a local lake as one CSV per action into `outDir` (`crmlake export
- * actions`): as of `asOf`, or the latest as-of of customer_actions.
+ * Writes the published next-best actions of a local lake as one CSV per action (`crmlake export actions`):
+ * `<action>.csv` in `out`, a directory or an `s3://bucket/prefix` (the S3 client from the environment, as
+ * `crmlake ingest` uses), as of `asOf` or the latest as-of of customer_actions. The same writer as the
+ * runner's post-publish step (functions/core/runner/action-lists.ts); each file is replaced whole.
  */
 export async function exportLocalActions(
   lakeDir: string,
-  outDir: string,
+  out: string,
   asOf?: string,
 ): Promise<ExportedActions> {
   if (!existsSync(lakeDir)) {
     throw new ModelError("no_lake", `No lake at ${lakeDir}: nothing is published there. Pass --lake DIR`);
   }
-  return exportActionsCsv(lakeDir, outDir, asOf);
+  const target: ObjectStore = out.startsWith("s3://")
+    ? (() => {
+        const { bucket, key } = parseS3Uri(out);
+        return new S3ObjectStore({ bucket, prefix: key, client: s3ClientFromEnv() });
+      })()
+    : new LocalObjectStore(out);
+  const source = await openActionSource(lakeDir);
+  try {
+    const asOfs = await publishedActionAsOfs(source.query);
+    const chosen = asOf ?? asOfs[0];
+    if (chosen === undefined || !asOfs.includes(chosen)) {
+      const shown = asOfs.slice(0, 5).join(", ");
+      throw new ModelError(
+        "no_actions",
+        `customer_actions has no rows as of ${chosen ?? "any date"} in ${lakeDir}; published as-ofs: ${shown === "" ? "none" : shown}${asOfs.length > 5 ? ", …" : ""}`,
+      );
+    }
+    const lists = await buildActionLists(source.query, chosen);
+    for (const list of lists) await target.put(`${list.action}.csv`, list.csv);
+    return {
+      asOf: chosen,
+      location: target.location,
+      files: lists.map((l) => ({ action: l.action, key: `${l.action}.csv`, customers: l.customers })),
+    };
+  } finally {
+    source.close();
+  }
 }

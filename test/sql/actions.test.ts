@@ -462,6 +462,15 @@ describe("crmlake export actions", () => {
         `crosser,cross_sell,5,games,repeat,best,1.0,,,,40.0,${(6 / 7) * 100},${AS_OF}`,
       ]);
       expect(await lines("maintain")).toEqual([header]);
+      // The run itself wrote the same lists into the lake, under exports/actions/ (as_of=<d>/ and latest/).
+      for (const action of NEXT_ACTIONS) {
+        const exported = await readFile(join(out, "lists", `${action}.csv`), "utf8");
+        for (const folder of [`as_of=${AS_OF}`, "latest"]) {
+          expect(await readFile(join(lake, "exports", "actions", folder, `${action}.csv`), "utf8")).toBe(
+            exported,
+          );
+        }
+      }
 
       const bad = (args: string[]) => {
         const run = crmlake(["export", ...args]);

@@ -7,6 +7,7 @@ import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
 const USAGE = "crmlake export actions --out DIR [--as-of YYYY-MM-DD] [--lake DIR]";
+// --out also takes s3://bucket/prefix; the usage line keeps DIR, the common case (help below).
 
 /** `crmlake export`: published results as files for other tools. One subcommand for now: `actions`. */
 export const exportCommand: Command = {
@@ -17,10 +18,13 @@ export const exportCommand: Command = {
 actions  Writes the published customer_actions (docs/lifetime-value.md, Next-best actions) as one CSV per
          action into DIR: ${NEXT_ACTIONS.map((a) => `${a}.csv`).join(", ")}. Each has a header and
          every column of customer_actions (as_of last), one customer per line, ordered by customer_id; an
-         action nobody gets is a header-only file. Existing files of those names are replaced. Local lakes only.
+         action nobody gets is a header-only file. Existing files of those names are replaced. Local lakes
+         only; every run also writes them into the lake itself, under exports/actions/ (as_of=<date>/ and
+         latest/), on AWS too.
 
 Options:
-  --out DIR        directory to write to (required; created when missing)
+  --out DIR        directory to write to (required; created when missing), or s3://bucket/prefix (the S3
+                   client from the environment: AWS_REGION, credentials, CRMLAKE_S3_ENDPOINT)
   --as-of DATE     which as-of (default: the latest published)
   --lake DIR       lake directory (default ./lake)`,
   options: { out: { type: "string" }, "as-of": { type: "string" }, lake: { type: "string" } },
@@ -41,11 +45,11 @@ Options:
     if (asOf !== undefined && !isIsoDate(asOf))
       throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
     const lakeDir = stringOption(args, "lake") ?? "lake";
-    const exported = await exportLocalActions(lakeDir, resolve(out), asOf);
+    const exported = await exportLocalActions(lakeDir, out.startsWith("s3://") ? out : resolve(out), asOf);
     const width = Math.max(...exported.files.map((f) => f.action.length));
     process.stdout.write(
       [
-        `Next-best actions as of ${exported.asOf} written to ${resolve(out)}:`,
+        `Next-best actions as of ${exported.asOf} written to ${exported.location}:`,
         ...exported.files.map(
           (f) =>
             `  ${`${f.action}.csv`.padEnd(width + 4)}  ${f.customers} customer${f.customers === 1 ? "" : "s"}`,

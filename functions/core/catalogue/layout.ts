@@ -25,6 +25,14 @@
  *   runs/manifests/<run_id>/<dataset>/manifest         on Athena: the run's symlink manifest of those files
  *   runs/lock                                          held while a run computes and publishes
  *
+ * Action lists for activation tools (docs/lifetime-value.md, "Next-best actions"; ADR 0013), written by every
+ * run that publishes customer_actions, after it has published:
+ *
+ *   exports/actions/as_of=<d>/<action>.csv      one CSV per next action (a header-only file for none)
+ *   exports/actions/as_of=<d>/manifest.json     written last: as-of, run, keys and counts
+ *   exports/actions/latest/<action>.csv         the latest as-of's lists, at a path that never changes
+ *   exports/actions/latest/manifest.json        written after them: which as-of latest/ holds
+ *
  * Backtests (docs/lifetime-value.md, "Backtest"), their own path: a backtest reads past its as-of, so its tables
  * are not model outputs of that as-of. Local lakes only for now.
  *
@@ -91,6 +99,17 @@ export const BACKTEST_LAYOUT = {
     `backtests/${table}/as_of=${asOf}/horizon_days=${horizonDays}/data.parquet`,
 } as const;
 
+/** Keys of the action lists (see the layout above). */
+export const EXPORT_LAYOUT = {
+  actionsPrefix: "exports/actions/",
+  asOfPrefix: (asOf: string) => `exports/actions/as_of=${asOf}/`,
+  asOfKey: (asOf: string, action: string) => `exports/actions/as_of=${asOf}/${action}.csv`,
+  asOfManifest: (asOf: string) => `exports/actions/as_of=${asOf}/manifest.json`,
+  latestPrefix: "exports/actions/latest/",
+  latestKey: (action: string) => `exports/actions/latest/${action}.csv`,
+  latestManifest: "exports/actions/latest/manifest.json",
+} as const;
+
 /**
  * Top-level prefixes of the lake and who writes them: the stack grants each Lambda its prefixes, and the
  * Glue tables sit under them. Every key above starts with one of these.
@@ -106,4 +125,6 @@ export const LAKE_PREFIXES = {
   models: MODEL_LAYOUT.modelsPrefix,
   /** scoring: run staging, publish journals, run records, pinned snapshots and the run lock */
   runs: "runs/",
+  /** scoring: the action lists for activation tools (EXPORT_LAYOUT), after each publish */
+  exports: "exports/",
 } as const;

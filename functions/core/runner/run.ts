@@ -15,6 +15,7 @@ import { INPUT_SNAPSHOT, type InputSnapshot, takeSnapshot } from "../ledger/ledg
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { MaterializeResult, Warehouse } from "../ports/warehouse.ts";
+import { exportRunActions } from "./action-lists.ts";
 import { driftDiagnostics } from "./drift.ts";
 import { formatFinding, lintSql, PORTABILITY_DOC } from "./lint.ts";
 import { expandMacros, renderParameters } from "./params.ts";
@@ -64,6 +65,11 @@ export interface RunOptions {
    * engine's deadline (Warehouse.interrupted) is recorded as `interrupted` and keeps its staging for this.
    */
   readonly resume?: boolean;
+  /**
+   * After a run that published customer_actions, write its action lists into the lake (exports/actions/,
+   * action-lists.ts; docs/adr/0013-action-lists-after-publish.md); default true.
+   */
+  readonly exportActions?: boolean;
 }
 
 /** What a run id may contain: it becomes an S3 key segment and, lower-cased, part of a Glue database name. */
@@ -242,6 +248,33 @@ async function driftNotes(
     return [
       `Parameter drift was not checked: the earlier run records could not be read (${errorMessage(error)}).`,
     ];
+  }
+}
+
+/** The model whose rows the runner writes as action lists after publishing (action-lists.ts). */
+const ACTIONS_MODEL = "customer_actions";
+
+/**
+ * Writes the run's action lists into the lake (action-lists.ts) from the published customer_actions, which
+ * verifyPublished has just made readable. The run is published by then: a failure is noted in the run's
+ * diagnostics (and logged), not a failed run; the next run of the as-of, or `crmlake export actions`, writes
+ * them again.
+ */
+async function actionListNotes(
+  warehouse: Warehouse,
+  lake: ObjectStore,
+  asOf: string,
+  runId: string,
+  now: Date,
+  log: (line: string) => void,
+): Promise<string[]> {
+  try {
+    log(await exportRunActions({ query: (sql) => warehouse.query(sql), lake, asOf, runId, now }));
+    return [];
+  } catch (error) {
+    const note = `The action lists were not written to ${lake.location}/exports/actions/ (${errorMessage(error)}); the run is published, and the next run of ${asOf} writes them.`;
+    log(note);
+    return [note];
   }
 }
 
@@ -482,6 +515,15 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         await verifyPublished(warehouse, asOf, plan, records);
         record.status = "succeeded";
         record.diagnostics = await driftNotes(outputs, record, thresholds);
+        if (
+          options.exportActions !== false &&
+          plan.some((m) => m.name === ACTIONS_MODEL && m.header.materialized === "table")
+        ) {
+          record.diagnostics = [
+            ...record.diagnostics,
+            ...(await actionListNotes(warehouse, lake, asOf, runId, now(), log)),
+          ];
+        }
       } catch (error) {
         record.error = errorMessage(error);
         if (error instanceof ModelError && error.code === "run_interrupted") {
