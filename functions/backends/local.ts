@@ -30,7 +30,6 @@ import { loadLakeReport } from "../engines/duckdb/report-source.ts";
 import { DuckDBWarehouse } from "../engines/duckdb/warehouse.ts";
 import { LocalObjectStore } from "../storage/local.ts";
 import { LocalModelOutputs } from "../storage/local-outputs.ts";
-import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../storage/s3.ts";
 
 export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs" | "lake"> {
   /** The lake directory: curated inputs are read from it, model outputs published into it. */
@@ -149,12 +148,13 @@ export async function exportLocalActions(
   if (!existsSync(lakeDir)) {
     throw new ModelError("no_lake", `No lake at ${lakeDir}: nothing is published there. Pass --lake DIR`);
   }
-  const target: ObjectStore = out.startsWith("s3://")
-    ? (() => {
-        const { bucket, key } = parseS3Uri(out);
-        return new S3ObjectStore({ bucket, prefix: key, client: s3ClientFromEnv() });
-      })()
-    : new LocalObjectStore(out);
+  let target: ObjectStore = new LocalObjectStore(out);
+  if (out.startsWith("s3://")) {
+    // Imported on use, as `crmlake doctor` does: the AWS SDK stays out of every other command's start-up (ADR 0012).
+    const { parseS3Uri, S3ObjectStore, s3ClientFromEnv } = await import("../storage/s3.ts");
+    const { bucket, key } = parseS3Uri(out);
+    target = new S3ObjectStore({ bucket, prefix: key, client: s3ClientFromEnv() });
+  }
   const source = await openActionSource(lakeDir);
   try {
     const asOfs = await publishedActionAsOfs(source.query);
