@@ -5,6 +5,10 @@
  * Failure handling (partial batch responses):
  * - a file the user must fix (unreadable, missing column, duplicate, …) is recorded in the ledger as
  *   rejected and the message is done: retrying cannot help;
+ * - a file larger than CRMLAKE_MAX_DROP_BYTES (the event's size) is refused before it is downloaded, the
+ *   same way, as `too_large` (metric DropsTooLarge, an alarm);
+ * - running out of memory, temporary disk or time (ResourceError: out_of_memory, disk_full, deadline) is
+ *   the function's limit, not the file's fault: nothing is recorded or published, and the message fails;
  * - anything else (S3 unavailable, a bug, a poison message) is reported as a batch item failure, so SQS
  *   retries it and, after maxReceiveCount, moves it to the dead-letter queue without blocking the others.
  */
@@ -12,11 +16,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { defaultConfig, parseConfigText } from "./core/config.ts";
 import { optionalEnv, requiredEnv } from "./core/env.ts";
-import { ConfigError, IngestError } from "./core/errors.ts";
-import { ingestDrop } from "./core/ingest/ingest.ts";
+import { ConfigError, IngestError, ResourceError } from "./core/errors.ts";
+import { DEFAULT_DEADLINE_RESERVE_MS, ingestDrop, refuseOversizedDrop } from "./core/ingest/ingest.ts";
 import { parseProfileText, type SourceProfile } from "./core/ingest/profile.ts";
 import { parseS3Notification, routeKey } from "./core/ingest/s3-event.ts";
 import { S3ObjectStore, s3ClientFromEnv } from "./storage/s3.ts";
@@ -26,11 +30,27 @@ const LAKE_PREFIX = optionalEnv("LAKE_PREFIX", "");
 const WORK_DIR = optionalEnv("CRMLAKE_WORK_DIR", "/tmp");
 /** DuckDB's share of the function's memory; the rest is Node and the SDK. */
 const DUCKDB_MEMORY = optionalEnv("DUCKDB_MEMORY_LIMIT", "1GB");
+/**
+ * The largest landed object one invocation takes (bytes, from the event): /tmp holds the file, its Parquet
+ * output and DuckDB's spill. Larger ones are refused as `too_large` before they are downloaded.
+ */
+const MAX_DROP_BYTES = positiveNumber("CRMLAKE_MAX_DROP_BYTES", 4 * 1024 ** 3);
+/** Time kept back from the Lambda's deadline for the commit (ingest gives up, retryably, when less is left). */
+const DEADLINE_RESERVE_MS = positiveNumber("CRMLAKE_DEADLINE_RESERVE_MS", DEFAULT_DEADLINE_RESERVE_MS);
 /** The business calendar of the configuration (CRMLAKE_CONFIG, as the scoring Lambda reads it): future dates. */
 const CONFIG_TEXT = optionalEnv("CRMLAKE_CONFIG", "");
 const CALENDAR = (
   CONFIG_TEXT.trim() === "" ? defaultConfig() : parseConfigText(CONFIG_TEXT, "CRMLAKE_CONFIG")
 ).calendar;
+
+function positiveNumber(name: string, fallback: number): number {
+  const text = optionalEnv(name, "");
+  if (text.trim() === "") return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, not "${text}"`);
+  return value;
+}
 
 const logger = new Logger({ serviceName: "crmlake-ingest" });
 const metrics = new Metrics({ namespace: "crmlake", serviceName: "ingest" });
@@ -46,12 +66,28 @@ async function loadLandingProfile(bucket: string, name: string): Promise<SourceP
   return parseProfileText(Buffer.from(bytes).toString("utf8"), `s3://${bucket}/${key}`, name);
 }
 
-async function ingestObject(bucket: string, key: string): Promise<void> {
+async function ingestObject(
+  bucket: string,
+  key: string,
+  size: number | undefined,
+  context: Context | undefined,
+): Promise<void> {
   const source = `s3://${bucket}/${key}`;
   const scratch = await mkdtemp(join(WORK_DIR, "crmlake-"));
   try {
     const route = routeKey(key);
     const profile = route.profile ? await loadLandingProfile(bucket, route.profile) : undefined;
+    if (size !== undefined && size > MAX_DROP_BYTES) {
+      metrics.addMetric("DropsTooLarge", MetricUnit.Count, 1);
+      await refuseOversizedDrop({
+        store: lake,
+        dataset: route.dataset,
+        uri: source,
+        sizeBytes: size,
+        limitBytes: MAX_DROP_BYTES,
+        ...(profile ? { profile } : {}),
+      });
+    }
     const localPath = join(scratch, basename(key));
     await new S3ObjectStore({ bucket, client }).getToFile(key, localPath);
     const { ledger } = await ingestDrop({
@@ -62,6 +98,8 @@ async function ingestObject(bucket: string, key: string): Promise<void> {
       workDir: scratch,
       calendar: CALENDAR,
       duckdb: { memoryLimit: DUCKDB_MEMORY },
+      ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
+      deadlineReserveMs: DEADLINE_RESERVE_MS,
     });
     logger.info("drop ingested", { ...ledger, output_keys: ledger.output_keys.length });
     metrics.addMetric("DropsIngested", MetricUnit.Count, 1);
@@ -73,15 +111,26 @@ async function ingestObject(bucket: string, key: string): Promise<void> {
   }
 }
 
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
   try {
     for (const record of event.Records) {
       try {
         for (const object of parseS3Notification(record.body)) {
           try {
-            await ingestObject(object.bucket, object.key);
+            await ingestObject(object.bucket, object.key, object.size, context);
           } catch (error) {
+            if (error instanceof ResourceError) {
+              // Out of memory, disk or time: SQS retries the message (the batch item fails below).
+              metrics.addMetric("DropsResourceExhausted", MetricUnit.Count, 1);
+              logger.error("drop exceeded the function's resources; SQS will retry it", {
+                bucket: object.bucket,
+                key: object.key,
+                code: error.code,
+                error: error.message,
+              });
+              throw error;
+            }
             // The file's or its profile's fault: recorded in the ledger (or misplaced); a retry would give the
             // same answer. Storage errors and bugs are retried and end in the dead-letter queue.
             if (!(error instanceof IngestError || error instanceof ConfigError)) throw error;

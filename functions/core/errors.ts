@@ -19,6 +19,15 @@ export class IngestError extends CrmlakeError {
   override name = "IngestError";
 }
 
+/**
+ * The function ran out of a resource while ingesting a drop (`out_of_memory`, `disk_full`, `deadline`): not
+ * the file's fault and not recorded as a rejection. The Lambda reports it as a batch item failure, so SQS
+ * retries the drop and, if it keeps failing, moves it to the dead-letter queue (an alarm).
+ */
+export class ResourceError extends CrmlakeError {
+  override name = "ResourceError";
+}
+
 /** A configuration file or source profile that does not validate. */
 export class ConfigError extends CrmlakeError {
   override name = "ConfigError";

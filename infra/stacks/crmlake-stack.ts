@@ -85,6 +85,12 @@ export const INGEST_SIZING = {
   timeout: Duration.minutes(15),
   /** One drop per invocation: two 4 GB drops would not share one /tmp. */
   batchSize: 1,
+  /**
+   * The largest landed object (the event's size) one invocation takes (CRMLAKE_MAX_DROP_BYTES): larger ones
+   * are refused as `too_large` before they are downloaded (alarm IngestDropTooLarge). A gzip drop may still
+   * expand past /tmp; that is a `disk_full` failure, retried and then dead-lettered.
+   */
+  maxDropBytes: 4 * 1024 ** 3,
   /** At most this many drops convert at once (protects the account's concurrency and S3 request rates). */
   maxConcurrency: 5,
 } as const;
@@ -386,6 +392,7 @@ export class CrmlakeStack extends Stack {
         // DuckDB's buffer manager gets 60 % of the memory and spills to /tmp beyond it; the rest is Node, the
         // SDK's upload buffers and DuckDB's allocations outside the buffer manager.
         DUCKDB_MEMORY_LIMIT: `${Math.floor(INGEST_SIZING.memorySize.toMebibytes() * 0.6)}MB`,
+        CRMLAKE_MAX_DROP_BYTES: String(INGEST_SIZING.maxDropBytes),
       },
     })
       .useBucket("LANDING_BUCKET", this.landing, { read: [""] })
@@ -777,6 +784,14 @@ export class CrmlakeStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     };
+    // DropsTooLarge is published once per drop refused for its size (functions/ingest.ts).
+    alarms.IngestDropTooLarge = new cloudwatch.Alarm(this, "IngestDropTooLargeAlarm", {
+      alarmDescription:
+        `A landed file was refused as too_large (over ${INGEST_SIZING.maxDropBytes / 1024 ** 3} GiB): ` +
+        "split it, or raise the ingest sizing",
+      metric: handlerMetric(METRIC_SERVICES.ingest, "DropsTooLarge", fiveMinutes),
+      ...atLeastOnce,
+    });
     for (const [key, fn, timeout] of [
       ["Ingest", this.ingest, INGEST_SIZING.timeout],
       ["Scoring", this.scoring, SCORING_SIZING.timeout],
@@ -847,6 +862,8 @@ export class CrmlakeStack extends Stack {
           handler(METRIC_SERVICES.ingest, "DropsIngested", "ingested"),
           handler(METRIC_SERVICES.ingest, "DropsRejected", "rejected"),
           handler(METRIC_SERVICES.ingest, "MessagesFailed", "failed (retried)"),
+          handler(METRIC_SERVICES.ingest, "DropsTooLarge", "too large (rejected)"),
+          handler(METRIC_SERVICES.ingest, "DropsResourceExhausted", "out of memory, disk or time (retried)"),
         ],
         [
           handler(METRIC_SERVICES.ingest, "RowsIn", "rows in"),

@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDuckDB } from "../../functions/engines/duckdb/session.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
@@ -65,7 +65,7 @@ const CSV = [
 
 describe("ingest Lambda on a real S3-compatible server", () => {
   let server: S3TestServer;
-  let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  let handler: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
   let lake: S3ObjectStore;
   /** The handler's WARN lines (a rejected drop is logged at WARN), parsed. */
   const warnings: Record<string, unknown>[] = [];
@@ -86,6 +86,8 @@ describe("ingest Lambda on a real S3-compatible server", () => {
       if (String(line).startsWith("{")) warnings.push(JSON.parse(String(line)) as Record<string, unknown>);
     });
     process.env.CRMLAKE_WORK_DIR = await mkdtemp(join(tmpdir(), "crmlake-lambda-"));
+    // The largest drop one invocation takes, as the event states it (test files are a few hundred bytes).
+    process.env.CRMLAKE_MAX_DROP_BYTES = "1000000";
     ({ handler } = await import("../../functions/ingest.ts"));
     lake = new S3ObjectStore({ bucket: "lake", client: server.client });
   });
@@ -243,6 +245,52 @@ describe("ingest Lambda on a real S3-compatible server", () => {
     });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "poison" }, { itemIdentifier: "missing" }]);
     expect((await lake.list("curated/customers/")).length).toBe(1);
+  });
+
+  it("refuses a drop larger than the function can hold from the event's size, as too_large, without retrying", async () => {
+    await put("transactions/huge.csv", CSV);
+    warnings.length = 0;
+    const response = await handler({
+      Records: [sqsRecord("m-huge", s3Notification("landing", "transactions/huge.csv", 5_000_000))],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(warnings).toEqual([
+      expect.objectContaining({ message: "drop rejected", code: "too_large", key: "transactions/huge.csv" }),
+    ]);
+    const [record] = (await lake.list("ledger/rejected/huge-")).map((o) => o.key);
+    const text = Buffer.from((await lake.get(record ?? "")) ?? []).toString();
+    expect(JSON.parse(text)).toMatchObject({
+      status: "rejected",
+      error_code: "too_large",
+      size_bytes: 5_000_000,
+      source: "s3://landing/transactions/huge.csv",
+    });
+  });
+
+  it("fails the message, to be retried, when the deadline is too close: no ledger record, nothing visible", async () => {
+    await put("transactions/late.csv", CSV.replaceAll("o", "late-o"));
+    const before = (await lake.list("")).map((o) => o.key);
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => {
+      errors.push(String(line));
+    });
+    try {
+      const context = { getRemainingTimeInMillis: () => 30_000 } as Context;
+      const response = await handler(
+        { Records: [sqsRecord("m-late", s3Notification("landing", "transactions/late.csv"))] },
+        context,
+      );
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-late" }]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join("\n")).toMatch(/"code": ?"deadline"/);
+    // Neither a rejection nor a commit nor a curated file: the retry starts from scratch. The one new object
+    // is the content claim, released (its lease ended), so the retry may claim the same bytes.
+    const added = (await lake.list("")).map((o) => o.key).filter((key) => !before.includes(key));
+    expect(added).toEqual([expect.stringMatching(/^ledger\/content\//)]);
+    const claim = JSON.parse(Buffer.from((await lake.get(added[0] ?? "")) ?? []).toString());
+    expect(Date.parse(claim.lease_until)).toBeLessThanOrEqual(Date.now());
   });
 
   it("ignores S3's test event", async () => {

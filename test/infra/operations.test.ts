@@ -38,7 +38,7 @@ describe("operations alarms and dashboard", () => {
   };
   const ref = (construct: Parameters<typeof logicalId>[1]) => ({ Ref: logicalId(s, construct) });
 
-  it("has the six original alarms and seven operations alarms, each sending to the topic", () => {
+  it("has the six original alarms and eight operations alarms, each sending to the topic", () => {
     expect(Object.keys(s.stack.alarms).sort()).toEqual(
       [
         "IngestDeadLetters",
@@ -50,6 +50,7 @@ describe("operations alarms and dashboard", () => {
         "ScoringStale",
         "IngestSilence",
         "IngestQueueAge",
+        "IngestDropTooLarge",
         "IngestThrottles",
         "ScoringThrottles",
         "IngestNearTimeout",
@@ -95,6 +96,25 @@ describe("operations alarms and dashboard", () => {
       score.indexOf('outcome.kind === "already_running"'),
     );
     expect(ingest).toContain('addMetric("DropsIngested", MetricUnit.Count, 1)');
+  });
+
+  it("fires when a drop is refused as too large, a metric the ingest handler publishes with its limit set", () => {
+    expect(alarm("IngestDropTooLarge")).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: "DropsTooLarge",
+      Dimensions: [{ Name: "service", Value: METRIC_SERVICES.ingest }],
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    const ingest = readFileSync(join(PROJECT_ROOT, "functions", "ingest.ts"), "utf8");
+    expect(ingest).toContain('addMetric("DropsTooLarge", MetricUnit.Count, 1)');
+    expect(ingest).toContain('"CRMLAKE_MAX_DROP_BYTES"');
+    s.template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: { CRMLAKE_MAX_DROP_BYTES: String(INGEST_SIZING.maxDropBytes) } },
+    });
   });
 
   it("fires when the ingest queue's oldest message is older than an hour for 15 minutes", () => {

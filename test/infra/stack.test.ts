@@ -598,13 +598,14 @@ describe("ingest path: S3 → SQS → Lambda", () => {
     });
   });
 
-  it("tells the ingest Lambda its buckets and DuckDB's share of its memory", () => {
+  it("tells the ingest Lambda its buckets, DuckDB's share of its memory and the largest drop it takes", () => {
     const env = (resourceOf(s.stack.ingest.function).Properties.Environment as { Variables: object })
       .Variables;
     expect(env).toEqual({
       LANDING_BUCKET: { Ref: id(s.stack.landing) },
       LAKE_BUCKET: { Ref: id(s.stack.lake) },
       DUCKDB_MEMORY_LIMIT: "1804MB",
+      CRMLAKE_MAX_DROP_BYTES: String(4 * 1024 ** 3),
       NODE_OPTIONS: "--enable-source-maps",
     });
   });

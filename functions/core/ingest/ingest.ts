@@ -7,14 +7,14 @@ import { LAKE } from "../catalogue/layout.ts";
 import { jsonTimestamp } from "../catalogue/system-tables.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
 import { canonicalZone } from "../dates.ts";
-import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError } from "../errors.ts";
+import { type CrmlakeError, errorMessage, IngestError, isCrmlakeError, ResourceError } from "../errors.ts";
 import { claimContent, releaseClaim } from "../ledger/claims.ts";
 import { ensureLakeFormat } from "../ledger/format.ts";
 import { commitDrop, newVersion, parseLedgerRecord } from "../ledger/ledger.ts";
 import { refreshManifests } from "../ledger/manifests.ts";
 import { markRetired, type SweepReport, sweepRetired } from "../ledger/retire.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
-import { convertDrop, readFailure } from "./convert.ts";
+import { convertDrop, readFailure, resourceFailure } from "./convert.ts";
 import { futureDateLimit } from "./future-dates.ts";
 import { inspectFile } from "./inspect.ts";
 import { DEFAULT_PROFILE, type SourceProfile } from "./profile.ts";
@@ -52,6 +52,82 @@ export interface IngestOptions {
    * in its time zone is quarantined as future_date (future-dates.ts). Default: the configuration's defaults.
    */
   calendar?: CrmlakeConfig["calendar"];
+  /**
+   * The time left before the caller is killed (a Lambda passes context.getRemainingTimeInMillis). Ingest gives
+   * up with a ResourceError `deadline` (retried, not a rejection) when less than `deadlineReserveMs` is left
+   * before converting, while converting (DuckDB is interrupted), before each upload and before the commit, so
+   * the commit is never attempted without time to finish it. Without it, no limit.
+   */
+  remainingTimeMs?: () => number;
+  /** What must be left for the commit and its housekeeping (default 60 s). */
+  deadlineReserveMs?: number;
+}
+
+/** The default of IngestOptions.deadlineReserveMs: the commit, the manifest rebuild and a sweep fit in it. */
+export const DEFAULT_DEADLINE_RESERVE_MS = 60_000;
+
+/**
+ * Refuses a drop larger than the function can hold, before it is downloaded: a `too_large` rejection in the
+ * ledger (ledger/rejected/, as for any file the user must fix), then throws it. The drop id is the path's
+ * (dropIdFor): the content, unread, is unknown. Nothing is claimed and nothing published is touched.
+ */
+export async function refuseOversizedDrop(options: {
+  store: ObjectStore;
+  dataset: DatasetName;
+  uri: string;
+  sizeBytes: number;
+  limitBytes: number;
+  profile?: SourceProfile;
+}): Promise<never> {
+  const now = new Date();
+  const error = new IngestError(
+    "too_large",
+    `"${basename(options.uri)}" is ${formatBytes(options.sizeBytes)}, more than the ${formatBytes(options.limitBytes)} one ingest can hold (its temporary disk and memory); split it into smaller files, or raise the limit with the function's sizing`,
+  );
+  await recordRejection(
+    options.store,
+    {
+      drop_id: dropIdFor(options.dataset, options.uri),
+      dataset: options.dataset,
+      source: options.uri,
+      content_sha256: "",
+      size_bytes: options.sizeBytes,
+      format: "",
+      profile: options.profile?.name ?? null,
+      started_at: jsonTimestamp(now),
+      finished_at: jsonTimestamp(now),
+      duration_ms: 0,
+    },
+    error,
+  );
+  throw error;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Throws a ResourceError `deadline` when less than the reserve is left (IngestOptions.remainingTimeMs), naming
+ * the step that would not have had time.
+ */
+function checkDeadline(options: IngestOptions, displayName: string, step: string): void {
+  if (!options.remainingTimeMs) return;
+  const left = options.remainingTimeMs();
+  const reserve = options.deadlineReserveMs ?? DEFAULT_DEADLINE_RESERVE_MS;
+  if (left < reserve) {
+    throw new ResourceError(
+      "deadline",
+      `Gave up on "${displayName}" before ${step}: ${Math.max(0, Math.round(left / 1000))} s left, ${Math.round(reserve / 1000)} s needed to commit (retried; nothing of this attempt is visible)`,
+    );
+  }
 }
 
 /** What the ledger knows of a drop before its outcome: who it is, where from, when it started. */
@@ -246,8 +322,26 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   const { options, profile, displayName, dropId, version, facts, base, workDir, finish, progress } = drop;
   const { store, dataset, source } = options;
   const contract = CONTRACTS[dataset];
+  checkDeadline(options, displayName, "converting");
   progress("converting");
   const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
+  // Near the deadline DuckDB is interrupted mid-query, leaving the reserve for giving up cleanly. An interrupt
+  // between two statements is lost (each statement starts uninterrupted), so it is repeated until the end.
+  let interrupted = false;
+  let repeat: NodeJS.Timeout | undefined;
+  const interrupt = () => {
+    interrupted = true;
+    session.connection.interrupt();
+  };
+  const timer = options.remainingTimeMs
+    ? setTimeout(
+        () => {
+          interrupt();
+          repeat = setInterval(interrupt, 100);
+        },
+        Math.max(0, options.remainingTimeMs() - (options.deadlineReserveMs ?? DEFAULT_DEADLINE_RESERVE_MS)),
+      )
+    : undefined;
   // Row order within the output files does not matter (line numbers travel with the rows), and keeping
   // it makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md).
   await session.connection.run("SET preserve_insertion_order = false");
@@ -266,6 +360,16 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
       timeZone: canonicalZone((options.calendar ?? defaultConfig().calendar).time_zone),
     });
   } catch (error) {
+    // Out of time, memory or disk: the function's limits, not the file's fault. Retried, never a rejection.
+    if (interrupted) {
+      throw new ResourceError(
+        "deadline",
+        `Gave up converting "${displayName}" near the function's deadline (retried; nothing of this attempt is visible)`,
+        { cause: error },
+      );
+    }
+    const resource = resourceFailure(displayName, error);
+    if (resource) throw resource;
     // Our reconciliation check failing is a bug, not the file's fault: let it surface as one.
     if (errorMessage(error).startsWith("Internal error")) throw error;
     // Anything else DuckDB could not read (a gzip corrupt half-way, bytes invalid in the encoding) is the file's.
@@ -273,6 +377,8 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     await recordRejection(store, { ...base, ...finish() }, rejection);
     throw rejection;
   } finally {
+    clearTimeout(timer);
+    clearInterval(repeat);
     session.close();
   }
 
@@ -290,11 +396,13 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     // DuckDB names files part_0, part_1, … within a partition; the first keeps the plain name.
     const index = Number(/part_(\d+)\.parquet$/.exec(file.localPath)?.[1] ?? "0");
     const target = index === 0 ? key : key.replace(/\.parquet$/, `-${index}.parquet`);
+    checkDeadline(options, displayName, "uploading");
     await store.putFile(target, file.localPath);
     outputKeys.push(target);
   }
   if (conversion.quarantineFile) {
     const key = LAKE.quarantineKey(dataset, LAKE.fileStem(dropId, version));
+    checkDeadline(options, displayName, "uploading");
     await store.putFile(key, conversion.quarantineFile);
     outputKeys.push(key);
   }
@@ -315,7 +423,9 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   };
   // The commit (ADR 0010): one conditional write of the record. Readers read the files the record lists,
   // so until it lands they see the previous version and none of this one's files. The version it
-  // supersedes is marked retired first; its files go once nothing reads them (sweepRetired below).
+  // supersedes is marked retired first; its files go once nothing reads them (sweepRetired below). Giving up
+  // here leaves the uploaded files unlisted (invisible; `crmlake doctor --repair` removes such orphans).
+  checkDeadline(options, displayName, "the commit");
   const superseded = await commitDrop(store, ledger, {
     retire: (previous) => markRetired(store, previous, new Date()),
   });
@@ -341,6 +451,8 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   }
   let retired: DropResult["retired"];
   try {
+    // The sweep can wait for the next ingest or `crmlake doctor`: near the deadline it is skipped.
+    checkDeadline(options, displayName, "the retirement sweep");
     retired = await sweepRetired(store, {
       now: new Date(),
       ...(options.retireGraceMs === undefined ? {} : { graceMs: options.retireGraceMs }),
