@@ -428,8 +428,13 @@ export class CrmlakeStack extends Stack {
     })
       // Writes: models/ (each run's files, models/<model>/run=<run>/…, written by UNLOAD under this role, and
       // swept when replaced), runs/ (the publish journal runs/staging/<run>/, the run records runs/log/, the
-      // lock runs/lock: functions/storage/s3-outputs.ts). Reads: the whole lake (inputs through Athena).
-      .useBucket("LAKE_BUCKET", this.lake, { read: [""], write: [LAKE_PREFIXES.models, LAKE_PREFIXES.runs] })
+      // lock runs/lock: functions/storage/s3-outputs.ts), exports/ (the action lists each run writes after it
+      // has published, exports/actions/…: docs/adr/0013-action-lists-after-publish.md). Reads: the whole lake
+      // (inputs through Athena).
+      .useBucket("LAKE_BUCKET", this.lake, {
+        read: [""],
+        write: [LAKE_PREFIXES.models, LAKE_PREFIXES.runs, LAKE_PREFIXES.exports],
+      })
       .useBucket("RESULTS_BUCKET", this.results, { read: [""], write: [""] })
       .useWorkGroup("ATHENA_WORKGROUP", this.workGroup)
       // GLUE_DATABASE: the run's Glue calls, and the model output tables whose partitions it publishes.

@@ -14,7 +14,7 @@ import {
   DATASET_NAMES,
   LINEAGE_COLUMNS,
 } from "../../functions/core/catalogue/contracts.ts";
-import { LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { EXPORT_LAYOUT, LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
 import { runDatabaseName } from "../../functions/engines/athena/warehouse.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
@@ -444,6 +444,7 @@ describe("Glue catalog", () => {
       "stg_customers",
       "stg_drops",
       "stg_order_lines",
+      "stg_products",
       "stg_transactions",
     ]);
   });
@@ -864,22 +865,26 @@ describe("least-privilege IAM", () => {
     ]);
   });
 
-  it("lets scoring read the lake, write only the runner's models/ and runs/, and use the results bucket", () => {
+  it("lets scoring read the lake, write only the runner's models/, runs/ and exports/, and use the results bucket", () => {
     const a = allowed(id(s.stack.scoring.role));
     const results = `<${id(s.stack.results)}.Arn>/*`;
     expect([...(a.get("s3:GetObject") ?? [])].sort()).toEqual([`${lakeArn()}/*`, results].sort());
     expect([...(a.get("s3:PutObject") ?? [])].sort()).toEqual(
-      [`${lakeArn()}/models/*`, `${lakeArn()}/runs/*`, results].sort(),
+      [`${lakeArn()}/models/*`, `${lakeArn()}/runs/*`, `${lakeArn()}/exports/*`, results].sort(),
     );
-    // Every key the model runner writes falls under those two prefixes.
+    // Every key the model runner writes falls under those three prefixes.
     for (const key of [
       `${MODEL_LAYOUT.modelPrefix("m")}${MODEL_LAYOUT.partitionDir("2024-01-31")}/${MODEL_LAYOUT.dataFile}`,
       MODEL_LAYOUT.stagingTable("r1", "m"),
       MODEL_LAYOUT.publishJournal("r1"),
       MODEL_LAYOUT.runRecord("r1"),
       MODEL_LAYOUT.lock,
+      EXPORT_LAYOUT.asOfKey("2024-01-31", "win_back"),
+      EXPORT_LAYOUT.asOfManifest("2024-01-31"),
+      EXPORT_LAYOUT.latestKey("win_back"),
+      EXPORT_LAYOUT.latestManifest,
     ]) {
-      expect(key).toMatch(/^(models|runs)\//);
+      expect(key).toMatch(/^(models|runs|exports)\//);
     }
     expect(
       a.has("s3:GetObject") &&
@@ -891,7 +896,7 @@ describe("least-privilege IAM", () => {
     const granted = [...(allowed(id(s.stack.scoring.role)).get("s3:PutObject") ?? [])]
       .filter((r) => r.startsWith(`${lakeArn()}/`))
       .map((r) => r.slice(`${lakeArn()}/`.length));
-    expect(granted.sort()).toEqual(["models/*", "runs/*"]);
+    expect(granted.sort()).toEqual(["exports/*", "models/*", "runs/*"]);
     const covered = (key: string) => granted.some((g) => key.startsWith(g.slice(0, -1)));
     // The handler's outputs at the bucket root (LAKE_PREFIX unset, as the stack deploys it).
     const outputs = new S3ModelOutputs({ bucket: "lake", client: {} as never, partitions: {} as never });
