@@ -1,5 +1,6 @@
 /** `npm run bench [-- <name> [options]]`: runs the named benchmark, or all of them. */
 import { spawnSync } from "node:child_process";
+import { benchAffinity } from "./affinity.ts";
 import { benchClv } from "./clv.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchStartup } from "./startup.ts";
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   startup: benchStartup,
   generate: benchGenerate,
   clv: benchClv,
+  affinity: benchAffinity,
 };
 
 const [name, ...args] = process.argv.slice(2);

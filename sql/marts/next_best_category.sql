@@ -17,6 +17,28 @@ with bought as (
   where amount > 0
 ),
 
+bought_counts as (
+  select customer_id, COUNT(*) AS categories from bought group by customer_id
+),
+
+-- The rules of each antecedent in the order candidates are ranked in (the antecedent is fixed within a partition).
+ranked_rules as (
+  select
+    antecedent_category,
+    consequent_category,
+    lift,
+    confidence,
+    ROW_NUMBER() OVER (
+      PARTITION BY antecedent_category
+      ORDER BY lift DESC, confidence DESC, consequent_category
+    ) AS rule_rank
+  from product_affinity
+  where lift > {{ affinity.min_lift }}
+),
+
+-- Exact pruning: a customer who bought k categories has bought at most k - 1 consequents of antecedent A (not A
+-- itself), so A's first rule with a consequent not bought ranks at most k among A's rules, and every later rule of
+-- A ranks below it. The best candidate is therefore among the rules ranked 1..k of the antecedents bought.
 candidates as (
   select
     b.customer_id,
@@ -29,10 +51,10 @@ candidates as (
       ORDER BY r.lift DESC, r.confidence DESC, r.consequent_category, r.antecedent_category
     ) AS candidate_rank
   from bought AS b
-  join product_affinity AS r on r.antecedent_category = b.category
+  join bought_counts AS k on k.customer_id = b.customer_id
+  join ranked_rules AS r on r.antecedent_category = b.category and r.rule_rank <= k.categories
   left join bought AS already on already.customer_id = b.customer_id and already.category = r.consequent_category
   where already.customer_id IS NULL
-    and r.lift > {{ affinity.min_lift }}
 ),
 
 final as (

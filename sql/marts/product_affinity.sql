@@ -32,12 +32,32 @@ category_baskets as (
   select category, COUNT(*) AS baskets from basket_categories group by category
 ),
 
-pairs as (
-  select a.category AS antecedent_category, b.category AS consequent_category, COUNT(*) AS pair_baskets
-  from basket_categories AS a
-  join basket_categories AS b on b.basket_id = a.basket_id and b.category <> a.category
+-- A pair's baskets are a subset of each category's, so a category in fewer than affinity.min_pair_baskets baskets is
+-- in no reported pair: leaving it out before the self-join is exact, and the join meets only frequent categories.
+frequent_basket_categories as (
+  select bc.basket_id, bc.category
+  from basket_categories AS bc
+  join category_baskets AS cb on cb.category = bc.category
+  where cb.baskets >= {{ affinity.min_pair_baskets }}
+),
+
+-- Each unordered pair once (a.category < b.category): pair_baskets is symmetric.
+unordered_pairs as (
+  select a.category AS first_category, b.category AS second_category, COUNT(*) AS pair_baskets
+  from frequent_basket_categories AS a
+  join frequent_basket_categories AS b on b.basket_id = a.basket_id and b.category > a.category
   group by a.category, b.category
   having COUNT(*) >= {{ affinity.min_pair_baskets }}
+),
+
+-- Both directions of each pair, from one reference to unordered_pairs (Trino inlines a CTE at every reference).
+pairs as (
+  select
+    CASE WHEN d.direction = 1 THEN u.first_category ELSE u.second_category END AS antecedent_category,
+    CASE WHEN d.direction = 1 THEN u.second_category ELSE u.first_category END AS consequent_category,
+    u.pair_baskets
+  from unordered_pairs AS u
+  cross join (VALUES (1), (2)) AS d (direction)
 ),
 
 final as (

@@ -143,4 +143,83 @@ describe("product_affinity and next_best_category", () => {
       false,
     );
   });
+
+  it("keeps a category and a pair that sit exactly at min_pair_baskets (support pruning is exact)", async () => {
+    // Baskets: c1 {a, b, x}, c2 {a, b, x}, c3 {a, b, y}, c4 {a, y}, c5 {y}. With min_pair_baskets = 3, x (2
+    // baskets) is pruned before pairs are formed; b and y (3) are not. a & b share exactly 3 baskets: reported;
+    // a & x, b & x, a & y share 2 and b & y 1: not. Lift 3 × 5 / (4 × 3) = 1.25.
+    const fixture: LakeFixture = {
+      customers: [{ customer_id: "p", signed_up_at: "2024-01-01" }],
+      transactions: [
+        ...["a", "b", "x"].map((c) => line("c1", "c1o1", c)),
+        ...["a", "b", "x"].map((c) => line("c2", "c2o1", c)),
+        ...["a", "b", "y"].map((c) => line("c3", "c3o1", c)),
+        ...["a", "y"].map((c) => line("c4", "c4o1", c)),
+        line("c5", "c5o1", "y"),
+      ],
+    };
+    const rows = await runAndRead(fixture, {
+      asOf: AS_OF,
+      models: ["product_affinity"],
+      config: { affinity: { min_pair_baskets: 3 } },
+      model: "product_affinity",
+      orderBy: "antecedent_category, consequent_category",
+    });
+    expect(pick(rows, RULE)).toEqual([
+      {
+        antecedent_category: "a",
+        consequent_category: "b",
+        pair_baskets: "3",
+        antecedent_baskets: "4",
+        consequent_baskets: "3",
+        total_baskets: "5",
+      },
+      {
+        antecedent_category: "b",
+        consequent_category: "a",
+        pair_baskets: "3",
+        antecedent_baskets: "3",
+        consequent_baskets: "4",
+        total_baskets: "5",
+      },
+    ]);
+    expect(rows[0]?.lift).toBeCloseTo(1.25, 12);
+    expect(rows[0]?.confidence).toBeCloseTo(0.75, 12);
+    expect(rows[1]?.confidence).toBeCloseTo(1, 12);
+  });
+
+  it("finds a recommendation ranked as deep among its antecedent's rules as the customer has categories", async () => {
+    // Baskets: t {A, B, C}, u1 {A, B}, u2 {A, C}, u3 {A, D}, f1 {E}, f2 {E}: 6 baskets; A 4, B 2, C 2, D 1.
+    // Every rule has lift 1.5 (A→B 2 × 6 / (4 × 2), A→D 1 × 6 / (4 × 1), B→C 1 × 6 / (2 × 2), …), so confidence
+    // orders A's rules: A→B 2/4, A→C 2/4 (then by name), A→D 1/4. t bought k = 3 categories; its only candidate is
+    // A→D, rank 3 = k among A's rules: next_best_category's pruning (rules ranked 1..k) must keep it.
+    const fixture: LakeFixture = {
+      customers: [{ customer_id: "p", signed_up_at: "2024-01-01" }],
+      transactions: [
+        ...["A", "B", "C"].map((c) => line("t", "to1", c)),
+        ...["A", "B"].map((c) => line("u1", "u1o1", c)),
+        ...["A", "C"].map((c) => line("u2", "u2o1", c)),
+        ...["A", "D"].map((c) => line("u3", "u3o1", c)),
+        line("f1", "f1o1", "E"),
+        line("f2", "f2o1", "E"),
+      ],
+    };
+    const rows = await runAndRead(fixture, {
+      asOf: AS_OF,
+      models: ["next_best_category"],
+      config: { affinity: { min_pair_baskets: 1 } },
+      model: "next_best_category",
+      orderBy: "customer_id",
+    });
+    expect(pick(rows, ["customer_id", "next_best_category", "because_of_category"])).toEqual([
+      { customer_id: "f1", next_best_category: null, because_of_category: null },
+      { customer_id: "f2", next_best_category: null, because_of_category: null },
+      { customer_id: "t", next_best_category: "D", because_of_category: "A" }, // rank 3 of A's rules
+      { customer_id: "u1", next_best_category: "C", because_of_category: "A" }, // ties B→C (1.5, 1/2): A first
+      { customer_id: "u2", next_best_category: "B", because_of_category: "A" }, // ties C→B: A first
+      { customer_id: "u3", next_best_category: "B", because_of_category: "A" },
+    ]);
+    expect(rows[2]?.lift).toBeCloseTo(1.5, 12);
+    expect(rows[2]?.confidence).toBeCloseTo(0.25, 12);
+  });
 });
