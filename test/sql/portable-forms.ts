@@ -57,11 +57,20 @@ FROM (VALUES (TIMESTAMP '2024-01-15 23:00:00', TIMESTAMP '2024-02-14 01:00:00'))
   },
   "time-zone": {
     // The day a UTC timestamp falls on in a zone (stg_transactions.ordered_on): east and west of UTC, on both
-    // sides of a daylight-saving change, and a half-hour zone.
-    sql: `SELECT z, CAST(with_timezone(ts, 'UTC') AT TIME ZONE z AS DATE) AS d FROM (VALUES
-  ('Asia/Tokyo', TIMESTAMP '2024-01-31 15:00:00.000'), ('America/New_York', TIMESTAMP '2024-03-10 04:59:59.999'),
-  ('America/New_York', TIMESTAMP '2024-11-03 04:00:00.000'), ('Asia/Kolkata', TIMESTAMP '2024-06-30 18:29:00.000'),
-  ('Asia/Kolkata', TIMESTAMP '2024-06-30 18:30:00.000'), ('UTC', TIMESTAMP '2024-06-30 23:59:59.999')) AS t (z, ts) ORDER BY 1, 2`,
+    // sides of a daylight-saving change, and a half-hour zone. Trino takes only a literal after AT TIME ZONE.
+    sql: `SELECT z, d FROM (
+  SELECT 'America/New_York' AS z, CAST(with_timezone(ts, 'UTC') AT TIME ZONE 'America/New_York' AS DATE) AS d
+  FROM (VALUES (TIMESTAMP '2024-03-10 04:59:59.999'), (TIMESTAMP '2024-11-03 04:00:00.000')) AS t (ts)
+  UNION ALL
+  SELECT 'Asia/Kolkata', CAST(with_timezone(ts, 'UTC') AT TIME ZONE 'Asia/Kolkata' AS DATE)
+  FROM (VALUES (TIMESTAMP '2024-06-30 18:29:00.000'), (TIMESTAMP '2024-06-30 18:30:00.000')) AS t (ts)
+  UNION ALL
+  SELECT 'Asia/Tokyo', CAST(with_timezone(ts, 'UTC') AT TIME ZONE 'Asia/Tokyo' AS DATE)
+  FROM (VALUES (TIMESTAMP '2024-01-31 15:00:00.000')) AS t (ts)
+  UNION ALL
+  SELECT 'UTC', CAST(with_timezone(ts, 'UTC') AT TIME ZONE 'UTC' AS DATE)
+  FROM (VALUES (TIMESTAMP '2024-06-30 23:59:59.999')) AS t (ts)
+) AS days ORDER BY 1, 2`,
     rows: [
       ["America/New_York", "2024-03-09"],
       ["America/New_York", "2024-11-03"],

@@ -64,6 +64,11 @@ export interface CompareOptions {
   /** Columns only one engine has, by design, with the reason. */
   readonly onlyIn?: { readonly duckdb?: readonly string[]; readonly trino?: readonly string[] };
   readonly mappings?: Readonly<Record<string, ColumnMapping>>;
+  /**
+   * Double columns compared within a looser relative tolerance than 1e-9, each with its reason in the caller
+   * (a figure whose own computation is less precise than the engines' last-bit differences).
+   */
+  readonly tolerances?: Readonly<Record<string, number>>;
 }
 
 export interface Comparison {
@@ -193,15 +198,15 @@ function canonical(
   return String(value);
 }
 
-function doublesEqual(a: number, b: number): boolean {
+function doublesEqual(a: number, b: number, relative = 1e-9): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
   if (a === b) return true;
   const diff = Math.abs(a - b);
-  return diff <= 1e-12 || diff <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  return diff <= 1e-12 || diff <= relative * Math.max(Math.abs(a), Math.abs(b));
 }
 
-function valuesEqual(a: Canonical, b: Canonical): boolean {
-  if (typeof a === "number" && typeof b === "number") return doublesEqual(a, b);
+function valuesEqual(a: Canonical, b: Canonical, relative?: number): boolean {
+  if (typeof a === "number" && typeof b === "number") return doublesEqual(a, b, relative);
   return a === b;
 }
 
@@ -337,7 +342,7 @@ export function compareRelations(
             if (relative > doubles.maxRelative) doubles.maxRelative = relative;
           }
         }
-        if (valuesEqual(x, y)) return;
+        if (valuesEqual(x, y, options.tolerances?.[name])) return;
         mismatchCounts.set(name, (mismatchCounts.get(name) ?? 0) + 1);
         const examples = mismatches.get(name) ?? [];
         if (examples.length < MAX_EXAMPLES) examples.push([a, b]);
