@@ -1,11 +1,12 @@
 -- question: Which order lines count in this run, products and non-products, with their category, channel, store and margin filled in?
 -- grain: one row per order line dated on or before as_of
--- depends_on: stg_drops
+-- depends_on: stg_drops, stg_products
 -- sources: transactions
 -- materialized: view
 -- note: Overlapping exports count once: an order's lines come from the latest drop, in ingest order (stg_drops), that holds the order. A later export that repeats an order replaces all its lines, so corrections and cancellations are sent as the whole order again.
+-- note: A line without a category takes its product's category from the products catalogue (stg_products), and a line without a cost quantity × the product's unit cost; a value on the line wins (docs/definitions.md, Products catalogue).
 -- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.
--- note: When cost is absent, margin = amount × margin.default_rate and cost = amount − margin.
+-- note: When cost is absent (on the line and in the catalogue), margin = amount × margin.default_rate and cost = amount − margin.
 -- note: Non-product lines (line_type = 'non_product': postage, fees, adjustments) are here with is_product_line false; stg_transactions keeps the product lines, which every customer and product model reads (docs/definitions.md, Non-product lines). A NULL line_type (a file without the column) is a product line.
 -- note: ordered_on is the day of ordered_at in calendar.time_zone, the business's day (docs/definitions.md, Days and the time zone); as_of is a day of that zone too.
 -- column order_id varchar: Order, invoice or receipt id.
@@ -14,7 +15,7 @@
 -- column ordered_on date: The order date: the day of ordered_at in calendar.time_zone.
 -- column order_month varchar: The month of ordered_at in UTC, YYYY-MM: the partition of the curated transactions (a storage key; models use ordered_on).
 -- column product_id varchar: Product (SKU) id, NULL when the source has none.
--- column category varchar: Product category, 'unknown' when absent.
+-- column category varchar: Product category (the line's, else the catalogue's), 'unknown' when absent.
 -- column channel varchar: Sales channel, 'unknown' when absent.
 -- column store_id varchar: Store or location id, 'unknown' when absent.
 -- column quantity integer: Units; negative for returned units.
@@ -24,7 +25,8 @@
 -- column discount decimal(18,2): Discount granted on the line, 0 when absent.
 -- column is_return_line boolean: True when the line refunds money (amount < 0).
 -- column is_product_line boolean: False for a non-product line (line_type = 'non_product'), true otherwise.
--- column cost_source varchar: Where line_cost comes from: 'line' (the file's cost) or 'default_rate' (amount × (1 − margin.default_rate)).
+-- column category_source varchar: Where category comes from: 'line', 'products' (the catalogue) or NULL ('unknown').
+-- column cost_source varchar: Where line_cost comes from: 'line' (the file's cost), 'products' (quantity × the catalogue's unit cost) or 'default_rate' (amount × (1 − margin.default_rate)).
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.
 with versions as (
@@ -51,24 +53,28 @@ days as (
 
 lines as (
   select
-    order_id,
-    customer_id,
-    ordered_at,
-    ordered_on,
-    order_month,
-    product_id,
-    COALESCE(category, 'unknown') AS category,
-    COALESCE(channel, 'unknown') AS channel,
-    COALESCE(store_id, 'unknown') AS store_id,
-    COALESCE(quantity, 1) AS quantity,
-    amount,
-    cost,
-    COALESCE(discount, CAST(0 AS DECIMAL(18,2))) AS discount,
-    line_type,
-    drop_id,
-    line_number
-  from days
-  where ordered_on <= {{ as_of }}
+    l.order_id,
+    l.customer_id,
+    l.ordered_at,
+    l.ordered_on,
+    l.order_month,
+    l.product_id,
+    COALESCE(l.category, p.category, 'unknown') AS category,
+    CASE WHEN l.category IS NOT NULL THEN 'line' WHEN p.category IS NOT NULL THEN 'products' END AS category_source,
+    COALESCE(l.channel, 'unknown') AS channel,
+    COALESCE(l.store_id, 'unknown') AS store_id,
+    COALESCE(l.quantity, 1) AS quantity,
+    l.amount,
+    COALESCE(l.cost, p.unit_cost * COALESCE(l.quantity, 1)) AS cost,
+    CASE WHEN l.cost IS NOT NULL THEN 'line' WHEN p.unit_cost IS NOT NULL THEN 'products' ELSE 'default_rate' END
+      AS cost_source,
+    COALESCE(l.discount, CAST(0 AS DECIMAL(18,2))) AS discount,
+    l.line_type,
+    l.drop_id,
+    l.line_number
+  from days AS l
+  left join stg_products AS p on p.product_id = l.product_id
+  where l.ordered_on <= {{ as_of }}
 ),
 
 final as (
@@ -91,7 +97,8 @@ final as (
     discount,
     amount < CAST(0 AS DECIMAL(18,2)) AS is_return_line,
     COALESCE(line_type, 'product') <> 'non_product' AS is_product_line,
-    CAST(CASE WHEN cost IS NULL THEN 'default_rate' ELSE 'line' END AS VARCHAR) AS cost_source,
+    CAST(category_source AS VARCHAR) AS category_source,
+    CAST(cost_source AS VARCHAR) AS cost_source,
     drop_id,
     line_number
   from lines

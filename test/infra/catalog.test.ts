@@ -229,6 +229,23 @@ describe("model output tables", () => {
   });
 });
 
+describe("input tables", () => {
+  it("declares the products catalogue like every dataset: a symlink table of its contract's columns (issue 16)", () => {
+    const products = lakeTables().find((t) => t.name === "products");
+    expect(products?.format).toBe("parquet-symlink");
+    expect(products?.partitionKeys).toEqual([]);
+    expect(products?.columns.map((c) => [c.name, c.type])).toEqual([
+      ["product_id", "string"],
+      ["category", "string"],
+      ["brand", "string"],
+      ["list_price", "decimal(18,2)"],
+      ["cost", "decimal(18,2)"],
+      ["drop_id", "string"],
+      ["line_number", "bigint"],
+    ]);
+  });
+});
+
 describe("partitioning", () => {
   it("is projected for the system tables, none for the datasets (symlink tables)", () => {
     const kinds = Object.fromEntries(lakeTables().map((t) => [t.name, partitioning(t)]));

@@ -13,6 +13,7 @@ import {
   read,
   removeLake,
   run,
+  runAndQuery,
   type TransactionFixture,
 } from "./helpers.ts";
 
@@ -111,6 +112,13 @@ describe("data capabilities of an export without categories, channels, stores, d
         reason: "no product line has a cost: margins are amount × margin.default_rate, an assumption",
       },
       { dimension: "discounts", available: false, rows_with: "0", rows_total: "4", reason: NO_DISCOUNT },
+      {
+        dimension: "products",
+        available: false,
+        rows_with: "0",
+        rows_total: "4",
+        reason: "no products catalogue",
+      },
       {
         dimension: "sign_up_dates",
         available: false,
@@ -220,6 +228,7 @@ describe("data capabilities of an export with every dimension", () => {
       ["channels", true, "3", "3", null],
       ["costs", true, "1", "3", null],
       ["discounts", true, "1", "3", null],
+      ["products", false, "0", "3", "no products catalogue"],
       ["sign_up_dates", true, "1", "2", null],
       ["stores", true, "1", "3", null],
     ]);
@@ -240,6 +249,161 @@ describe("data capabilities of an export with every dimension", () => {
     expect(needs.map((r) => [r.customer_id, r.needs_null_reason, r.needs_segment !== null])).toEqual([
       ["c1", null, true],
       ["c2", null, true],
+    ]);
+  });
+});
+
+// The bare export with a products catalogue: P1 has a category and a unit cost, P2 a category only, POST (a
+// non-product line) is listed too but leaves the product models anyway; P9 is listed and never sold.
+const CATALOGUE: LakeFixture = {
+  transactions: [
+    ...(BARE.transactions ?? []),
+    // A line with its own category and cost keeps them.
+    {
+      order_id: "o4",
+      customer_id: "c2",
+      ordered_at: "2024-03-01",
+      product_id: "P1",
+      category: "gifts",
+      channel: null,
+      amount: "40.00",
+      cost: "25.00",
+      quantity: 2,
+    },
+  ],
+  products: [
+    { product_id: "P1", category: "home", brand: "Acme", list_price: "110.00", cost: "12.50" },
+    { product_id: "P2", category: "garden" },
+    { product_id: "POST", category: "postage", cost: "1.00" },
+    { product_id: "P9", category: "toys", cost: "3.00" },
+  ],
+};
+
+describe("a products catalogue fills the category and the cost of lines that lack them", () => {
+  let lake: string;
+  beforeAll(async () => {
+    lake = await makeLake(CATALOGUE);
+    await run(lake, {
+      asOf: AS_OF,
+      models: ["lifecycle_summary", "data_capabilities", "performance_by_category"],
+    });
+  }, 120_000);
+  afterAll(async () => {
+    if (lake) await removeLake(lake);
+  });
+
+  it("says so in data_capabilities", async () => {
+    const rows = await read(lake, "data_capabilities", AS_OF, "dimension");
+    // Product lines: P1 100 (o1), P2 50, P1 30 twice (o3), P1 40 (o4, its own category and cost) = 5.
+    expect(
+      rows
+        .filter((r) => ["categories", "costs", "products"].includes(String(r.dimension)))
+        .map((r) => [r.dimension, r.available, r.rows_with, r.rows_total, r.rows_from_products, r.reason]),
+    ).toEqual([
+      ["categories", true, "5", "5", "4", null],
+      // P2 has no unit cost: o2's line keeps the default rate.
+      ["costs", true, "4", "5", "3", null],
+      ["products", true, "5", "5", "4", null],
+    ]);
+  });
+
+  it("fills category and cost in stg_order_lines, a value on the line winning", async () => {
+    const rows = await runAndQuery(
+      CATALOGUE,
+      { asOf: AS_OF, models: ["data_capabilities"] },
+      `SELECT order_id, product_id, category, category_source, CAST(line_cost AS VARCHAR) AS line_cost, cost_source
+       FROM stg_order_lines ORDER BY order_id, product_id, line_number`,
+    );
+    expect(rows).toEqual([
+      // 1 unit × 12.50.
+      {
+        order_id: "o1",
+        product_id: "P1",
+        category: "home",
+        category_source: "products",
+        line_cost: "12.500000",
+        cost_source: "products",
+      },
+      // No unit cost for P2: amount − amount × 0.3, the default margin rate.
+      {
+        order_id: "o2",
+        product_id: "P2",
+        category: "garden",
+        category_source: "products",
+        line_cost: "35.000000",
+        cost_source: "default_rate",
+      },
+      {
+        order_id: "o2",
+        product_id: "POST",
+        category: "postage",
+        category_source: "products",
+        line_cost: "1.000000",
+        cost_source: "products",
+      },
+      {
+        order_id: "o3",
+        product_id: "P1",
+        category: "home",
+        category_source: "products",
+        line_cost: "12.500000",
+        cost_source: "products",
+      },
+      {
+        order_id: "o3",
+        product_id: "P1",
+        category: "home",
+        category_source: "products",
+        line_cost: "12.500000",
+        cost_source: "products",
+      },
+      {
+        order_id: "o4",
+        product_id: "P1",
+        category: "gifts",
+        category_source: "line",
+        line_cost: "25.000000",
+        cost_source: "line",
+      },
+    ]);
+  });
+
+  it("keeps the last record of a product delivered twice in stg_products", async () => {
+    const rows = await runAndQuery(
+      { products: [...(CATALOGUE.products ?? []), { product_id: "P9", category: "games", cost: "2.00" }] },
+      { asOf: AS_OF, models: ["data_capabilities"] },
+      "SELECT product_id, category, CAST(unit_cost AS VARCHAR) AS unit_cost FROM stg_products ORDER BY product_id",
+    );
+    expect(rows).toEqual([
+      { product_id: "P1", category: "home", unit_cost: "12.50" },
+      { product_id: "P2", category: "garden", unit_cost: null },
+      { product_id: "P9", category: "games", unit_cost: "2.00" },
+      { product_id: "POST", category: "postage", unit_cost: "1.00" },
+    ]);
+  });
+
+  it("measures the deeper levers from the catalogue's categories", async () => {
+    const [summary] = await read(lake, "lifecycle_summary", AS_OF, "period_end_on");
+    // c1: home (2023), garden (2024, new to them); c2: home, gifts. Base: c1 only, cross-sold.
+    expect(
+      pick(
+        [summary ?? {}],
+        [
+          "avg_categories",
+          "multi_category_share",
+          "cross_sell_base",
+          "cross_sell_rate",
+          "deeper_null_reason",
+        ],
+      ),
+    ).toEqual([
+      {
+        avg_categories: 2,
+        multi_category_share: 1,
+        cross_sell_base: "1",
+        cross_sell_rate: 1,
+        deeper_null_reason: null,
+      },
     ]);
   });
 });

@@ -62,11 +62,20 @@ export interface ContactFixture {
   contacted_on?: string | null;
 }
 
+export interface ProductFixture {
+  product_id: string;
+  category?: string | null;
+  brand?: string | null;
+  list_price?: string | null;
+  cost?: string | null;
+}
+
 export interface LakeFixture {
   transactions?: TransactionFixture[];
   customers?: CustomerFixture[];
   campaigns?: CampaignFixture[];
   campaign_contacts?: ContactFixture[];
+  products?: ProductFixture[];
 }
 
 const literal = (value: string | number | null | undefined, type: string): string =>
@@ -169,6 +178,23 @@ export async function makeLake(fixture: LakeFixture): Promise<string> {
           ].join(", ")})`,
       ),
       'campaign_id, customer_id, "group", contacted_on, drop_id, line_number',
+      false,
+    );
+    await write(
+      "products",
+      (fixture.products ?? []).map(
+        (p, i) =>
+          `(${[
+            literal(p.product_id, "VARCHAR"),
+            literal(p.category, "VARCHAR"),
+            literal(p.brand, "VARCHAR"),
+            literal(p.list_price, "DECIMAL(18,2)"),
+            literal(p.cost, "DECIMAL(18,2)"),
+            literal("fixture", "VARCHAR"),
+            literal(i + 2, "BIGINT"),
+          ].join(", ")})`,
+      ),
+      "product_id, category, brand, list_price, cost, drop_id, line_number",
       false,
     );
   } finally {

@@ -280,6 +280,26 @@ describe("quarantine", () => {
     expect(raw[0]?.raw).toBe("o8,c8,2024-01-01,,,,,1,10,,,extra");
   });
 
+  it("ingests a products catalogue: a missing product id or a negative price or cost is quarantined", async () => {
+    const lake = await tempLake();
+    const products = await lake.file(
+      "products.csv",
+      "product_id,category,brand,list_price,cost\nP1,home,Acme,12.50,4.10\nP2,,,,\n,toys,,1.00,0.50\nP3,toys,,-1,\nP4,toys,,2.00,-0.10\n",
+    );
+    const { ledger } = await lake.ingest("products", products);
+    expect([ledger.rows_in, ledger.rows_ok, ledger.quarantine_reasons]).toEqual([
+      5,
+      2,
+      { missing_required: 1, bad_amount: 2 },
+    ]);
+    expect(
+      await lake.query("SELECT product_id, category, brand, list_price, cost FROM products ORDER BY 1"),
+    ).toEqual([
+      { product_id: "P1", category: "home", brand: "Acme", list_price: "12.50", cost: "4.10" },
+      { product_id: "P2", category: null, brand: null, list_price: null, cost: null },
+    ]);
+  });
+
   it("quarantines bad dates, allowed values and date ranges in the other datasets", async () => {
     const lake = await tempLake();
     const customers = await lake.file(

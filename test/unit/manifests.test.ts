@@ -85,6 +85,7 @@ describe("a dataset's manifest", () => {
       "customers",
       "campaigns",
       "campaign_contacts",
+      "products",
     ]);
     const text = Buffer.from((await store.get(LAKE.manifestKey("transactions"))) ?? []).toString("utf8");
     expect(text).toBe(
@@ -157,7 +158,7 @@ describe("the lake format 3 upgrade", () => {
     await expect(ensureLakeFormat(store, "crmlake doctor --upgrade")).rejects.toThrow(
       /has format 2; this crmlake writes format 3\. Upgrade it in place with: crmlake doctor --upgrade/,
     );
-    expect(await upgradeLake(store)).toEqual({ from: 2, to: 3, records: 0, manifests: 4 });
+    expect(await upgradeLake(store)).toEqual({ from: 2, to: 3, records: 0, manifests: 5 });
     expect(await manifestKeys(store)).toEqual([file("a", "v1")]);
     await ensureLakeFormat(store, "x");
   });

@@ -51,7 +51,13 @@ export interface DatasetContract {
   readonly partition?: { readonly column: string; readonly from: string; readonly format: "month" };
 }
 
-export const DATASET_NAMES = ["transactions", "customers", "campaigns", "campaign_contacts"] as const;
+export const DATASET_NAMES = [
+  "transactions",
+  "customers",
+  "campaigns",
+  "campaign_contacts",
+  "products",
+] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 /** Lineage columns every curated row carries (DESIGN.md §3): where the row came from. */
@@ -219,11 +225,48 @@ const campaignContacts: DatasetContract = {
   ],
 };
 
+const products: DatasetContract = {
+  name: "products",
+  description:
+    "One row per product (optional dataset): a catalogue that fills the category and the cost of order lines that lack them (docs/definitions.md, Products catalogue).",
+  columns: [
+    {
+      name: "product_id",
+      type: "varchar",
+      required: true,
+      description: "Product (SKU) id, as on the order lines",
+    },
+    {
+      name: "category",
+      type: "varchar",
+      required: false,
+      description: "Product category; fills the category of lines of this product that have none",
+    },
+    { name: "brand", type: "varchar", required: false, description: "Brand" },
+    {
+      name: "list_price",
+      type: "decimal",
+      required: false,
+      nonNegative: true,
+      description: "List price of one unit (≥ 0)",
+    },
+    {
+      name: "cost",
+      type: "decimal",
+      required: false,
+      nonNegative: true,
+      description:
+        "Cost of goods of one unit (≥ 0); a line of this product without a cost costs quantity × this cost",
+    },
+  ],
+};
+
 export const CONTRACTS: Readonly<Record<DatasetName, DatasetContract>> = {
   transactions,
   customers,
   campaigns,
   campaign_contacts: campaignContacts,
+  products,
 };
 
 export function isDatasetName(value: string): value is DatasetName {

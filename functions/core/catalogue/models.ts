@@ -22,6 +22,7 @@ export const INPUT_RELATIONS = [
   "customers",
   "campaigns",
   "campaign_contacts",
+  "products",
   "quarantine",
   "drops",
 ] as const;
