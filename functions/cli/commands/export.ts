@@ -16,11 +16,12 @@ export const exportCommand: Command = {
   help: `Usage: ${USAGE}
 
 actions  Writes the published customer_actions (docs/lifetime-value.md, Next-best actions) as one CSV per
-         action into DIR: ${NEXT_ACTIONS.map((a) => `${a}.csv`).join(", ")}. Each has a header and
-         every column of customer_actions (as_of last), one customer per line, ordered by customer_id; an
-         action nobody gets is a header-only file. Existing files of those names are replaced. Local lakes
-         only; every run also writes them into the lake itself, under exports/actions/ (as_of=<date>/ and
-         latest/), on AWS too.
+         action into DIR:
+         ${NEXT_ACTIONS.map((a) => `${a}.csv`).join(", ")}.
+         Each has a header and every column of customer_actions (as_of last), one customer per line,
+         ordered by customer_id; an action nobody gets is a header-only file. Existing files of those names
+         are replaced. Local lakes only; every run also writes them into the lake itself, under
+         exports/actions/ (as_of=<date>/ and latest/), on AWS too.
 
 Options:
   --out DIR        directory to write to (required; created when missing), or s3://bucket/prefix (the S3
