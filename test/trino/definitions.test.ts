@@ -150,6 +150,46 @@ const CASES: readonly Case[] = [
       });
     },
   },
+  {
+    name: "data_quality",
+    why: "issue 16: a non-product line, an exact duplicate, a category and cost from the products catalogue, no discounts",
+    asOf: "2024-06-30",
+    models: ["data_quality", "non_product_lines", "data_capabilities", "customer_base"],
+    fixture: {
+      drops: [
+        {
+          dataset: "transactions",
+          file: "lines.csv",
+          text: [
+            "order_id,customer_id,ordered_at,product_id,category,quantity,amount,line_type",
+            "Q1,q1,2024-06-01 10:00:00,POST,,1,5.00,non_product",
+            "Q1,q1,2024-06-01 10:00:00,P1,books,1,20.00,",
+            "Q1,q1,2024-06-01 10:00:00,P1,books,1,20.00,", // an exact duplicate: kept, and counted
+            "Q2,q2,2024-06-02 10:00:00,P2,,2,30.00,", // category and cost from the catalogue
+            "",
+          ].join("\n"),
+        },
+        {
+          dataset: "products",
+          file: "products.csv",
+          text: "product_id,category,brand,list_price,cost\nP2,garden,Acme,16.00,9.00\n",
+        },
+      ],
+    },
+    config: {},
+    check: (rows) => {
+      expect(rows("non_product_lines").map((r) => [r.product_id, r.lines, r.net_amount])).toEqual([
+        ["POST", "1", "5.00"],
+      ]);
+      // q1: the two product lines (the duplicate kept), not the postage; q2: 30.00, its cost 2 × 9.00.
+      expect(byCustomer(rows("customer_base"), "net_revenue")).toEqual({ q1: "40.00", q2: "30.00" });
+      expect(byCustomer(rows("customer_base"), "cost_of_goods")).toMatchObject({ q2: "18.00" });
+      const quality = rows("data_quality");
+      expect(quality.map((r) => [r.duplicate_lines, r.non_product_lines])).toEqual([["1", "1"]]);
+      const capability = Object.fromEntries(rows("data_capabilities").map((r) => [r.dimension, r.available]));
+      expect([capability.categories, capability.discounts]).toEqual(["true", "false"]);
+    },
+  },
   ...(
     [
       ["new_york", "America/New_York", { a: "2024-01-31", c: "2024-01-30", d: "2024-01-30" }],
