@@ -154,7 +154,7 @@ const CASES: readonly Case[] = [
     name: "data_quality",
     why: "issue 16: a non-product line, an exact duplicate, a category and cost from the products catalogue, no discounts",
     asOf: "2024-06-30",
-    models: ["data_quality", "non_product_lines", "data_capabilities", "customer_base"],
+    models: ["data_quality", "non_product_lines", "data_capabilities", "customer_base", "history_checks"],
     fixture: {
       drops: [
         {
@@ -188,6 +188,9 @@ const CASES: readonly Case[] = [
       expect(quality.map((r) => [r.duplicate_lines, r.non_product_lines])).toEqual([["1", "1"]]);
       const capability = Object.fromEntries(rows("data_capabilities").map((r) => [r.dimension, r.available]));
       expect([capability.categories, capability.discounts]).toEqual(["true", "false"]);
+      // One month of history as of June 30: far shorter than the 12-month value window and the 365-day lapse.
+      const history = Object.fromEntries(rows("history_checks").map((r) => [r.check_code, r.is_sufficient]));
+      expect([history.value_window, history.lifecycle_lapse]).toEqual(["false", "false"]);
     },
   },
   ...(
