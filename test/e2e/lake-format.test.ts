@@ -38,7 +38,7 @@ describe("a lake written before format versions", () => {
 
     const upgraded = crmlake(["doctor", "--upgrade"], dir);
     expect(upgraded.stdout).toContain(
-      "Upgraded the lake lake from format 1 to 3: 2 ledger record(s) given the version v1, 4 dataset manifest(s) written.",
+      "Upgraded the lake lake from format 1 to 3: 2 ledger record(s) given the version v1, 5 dataset manifest(s) written.",
     );
     expect(upgraded.code).toBe(0);
 

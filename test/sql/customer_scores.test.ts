@@ -8,7 +8,15 @@ describe("customer_scores", () => {
     const lake = await makeLake({
       customers: [{ customer_id: "p", signed_up_at: "2024-01-01" }],
       transactions: [
-        { order_id: "a1", customer_id: "a", ordered_at: "2024-06-01", category: "books", amount: "100.00" },
+        // One discount (1.00) in the data: without any, needs segments are not measured (data_capabilities).
+        {
+          order_id: "a1",
+          customer_id: "a",
+          ordered_at: "2024-06-01",
+          category: "books",
+          amount: "100.00",
+          discount: "1.00",
+        },
         { order_id: "a2", customer_id: "a", ordered_at: "2024-06-20", category: "toys", amount: "50.00" },
         { order_id: "b1", customer_id: "b", ordered_at: "2023-01-10", category: "books", amount: "20.00" },
       ],
@@ -18,8 +26,8 @@ describe("customer_scores", () => {
       const rows = await read(lake, "customer_scores", AS_OF, "customer_id");
       // a: 2 orders, 150.00, margin 45.00, window profit 45 − 2 × 5 = 35; recency 10, tenure 29; active: top of 1.
       //   RFM over 2 buyers (k = 1, 2 → 1 + floor(5(k − 1)/2) = 1, 3): a is R3 F3 M3 → Need attention.
-      //   Needs: books average unit price (100 + 20) / 2 = 60, toys 50; a pays 150 / (60 + 50) = 1.36 with no
-      //   discount → value_oriented.
+      //   Needs: books average unit price (100 + 20) / 2 = 60, toys 50; a pays 150 / (60 + 50) = 1.36 with a
+      //   discount share of 1 / 151 → value_oriented.
       // b: 1 order 2023-01-10, recency 537 > 365 → lapsed; inactive in the 12-month window; R1 F1 M1 → Lost;
       //   pays 20 / 60 = 0.33 of the books average → price_oriented.
       expect(

@@ -601,6 +601,7 @@ describe("AthenaWarehouse", () => {
       expect.stringMatching(/^CREATE OR REPLACE VIEW crmlake_run_r1\.customers AS SELECT /),
       "CREATE OR REPLACE VIEW crmlake_run_r1.campaigns AS SELECT * FROM crmlake.campaigns WHERE false",
       "CREATE OR REPLACE VIEW crmlake_run_r1.campaign_contacts AS SELECT * FROM crmlake.campaign_contacts WHERE false",
+      "CREATE OR REPLACE VIEW crmlake_run_r1.products AS SELECT * FROM crmlake.products WHERE false",
       "DROP TABLE IF EXISTS crmlake_run_r1.quarantine__pinned",
       expect.stringContaining("CREATE EXTERNAL TABLE crmlake_run_r1.quarantine__pinned ("),
       `CREATE OR REPLACE VIEW crmlake_run_r1.quarantine AS SELECT "drop_id", "line_number", "reason_code", "reason", "raw", regexp_extract("$path", '/dataset=([^/]+)/', 1) AS "dataset" FROM crmlake_run_r1.quarantine__pinned`,

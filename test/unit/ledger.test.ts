@@ -276,7 +276,7 @@ describe("the lake format", () => {
     await expect(ensureLakeFormat(store, "crmlake doctor --upgrade --lake L")).rejects.toThrow(
       /has format 1; this crmlake writes format 3\. Upgrade it in place with: crmlake doctor --upgrade --lake L/,
     );
-    expect(await upgradeLake(store)).toEqual({ from: 1, to: 3, records: 1, manifests: 4 });
+    expect(await upgradeLake(store)).toEqual({ from: 1, to: 3, records: 1, manifests: 5 });
     await ensureLakeFormat(store, "x");
     const [upgraded] = await readLedger(store);
     expect(upgraded?.version).toBe("v1");

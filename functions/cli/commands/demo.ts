@@ -97,7 +97,9 @@ Options:
     const store = new LocalObjectStore(lakeDir);
     const quarantined = new Map<string, number>();
     let rejected = 0;
-    for (const dataset of DATASET_NAMES) {
+    // The generator writes every dataset but the products catalogue (its lines carry their categories).
+    const delivered = new Set(await readdir(drops));
+    for (const dataset of DATASET_NAMES.filter((d) => delivered.has(d))) {
       const totals = { files: 0, in: 0, ok: 0, quarantined: 0 };
       for (const file of (await readdir(join(drops, dataset))).sort()) {
         const path = join(drops, dataset, file);
