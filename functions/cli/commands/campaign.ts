@@ -11,6 +11,7 @@ import {
 import { loadConfig } from "../../core/config.ts";
 import { addDays, dayIn, isIsoDate, notADate } from "../../core/dates.ts";
 import { isCrmlakeError, UsageError } from "../../core/errors.ts";
+import { csvQuote } from "../../core/runner/action-lists.ts";
 import { minimumDetectableEffect, sampleSizeForUplift } from "../../core/stats/index.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { intOption, stringOption } from "../command.ts";
@@ -122,11 +123,6 @@ function date(args: ParsedArgs, name: string): string | undefined {
   if (raw !== undefined && !isIsoDate(raw))
     throw new UsageError("bad_arguments", `--${name} ${notADate(raw)}`);
   return raw;
-}
-
-/** A CSV field: quoted when it holds a separator, quote or line end. */
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 const text = (value: unknown): string => (value === null || value === undefined ? "" : String(value));
@@ -350,12 +346,12 @@ async function assign(args: ParsedArgs): Promise<number> {
   ];
   await writeFile(
     campaignFile,
-    `campaign_id,name,channel,starts_on,ends_on,cost_per_contact,fixed_cost,planned_control_share\n${campaignRow.map(csvField).join(",")}\n`,
+    `campaign_id,name,channel,starts_on,ends_on,cost_per_contact,fixed_cost,planned_control_share\n${campaignRow.map(csvQuote).join(",")}\n`,
   );
   // contacted_on is left empty: it is the campaign's starts_on (a contact date may not lie in the future).
   await writeFile(
     contactsFile,
-    `campaign_id,customer_id,group,contacted_on\n${assignments.map((a) => `${csvField(campaignId)},${csvField(a.customerId)},${a.group},`).join("\n")}\n`,
+    `campaign_id,customer_id,group,contacted_on\n${assignments.map((a) => `${csvQuote(campaignId)},${csvQuote(a.customerId)},${a.group},`).join("\n")}\n`,
   );
 
   const control = assignments.filter((a) => a.group === "control").length;

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { openLakeQuery } from "../../backends/local.ts";
 import { UsageError } from "../../core/errors.ts";
+import { csvQuote } from "../../core/runner/action-lists.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
@@ -9,8 +10,7 @@ type Format = (typeof FORMATS)[number];
 
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return csvQuote(typeof value === "string" ? value : JSON.stringify(value));
 }
 
 function cell(value: unknown): string {

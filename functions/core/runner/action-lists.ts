@@ -64,6 +64,11 @@ export function formatDouble(value: number): string {
 
 const NON_FINITE: Readonly<Record<string, string>> = { NaN: "nan", Infinity: "inf", "-Infinity": "-inf" };
 
+/** A CSV field's text (RFC 4180): quoted, inner quotes doubled, when it holds `,`, `"`, CR or LF. */
+export function csvQuote(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
 /** One CSV field (RFC 4180): NULL is empty, an empty string `""`; quoted when it holds `,`, `"`, CR or LF. */
 export function csvField(value: JsonValue, column: ColumnInfo): string {
   if (value === null) return "";
@@ -74,7 +79,7 @@ export function csvField(value: JsonValue, column: ColumnInfo): string {
   else if (typeof value === "string") text = value;
   else if (typeof value === "boolean") text = value ? "true" : "false";
   else text = JSON.stringify(value);
-  return text === "" || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return text === "" ? '""' : csvQuote(text);
 }
 
 /** A query result as CSV text: a header line, then one line per row, each ended by `\n`. */
