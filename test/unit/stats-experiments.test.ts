@@ -9,6 +9,7 @@ import {
   compareProportions,
   minimumDetectableEffect,
   momentsFromSums,
+  momentsOf,
   normalCritical,
   sampleRatioTest,
   sampleSizeForUplift,
@@ -43,6 +44,14 @@ describe("momentsFromSums", () => {
     expect(momentsFromSums(0n, 0n, 0n, 2)).toEqual({ n: 0, mean: null, variance: null });
     expect(momentsFromSums(1n, 700n, 490_000n, 2)).toEqual({ n: 1, mean: 7, variance: null });
     expect(() => momentsFromSums(2n, 10n, 1n, 0)).toThrow(RangeError);
+  });
+});
+
+describe("momentsOf", () => {
+  it("gives the mean and the unbiased variance of the values present, as momentsFromSums", () => {
+    expect(momentsOf([30, null, 10, 15, 0])).toEqual({ n: 4, mean: 13.75, variance: 156.25 });
+    expect(momentsOf([null])).toEqual({ n: 0, mean: null, variance: null });
+    expect(momentsOf([7])).toEqual({ n: 1, mean: 7, variance: null });
   });
 });
 

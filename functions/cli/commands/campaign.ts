@@ -12,7 +12,12 @@ import { loadConfig } from "../../core/config.ts";
 import { addDays, dayIn, isIsoDate, notADate } from "../../core/dates.ts";
 import { isCrmlakeError, UsageError } from "../../core/errors.ts";
 import { csvQuote } from "../../core/runner/action-lists.ts";
-import { minimumDetectableEffect, sampleSizeForUplift } from "../../core/stats/index.ts";
+import {
+  minimumDetectableEffect,
+  momentsOf,
+  sampleSizeForUplift,
+  standardizedMeanDifference,
+} from "../../core/stats/index.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { intOption, stringOption } from "../command.ts";
 import { ingestCommand } from "./ingest.ts";
@@ -209,16 +214,7 @@ interface Profile {
   readonly spend: number | null;
 }
 
-const mean = (values: readonly (number | null)[]): number | null => {
-  const present = values.filter((v): v is number => v !== null);
-  return present.length === 0 ? null : present.reduce((a, b) => a + b, 0) / present.length;
-};
-const variance = (values: readonly (number | null)[]): number | null => {
-  const present = values.filter((v): v is number => v !== null);
-  const m = mean(present);
-  if (m === null || present.length < 2) return null;
-  return present.reduce((a, b) => a + (b - m) ** 2, 0) / (present.length - 1);
-};
+const mean = (values: readonly (number | null)[]): number | null => momentsOf(values).mean;
 const fixed = (value: number | null, digits: number): string | null =>
   value === null ? null : value.toFixed(digits);
 
@@ -250,11 +246,8 @@ export function balanceReport(profiles: readonly Profile[], assignments: readonl
     rows,
   );
   const smd = (pick: (p: Profile) => number | null): string => {
-    const t = profiles.filter((p) => group.get(p.customerId) === "treatment").map(pick);
-    const c = profiles.filter((p) => group.get(p.customerId) === "control").map(pick);
-    const [mt, mc, vt, vc] = [mean(t), mean(c), variance(t), variance(c)];
-    if (mt === null || mc === null || vt === null || vc === null || vt + vc === 0) return "n/a";
-    return ((mt - mc) / Math.sqrt((vt + vc) / 2)).toFixed(3);
+    const of = (arm: string) => momentsOf(profiles.filter((p) => group.get(p.customerId) === arm).map(pick));
+    return standardizedMeanDifference(of("treatment"), of("control"))?.toFixed(3) ?? "n/a";
   };
   return `${table}\nStandardised mean differences, treatment − control (|SMD| > 0.1 is imbalance): recency ${smd((p) => p.recency)}, orders ${smd((p) => p.frequency)}, net revenue ${smd((p) => p.spend)}`;
 }

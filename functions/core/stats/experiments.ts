@@ -31,6 +31,16 @@ export function momentsFromSums(n: bigint, sum: bigint, sumSq: bigint, scale: nu
   return { n: count, mean, variance: Number(centred) / (unit * unit) / (count * (count - 1)) };
 }
 
+/** Moments of the values present (nulls left out), by two passes over them. */
+export function momentsOf(values: readonly (number | null)[]): Moments {
+  const present = values.filter((v): v is number => v !== null);
+  const n = present.length;
+  if (n === 0) return { n, mean: null, variance: null };
+  const mean = present.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { n, mean, variance: null };
+  return { n, mean, variance: present.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) };
+}
+
 /** The two-sided normal quantile of a confidence level: 1.959963984540054 for 0.95. */
 export function normalCritical(level: number): number {
   if (!(level > 0 && level < 1))

@@ -41,6 +41,7 @@ export {
   type Moments,
   minimumDetectableEffect,
   momentsFromSums,
+  momentsOf,
   normalCritical,
   type ProportionComparison,
   type SampleRatioTest,
