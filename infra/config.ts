@@ -115,7 +115,7 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
   const settings: CrmlakeSettings = {
     stage: stage(get("stage")),
     schedule: scheduleExpression(get("schedule") ?? DEFAULTS.schedule),
-    scheduleTimeZone: scheduleZone(get("scheduleTimeZone"), runConfigText),
+    scheduleTimeZone: scheduleZone(get("scheduleTimeZone"), configFile, runConfigText),
     bytesScannedCutoff: byteSize(
       get("bytesScannedCutoff") ?? DEFAULTS.bytesScannedCutoff,
       "bytesScannedCutoff",
@@ -307,26 +307,36 @@ function scheduleExpression(value: unknown): string {
 }
 
 /**
- * The schedule's zone: the business's (the run configuration's calendar.time_zone), which the scheduled as-of
- * must be read in to be a business day; crmlake:scheduleTimeZone may name it only to agree.
+ * The schedule's zone: the business's (the run configuration's calendar.time_zone, else Etc/UTC), which the
+ * scheduled as-of must be read in to be a business day; crmlake:scheduleTimeZone may name it only to agree.
  */
-function scheduleZone(context: unknown, runConfig: string | undefined): string {
-  const configured =
+function scheduleZone(
+  context: unknown,
+  configFile: string | undefined,
+  runConfig: string | undefined,
+): string {
+  const calendar =
     runConfig === undefined ? undefined : (JSON.parse(runConfig) as { calendar?: unknown }).calendar;
   const business =
-    typeof configured === "object" && configured !== null && "time_zone" in configured
-      ? (configured as { time_zone: unknown }).time_zone
-      : undefined;
-  if (context === undefined || context === null || context === "") {
-    return business === undefined ? DEFAULTS.scheduleTimeZone : timeZone(business);
+    typeof calendar === "object" && calendar !== null && "time_zone" in calendar
+      ? calendar.time_zone
+      : DEFAULTS.scheduleTimeZone;
+  if (!isTimeZone(business)) {
+    return fail(
+      "configFile",
+      configFile,
+      `a run configuration whose calendar.time_zone is an IANA time zone such as "Europe/Berlin" (it is ${JSON.stringify(business)})`,
+    );
   }
-  const zone = timeZone(context);
-  const businessZone = business === undefined ? DEFAULTS.scheduleTimeZone : timeZone(business);
-  if (sameZone(zone, businessZone)) return zone;
+  if (context === undefined || context === null || context === "") return business;
+  if (!isTimeZone(context)) {
+    return fail("scheduleTimeZone", context, 'an IANA time zone such as "Etc/UTC" or "Europe/Berlin"');
+  }
+  if (sameZone(context, business)) return context;
   return fail(
     "scheduleTimeZone",
     context,
-    `the business's time zone, calendar.time_zone of the run configuration (${businessZone}): the schedule's as-of is yesterday in its zone, so another zone would score a day that is not a business day. Set calendar.time_zone instead, or leave scheduleTimeZone out`,
+    `the business's time zone, calendar.time_zone of the run configuration (${business}): the schedule's as-of is yesterday in its zone, so another zone would score a day that is not a business day. Set calendar.time_zone instead, or leave scheduleTimeZone out`,
   );
 }
 
@@ -337,16 +347,14 @@ function sameZone(a: string, b: string): boolean {
   return resolved(a) === resolved(b);
 }
 
-function timeZone(value: unknown): string {
-  if (typeof value === "string") {
-    try {
-      new Intl.DateTimeFormat("en", { timeZone: value });
-      return value;
-    } catch {
-      // fall through to the readable error
-    }
+function isTimeZone(value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: value });
+    return true;
+  } catch {
+    return false;
   }
-  return fail("scheduleTimeZone", value, 'an IANA time zone such as "Etc/UTC" or "Europe/Berlin"');
 }
 
 function email(value: unknown): string | undefined {

@@ -132,6 +132,13 @@ describe("readSettings", () => {
     );
   });
 
+  it("names the configuration file, not scheduleTimeZone, when its calendar.time_zone is no IANA zone", () => {
+    writeFileSync(join(dir, "mars.json"), JSON.stringify({ calendar: { time_zone: "Mars/Olympus" } }));
+    expect(() => settings({ "crmlake:configFile": "mars.json" }, dir)).toThrow(
+      'Context crmlake:configFile is "mars.json"; expected a run configuration whose calendar.time_zone is an IANA time zone such as "Europe/Berlin" (it is "Mars/Olympus")',
+    );
+  });
+
   it("reads the run configuration relative to the working directory and minifies it", () => {
     writeFileSync(join(dir, "run.json"), '{\n  "pyramid": { "top_share": 0.02 }\n}\n');
     expect(settings({ "crmlake:configFile": "run.json" }, dir).runConfig).toBe(
