@@ -643,4 +643,20 @@ describe("line types and exact duplicate lines (issue 16)", () => {
       lake.ingest("transactions", path, { non_product_lines: { product_id_pattern: "gift_(" } }),
     ).rejects.toThrow(/non_product_lines.product_id_pattern: not a regular expression/);
   });
+
+  it("refuses a pattern JavaScript reads but DuckDB's RE2 does not (a lookahead), naming the profile's field", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "x.csv",
+      "order_id,customer_id,ordered_at,product_id,amount\no1,c1,2024-01-05,gift_1,1.00\n",
+    );
+    const failure = await lake
+      .ingest("transactions", path, { non_product_lines: { product_id_pattern: "(?!P)gift_.*" } })
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: "ConfigError", code: "bad_profile" });
+    expect((failure as Error).message).toMatch(
+      /^Source profile .*: non_product_lines\.product_id_pattern "\(\?!P\)gift_\.\*" is not a regular expression DuckDB reads \(RE2: no lookahead, lookbehind or backreference\): .*invalid perl operator/,
+    );
+    expect((failure as Error).message).not.toContain("\n");
+  });
 });

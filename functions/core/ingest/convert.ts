@@ -16,7 +16,13 @@ import { errorMessage, IngestError, ResourceError } from "../errors.ts";
 import type { BrokenRecord, CsvLayout } from "./csv-scan.ts";
 import { type FutureDateLimit, futureDateChecks } from "./future-dates.ts";
 import { decodeHead, type FileFacts, looksBinary, parseFirstRecord, readTextHead } from "./inspect.ts";
-import { lineTypeRaw, quarantineDuplicatesSql, quarantinesDuplicates, recordHashSql } from "./line-rules.ts";
+import {
+  checkLineRules,
+  lineTypeRaw,
+  quarantineDuplicatesSql,
+  quarantinesDuplicates,
+  recordHashSql,
+} from "./line-rules.ts";
 import type { SourceProfile } from "./profile.ts";
 
 /** What converting one drop produced, in a local staging directory. */
@@ -503,6 +509,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       `"${input.displayName}": its header is broken: ${broken[0].reason}. Check the quoting of the first line`,
     );
   }
+  await checkLineRules(connection, profile);
   const keys = await sourceColumns(input, `${runId}_keys`);
   // JSON keys match contract columns case-insensitively, as CSV headers do: "Amount" and "amount" in two
   // records are one column. (A header naming one column twice rejects a CSV file; a record with one key

@@ -1,10 +1,32 @@
 /**
  * Two rules a source profile applies to whole lines at ingest (issue 16), kept out of convert.ts so its hooks
  * stay small: the line type a profile sets (`non_product_lines`), and exact duplicate lines (counted always,
- * quarantined as `duplicate_line` when `duplicate_lines` is "quarantine"). Pure: SQL text only.
+ * quarantined as `duplicate_line` when `duplicate_lines` is "quarantine"). SQL text, and one check of the
+ * profile's pattern by DuckDB.
  */
-import { sqlString } from "../../engines/duckdb/session.ts";
+import { type DuckDBConnection, sqlString } from "../../engines/duckdb/session.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { SourceProfile } from "./profile.ts";
+
+/**
+ * Refuses a `product_id_pattern` DuckDB cannot compile, as the profile's fault (bad_profile), before the file is
+ * read. The profile's schema tries the pattern as a JavaScript one, which takes lookarounds and backreferences
+ * that RE2 (DuckDB's) does not: such a pattern would otherwise fail the conversion as an unreadable file.
+ */
+export async function checkLineRules(connection: DuckDBConnection, profile: SourceProfile): Promise<void> {
+  const pattern = profile.non_product_lines?.product_id_pattern;
+  if (pattern === undefined) return;
+  try {
+    await connection.run(`SELECT regexp_full_match('', ${sqlString(pattern)})`);
+  } catch (error) {
+    const reason = (errorMessage(error).split("\n")[0] ?? "").replace(/^Invalid Input Error: /, "");
+    throw new ConfigError(
+      "bad_profile",
+      `Source profile "${profile.name ?? "?"}": non_product_lines.product_id_pattern ${JSON.stringify(pattern)} is not a regular expression DuckDB reads (RE2: no lookahead, lookbehind or backreference): ${reason}`,
+      { cause: error },
+    );
+  }
+}
 
 /**
  * The raw text of `line_type` (convert.ts layer 1): the file's own value when it has one, else the profile's
