@@ -846,10 +846,9 @@ async function listParquet(dir: string, partitionColumn?: string): Promise<Conve
   });
 }
 
-/** Wraps DuckDB's own failure reading a file into a one-line whole-file rejection. */
 /**
  * DuckDB's and Node's words for running out of memory or disk (DuckDB 1.5.6's texts, provoked with a small
- * memory_limit and a 2 MB tmpfs; test/unit/resource-failure.test.ts): "Out of Memory Error: failed to
+ * memory_limit and a 2 MB tmpfs; test/unit/ingest-resources.test.ts): "Out of Memory Error: failed to
  * allocate data of size …", "… failed to offload data block … set by the 'max_temp_directory_size' setting"
  * (the spill directory's disk is full), "IO Error: Could not write file "…": No space left on device", and
  * Node's ENOSPC / EDQUOT / ENOMEM.
@@ -859,9 +858,9 @@ const DISK_FULL =
 const OUT_OF_MEMORY = /Out of Memory Error|std::bad_alloc|Cannot allocate memory|\bENOMEM\b/i;
 
 /**
- * A failure that is the function's, not the file's: out of memory or disk. Such a drop is retried (it may fit
- * on the next attempt or after the function is given more), never recorded as `unreadable`. Undefined when the
- * error is something else.
+ * A failure that is the function's, not the file's: out of memory or disk. Such a drop is never recorded as
+ * `unreadable`: the Lambda retries it (it may fit on the next attempt or after the function is given more),
+ * the command line says so and can be run again. Undefined when the error is something else.
  */
 export function resourceFailure(displayName: string, error: unknown): ResourceError | undefined {
   const message = errorMessage(error);
@@ -870,20 +869,21 @@ export function resourceFailure(displayName: string, error: unknown): ResourceEr
   if (DISK_FULL.test(message) || errno === "ENOSPC" || errno === "EDQUOT") {
     return new ResourceError(
       "disk_full",
-      `Ran out of temporary disk converting "${displayName}" (retried): ${first}`,
+      `Ran out of temporary disk converting "${displayName}" (nothing was recorded: free disk space or split the file, and ingest it again): ${first}`,
       { cause: error },
     );
   }
   if (OUT_OF_MEMORY.test(message) || errno === "ENOMEM") {
     return new ResourceError(
       "out_of_memory",
-      `Ran out of memory converting "${displayName}" (retried): ${first}`,
+      `Ran out of memory converting "${displayName}" (nothing was recorded: give it more memory or split the file, and ingest it again): ${first}`,
       { cause: error },
     );
   }
   return undefined;
 }
 
+/** Wraps DuckDB's own failure reading a file into a one-line whole-file rejection. */
 export function readFailure(displayName: string, error: unknown): IngestError {
   const first = errorMessage(error).split("\n")[0] ?? "";
   const code = /gzip|inflate|zlib|compress/i.test(first) ? "corrupt_gzip" : "unreadable";
