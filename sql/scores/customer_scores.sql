@@ -1,10 +1,10 @@
 -- question: Everything we know about each customer, in one row: value, segment, stage, needs and next offer.
 -- grain: one row per customer known at as_of
--- depends_on: customer_base, customer_rfm, customer_pyramid, customer_lifecycle, customer_needs, customer_profitability, next_best_category, customer_clv, customer_quadrants, customer_actions
+-- depends_on: customer_base, customer_rfm, customer_pyramid, customer_lifecycle, customer_needs, customer_profitability, next_best_category, customer_actions
 -- unique_key: customer_id
 -- note: Predicted value (customer_clv), the profitability matrix (customer_quadrants) and the next-best action
 --   (customer_actions) are NULL for prospects, and p_alive, clv and the quadrant also when clv_model did not converge
---   (docs/lifetime-value.md).
+--   (docs/lifetime-value.md). All four come from customer_actions, which carries them for every buyer.
 -- note: Definitions (ties, purchase occasions, periods, life-cycle stages, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column is_prospect boolean: True when the customer has no order line.
@@ -42,9 +42,9 @@ with final as (
     f.net_profit AS window_net_profit,
     f.profit_decile,
     x.next_best_category,
-    v.p_alive,
-    v.clv,
-    q.profitability_quadrant,
+    a.p_alive,
+    a.clv,
+    a.profitability_quadrant,
     a.next_action
   from customer_base AS b
   left join customer_rfm AS r on r.customer_id = b.customer_id
@@ -53,8 +53,6 @@ with final as (
   left join customer_needs AS n on n.customer_id = b.customer_id
   left join customer_profitability AS f on f.customer_id = b.customer_id
   left join next_best_category AS x on x.customer_id = b.customer_id
-  left join customer_clv AS v on v.customer_id = b.customer_id
-  left join customer_quadrants AS q on q.customer_id = b.customer_id
   left join customer_actions AS a on a.customer_id = b.customer_id
 )
 
