@@ -118,6 +118,7 @@ outcomes as (
     k.campaign_id,
     k.customer_id,
     k.contact_group,
+    k.contacted_on,
     COALESCE(bool_or(t.amount > 0 and t.ordered_on >= k.contacted_on), false) AS responded,
     CAST(COALESCE(SUM(CASE WHEN t.ordered_on >= k.contacted_on THEN t.amount END), 0) AS DECIMAL(18,2)) AS revenue,
     CAST(
@@ -142,7 +143,7 @@ outcomes as (
   from contacts AS k
   left join stg_transactions AS t
     on t.customer_id = k.customer_id and t.ordered_on <= k.ends_on
-  group by k.campaign_id, k.customer_id, k.contact_group
+  group by k.campaign_id, k.customer_id, k.contact_group, k.contacted_on
 ),
 
 measured as (
@@ -160,10 +161,9 @@ measured as (
     o.pre_orders,
     o.pre_orders * o.pre_orders AS pre_orders_sq,
     CASE WHEN o.last_before IS NULL THEN 0 ELSE 1 END AS with_history,
-    date_diff('day', CAST(o.last_before AS DATE), k.contacted_on) AS recency,
+    date_diff('day', CAST(o.last_before AS DATE), o.contacted_on) AS recency,
     CASE WHEN x.customer_id IS NULL THEN 0 ELSE 1 END AS cross_treated
   from outcomes AS o
-  join contacts AS k on k.campaign_id = o.campaign_id and k.customer_id = o.customer_id
   left join cross_treated AS x on x.campaign_id = o.campaign_id and x.customer_id = o.customer_id
 ),
 
