@@ -109,8 +109,7 @@ measured as (
 marked as (
   select
     measured.*,
-    month_start_on = CAST(date_trunc('month', {{ as_of }}) AS DATE)
-      and day(CAST({{ as_of }} + INTERVAL '1' DAY AS DATE)) <> 1 AS is_last_partial
+    month_start_on = CAST(date_trunc('month', {{ as_of }}) AS DATE) and {{ as_of_month_is_partial }} AS is_last_partial
   from measured
 ),
 

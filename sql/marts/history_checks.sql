@@ -106,9 +106,9 @@ periods as (
     'performance_by_category, performance_by_channel, performance_by_store, cohort_retention, the value window (the as-of month)',
     CAST(NULL AS DATE),
     h.history_from_on,
-    day(CAST({{ as_of }} + INTERVAL '1' DAY AS DATE)) = 1,
+    NOT {{ as_of_month_is_partial }},
     CASE
-      WHEN day(CAST({{ as_of }} + INTERVAL '1' DAY AS DATE)) <> 1 THEN
+      WHEN {{ as_of_month_is_partial }} THEN
         'The as-of month counts up to ' || CAST({{ as_of }} AS VARCHAR) || ' only: its monthly rows are partial.'
     END
   from history AS h

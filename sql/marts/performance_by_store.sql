@@ -51,8 +51,7 @@ marked as (
     m.*,
     m.month_start_on = CAST(date_trunc('month', h.history_from_on) AS DATE) and day(h.history_from_on) <> 1
       AS is_first_partial,
-    m.month_start_on = CAST(date_trunc('month', {{ as_of }}) AS DATE)
-      and day(CAST({{ as_of }} + INTERVAL '1' DAY AS DATE)) <> 1 AS is_last_partial
+    m.month_start_on = CAST(date_trunc('month', {{ as_of }}) AS DATE) and {{ as_of_month_is_partial }} AS is_last_partial
   from monthly AS m
   cross join history AS h
 ),

@@ -70,6 +70,17 @@ describe("run parameters", () => {
       renderParameters({ asOf: "2024-01-30", config: defaultConfig() }).get("as_of_partition_month"),
     ).toBe("'2024-01'");
     expect(literals.get("calendar.time_zone")).toBe("'UTC'");
+    // The as-of month is partial unless as_of is its last day (leap February included).
+    expect(literals.get("as_of_month_is_partial")).toBe("FALSE");
+    const partial = (asOf: string) =>
+      renderParameters({ asOf, config: defaultConfig() }).get("as_of_month_is_partial");
+    expect(["2024-01-30", "2024-02-28", "2024-02-29", "2023-02-28", "9999-12-31"].map(partial)).toEqual([
+      "TRUE",
+      "TRUE",
+      "FALSE",
+      "FALSE",
+      "FALSE",
+    ]);
     // Calendar months ending with the as-of month (issue 13): January 2024 back to February 2023; the comparison
     // period November 2023 to January 2024.
     expect(literals.get("value_window_start")).toBe("DATE '2023-01-31'");

@@ -96,6 +96,13 @@ export const PARAMETERS: readonly ParamDefinition[] = [
     value: (c) => (c.asOf === "9999-12-31" ? "9999-12" : addDays(c.asOf, 1).slice(0, 7)),
   },
   {
+    name: "as_of_month_is_partial",
+    type: BOOLEAN,
+    description:
+      "True when as_of is before the last day of its month: the as-of month is seen only in part (history_checks, the is_partial of monthly rows).",
+    value: (c) => c.asOf !== monthEndBefore(c.asOf, 0),
+  },
+  {
     name: "calendar.time_zone",
     type: VARCHAR,
     description:
