@@ -1,6 +1,6 @@
 -- question: Of the customers acquired in a month, how many still buy 1, 2, 3 … months later, and for how much?
 -- grain: one row per acquisition cohort (calendar month of the first purchase occasion) and month since it, up to the as_of month
--- depends_on: customer_base, int_purchase_occasions, stg_transactions, stg_order_lines
+-- depends_on: customer_base, int_purchase_occasions, stg_transactions, history_checks
 -- unique_key: cohort_month_on, months_since_first
 -- note: Calendar months: months_since_first = 12 × (year − cohort year) + (month − cohort month). Month 0 is the
 --   acquisition month, so its retention is 1. Every month up to the as_of month has a row, active or not; the as-of
@@ -28,8 +28,9 @@ month_offsets as (
 ),
 
 history as (
-  select MIN(ordered_on) AS history_from_on
-  from stg_order_lines
+  -- The same date on every row of history_checks: read there, not from the order lines again.
+  select MAX(history_from_on) AS history_from_on
+  from history_checks
 ),
 
 members as (

@@ -1,12 +1,12 @@
 -- question: What sells in which channel each month: revenue, margin, orders and customers?
 -- grain: one row per calendar month and channel with an order line on or before as_of (the as-of month up to as_of)
--- depends_on: stg_transactions, stg_order_lines
+-- depends_on: stg_transactions, history_checks
 -- unique_key: month_start_on, channel
 -- note: Periods: calendar months, the same months as the value window and the comparison period
 --   (docs/definitions.md): the last periods.value_window_months rows of a key add up to its value-window figures.
 -- note: Revenue and margin are net of refunds; orders and customers count purchase lines (amount > 0) only.
 -- note: A missing channel reads as 'unknown'.
--- note: Partial months are marked (history_checks): the as-of month before its last day, and the first month of the history (the first order line, stg_order_lines) when it begins after the 1st.
+-- note: Partial months are marked (history_checks): the as-of month before its last day, and the first month of the history (history_from_on, the first order line, product or not) when it begins after the 1st.
 -- column month_start_on date: First day of the calendar month.
 -- column channel varchar: Sales channel of the order lines (store, web, app, …).
 -- column revenue decimal(38,2): Net revenue.
@@ -17,8 +17,9 @@
 -- column is_partial boolean: True when the lake sees the month only in part (partial_reason).
 -- column partial_reason varchar: first_month (the history begins after the month's first day), as_of_month (the month counts up to as_of, before its last day), both as 'first_month, as_of_month', or NULL for a whole month.
 with history as (
-  select MIN(ordered_on) AS history_from_on
-  from stg_order_lines
+  -- The same date on every row of history_checks: read there, not from the order lines again.
+  select MAX(history_from_on) AS history_from_on
+  from history_checks
 ),
 
 lines as (
