@@ -46,6 +46,33 @@ export const METRICS_NAMESPACE = "crmlake";
  */
 export const METRIC_SERVICES = { ingest: "ingest", score: "score" } as const;
 
+const HOUR = Duration.hours(1);
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** A metric a handler publishes (METRICS_NAMESPACE, its `service` dimension); summed unless told otherwise. */
+function handlerMetric(
+  service: string,
+  metricName: string,
+  options: { period: Duration; statistic?: string; label?: string },
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service },
+    statistic: options.statistic ?? cloudwatch.Stats.SUM,
+    period: options.period,
+    label: options.label,
+  });
+}
+
+/** An alarm on anything counted at least once in a period; a period without data is fine. */
+const AT_LEAST_ONCE = {
+  threshold: 1,
+  evaluationPeriods: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+} as const;
+
 /**
  * Operations alarms that are not settings: the ingest queue's oldest message may wait this long (ingest takes
  * at most 15 minutes a drop, five at a time, so an hour is a backlog, not a busy morning), and a Lambda whose
@@ -662,53 +689,37 @@ export class CrmlakeStack extends Stack {
   }
 
   private createAlarms(settings: CrmlakeSettings): Record<string, cloudwatch.Alarm> {
-    const fiveMinutes = Duration.minutes(5);
-    const atLeastOnce = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    } as const;
-    const handlerMetric = (service: string, metricName: string, period: Duration) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service },
-        statistic: cloudwatch.Stats.SUM,
-        period,
-      });
     const deadLetters = (queue: sqs.Queue) =>
       queue.metricApproximateNumberOfMessagesVisible({
-        period: fiveMinutes,
+        period: FIVE_MINUTES,
         statistic: cloudwatch.Stats.MAXIMUM,
       });
 
-    const hour = Duration.hours(1);
     const alarms: Record<string, cloudwatch.Alarm> = {
       IngestDeadLetters: new cloudwatch.Alarm(this, "IngestDeadLettersAlarm", {
         alarmDescription: "Drops that failed ingest three times wait in the ingest dead-letter queue",
         metric: deadLetters(this.ingestDeadLetters),
-        ...atLeastOnce,
+        ...AT_LEAST_ONCE,
       }),
       ScoringDeadLetters: new cloudwatch.Alarm(this, "ScoringDeadLettersAlarm", {
         alarmDescription: "A scheduled scoring run could not be delivered or failed after its retry",
         metric: deadLetters(this.scoringDeadLetters),
-        ...atLeastOnce,
+        ...AT_LEAST_ONCE,
       }),
       IngestErrors: new cloudwatch.Alarm(this, "IngestErrorsAlarm", {
         alarmDescription: "The ingest Lambda failed (crashed or timed out)",
-        metric: this.ingest.function.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
-        ...atLeastOnce,
+        metric: this.ingest.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+        ...AT_LEAST_ONCE,
       }),
       ScoringErrors: new cloudwatch.Alarm(this, "ScoringErrorsAlarm", {
         alarmDescription: "The scoring Lambda failed (crashed or timed out)",
-        metric: this.scoring.function.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
-        ...atLeastOnce,
+        metric: this.scoring.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+        ...AT_LEAST_ONCE,
       }),
       RunFailed: new cloudwatch.Alarm(this, "RunFailedAlarm", {
         alarmDescription: "A scoring run failed; the last good run stays in place",
-        metric: handlerMetric(METRIC_SERVICES.score, "RunFailed", fiveMinutes),
-        ...atLeastOnce,
+        metric: handlerMetric(METRIC_SERVICES.score, "RunFailed", { period: FIVE_MINUTES }),
+        ...AT_LEAST_ONCE,
       }),
       QuarantineRatio: new cloudwatch.Alarm(this, "QuarantineRatioAlarm", {
         alarmDescription:
@@ -717,10 +728,10 @@ export class CrmlakeStack extends Stack {
         metric: new cloudwatch.MathExpression({
           expression: "IF(rowsIn > 0, rowsQuarantined / rowsIn, 0)",
           usingMetrics: {
-            rowsIn: handlerMetric(METRIC_SERVICES.ingest, "RowsIn", hour),
-            rowsQuarantined: handlerMetric(METRIC_SERVICES.ingest, "RowsQuarantined", hour),
+            rowsIn: handlerMetric(METRIC_SERVICES.ingest, "RowsIn", { period: HOUR }),
+            rowsQuarantined: handlerMetric(METRIC_SERVICES.ingest, "RowsQuarantined", { period: HOUR }),
           },
-          period: hour,
+          period: HOUR,
           label: "Share of ingested rows quarantined",
         }),
         threshold: settings.quarantineRatioThreshold,
@@ -728,59 +739,53 @@ export class CrmlakeStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      ...this.operationsAlarms(settings, handlerMetric),
+      ...this.operationsAlarms(settings),
     };
     const action = new actions.SnsAction(this.alarmTopic);
     for (const alarm of Object.values(alarms)) alarm.addAlarmAction(action);
     return alarms;
   }
 
+  /** The two Lambdas, named as their alarms and dashboard rows are, with the timeout each has. */
+  private lambdas() {
+    return [
+      ["Ingest", this.ingest, INGEST_SIZING.timeout],
+      ["Scoring", this.scoring, SCORING_SIZING.timeout],
+    ] as const;
+  }
+
   /**
    * Alarms on what did not happen (staleness, silence) and on limits being neared (queue age, throttles, duration
    * near the timeout). docs/runbook.md says what each means and what to do.
    */
-  private operationsAlarms(
-    settings: CrmlakeSettings,
-    handlerMetric: (service: string, metricName: string, period: Duration) => cloudwatch.Metric,
-  ): Record<string, cloudwatch.Alarm> {
-    const hour = Duration.hours(1);
-    const fiveMinutes = Duration.minutes(5);
+  private operationsAlarms(settings: CrmlakeSettings): Record<string, cloudwatch.Alarm> {
     // "Nothing for N hours": N one-hour periods, every one without a datapoint. The handler publishes a metric
     // only when the thing happened, so a missing datapoint is an hour without it: missing data breaches.
-    const absentFor = (metric: cloudwatch.Metric, hours: number) => ({
-      metric: metric.with({ statistic: cloudwatch.Stats.SAMPLE_COUNT, period: hour }),
+    const absentFor = (service: string, metricName: string, hours: number) => ({
+      metric: handlerMetric(service, metricName, { period: HOUR, statistic: cloudwatch.Stats.SAMPLE_COUNT }),
       threshold: 1,
       evaluationPeriods: hours,
       datapointsToAlarm: hours,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
-    const atLeastOnce = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    } as const;
     const alarms: Record<string, cloudwatch.Alarm> = {
       // RunDuration is published once per run that succeeded (functions/score.ts), never otherwise.
       ScoringStale: new cloudwatch.Alarm(this, "ScoringStaleAlarm", {
         alarmDescription: `No scoring run has succeeded for ${settings.scoringStaleHours} hours: the published scores are getting old`,
-        ...absentFor(handlerMetric(METRIC_SERVICES.score, "RunDuration", hour), settings.scoringStaleHours),
+        ...absentFor(METRIC_SERVICES.score, "RunDuration", settings.scoringStaleHours),
       }),
       // DropsIngested is published once per drop ingested (functions/ingest.ts).
       IngestSilence: new cloudwatch.Alarm(this, "IngestSilenceAlarm", {
         alarmDescription: `No drop has been ingested for ${settings.ingestSilenceHours} hours: is a source still delivering?`,
-        ...absentFor(
-          handlerMetric(METRIC_SERVICES.ingest, "DropsIngested", hour),
-          settings.ingestSilenceHours,
-        ),
+        ...absentFor(METRIC_SERVICES.ingest, "DropsIngested", settings.ingestSilenceHours),
       }),
       IngestQueueAge: new cloudwatch.Alarm(this, "IngestQueueAgeAlarm", {
         alarmDescription:
           `A landed file has waited more than ${OPERATIONS_THRESHOLDS.queueAgeSeconds / 60} minutes for ingest ` +
           "(for 15 minutes running): a backlog, or ingest is failing and retrying",
         metric: this.ingestQueue.metricApproximateAgeOfOldestMessage({
-          period: fiveMinutes,
+          period: FIVE_MINUTES,
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
         threshold: OPERATIONS_THRESHOLDS.queueAgeSeconds,
@@ -788,31 +793,27 @@ export class CrmlakeStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      // DropsTooLarge is published once per drop refused for its size (functions/ingest.ts).
+      IngestDropTooLarge: new cloudwatch.Alarm(this, "IngestDropTooLargeAlarm", {
+        alarmDescription:
+          `A landed file was refused as too_large (over ${INGEST_SIZING.maxDropBytes / 1024 ** 3} GiB): ` +
+          "split it, or raise the ingest sizing",
+        metric: handlerMetric(METRIC_SERVICES.ingest, "DropsTooLarge", { period: FIVE_MINUTES }),
+        ...AT_LEAST_ONCE,
+      }),
     };
-    // DropsTooLarge is published once per drop refused for its size (functions/ingest.ts).
-    alarms.IngestDropTooLarge = new cloudwatch.Alarm(this, "IngestDropTooLargeAlarm", {
-      alarmDescription:
-        `A landed file was refused as too_large (over ${INGEST_SIZING.maxDropBytes / 1024 ** 3} GiB): ` +
-        "split it, or raise the ingest sizing",
-      metric: handlerMetric(METRIC_SERVICES.ingest, "DropsTooLarge", fiveMinutes),
-      ...atLeastOnce,
-    });
-    for (const [key, fn, timeout] of [
-      ["Ingest", this.ingest, INGEST_SIZING.timeout],
-      ["Scoring", this.scoring, SCORING_SIZING.timeout],
-    ] as const) {
+    for (const [key, fn, timeout] of this.lambdas()) {
       alarms[`${key}Throttles`] = new cloudwatch.Alarm(this, `${key}ThrottlesAlarm`, {
         alarmDescription: `Lambda throttled the ${key.toLowerCase()} function (account or function concurrency limit)`,
-        metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
-        ...atLeastOnce,
+        metric: fn.function.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+        ...AT_LEAST_ONCE,
       });
-      const limit = Math.round(timeout.toMilliseconds() * OPERATIONS_THRESHOLDS.nearTimeoutShare);
       alarms[`${key}NearTimeout`] = new cloudwatch.Alarm(this, `${key}NearTimeoutAlarm`, {
         alarmDescription:
           `An invocation of the ${key.toLowerCase()} function took more than ` +
           `${OPERATIONS_THRESHOLDS.nearTimeoutShare * 100} % of its ${timeout.toMinutes()}-minute timeout`,
-        metric: fn.function.metricDuration({ period: fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM }),
-        threshold: limit,
+        metric: fn.function.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: Math.round(timeout.toMilliseconds() * OPERATIONS_THRESHOLDS.nearTimeoutShare),
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -823,29 +824,14 @@ export class CrmlakeStack extends Stack {
 
   /** One page: every alarm's state, then the metrics they watch, ingest on the left and scoring on the right. */
   private createDashboard(): cloudwatch.Dashboard {
-    const hour = Duration.hours(1);
-    const fiveMinutes = Duration.minutes(5);
-    const handler = (
-      service: string,
-      metricName: string,
-      label: string,
-      statistic: string = cloudwatch.Stats.SUM,
-    ) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service },
-        statistic,
-        period: hour,
-        label,
-      });
-    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
-      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
-    const timeoutLine = (timeout: Duration): cloudwatch.HorizontalAnnotation => ({
-      value: timeout.toMilliseconds(),
-      label: "timeout",
-      color: cloudwatch.Color.RED,
-    });
+    const handler = (service: string, metricName: string, label: string, statistic?: string) =>
+      handlerMetric(service, metricName, { period: HOUR, label, ...(statistic ? { statistic } : {}) });
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      right: cloudwatch.IMetric[] = [],
+      leftAnnotations?: cloudwatch.HorizontalAnnotation[],
+    ) => new cloudwatch.GraphWidget({ title, left, right, leftAnnotations, width: 12, height: 6 });
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
       defaultInterval: Duration.days(7),
     });
@@ -885,55 +871,45 @@ export class CrmlakeStack extends Stack {
         [handler(METRIC_SERVICES.score, "AthenaBytesScanned", "Athena bytes scanned")],
       ),
     );
+    const deadLetters = (queue: sqs.Queue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, label: "dead letters" });
     dashboard.addWidgets(
       graph(
         "Ingest queue",
         [
           this.ingestQueue.metricApproximateNumberOfMessagesVisible({
-            period: fiveMinutes,
+            period: FIVE_MINUTES,
             label: "waiting",
           }),
-          this.ingestDeadLetters.metricApproximateNumberOfMessagesVisible({
-            period: fiveMinutes,
-            label: "dead letters",
-          }),
+          deadLetters(this.ingestDeadLetters),
         ],
         [
           this.ingestQueue.metricApproximateAgeOfOldestMessage({
-            period: fiveMinutes,
+            period: FIVE_MINUTES,
             label: "oldest message age (s)",
           }),
         ],
       ),
-      graph("Scoring dead letters", [
-        this.scoringDeadLetters.metricApproximateNumberOfMessagesVisible({
-          period: fiveMinutes,
-          label: "dead letters",
-        }),
-      ]),
+      graph("Scoring dead letters", [deadLetters(this.scoringDeadLetters)]),
     );
-    for (const [name, fn, timeout] of [
-      ["Ingest", this.ingest, INGEST_SIZING.timeout],
-      ["Scoring", this.scoring, SCORING_SIZING.timeout],
-    ] as const) {
+    for (const [name, fn, timeout] of this.lambdas()) {
       dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: `${name} Lambda: duration`,
-          left: [
+        graph(
+          `${name} Lambda: duration`,
+          [
             fn.function.metricDuration({
-              period: fiveMinutes,
+              period: FIVE_MINUTES,
               statistic: cloudwatch.Stats.MAXIMUM,
               label: "max",
             }),
           ],
-          leftAnnotations: [timeoutLine(timeout)],
-          width: 12,
-          height: 6,
-        }),
+          [],
+          [{ value: timeout.toMilliseconds(), label: "timeout", color: cloudwatch.Color.RED }],
+        ),
         graph(`${name} Lambda: invocations`, [
-          fn.function.metricInvocations({ period: fiveMinutes, label: "invocations" }),
-          fn.function.metricErrors({ period: fiveMinutes, label: "errors" }),
-          fn.function.metricThrottles({ period: fiveMinutes, label: "throttles" }),
+          fn.function.metricInvocations({ period: FIVE_MINUTES, label: "invocations" }),
+          fn.function.metricErrors({ period: FIVE_MINUTES, label: "errors" }),
+          fn.function.metricThrottles({ period: FIVE_MINUTES, label: "throttles" }),
         ]),
       );
     }
