@@ -378,15 +378,7 @@ export class CrmlakeFunction extends Construct {
       new iam.PolicyStatement({
         sid: "GlueDatabaseListing",
         actions: ["glue:GetDatabases"],
-        resources: [
-          arns.catalog,
-          Stack.of(this).formatArn({
-            service: "glue",
-            resource: "database",
-            resourceName: catalog.databaseName,
-          }),
-          arns.databases,
-        ],
+        resources: [arns.catalog, catalog.arns().database, arns.databases],
       }),
     );
     // Glue authorises DeleteDatabase (DROP DATABASE … CASCADE) on the database's functions too; a run database
@@ -461,17 +453,26 @@ export class CrmlakeFunction extends Construct {
    * the grant names the bucket's prefix with a trailing `*` — nothing wider — and says so to cdk-nag.
    */
   private suppressPrefixWildcards(bucket: s3.IBucket, prefixes: readonly string[]): void {
-    const stack = Stack.of(this);
-    const cfn = bucket.node.defaultChild;
-    if (!(cfn instanceof CfnElement)) return;
-    const logicalId: unknown = stack.resolve(stack.getLogicalId(cfn));
     for (const prefix of prefixes) {
+      const id = prefixWildcardFinding(bucket, prefix);
+      if (id === undefined) return;
       Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${String(logicalId)}.Arn>/${prefix}*]`,
+        id,
         reason:
           `Object-level S3 actions on keys that are only known at run time (one per drop or run): the resource ` +
           `is the ARN of ${bucket.node.id} with the prefix "${prefix}" and a trailing '*', nothing wider.`,
       });
     }
   }
+}
+
+/**
+ * The id cdk-nag gives the IAM5 finding of a grant on `bucket`'s objects under `prefix` (`<prefix>*`), to
+ * acknowledge it; undefined for a bucket this app does not declare.
+ */
+export function prefixWildcardFinding(bucket: s3.IBucket, prefix: string): string | undefined {
+  const cfn = bucket.node.defaultChild;
+  if (!(cfn instanceof CfnElement)) return undefined;
+  const stack = Stack.of(cfn);
+  return `AwsSolutions-IAM5[Resource::<${String(stack.resolve(stack.getLogicalId(cfn)))}.Arn>/${prefix}*]`;
 }

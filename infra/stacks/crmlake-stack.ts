@@ -34,7 +34,7 @@ import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { CrmlakeSettings } from "../config.ts";
-import { CrmlakeFunction } from "../constructs/crmlake-function.ts";
+import { CrmlakeFunction, prefixWildcardFinding } from "../constructs/crmlake-function.ts";
 import { LAKE_PREFIXES, LakeCatalog, lakeTables, modelOutputTables } from "../constructs/lake-catalog.ts";
 
 /** CloudWatch namespace of the handlers' own metrics (Powertools Metrics, EMF). */
@@ -666,24 +666,22 @@ export class CrmlakeStack extends Stack {
       managedPolicies: [policy],
       maxSessionDuration: Duration.hours(12),
     });
-    const stackRef = (construct: s3.Bucket) =>
-      this.resolve(this.getLogicalId(construct.node.defaultChild as s3.CfnBucket)) as string;
-    const reasons: [string, string][] = [
+    const reasons: [string | undefined, string][] = [
       [
-        `Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${this.catalog.databaseName}/*`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${this.catalog.databaseName}/*]`,
         "Read-only metadata of the stack's one database, whose tables CloudFormation declares (one per dataset and published model); an analyst reads them all.",
       ],
-      ...ANALYSTS.lakeReadPrefixes.map((p): [string, string] => [
-        `Resource::<${stackRef(this.lake)}.Arn>/${p}*`,
+      ...ANALYSTS.lakeReadPrefixes.map((p): [string | undefined, string] => [
+        prefixWildcardFinding(this.lake, p),
         `Read-only objects under the lake prefix "${p}", one of the published prefixes; the keys (drops, runs) are only known at run time.`,
       ]),
       [
-        `Resource::<${stackRef(this.results)}.Arn>/${ANALYSTS.resultsPrefix}*`,
+        prefixWildcardFinding(this.results, ANALYSTS.resultsPrefix),
         "Athena writes the analysts' query results under this prefix with the caller's rights; the keys are query ids.",
       ],
     ];
     for (const [id, reason] of reasons) {
-      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${id}]`, reason });
+      if (id !== undefined) Validations.of(policy).acknowledge({ id, reason });
     }
     return { role, policy };
   }
