@@ -3,26 +3,16 @@
  * (the ledger lists them), the campaigns record carries the planned share, the assignment is deterministic and
  * stratified, and a run evaluates the campaign with its sample-ratio check. User mistakes are one line.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-function ok(args: string[], cwd: string): string {
-  const run = crmlake(args, cwd);
-  expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(0);
-  return run.stdout;
-}
+import { crmlake, ok, queryRows } from "../helpers/cli.ts";
 
 const FILTER = "value_tier in (top, big, medium) and lifecycle_stage != prospect";
+/** Campaign WB1's assignment: the same lake, filter and seed give the same groups. */
+const ASSIGN_WB1 = ["campaign", "assign", "--campaign", "WB1", "--where", FILTER, "--control-share", "0.2"];
+const SEED = ["--seed", "42"];
 
 describe("crmlake campaign", () => {
   let dir: string;
@@ -35,39 +25,14 @@ describe("crmlake campaign", () => {
       ok(["ingest", dataset, `drops/${dataset}`], dir);
     }
     ok(["run", "--as-of", "2024-12-31"], dir);
-    audience = JSON.parse(
-      ok(
-        [
-          "query",
-          `select count(*) AS n from customer_scores_latest where value_tier in ('top', 'big', 'medium') and lifecycle_stage <> 'prospect'`,
-          "--format",
-          "json",
-        ],
-        dir,
-      ),
-    ).n;
+    audience = queryRows(
+      `select count(*) AS n from customer_scores_latest where value_tier in ('top', 'big', 'medium') and lifecycle_stage <> 'prospect'`,
+      dir,
+    )[0]?.n as number;
   }, 240_000);
 
   it("assigns a stratified holdout, ingests both drops and prints the balance report", async () => {
-    const out = ok(
-      [
-        "campaign",
-        "assign",
-        "--campaign",
-        "WB1",
-        "--where",
-        FILTER,
-        "--control-share",
-        "0.2",
-        "--seed",
-        "42",
-        "--starts-on",
-        "2025-01-06",
-        "--cost-per-contact",
-        "0.50",
-      ],
-      dir,
-    );
+    const out = ok([...ASSIGN_WB1, ...SEED, "--starts-on", "2025-01-06", "--cost-per-contact", "0.50"], dir);
     expect(out).toMatch(
       new RegExp(`^Campaign WB1: ${audience} customers of customer_scores as of 2024-12-31`),
     );
@@ -101,21 +66,11 @@ describe("crmlake campaign", () => {
     ).toBe("starts_on,ends_on,cost_per_contact,planned_control_share\n2025-01-06,2025-02-04,0.50,0.200000\n");
 
     // Per tier, ⌊n·0.2⌋ or ⌈n·0.2⌉ are held out.
-    const tiers = JSON.parse(
-      `[${ok(
-        [
-          "query",
-          `select s.value_tier, count(*) AS n, count(*) filter (where k."group" = 'control') AS control
-           from campaign_contacts k join customer_scores_latest s using (customer_id)
-           where k.campaign_id = 'WB1' group by 1 order by 1`,
-          "--format",
-          "json",
-        ],
-        dir,
-      )
-        .trim()
-        .split("\n")
-        .join(",")}]`,
+    const tiers = queryRows(
+      `select s.value_tier, count(*) AS n, count(*) filter (where k."group" = 'control') AS control
+       from campaign_contacts k join customer_scores_latest s using (customer_id)
+       where k.campaign_id = 'WB1' group by 1 order by 1`,
+      dir,
     ) as { value_tier: string; n: number; control: number }[];
     expect(tiers.map((t) => t.value_tier)).toEqual(["big", "medium", "top"]);
     for (const t of tiers) {
@@ -125,21 +80,7 @@ describe("crmlake campaign", () => {
 
     // The same lake, filter and seed give the same file; running it again replaces the earlier assignment.
     const first = await readFile(join(dir, "assignments", "WB1-contacts.csv"), "utf8");
-    ok(
-      [
-        "campaign",
-        "assign",
-        "--campaign",
-        "WB1",
-        "--where",
-        FILTER,
-        "--control-share",
-        "0.2",
-        "--seed",
-        "42",
-      ],
-      dir,
-    );
+    ok([...ASSIGN_WB1, ...SEED], dir);
     expect(await readFile(join(dir, "assignments", "WB1-contacts.csv"), "utf8")).toBe(first);
     expect(
       ok(
@@ -163,17 +104,10 @@ describe("crmlake campaign", () => {
 
   it("evaluates the assigned campaign with its planned split in campaign_results", () => {
     ok(["run", "--as-of", "2025-01-20"], dir);
-    const row = JSON.parse(
-      ok(
-        [
-          "query",
-          "select treatment_n + control_n AS n, planned_control_share, sample_ratio_p_value, flags from campaign_results_latest where campaign_id = 'WB1'",
-          "--format",
-          "json",
-        ],
-        dir,
-      ),
-    );
+    const row = queryRows(
+      "select treatment_n + control_n AS n, planned_control_share, sample_ratio_p_value, flags from campaign_results_latest where campaign_id = 'WB1'",
+      dir,
+    )[0] as { n: number; planned_control_share: number; sample_ratio_p_value: number; flags: string };
     expect(row.n).toBe(audience);
     expect(row.planned_control_share).toBe(0.2);
     // Stratified assignment holds the split to a customer per tier: nowhere near a mismatch.

@@ -7,33 +7,13 @@
  * test/unit/clv-generator-recovery.test.ts, on customers simulated in memory: here the warehouse's purchase days
  * from the files are checked to be that simulation's.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { crmlake, ok, queryRows as query } from "../helpers/cli.ts";
 import { generatedBuyers } from "../helpers/clv-generator.ts";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-function ok(args: string[], cwd: string): string {
-  const run = crmlake(args, cwd);
-  expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(0);
-  return run.stdout;
-}
-
-function query(sql: string, cwd: string): Record<string, unknown>[] {
-  return ok(["query", sql, "--format", "json"], cwd)
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line));
-}
 
 describe("crmlake backtest", () => {
   let dir: string;
