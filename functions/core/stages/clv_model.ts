@@ -56,7 +56,10 @@ function readSpend(table: arrow.Table | undefined): SpendRecord[] {
 
 const f64 = () => new arrow.Float64();
 
-/** The parameters each row of clv_model publishes: the figures a run follows for drift (runner/drift.ts). */
+/**
+ * The parameters each row of clv_model publishes, in the header's column order (with their `_se` columns after
+ * them): the figures a run follows for drift (runner/drift.ts).
+ */
 const PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   bg_nbd: ["r", "alpha", "a", "b"],
   gamma_gamma: ["p", "q", "gamma"],
@@ -85,18 +88,23 @@ export const clvModel: Stage = {
     ({ inputs }) => {
       const bg = fitBgNbd(readRfmCounts(inputs.get("int_clv_rfm_counts"), "current"));
       const gg = fitGammaGamma(readSpend(inputs.get("int_clv_summary")));
-      const param = (fit: FitResult, i: number, own: boolean) => (own ? (fit.parameters?.[i] ?? null) : null);
-      const se = (fit: FitResult, i: number, own: boolean) =>
-        own ? (fit.standardErrors?.[i] ?? null) : null;
       const rows = [
         { model: "bg_nbd", fit: bg },
         { model: "gamma_gamma", fit: gg },
       ];
-      const isBg = rows.map((row) => row.model === "bg_nbd");
-      const values = (pick: (fit: FitResult, bgRow: boolean) => number | null) =>
-        arrow.vectorFromArray(
-          rows.map((row, k) => pick(row.fit, isBg[k] as boolean)),
-          f64(),
+      // One column per parameter of either model (r … gamma; with `_se`, its standard error): the model's own row
+      // holds it, the other row NULL.
+      const perParameter = (suffix: string, pick: (fit: FitResult) => readonly number[] | null) =>
+        Object.fromEntries(
+          Object.entries(PARAMETERS).flatMap(([model, names]) =>
+            names.map((name, i) => [
+              `${name}${suffix}`,
+              arrow.vectorFromArray(
+                rows.map((row) => (row.model === model ? (pick(row.fit)?.[i] ?? null) : null)),
+                f64(),
+              ),
+            ]),
+          ),
         );
       return new arrow.Table({
         model: arrow.vectorFromArray(
@@ -107,21 +115,12 @@ export const clvModel: Stage = {
           rows.map(() => "day"),
           new arrow.Utf8(),
         ),
-        r: values((fit, b) => param(fit, 0, b)),
-        alpha: values((fit, b) => param(fit, 1, b)),
-        a: values((fit, b) => param(fit, 2, b)),
-        b: values((fit, b) => param(fit, 3, b)),
-        p: values((fit, b) => param(fit, 0, !b)),
-        q: values((fit, b) => param(fit, 1, !b)),
-        gamma: values((fit, b) => param(fit, 2, !b)),
-        r_se: values((fit, b) => se(fit, 0, b)),
-        alpha_se: values((fit, b) => se(fit, 1, b)),
-        a_se: values((fit, b) => se(fit, 2, b)),
-        b_se: values((fit, b) => se(fit, 3, b)),
-        p_se: values((fit, b) => se(fit, 0, !b)),
-        q_se: values((fit, b) => se(fit, 1, !b)),
-        gamma_se: values((fit, b) => se(fit, 2, !b)),
-        log_likelihood: values((fit) => fit.logLikelihood),
+        ...perParameter("", (fit) => fit.parameters),
+        ...perParameter("_se", (fit) => fit.standardErrors),
+        log_likelihood: arrow.vectorFromArray(
+          rows.map((row) => row.fit.logLikelihood),
+          f64(),
+        ),
         n_customers: arrow.vectorFromArray(
           rows.map((row) => BigInt(row.fit.customers)),
           new arrow.Int64(),

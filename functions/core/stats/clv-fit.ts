@@ -159,6 +159,19 @@ export interface FitResult {
   readonly diagnostic: string;
 }
 
+/** A fit not attempted: too few customers to fit on, as `diagnostic` says. */
+function notAttempted(customers: number, diagnostic: string): FitResult {
+  return {
+    converged: false,
+    parameters: null,
+    standardErrors: null,
+    logLikelihood: null,
+    customers,
+    iterations: 0,
+    diagnostic,
+  };
+}
+
 /** Limits of the fit, documented in docs/lifetime-value.md. */
 export const FIT_LIMITS = {
   /** Fewer customers with repeat purchases than this and no fit is attempted. */
@@ -463,15 +476,10 @@ export function fitBgNbd(data: readonly RfmCount[]): FitResult {
   const customers = data.reduce((s, d) => s + d.customers, 0);
   const repeat = data.reduce((s, d) => s + (d.frequency > 0 ? d.customers : 0), 0);
   if (repeat < FIT_LIMITS.minRepeatBuyers) {
-    return {
-      converged: false,
-      parameters: null,
-      standardErrors: null,
-      logLikelihood: null,
+    return notAttempted(
       customers,
-      iterations: 0,
-      diagnostic: `Too few repeat buyers to fit BG/NBD: ${repeat} of ${customers} customers have a repeat purchase day, at least ${FIT_LIMITS.minRepeatBuyers} are needed.`,
-    };
+      `Too few repeat buyers to fit BG/NBD: ${repeat} of ${customers} customers have a repeat purchase day, at least ${FIT_LIMITS.minRepeatBuyers} are needed.`,
+    );
   }
   const meanAge = data.reduce((s, d) => s + d.age * d.customers, 0) / customers;
   const scale = Math.max(meanAge, 1);
@@ -615,15 +623,10 @@ export function fitGammaGamma(records: readonly SpendRecord[]): FitResult {
     spendSum += d.monetary * d.customers;
   }
   if (customers < FIT_LIMITS.minRepeatBuyers) {
-    return {
-      converged: false,
-      parameters: null,
-      standardErrors: null,
-      logLikelihood: null,
+    return notAttempted(
       customers,
-      iterations: 0,
-      diagnostic: `Too few repeat buyers with a positive mean repeat spend to fit Gamma-Gamma: ${customers}, at least ${FIT_LIMITS.minRepeatBuyers} are needed.`,
-    };
+      `Too few repeat buyers with a positive mean repeat spend to fit Gamma-Gamma: ${customers}, at least ${FIT_LIMITS.minRepeatBuyers} are needed.`,
+    );
   }
   const meanSpend = spendSum / customers;
   // Columnar, grouped by x, with what does not depend on the parameters computed once: Σ w, Σ w·ln m̄, and m̄·x.
