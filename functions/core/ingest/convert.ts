@@ -500,6 +500,10 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const timeZone = input.timeZone ?? "UTC";
   // A timestamp cast without an offset reads in the session's zone; columnSql converts it to UTC explicitly.
   if (timeZone !== "UTC") await connection.run(`SET TimeZone = ${sqlString(timeZone)}`);
+  // Row order within the output files does not matter (line numbers travel with the rows), and keeping it
+  // makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md). Only
+  // the typed table below is created in order.
+  await connection.run("SET preserve_insertion_order = false");
   const runId = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const layout = facts.format === "csv" ? facts.layout : undefined;
   const broken = layout?.broken ?? [];
@@ -531,10 +535,10 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       ? await copyWithoutLines(input, broken, join(outDir, "readable.csv"))
       : { path: input.path, gzip: facts.gzip };
 
-  // src(pass): one row per record with text fields c1..cN and (but for a delimited file, see csvReaderSql)
-  // k, the record's ordinal among parsed records. A scan's rejects table is named by its pass tag (the file is scanned once, as "a").
-  const src = (pass: string): string => {
-    if (facts.format === "csv") return csvReaderSql(input, csvSource, sources.length, `${runId}_${pass}`);
+  // The file's one scan: a row per record with text fields c1..cN and (but for a delimited file, see
+  // csvReaderSql) k, the record's ordinal among parsed records. Its rejects go to rejects_<runId>.
+  const scan = ((): string => {
+    if (facts.format === "csv") return csvReaderSql(input, csvSource, sources.length, runId);
     if (facts.format === "jsonl") {
       const fields = spellings.flatMap((group, i) => {
         const isId = idSources.has(i);
@@ -549,16 +553,12 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       // Fields are extracted from valid objects only: json_extract_string fails the query on malformed JSON.
       return `SELECT ${fields.join(", ")}, ${duplicateKeys(spellings)} AS __dup, line AS __line, k, obj IS NULL AS __bad FROM (
           SELECT CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN line END AS obj, line, k
-          FROM (${jsonLines(input, `${runId}_${pass}`)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
+          FROM (${jsonLines(input, runId)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
     }
     const fields = sources.map((name, i) => `CAST(${sqlIdent(name)} AS VARCHAR) AS c${i + 1}`);
     return `SELECT ${fields.join(", ")}, ordinality AS k FROM read_parquet(${sqlString(input.path)}) WITH ORDINALITY`;
-  };
+  })();
   const hasRejectsTable = facts.format !== "parquet";
-  const dropRejects = async (pass: string) => {
-    if (hasRejectsTable)
-      await connection.run(`DROP TABLE rejects_${runId}_${pass}; DROP TABLE scans_${runId}_${pass}`);
-  };
   const rawJson =
     facts.format === "jsonl"
       ? "__line"
@@ -637,23 +637,16 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   // encoding and their number: with fewer, it skips parsing the others (observed on 1.5.6).
   const typedTable = `typed_${runId}`;
   // A delimited file's k is the row id plus one: a table created from a query keeps the rows in the order
-  // the reader produced them, the file's, when insertion order is preserved (the caller may turn it off).
-  const preserving = await connection.runAndReadAll(
-    "SELECT current_setting('preserve_insertion_order') AS v",
-  );
-  const preserved = Boolean(preserving.getRowObjectsJS()[0]?.v);
-  if (!preserved) await connection.run("SET preserve_insertion_order = true");
-  try {
-    await connection.run(`CREATE TEMP TABLE ${typedTable} AS
+  // the reader produced them, the file's, when insertion order is preserved.
+  await connection.run("SET preserve_insertion_order = true");
+  await connection.run(`CREATE TEMP TABLE ${typedTable} AS
       SELECT ${outputs.join(", ")}, ${facts.format === "csv" ? "" : "k, "}__fail,
         ${quarantinesDuplicates(profile) ? rawJson : `CASE WHEN __fail IS NOT NULL THEN ${rawJson} END`} AS raw,
         ${byCheck((c) => `'${c.code}'`)} AS reason_code, ${byCheck((c) => c.message)} AS reason,
         ${recordHashSql(facts.format === "jsonl" ? ["__line"] : sources.map((_, i) => `c${i + 1}`))} AS __hash
       FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
-        FROM (SELECT *, ${rawColumns.join(", ")} FROM (${src("a")}))))`);
-  } finally {
-    if (!preserved) await connection.run("SET preserve_insertion_order = false");
-  }
+        FROM (SELECT *, ${rawColumns.join(", ")} FROM (${scan}))))`);
+  await connection.run("SET preserve_insertion_order = false");
   const typedRows = (where: string) =>
     `SELECT *${facts.format === "csv" ? ", rowid + 1 AS k" : ""} FROM ${typedTable} WHERE ${where}`;
   if (quarantinesDuplicates(profile)) {
@@ -666,7 +659,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   );
   const parsedCount = Number(counted.getRowObjectsJS()[0]?.n ?? 0);
   const rowsDuplicate = Number(counted.getRowObjectsJS()[0]?.d ?? 0);
-  const rejectsTable = `rejects_${runId}_a`;
+  const rejectsTable = `rejects_${runId}`;
   if (!hasRejectsTable)
     await connection.run(
       `CREATE TEMP TABLE ${rejectsTable} (line BIGINT, column_idx BIGINT, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)`,
@@ -704,8 +697,9 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     FROM (SELECT CAST(line AS BIGINT) AS line, arg_min(error_type, column_idx) AS error_type, any_value(csv_line) AS csv_line
       FROM ${rejectsTable} GROUP BY line) g
     ${shifted ? `ASOF LEFT JOIN lines_${runId} s ON g.line >= s.logical` : ""}`);
-  if (hasRejectsTable) await dropRejects("a");
-  else await connection.run(`DROP TABLE ${rejectsTable}`);
+  await connection.run(
+    hasRejectsTable ? `DROP TABLE ${rejectsTable}; DROP TABLE scans_${runId}` : `DROP TABLE ${rejectsTable}`,
+  );
   await connection.run(`CREATE TEMP TABLE broken_${runId} (line_number BIGINT, reason VARCHAR, raw VARCHAR)`);
   if (broken.length > 0) {
     const insert = await connection.prepare(`INSERT INTO broken_${runId} VALUES ($1, $2, $3)`);

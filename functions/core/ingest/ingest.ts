@@ -342,9 +342,6 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
         Math.max(0, options.remainingTimeMs() - (options.deadlineReserveMs ?? DEFAULT_DEADLINE_RESERVE_MS)),
       )
     : undefined;
-  // Row order within the output files does not matter (line numbers travel with the rows), and keeping
-  // it makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md).
-  await session.connection.run("SET preserve_insertion_order = false");
   let conversion: Awaited<ReturnType<typeof convertDrop>>;
   try {
     conversion = await convertDrop({
