@@ -49,6 +49,8 @@ const started = Date.now();
 await rm(outDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
 const result = await esbuild.build({
+  // The metafile's paths are relative to this, whatever directory the build was started from.
+  absWorkingDir: root,
   entryPoints: { crmlake: join(root, "functions/cli/main.ts") },
   outdir: outDir,
   // What a command loads on demand (the AWS SDK for an S3 lake) is a chunk of its own, beside the bundle
@@ -76,8 +78,8 @@ const result = await esbuild.build({
   plugins: [sourceUrls],
 });
 
+// esbuild writes the metafile's paths with "/" on every platform.
 const inputs = Object.keys(result.metafile.inputs)
-  .map((input) => relative(root, join(root, input)).split(sep).join("/"))
   .filter((input) => !input.startsWith("node_modules/"))
   .sort();
 await writeFile(metaFile, `${JSON.stringify({ builtAt: started, inputs }, null, 2)}\n`);
