@@ -6,7 +6,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -15,7 +15,7 @@ import {
   runClvBacktest,
 } from "../core/backtest/clv-backtest.ts";
 import type { NextAction } from "../core/catalogue/actions.ts";
-import { ModelError } from "../core/errors.ts";
+import { ModelError, UsageError } from "../core/errors.ts";
 import { takeSnapshot } from "../core/ledger/ledger.ts";
 import type { ObjectStore } from "../core/ports/object-store.ts";
 import type { Warehouse } from "../core/ports/warehouse.ts";
@@ -90,10 +90,21 @@ export async function backtestLocal(
 }
 
 /**
- * The lake's inputs and published models as DuckDB views, for `crmlake query`: the inputs as the ledger lists
- * them when the session opens (docs/adr/0010-ledger-visibility-and-snapshots.md).
+ * The lake's inputs and published models as DuckDB views, for `crmlake query` and `crmlake campaign`: the inputs
+ * as the ledger lists them when the session opens (docs/adr/0010-ledger-visibility-and-snapshots.md). A fresh
+ * lake (a directory with nothing ingested yet) answers with empty tables; a mistyped --lake is a UsageError.
  */
 export async function openLakeQuery(lakeDir: string): Promise<LakeQuerySession> {
+  const isDir = await stat(lakeDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    throw new UsageError(
+      "no_lake",
+      `Lake directory ${lakeDir} does not exist. Pass --lake DIR, or ingest into it first`,
+    );
+  }
   return openLakeQuerySession(lakeDir, await takeSnapshot(new LocalObjectStore(lakeDir)));
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { openLakeQuery } from "../../backends/local.ts";
 import { type Assignment, assignGroups } from "../../core/campaigns/assign.ts";
@@ -24,18 +24,6 @@ import { ingestCommand } from "./ingest.ts";
 import { renderTable } from "./query.ts";
 
 type LakeQuerySession = Awaited<ReturnType<typeof openLakeQuery>>;
-
-/** The lake's query session; a mistyped --lake is named, not taken for an empty lake. */
-async function openLake(lakeDir: string): Promise<LakeQuerySession> {
-  const isDir = await stat(lakeDir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) {
-    throw new UsageError("no_lake", `Lake directory ${lakeDir} does not exist. Pass --lake DIR`);
-  }
-  return openLakeQuery(lakeDir);
-}
 
 /** The published customer table an audience is chosen from (one row per customer, value_tier among its columns). */
 const AUDIENCE_TABLE = "customer_scores";
@@ -272,7 +260,7 @@ async function assign(args: ParsedArgs): Promise<number> {
   const fixedCost = money(args, "fixed-cost");
   const { calendar } = await loadConfig(stringOption(args, "config"));
 
-  const session = await openLake(lakeDir);
+  const session = await openLakeQuery(lakeDir);
   let asOf: string;
   let where: { sql: string; text: string };
   let profiles: Profile[];
@@ -399,7 +387,7 @@ async function plan(args: ParsedArgs): Promise<number> {
   const windowDays = intOption(args, "window-days", 30, 1);
   const lakeDir = stringOption(args, "lake") ?? "lake";
 
-  const session = await openLake(lakeDir);
+  const session = await openLakeQuery(lakeDir);
   let asOf: string;
   let where: { sql: string; text: string };
   let row: unknown[] | undefined;

@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import { openLakeQuery } from "../../backends/local.ts";
 import { UsageError } from "../../core/errors.ts";
 import { csvQuote } from "../../core/runner/action-lists.ts";
@@ -63,18 +62,6 @@ Options:
       );
     }
     const lakeDir = stringOption(args, "lake") ?? "lake";
-    // A fresh lake (a directory with nothing ingested yet) answers with empty tables; a mistyped one must not.
-    if (
-      !(await stat(lakeDir).then(
-        (s) => s.isDirectory(),
-        () => false,
-      ))
-    ) {
-      throw new UsageError(
-        "no_lake",
-        `Lake directory ${lakeDir} does not exist. Ingest into it first, or pass --lake DIR`,
-      );
-    }
     const session = await openLakeQuery(lakeDir);
     try {
       const { columns, rows } = await session.query(sql);
