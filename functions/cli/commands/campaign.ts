@@ -3,11 +3,17 @@ import { join, resolve } from "node:path";
 import { openLakeQuery } from "../../backends/local.ts";
 import { type Assignment, assignGroups } from "../../core/campaigns/assign.ts";
 import {
-  type FilterColumnKind,
-  type FilterColumns,
-  filterKindOf,
-  filterToSql,
-} from "../../core/campaigns/filter.ts";
+  AUDIENCE_TABLE,
+  type Baseline,
+  type CampaignRecord,
+  PROFILE_COLUMNS,
+  type Profile,
+  readAudience,
+  readBaseline,
+  readCampaignRecord,
+  readProfiles,
+} from "../../core/campaigns/audience.ts";
+import { type FilterColumns, filterToSql } from "../../core/campaigns/filter.ts";
 import { loadConfig } from "../../core/config.ts";
 import { addDays, dayIn, isIsoDate, notADate } from "../../core/dates.ts";
 import { isCrmlakeError, UsageError } from "../../core/errors.ts";
@@ -23,12 +29,6 @@ import { intOption, stringOption } from "../command.ts";
 import { ingestCommand } from "./ingest.ts";
 import { renderTable } from "./query.ts";
 
-type LakeQuerySession = Awaited<ReturnType<typeof openLakeQuery>>;
-
-/** The published customer table an audience is chosen from (one row per customer, value_tier among its columns). */
-const AUDIENCE_TABLE = "customer_scores";
-/** Columns of the audience table a filter may not name: the key and the partition. */
-const NOT_FILTERABLE = new Set(["customer_id", "as_of"]);
 const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const fmt = (n: number) => n.toLocaleString("en-US");
 
@@ -118,39 +118,6 @@ function date(args: ParsedArgs, name: string): string | undefined {
   return raw;
 }
 
-const text = (value: unknown): string => (value === null || value === undefined ? "" : String(value));
-const num = (value: unknown): number | null =>
-  value === null || value === undefined || value === "" ? null : Number(value);
-
-/** The latest published audience table: its as-of and the columns a filter may name. */
-async function audience(session: LakeQuerySession): Promise<{ asOf: string; columns: FilterColumns }> {
-  let described: Awaited<ReturnType<LakeQuerySession["query"]>>;
-  let asOf: unknown;
-  try {
-    described = await session.query(`DESCRIBE ${AUDIENCE_TABLE}_latest`);
-    asOf = (await session.query(`SELECT CAST(MAX(as_of) AS VARCHAR) FROM ${AUDIENCE_TABLE}_latest`))
-      .rows[0]?.[0];
-  } catch (error) {
-    if (!isCrmlakeError(error)) throw error;
-    throw new UsageError(
-      "no_published_scores",
-      `The lake has no published ${AUDIENCE_TABLE}: run "crmlake run" first (the audience and its value tiers come from it)`,
-    );
-  }
-  if (asOf === null || asOf === undefined) {
-    throw new UsageError(
-      "no_published_scores",
-      `The lake's ${AUDIENCE_TABLE} is empty: run "crmlake run" first`,
-    );
-  }
-  const columns = new Map<string, FilterColumnKind>();
-  for (const [name, type] of described.rows) {
-    const kind = filterKindOf(String(type));
-    if (kind !== undefined && !NOT_FILTERABLE.has(String(name))) columns.set(String(name), kind);
-  }
-  return { asOf: String(asOf), columns };
-}
-
 function whereClause(args: ParsedArgs, columns: FilterColumns): { sql: string; text: string } {
   const filter = stringOption(args, "where");
   if (filter === undefined) return { sql: "TRUE", text: "every customer" };
@@ -160,46 +127,6 @@ function whereClause(args: ParsedArgs, columns: FilterColumns): { sql: string; t
     if (isCrmlakeError(error)) throw new UsageError("bad_filter", `--where: ${error.message}`);
     throw error;
   }
-}
-
-interface CampaignRecord {
-  name: string;
-  channel: string;
-  startsOn: string;
-  endsOn: string;
-  costPerContact: string;
-  fixedCost: string;
-}
-
-/** The campaign's latest record in ingest order, if the lake has one. */
-async function existingCampaign(session: LakeQuerySession, id: string): Promise<CampaignRecord | undefined> {
-  const { rows } = await session.query(`
-    SELECT c.name, c.channel, CAST(c.starts_on AS VARCHAR), CAST(c.ends_on AS VARCHAR),
-      CAST(c.cost_per_contact AS VARCHAR), CAST(c.fixed_cost AS VARCHAR)
-    FROM campaigns AS c
-    LEFT JOIN (SELECT drop_id, finished_at FROM drops WHERE ledger_dir = 'drops' AND status = 'ok') AS d
-      ON d.drop_id = c.drop_id
-    WHERE c.campaign_id = '${id}'
-    ORDER BY d.finished_at DESC NULLS LAST, c.drop_id DESC, c.line_number DESC
-    LIMIT 1`);
-  const row = rows[0];
-  if (row === undefined) return undefined;
-  return {
-    name: text(row[0]),
-    channel: text(row[1]),
-    startsOn: text(row[2]),
-    endsOn: text(row[3]),
-    costPerContact: text(row[4]),
-    fixedCost: text(row[5]),
-  };
-}
-
-interface Profile {
-  readonly customerId: string;
-  readonly tier: string;
-  readonly recency: number | null;
-  readonly frequency: number | null;
-  readonly spend: number | null;
 }
 
 const mean = (values: readonly (number | null)[]): number | null => momentsOf(values).mean;
@@ -266,9 +193,9 @@ async function assign(args: ParsedArgs): Promise<number> {
   let profiles: Profile[];
   let record: CampaignRecord | undefined;
   try {
-    const found = await audience(session);
+    const found = await readAudience(session.query);
     asOf = found.asOf;
-    for (const needed of ["value_tier", "recency_days", "orders", "net_revenue"]) {
+    for (const needed of PROFILE_COLUMNS) {
       if (!found.columns.has(needed)) {
         throw new UsageError(
           "no_published_scores",
@@ -277,17 +204,8 @@ async function assign(args: ParsedArgs): Promise<number> {
       }
     }
     where = whereClause(args, found.columns);
-    const { rows } = await session.query(`
-      SELECT customer_id, COALESCE(value_tier, 'unknown'), recency_days, orders, CAST(net_revenue AS DOUBLE)
-      FROM ${AUDIENCE_TABLE}_latest WHERE ${where.sql} ORDER BY customer_id`);
-    profiles = rows.map((r) => ({
-      customerId: text(r[0]),
-      tier: text(r[1]),
-      recency: num(r[2]),
-      frequency: num(r[3]),
-      spend: num(r[4]),
-    }));
-    record = await existingCampaign(session, campaignId);
+    profiles = await readProfiles(session.query, where.sql);
+    record = await readCampaignRecord(session.query, campaignId);
   } finally {
     session.close();
   }
@@ -390,31 +308,12 @@ async function plan(args: ParsedArgs): Promise<number> {
   const session = await openLakeQuery(lakeDir);
   let asOf: string;
   let where: { sql: string; text: string };
-  let row: unknown[] | undefined;
+  let baseline: Baseline;
   try {
-    const found = await audience(session);
+    const found = await readAudience(session.query);
     asOf = found.asOf;
     where = whereClause(args, found.columns);
-    const from = addDays(asOf, -(windowDays - 1));
-    // Purchase orders and net revenue per customer of the population in the window, from the same run's
-    // int_customer_orders (one row per customer and order, overlapping exports counted once).
-    const result = await session.query(`
-      WITH population AS (
-        SELECT customer_id FROM ${AUDIENCE_TABLE}_latest WHERE ${where.sql}
-      ),
-      orders AS (
-        SELECT customer_id, bool_or(is_purchase) AS responded, SUM(net_amount) AS revenue
-        FROM int_customer_orders
-        WHERE as_of = DATE '${asOf}' AND ordered_on BETWEEN DATE '${from}' AND DATE '${asOf}'
-        GROUP BY customer_id
-      ),
-      outcomes AS (
-        SELECT CASE WHEN COALESCE(o.responded, false) THEN 1 ELSE 0 END AS responded,
-          CAST(COALESCE(o.revenue, 0) AS DOUBLE) AS revenue
-        FROM population AS p LEFT JOIN orders AS o ON o.customer_id = p.customer_id
-      )
-      SELECT COUNT(*), SUM(responded), AVG(revenue), VAR_SAMP(revenue) FROM outcomes`);
-    row = result.rows[0];
+    baseline = await readBaseline(session.query, where.sql, asOf, addDays(asOf, -(windowDays - 1)));
   } catch (error) {
     if (isCrmlakeError(error) && error.name === "QueryFailedError") {
       throw new UsageError(
@@ -426,19 +325,16 @@ async function plan(args: ParsedArgs): Promise<number> {
   } finally {
     session.close();
   }
-  const population = Number(row?.[0] ?? 0);
+  const { population, responders, meanRevenue, revenueVariance } = baseline;
   if (population === 0) {
     throw new UsageError(
       "empty_audience",
       `--where ${where.text}: no customer of ${AUDIENCE_TABLE} as of ${asOf} matches`,
     );
   }
-  const responders = Number(row?.[1] ?? 0);
-  const meanRevenue = Number(row?.[2] ?? 0);
-  const revenueVariance = num(row?.[3]) ?? 0;
   const rate = responders / population;
   const window = `the ${windowDays} days to ${asOf}`;
-  let baseline: string;
+  let baselineText: string;
   let treatmentVariance: number;
   let controlVariance: number;
   if (metric === "response") {
@@ -448,18 +344,18 @@ async function plan(args: ParsedArgs): Promise<number> {
         `a response rate of ${rate.toFixed(4)} cannot rise by ${uplift}: the target would be 100 % or more`,
       );
     }
-    baseline = `response rate ${(100 * rate).toFixed(2)} % (${fmt(responders)} of ${fmt(population)} customers bought in ${window})`;
+    baselineText = `response rate ${(100 * rate).toFixed(2)} % (${fmt(responders)} of ${fmt(population)} customers bought in ${window})`;
     controlVariance = rate * (1 - rate);
     treatmentVariance = (rate + uplift) * (1 - rate - uplift);
   } else {
-    baseline = `revenue per customer ${meanRevenue.toFixed(2)}, standard deviation ${Math.sqrt(revenueVariance).toFixed(2)} (${fmt(population)} customers, ${window}, zeros included)`;
+    baselineText = `revenue per customer ${meanRevenue.toFixed(2)}, standard deviation ${Math.sqrt(revenueVariance).toFixed(2)} (${fmt(population)} customers, ${window}, zeros included)`;
     controlVariance = revenueVariance;
     treatmentVariance = revenueVariance;
   }
   if (treatmentVariance + controlVariance === 0) {
     throw new UsageError(
       "no_variance",
-      `the ${metric} of the population did not vary in ${window} (${baseline}): there is no variance to plan from; widen --window-days or --where`,
+      `the ${metric} of the population did not vary in ${window} (${baselineText}): there is no variance to plan from; widen --window-days or --where`,
     );
   }
   const size = sampleSizeForUplift({
@@ -473,7 +369,7 @@ async function plan(args: ParsedArgs): Promise<number> {
   const target = metric === "response" ? `${(100 * uplift).toFixed(2)} points` : `${uplift} per customer`;
   const lines = [
     `Population: ${fmt(population)} customers of ${AUDIENCE_TABLE} as of ${asOf} (${where.text})`,
-    `Baseline: ${baseline}`,
+    `Baseline: ${baselineText}`,
     `To detect a ${metric} uplift of ${target} (two-sided α = ${alpha}, power ${power}) with ${controlShare} held out:`,
     `  ${fmt(size.total)} customers: ${fmt(size.treatment)} treated, ${fmt(size.control)} held out as control`,
   ];
