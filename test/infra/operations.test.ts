@@ -18,7 +18,7 @@ import {
   OPERATIONS_THRESHOLDS,
   SCORING_SIZING,
 } from "../../infra/stacks/crmlake-stack.ts";
-import { CDK_JSON_CONTEXT, cleanup, logicalId, type Synth, synth } from "./helpers.ts";
+import { CDK_JSON_CONTEXT, cleanup, logicalId, resourceProps, type Synth, synth } from "./helpers.ts";
 
 type Props = Record<string, unknown>;
 
@@ -29,12 +29,10 @@ describe("operations alarms and dashboard", () => {
   });
   afterAll(() => cleanup(s));
 
-  const resources = () =>
-    s.template.toJSON().Resources as Record<string, { Type: string; Properties: Props }>;
-  const alarm = (key: string): Props => {
-    const a = s.stack.alarms[key];
+  const alarm = (key: string, of: Synth = s): Props => {
+    const a = of.stack.alarms[key];
     if (a === undefined) throw new Error(`no alarm ${key}`);
-    return resources()[logicalId(s, a)]?.Properties ?? {};
+    return resourceProps(of, a);
   };
   const ref = (construct: Parameters<typeof logicalId>[1]) => ({ Ref: logicalId(s, construct) });
 
@@ -155,21 +153,14 @@ describe("operations alarms and dashboard", () => {
       TreatMissingData: "notBreaching",
     });
     // The threshold is below the timeout the function actually has.
-    const fnProps = resources()[logicalId(s, fn().function)]?.Properties ?? {};
-    expect(0.8 * timeoutMs).toBeLessThan((fnProps.Timeout as number) * 1000);
+    expect(0.8 * timeoutMs).toBeLessThan((resourceProps(s, fn().function).Timeout as number) * 1000);
   });
 
   it("takes the staleness and silence hours from context, and refuses more than a week", () => {
     const c = synth({ "crmlake:scoringStaleHours": "50", "crmlake:ingestSilenceHours": 6 });
     try {
-      const of = (key: string) => {
-        const a = c.stack.alarms[key];
-        if (a === undefined) throw new Error(`no alarm ${key}`);
-        return (c.template.toJSON().Resources as Record<string, { Properties: Props }>)[logicalId(c, a)]
-          ?.Properties;
-      };
-      expect(of("ScoringStale")).toMatchObject({ EvaluationPeriods: 50, DatapointsToAlarm: 50 });
-      expect(of("IngestSilence")).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6 });
+      expect(alarm("ScoringStale", c)).toMatchObject({ EvaluationPeriods: 50, DatapointsToAlarm: 50 });
+      expect(alarm("IngestSilence", c)).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6 });
     } finally {
       cleanup(c);
     }
@@ -180,9 +171,7 @@ describe("operations alarms and dashboard", () => {
 
   it("has a dashboard showing every alarm and the metrics behind them", () => {
     s.template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
-    const body = JSON.stringify(
-      s.stack.resolve(resources()[logicalId(s, s.stack.dashboard)]?.Properties.DashboardBody),
-    );
+    const body = JSON.stringify(s.stack.resolve(resourceProps(s, s.stack.dashboard).DashboardBody));
     for (const a of Object.values(s.stack.alarms)) expect(body).toContain(logicalId(s, a));
     for (const metric of [
       "DropsIngested",
@@ -199,7 +188,7 @@ describe("operations alarms and dashboard", () => {
       expect(body).toContain(`\\"${metric}\\"`);
     }
     // Unnamed: CloudFormation names it after the stack, so stages do not collide.
-    expect(resources()[logicalId(s, s.stack.dashboard)]?.Properties.DashboardName).toBeUndefined();
+    expect(resourceProps(s, s.stack.dashboard).DashboardName).toBeUndefined();
     s.template.hasOutput("DashboardName", {});
   });
 

@@ -4,34 +4,20 @@
  * the scoring role beyond its own calls (GetDatabases for information_schema, BatchDeleteTable for DROP
  * DATABASE … CASCADE).
  */
-import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANALYSTS } from "../../infra/stacks/crmlake-stack.ts";
-import { cleanup, logicalId, type Synth, synth } from "./helpers.ts";
-
-type Props = Record<string, unknown>;
-interface Statement {
-  Sid?: string;
-  Effect: "Allow" | "Deny";
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: unknown;
-}
-
-/** Renders CloudFormation intrinsics as text: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`. */
-function flat(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (value !== null && typeof value === "object") {
-    const v = value as Record<string, unknown>;
-    if (typeof v.Ref === "string") return `<${v.Ref}>`;
-    const getAtt = v["Fn::GetAtt"];
-    if (Array.isArray(getAtt)) return `<${getAtt.join(".")}>`;
-    const join = v["Fn::Join"];
-    if (Array.isArray(join)) return (join[1] as unknown[]).map(flat).join(join[0] as string);
-  }
-  return JSON.stringify(value);
-}
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+import {
+  cleanup,
+  flat,
+  list,
+  logicalId,
+  nagFindings,
+  resourceProps,
+  type Statement,
+  type Synth,
+  statementsOf,
+  synth,
+} from "./helpers.ts";
 
 describe("readers", () => {
   let s: Synth;
@@ -40,17 +26,10 @@ describe("readers", () => {
   });
   afterAll(() => cleanup(s));
 
-  const resources = () =>
-    s.template.toJSON().Resources as Record<string, { Type: string; Properties: Props }>;
-  const props = (construct: Parameters<typeof logicalId>[1]) =>
-    resources()[logicalId(s, construct)]?.Properties ?? {};
+  const props = (construct: Parameters<typeof logicalId>[1]) => resourceProps(s, construct);
   const analystStatements = () =>
     ((props(s.stack.analystPolicy).PolicyDocument as { Statement: Statement[] }).Statement ?? []).map(
-      (st) => ({
-        ...st,
-        Action: list(st.Action) as string[],
-        Resource: list(st.Resource).map(flat),
-      }),
+      (st) => ({ ...st, Action: list(st.Action), Resource: list(st.Resource).map(flat) }),
     );
   const lake = () => `<${logicalId(s, s.stack.lake)}.Arn>`;
   const results = () => `<${logicalId(s, s.stack.results)}.Arn>`;
@@ -135,14 +114,7 @@ describe("readers", () => {
   });
 
   it("lets the scoring role list databases (information_schema) and batch-drop its run databases' tables", () => {
-    const policies = Object.values(resources()).filter(
-      (r) =>
-        r.Type === "AWS::IAM::Policy" &&
-        JSON.stringify(r.Properties.Roles).includes(logicalId(s, s.stack.scoring.role)),
-    );
-    const statements = policies.flatMap(
-      (p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-    );
+    const statements = statementsOf(s, logicalId(s, s.stack.scoring.role));
     const bySid = (sid: string) => {
       const st = statements.find((x) => x.Sid === sid);
       return { Action: list(st?.Action), Resource: list(st?.Resource).map(flat) };
@@ -162,9 +134,6 @@ describe("readers", () => {
   });
 
   it("passes cdk-nag", () => {
-    const findings = new AwsSolutionsChecks(undefined, { verbose: false })
-      .validateScope(s.app)
-      .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
-    expect(findings).toEqual([]);
+    expect(nagFindings(s.app)).toEqual([]);
   });
 });

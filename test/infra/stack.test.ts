@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
-import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -21,7 +20,19 @@ import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { PROJECT_ROOT } from "../../infra/config.ts";
 import { buildCrmlakeApp } from "../../infra/crmlake-app.ts";
 import { METRIC_SERVICES, METRICS_NAMESPACE } from "../../infra/stacks/crmlake-stack.ts";
-import { CDK_JSON_CONTEXT, cleanup, logicalId, MODELS, type Synth, synth } from "./helpers.ts";
+import {
+  CDK_JSON_CONTEXT,
+  cleanup,
+  flat,
+  list,
+  logicalId,
+  MODELS,
+  nagFindings,
+  type Statement,
+  type Synth,
+  statementsOf as statementsOfRole,
+  synth,
+} from "./helpers.ts";
 
 type Resource = {
   Type: string;
@@ -29,29 +40,6 @@ type Resource = {
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
 };
-interface Statement {
-  Sid?: string;
-  Effect: "Allow" | "Deny";
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-  Principal?: unknown;
-}
-
-/** Renders CloudFormation intrinsics as text: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`. */
-function flat(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (value !== null && typeof value === "object") {
-    const v = value as Record<string, unknown>;
-    if (typeof v.Ref === "string") return `<${v.Ref}>`;
-    const getAtt = v["Fn::GetAtt"];
-    if (Array.isArray(getAtt)) return `<${getAtt.join(".")}>`;
-    const join = v["Fn::Join"];
-    if (Array.isArray(join)) return (join[1] as unknown[]).map(flat).join(join[0] as string);
-  }
-  return JSON.stringify(value);
-}
-const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const strings = (value: unknown): string[] => list(value as string | string[]);
 
 /** The models that publish a table (`materialized: table`), in the order loadModels reads them. */
@@ -98,12 +86,7 @@ function resourceOf(construct: IConstruct): Resource {
 }
 
 /** Every statement of the inline policies attached to a role. */
-function statementsOf(roleLogicalId: string): Statement[] {
-  return Object.values(resources)
-    .filter((r) => r.Type === "AWS::IAM::Policy")
-    .filter((r) => list(r.Properties.Roles as unknown[]).some((ref) => flat(ref) === `<${roleLogicalId}>`))
-    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-}
+const statementsOf = (roleLogicalId: string): Statement[] => statementsOfRole(s, roleLogicalId);
 
 /** Actions → flattened resources, for the Allow statements of a role. */
 function allowed(roleLogicalId: string): Map<string, Set<string>> {
@@ -1358,16 +1341,8 @@ describe("context options", () => {
 });
 
 describe("cdk-nag (AwsSolutions)", () => {
-  /** Findings of the AwsSolutions pack that are not acknowledged, as readable lines. */
-  const findings = (app: IConstruct) =>
-    new AwsSolutionsChecks(undefined, { verbose: false })
-      .validateScope(app)
-      .violations.flatMap((v) =>
-        v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
-      );
-
   it("reports no unacknowledged error or warning on the default stack", () => {
-    expect(findings(s.app)).toEqual([]);
+    expect(nagFindings(s.app)).toEqual([]);
   });
 
   it("reports none with destroyData (auto-delete custom resources) or the other options either", () => {
@@ -1377,7 +1352,7 @@ describe("cdk-nag (AwsSolutions)", () => {
       "crmlake:architecture": "arm64",
     });
     try {
-      expect(findings(d.app)).toEqual([]);
+      expect(nagFindings(d.app)).toEqual([]);
     } finally {
       cleanup(d);
     }
@@ -1386,7 +1361,7 @@ describe("cdk-nag (AwsSolutions)", () => {
   it("would report an unencrypted, unlogged bucket (the check above can fail)", () => {
     const app = new App();
     new s3.Bucket(new Stack(app, "Bad"), "Plain");
-    const found = findings(app);
+    const found = nagFindings(app);
     expect(found).toEqual(
       expect.arrayContaining([expect.stringMatching(/^error AwsSolutions-S1 at Bad\/Plain/)]),
     );

@@ -4,7 +4,7 @@
  * current objects under models/ or runs/, which a latest table or a pinned run may point at.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanup, logicalId, type Synth, synth } from "./helpers.ts";
+import { cleanup, resourceProps, type Synth, synth } from "./helpers.ts";
 
 type Rule = Record<string, unknown>;
 
@@ -15,14 +15,8 @@ describe("lifecycle of the versioned buckets", () => {
   });
   afterAll(() => cleanup(s));
 
-  const rules = (bucket: () => Synth["stack"]["lake"]): Rule[] => {
-    const resources = s.template.toJSON().Resources as Record<
-      string,
-      { Properties: Record<string, unknown> }
-    >;
-    const props = resources[logicalId(s, bucket())]?.Properties ?? {};
-    return (props.LifecycleConfiguration as { Rules: Rule[] }).Rules;
-  };
+  const rules = (bucket: () => Synth["stack"]["lake"]): Rule[] =>
+    (resourceProps(s, bucket()).LifecycleConfiguration as { Rules: Rule[] }).Rules;
 
   it.each([
     ["landing", () => s.stack.landing],
