@@ -368,11 +368,10 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
     };
     // The stages of the plan that follow figures across runs (stage.ts StageWatch), with their thresholds.
     const thresholds = new Map<string, number>();
-    const recordFigures = (stage: string, figures: Readonly<Record<string, number | null>>) => {
-      for (const [name, value] of Object.entries(figures)) {
-        if (value !== null && Number.isFinite(value))
-          record.figures = { ...record.figures, [`${stage}.${name}`]: value };
-      }
+    // Figures keyed `<stage>.<name>`; one the stage did not produce (null, not finite) is left out.
+    const recordFigures = (entries: readonly (readonly [string, number | null])[]) => {
+      const kept = entries.filter((e): e is [string, number] => e[1] !== null && Number.isFinite(e[1]));
+      if (kept.length > 0) record.figures = { ...record.figures, ...Object.fromEntries(kept) };
     };
     const runUsageStart = warehouse.usage?.();
 
@@ -452,14 +451,15 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
               if (watch !== undefined) {
                 thresholds.set(model.name, watch.threshold(config));
                 // A stage kept from an earlier attempt: the figures that attempt recorded.
-                const figures = resumed
-                  ? Object.fromEntries(
-                      Object.entries(previous?.figures ?? {})
-                        .filter(([key]) => key.startsWith(`${model.name}.`))
-                        .map(([key, value]) => [key.slice(model.name.length + 1), value]),
-                    )
-                  : (result.figures ?? {});
-                recordFigures(model.name, figures);
+                const prefix = `${model.name}.`;
+                recordFigures(
+                  resumed
+                    ? Object.entries(previous?.figures ?? {}).filter(([key]) => key.startsWith(prefix))
+                    : Object.entries(result.figures ?? {}).map(([name, value]) => [
+                        `${prefix}${name}`,
+                        value,
+                      ]),
+                );
               }
             }
             entry.status = "succeeded";
