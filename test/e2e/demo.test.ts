@@ -1,22 +1,15 @@
-import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { crmlake } from "../helpers/cli.ts";
 
 describe("crmlake demo", () => {
   it("generates, ingests, runs and reports, catching exactly the faults the generator injected", async () => {
     const dir = await mkdtemp(join(tmpdir(), "crmlake-demo-"));
-    const run = spawnSync(
-      process.execPath,
-      [resolve("bin/crmlake.mjs"), "demo", "--dir", dir, "--customers", "800"],
-      {
-        encoding: "utf8",
-        timeout: 120_000,
-      },
-    );
+    const run = crmlake(["demo", "--dir", dir, "--customers", "800"], process.cwd());
     expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const faults = /Faults caught \/ injected by the generator: (.*)/.exec(run.stdout)?.[1] ?? "";
     const pairs = [...faults.matchAll(/([a-z_ ]+) (\d+)\/(\d+)/g)].map((m) => [
       m[1]?.trim(),
@@ -58,13 +51,9 @@ describe("crmlake demo in a folder it does not own", () => {
     const cwd = await mkdtemp(join(tmpdir(), "crmlake-demo-cwd-"));
     await mkdir(join(cwd, "lake", "ledger", "drops"), { recursive: true });
     await writeFile(join(cwd, "lake", "ledger", "drops", "real.json"), "{}\n");
-    const run = spawnSync(process.execPath, [resolve("bin/crmlake.mjs"), "demo", "--dir", "."], {
-      cwd,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+    const run = crmlake(["demo", "--dir", "."], cwd);
     // A usage error: exit 2, one line naming the folder and why.
-    expect(run.status).toBe(2);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^crmlake demo: \. already holds \.\/lake, which crmlake demo did not create/);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
     expect(await readFile(join(cwd, "lake", "ledger", "drops", "real.json"), "utf8")).toBe("{}\n");
@@ -74,13 +63,9 @@ describe("crmlake demo in a folder it does not own", () => {
   it("replaces its own earlier demo in the same folder", async () => {
     const dir = await mkdtemp(join(tmpdir(), "crmlake-demo-twice-"));
     for (let i = 0; i < 2; i++) {
-      const run = spawnSync(
-        process.execPath,
-        [resolve("bin/crmlake.mjs"), "demo", "--dir", dir, "--customers", "200"],
-        { encoding: "utf8", timeout: 120_000 },
-      );
+      const run = crmlake(["demo", "--dir", dir, "--customers", "200"], process.cwd());
       expect(run.stderr).toBe("");
-      expect(run.status).toBe(0);
+      expect(run.code).toBe(0);
     }
     expect((await readdir(dir)).sort()).toEqual([".crmlake-demo", "drops", "lake", "report.html"]);
   });
