@@ -4,26 +4,11 @@
  * instant, keeps the instant of one written with an offset, and the run dates each order on its New York day:
  * an order at 22:00 on January 31 counts in the run as of January 31, though it is February in UTC.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function ok(args: string[], cwd: string): string {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  if (run.status !== 0) throw new Error(`crmlake ${args.join(" ")} exited ${run.status}: ${run.stderr}`);
-  return run.stdout;
-}
-
-function query(sql: string, cwd: string): Record<string, unknown>[] {
-  return ok(["query", sql, "--format", "json"], cwd)
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+import { ok, queryRows as query } from "../helpers/cli.ts";
 
 let dir: string;
 const CONFIG = ["--config", "config.json"];

@@ -3,18 +3,11 @@
  * written with `crmlake query … COPY`, an attempt that was killed), `crmlake doctor` reports them and what
  * else a killed process leaves (a run left "running", a stale claim, temporary files), and `--repair` heals.
  */
-import { spawnSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readdir, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+import { crmlake } from "../helpers/cli.ts";
 
 /** Makes a file look written an hour ago (doctor leaves anything younger than 15 minutes alone). */
 async function age(path: string): Promise<void> {

@@ -7,20 +7,13 @@
  * "Today" is the real clock's: the dates below are computed from it, with margins of a day or more, so the
  * tests hold at any hour (and in any time zone the machine is in: the lake's zone comes from the config).
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addDays, dayIn } from "../../functions/core/dates.ts";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+import { crmlake } from "../helpers/cli.ts";
 
 /** Fails with the command's output when it did not exit 0; returns its stdout. */
 function ok(args: string[], cwd: string): string {

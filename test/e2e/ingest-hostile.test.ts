@@ -3,19 +3,12 @@
  * another case, ids written as decimals, blank lines, a profile with one separator for two jobs, a quantity
  * too large for its column. Each test ingests with `crmlake ingest` and reads the lake with `crmlake query`.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+import { crmlake } from "../helpers/cli.ts";
 
 /** A fresh directory with the given files; `lake` is its lake. */
 async function workspace(files: Record<string, string | Buffer>): Promise<string> {

@@ -3,19 +3,13 @@
  * (test/fixtures/lake-format-1, made by commit 7e7cd2f) is refused by the commands that write, with the
  * command that upgrades it; `crmlake doctor --upgrade` upgrades it in place, and everything works after.
  */
-import { spawnSync } from "node:child_process";
 import { cp, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { crmlake } from "../helpers/cli.ts";
 
-const BIN = resolve("bin/crmlake.mjs");
 const FIXTURE = resolve("test/fixtures/lake-format-1");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 describe("a lake written before format versions", () => {
   it("is refused with the upgrade command, upgraded in place, and works as before afterwards", async () => {

@@ -3,18 +3,11 @@
  * every path it reads, so `--lake 'x/lake*'` used to read a neighbouring lake's files too, and a `[` broke
  * queries; the views now read explicit, escaped file lists.
  */
-import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const BIN = resolve("bin/crmlake.mjs");
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+import { crmlake } from "../helpers/cli.ts";
 
 describe("lake paths with glob characters", () => {
   it.each(["lake*", "lake[1]", "lake?"])(

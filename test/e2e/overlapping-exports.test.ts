@@ -2,19 +2,13 @@
  * Issue 12, case 2 through the command line: overlapping and corrected exports count once, "latest" goes by
  * ingest order (not by file name), and a source that reuses one file name can append instead of replace.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { crmlake } from "../helpers/cli.ts";
 
-const BIN = resolve("bin/crmlake.mjs");
 const HEADER = "order_id,customer_id,ordered_at,amount";
-
-function crmlake(args: string[], cwd: string) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 let dir = "";
 beforeEach(async () => {
