@@ -69,6 +69,13 @@ export function dayIn(instant: Date, timeZone: string): string {
   return formatIsoDate(day);
 }
 
+/** Calendar days from `YYYY-MM-DD` `from` to `to` (negative when `to` is earlier). */
+export function daysBetween(from: string, to: string): number {
+  const [a, b] = [parseIsoDate(from), parseIsoDate(to)];
+  if (a === undefined || b === undefined) throw new RangeError(`daysBetween: ${notADate(a ? to : from)}`);
+  return Math.round((b.getTime() - a.getTime()) / 86_400_000);
+}
+
 /** The date `days` calendar days after `YYYY-MM-DD` (before, when negative). */
 export function addDays(date: string, days: number): string {
   const day = parseIsoDate(date);

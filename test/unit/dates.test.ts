@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   addDays,
   dayIn,
+  daysBetween,
   formatIsoDate,
   isIsoDate,
   isTimeZone,
@@ -80,5 +81,14 @@ describe("days in a time zone", () => {
       true,
     ]);
     expect(["Mars/Base", "", "Europe/Berln"].map(isTimeZone)).toEqual([false, false, false]);
+  });
+});
+
+describe("daysBetween", () => {
+  it("counts calendar days across a leap day and a year, either way", () => {
+    expect(daysBetween("2024-02-28", "2024-03-01")).toBe(2);
+    expect(daysBetween("2023-12-31", "2024-12-31")).toBe(366);
+    expect(daysBetween("2024-03-01", "2024-02-28")).toBe(-2);
+    expect(() => daysBetween("2024-02-30", "2024-03-01")).toThrow('"2024-02-30" is not a real date');
   });
 });

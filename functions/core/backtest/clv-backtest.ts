@@ -16,7 +16,7 @@ import {
   selectModels,
 } from "../catalogue/models.ts";
 import { type CrmlakeConfig, defaultConfig } from "../config.ts";
-import { addDays, isIsoDate, notADate } from "../dates.ts";
+import { addDays, daysBetween, isIsoDate, notADate } from "../dates.ts";
 import { ensureLakeFormat } from "../ledger/format.ts";
 import { takeSnapshot } from "../ledger/ledger.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
@@ -88,7 +88,7 @@ export async function runClvBacktest(options: ClvBacktestOptions): Promise<ClvBa
     );
   }
   if (end > latest) {
-    const days = Math.round((Date.parse(latest) - Date.parse(asOf)) / 86_400_000);
+    const days = daysBetween(asOf, latest);
     const shorter = days >= 1 ? `, or a horizon of at most ${days} days as of ${asOf}` : "";
     throw new BacktestError(
       "horizon_beyond_data",

@@ -4,7 +4,7 @@
  * It only reads published tables; every number on the page comes from a model.
  */
 
-import { isIsoDate, notADate } from "../dates.ts";
+import { daysBetween, isIsoDate, notADate } from "../dates.ts";
 import { CrmlakeError } from "../errors.ts";
 
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
@@ -229,8 +229,6 @@ function heat(rate: number): string {
   const alpha = Math.max(0.05, Math.min(1, rate));
   return `background:rgba(47,111,176,${alpha.toFixed(2)});color:${alpha > 0.5 ? "#fff" : "#111"}`;
 }
-
-const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 
 /**
  * The tiers of active customers, in order: those with a share (tier_share). The tiers, their order and their
