@@ -61,7 +61,17 @@ export function createScoringHandler(
       const outcome = await runScheduled({
         event,
         config: settings.config,
-        backend: awsScoringBackend(settings, () => context.getRemainingTimeInMillis()),
+        backend: awsScoringBackend(
+          {
+            ...settings,
+            // Every throttled Athena call, retried or not (alarm AthenaThrottled; docs/runbook.md).
+            onAthenaThrottled: (throttled) => {
+              metrics.addMetric("AthenaThrottled", MetricUnit.Count, 1);
+              logger.debug("athena throttled", { ...throttled });
+            },
+          },
+          () => context.getRemainingTimeInMillis(),
+        ),
         ...(settings.sqlDir === undefined ? {} : { sqlDir: settings.sqlDir }),
         ...(settings.now === undefined ? {} : { now: settings.now }),
         log: (message, fields) => logger.info(message, { ...fields }),

@@ -15,6 +15,7 @@ import {
   AthenaWarehouse,
   type AthenaWarehouseOptions,
   runDatabaseName,
+  type ThrottleEvent,
 } from "../engines/athena/warehouse.ts";
 import { GluePartitions } from "../storage/glue-partitions.ts";
 import { S3ObjectStore } from "../storage/s3.ts";
@@ -37,6 +38,8 @@ export interface AwsBackendSettings {
     Pick<AthenaWarehouseOptions, "clock" | "poll" | "throttle" | "safetyMarginMs">
   >;
   readonly now?: () => Date;
+  /** Told of each throttled Athena API call (the scoring Lambda counts them: metric AthenaThrottled). */
+  readonly onAthenaThrottled?: (event: ThrottleEvent) => void;
   /** The TypeScript stages to run; default the project's registry (tests that bring their own models: none). */
   readonly stages?: readonly Stage[];
 }
@@ -74,6 +77,7 @@ export function awsScoringBackend(
       new AthenaWarehouse({
         ...settings.athenaOptions,
         ...(settings.athena === undefined ? {} : { client: settings.athena }),
+        ...(settings.onAthenaThrottled === undefined ? {} : { onThrottled: settings.onAthenaThrottled }),
         workGroup: settings.workGroup,
         inputDatabase: settings.database,
         runDatabase: runDatabaseName(settings.database, runId),

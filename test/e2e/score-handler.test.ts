@@ -174,7 +174,7 @@ function handlerUnderTest(dir = sqlDir) {
     sqlDir: dir,
     // The test's own models: the project's stages depend on models it does not have.
     stages: [],
-    athenaOptions: { poll: { initialMs: 1, maxMs: 2 } },
+    athenaOptions: { poll: { initialMs: 1, maxMs: 2 }, throttle: { initialMs: 1, maxMs: 2 } },
     logger: new Logger({ serviceName: "crmlake-score", logLevel: "SILENT" }),
     metrics,
   });
@@ -253,6 +253,22 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
       `CREATE OR REPLACE VIEW ${runDb}.customer_totals AS\nSELECT * FROM ${db}.customer_totals`,
     );
     expect(queries.at(-1)?.sql).toBe(`DROP DATABASE IF EXISTS ${runDb} CASCADE`);
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+  });
+
+  it("counts AthenaThrottled once per throttled Athena answer, and the run still succeeds", async () => {
+    fake.script(...tableScripts());
+    const throttled = { type: "ThrottlingException", message: "Rate exceeded" };
+    fake.failNext("StartQueryExecution", throttled, throttled);
+    fake.failNext("GetQueryExecution", throttled);
+    const { handler, added } = handlerUnderTest();
+    const result = await handler(EVENT, context);
+    expect(result.alreadyDone).toBeUndefined();
+    expect(added.mock.calls.filter(([name]) => name === "AthenaThrottled")).toEqual([
+      ["AthenaThrottled", "Count", 1],
+      ["AthenaThrottled", "Count", 1],
+      ["AthenaThrottled", "Count", 1],
+    ]);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
   });
 

@@ -262,6 +262,50 @@ describe("AthenaQueryRunner: running a statement", () => {
     expect(fake.inputsOf("GetQueryExecution")).toHaveLength(3);
   });
 
+  it("reports each throttled answer to onThrottled (the AthenaThrottled metric), and nothing else", async () => {
+    fake.script({
+      states: ["RUNNING", "SUCCEEDED"],
+      columns: [{ name: "n", type: "integer" }],
+      rows: [["1"]],
+    });
+    fake.failNext(
+      "StartQueryExecution",
+      {
+        type: "TooManyRequestsException",
+        message: "Concurrent query limit reached",
+        fields: { Reason: "CONCURRENT_QUERY_LIMIT_EXCEEDED" },
+      },
+      // A 5xx is retried too, but it is not throttling.
+      { type: "InternalServerException", message: "Internal error", status: 500 },
+    );
+    fake.failNext("GetQueryExecution", { type: "ThrottlingException", message: "Rate exceeded" });
+    fake.failNext("GetQueryResults", { type: "ThrottlingException", message: "Rate exceeded" });
+    const throttled: unknown[] = [];
+    const { athena } = runner({ onThrottled: (event) => throttled.push(event) });
+    const result = await athena.query("SELECT 1 AS n", { label: "probe" });
+    expect(result.rows).toEqual([{ n: 1 }]);
+    expect(throttled).toEqual([
+      {
+        operation: "StartQueryExecution",
+        label: "probe",
+        errorName: "TooManyRequestsException",
+        reason: "CONCURRENT_QUERY_LIMIT_EXCEEDED",
+      },
+      { operation: "GetQueryExecution", label: "probe", errorName: "ThrottlingException", reason: undefined },
+      { operation: "GetQueryResults", label: "probe", errorName: "ThrottlingException", reason: undefined },
+    ]);
+  });
+
+  it("reports the last throttled answer too when it gives up", async () => {
+    const throttled = { type: "ThrottlingException", message: "Rate exceeded" };
+    fake.failNext("StartQueryExecution", throttled, throttled);
+    const events: unknown[] = [];
+    const { athena } = runner({ throttle: { maxRetries: 1 }, onThrottled: (event) => events.push(event) });
+    const error = await failure(athena.runQuery("SELECT 1"));
+    expect(error.code).toBe("athena_throttled");
+    expect(events).toHaveLength(2);
+  });
+
   it("stops a statement still running at the Lambda deadline and names it in the error", async () => {
     fake.script({ states: ["RUNNING"] });
     const clock = fakeClock();

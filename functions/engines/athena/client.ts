@@ -8,7 +8,8 @@
  *   statements it already started instead of starting them again.
  * - TooManyRequestsException (including `Reason: CONCURRENT_QUERY_LIMIT_EXCEEDED`), ThrottlingException
  *   and 5xx answers are retried with exponential backoff and full jitter; this layer owns the retries (a
- *   client it creates has the SDK's own retries off) so that every wait respects the deadline.
+ *   client it creates has the SDK's own retries off) so that every wait respects the deadline. Each throttled
+ *   answer is reported to `onThrottled` (the scoring Lambda's metric AthenaThrottled).
  * - GetQueryExecution is polled with a growing interval (200 ms doubling to 5 s). QUEUED → RUNNING →
  *   QUEUED → … is normal (Athena requeues after transient errors).
  * - The deadline is the Lambda's remaining time minus a safety margin (or an explicit deadline / timeout).
@@ -210,6 +211,11 @@ const TRANSIENT = new Set([
 ]);
 const NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN"]);
 
+/** Athena (or the SDK) refused the call for its request rate or concurrent-query quota. */
+export function isThrottlingError(error: unknown): boolean {
+  return THROTTLING.has(apiErrorFields(error).name);
+}
+
 /** Throttling, a 5xx, or a dropped connection: worth the same request again after a wait. */
 export function isRetryableApiError(error: unknown): boolean {
   const { name, status } = apiErrorFields(error);
@@ -259,6 +265,23 @@ export interface AthenaQueryRunnerOptions {
   readonly random?: () => number;
   /** Called with each finished statement's statistics (for logs and metrics). */
   readonly onQuery?: (stats: QueryStats) => void;
+  /**
+   * Called each time an Athena API call is answered with throttling (TooManyRequestsException,
+   * ThrottlingException, …), whether it is then retried or given up on: the scoring Lambda counts these
+   * (metric AthenaThrottled, alarm AthenaThrottled).
+   */
+  readonly onThrottled?: (event: ThrottleEvent) => void;
+}
+
+/** One throttled Athena API call. */
+export interface ThrottleEvent {
+  readonly operation: "StartQueryExecution" | "GetQueryExecution" | "GetQueryResults" | "StopQueryExecution";
+  /** The statement's label. */
+  readonly label: string;
+  /** The exception's name, e.g. TooManyRequestsException. */
+  readonly errorName: string;
+  /** Athena's Reason, e.g. CONCURRENT_QUERY_LIMIT_EXCEEDED, when it gives one. */
+  readonly reason: string | undefined;
 }
 
 export interface RunQueryOptions {
@@ -520,6 +543,7 @@ export class AthenaQueryRunner {
         await this.client.send(new StopQueryExecutionCommand({ QueryExecutionId: queryExecutionId }));
         return undefined;
       } catch (error) {
+        this.noteThrottling(error, "StopQueryExecution", queryExecutionId);
         if (!isRetryableApiError(error) || retry >= 3) return describeApiError(error);
         await this.clock.sleep(this.jittered(retry));
       }
@@ -566,6 +590,7 @@ export class AthenaQueryRunner {
         return output.QueryExecutionId;
       } catch (error) {
         if (error instanceof AthenaQueryError) throw error;
+        this.noteThrottling(error, "StartQueryExecution", label);
         const fields = apiErrorFields(error);
         if (!isRetryableApiError(error)) {
           throw new AthenaQueryError(
@@ -605,6 +630,7 @@ export class AthenaQueryRunner {
         execution = (await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))
           .QueryExecution;
       } catch (error) {
+        this.noteThrottling(error, "GetQueryExecution", label);
         if (!isRetryableApiError(error) || throttled >= this.maxThrottleRetries) {
           const stopped = await this.stop(id);
           throw new AthenaQueryError(
@@ -652,6 +678,7 @@ export class AthenaQueryRunner {
           }),
         );
       } catch (error) {
+        this.noteThrottling(error, "GetQueryResults", label);
         if (!isRetryableApiError(error) || retry >= this.maxThrottleRetries) {
           throw new AthenaQueryError(
             "athena_api_error",
@@ -663,6 +690,13 @@ export class AthenaQueryRunner {
         await this.wait(this.jittered(retry), deadline, label, `reading the results of ${id}`);
       }
     }
+  }
+
+  /** Tells onThrottled of a throttled answer (and nothing else: 5xx and network errors are not throttling). */
+  private noteThrottling(error: unknown, operation: ThrottleEvent["operation"], label: string): void {
+    if (this.options.onThrottled === undefined || !isThrottlingError(error)) return;
+    const { name, reason } = apiErrorFields(error);
+    this.options.onThrottled({ operation, label, errorName: name, reason });
   }
 
   /** Sleeps `ms`, unless that would pass the deadline. */
