@@ -2,15 +2,15 @@
 -- grain: one row per dimension (categories, channels, stores, discounts, costs, campaigns, sign_up_dates, products)
 -- depends_on: stg_order_lines, stg_customers, stg_campaign_contacts, stg_products
 -- unique_key: dimension
--- note: Computed from the run's inputs: the product lines of stg_order_lines (overlaps resolved, dated on or before as_of), the customers on file (stg_customers) and the campaign contacts on or before as_of (stg_campaign_contacts). A dimension is available when at least one row carries it: a category, channel or store other than 'unknown', a discount above 0, a cost given with the line, a campaign contact, a sign-up date, a product in the products catalogue.
--- note: The products catalogue (stg_products) fills the category and the cost of lines that lack them (stg_order_lines): rows_from_products says how many product lines took their category or cost from it, and such lines count as carrying the dimension.
+-- note: Computed from the run's inputs: the product lines of stg_order_lines (overlaps resolved, dated on or before as_of), the customers on file (stg_customers) and the campaign contacts on or before as_of (stg_campaign_contacts). A dimension is available when at least one row carries it: a category, channel or store other than 'unknown', a discount above 0 (or one derived from the catalogue's list price, even 0: the price paid is then known against the list), a cost given with the line, a campaign contact, a sign-up date, a product in the products catalogue.
+-- note: The products catalogue (stg_products) fills the category, the cost and the discount (from the list price) of lines that lack them (stg_order_lines): rows_from_products says how many product lines took each from it, and such lines count as carrying the dimension.
 -- note: Models read this table: where a dimension is absent, the measures that need it are NULL with the reason beside them (lifecycle_summary's deeper measures without categories, customer_needs' segment without discounts), and tables keep their columns (docs/definitions.md, Data capabilities). The report says "cannot be measured" with the reason instead of a figure.
 -- note: Costs: without them gross margin is amount × margin.default_rate, an assumption, not a measure; the models still publish it.
 -- column dimension varchar: categories, channels, stores, discounts, costs, campaigns, sign_up_dates or products.
 -- column available boolean: True when at least one row of the inputs carries the dimension.
 -- column rows_with bigint: Rows that carry it: product lines for line dimensions, campaign contacts, customers with a sign-up date, product lines whose product the catalogue lists.
 -- column rows_total bigint: Rows it could be on: product lines, campaign contacts, customers on file; for products, the product lines.
--- column rows_from_products bigint: Product lines whose category (for categories), cost (for costs), or either (for products) came from the products catalogue; 0 for the other dimensions.
+-- column rows_from_products bigint: Product lines whose category (for categories), cost (for costs), discount (for discounts), or any of these (for products) came from the products catalogue; 0 for the other dimensions.
 -- column affects varchar: The models and measures that need the dimension.
 -- column reason varchar: Why the dimension is absent, in a phrase a report can print after "cannot be measured: "; NULL when available.
 with lines as (
@@ -19,11 +19,14 @@ with lines as (
     COUNT(CASE WHEN o.category <> 'unknown' THEN 1 END) AS with_category,
     COUNT(CASE WHEN o.channel <> 'unknown' THEN 1 END) AS with_channel,
     COUNT(CASE WHEN o.store_id <> 'unknown' THEN 1 END) AS with_store,
-    COUNT(CASE WHEN o.discount > CAST(0 AS DECIMAL(18,2)) THEN 1 END) AS with_discount,
+    COUNT(CASE WHEN o.discount > CAST(0 AS DECIMAL(18,2)) OR o.discount_source = 'products' THEN 1 END) AS with_discount,
     COUNT(CASE WHEN o.cost_source <> 'default_rate' THEN 1 END) AS with_cost,
     COUNT(CASE WHEN o.category_source = 'products' THEN 1 END) AS category_from_products,
     COUNT(CASE WHEN o.cost_source = 'products' THEN 1 END) AS cost_from_products,
-    COUNT(CASE WHEN o.category_source = 'products' OR o.cost_source = 'products' THEN 1 END) AS filled_from_products,
+    COUNT(CASE WHEN o.discount_source = 'products' THEN 1 END) AS discount_from_products,
+    COUNT(
+      CASE WHEN o.category_source = 'products' OR o.cost_source = 'products' OR o.discount_source = 'products' THEN 1 END
+    ) AS filled_from_products,
     COUNT(c.product_id) AS in_catalogue
   from stg_order_lines AS o
   left join stg_products AS c on c.product_id = o.product_id
@@ -74,7 +77,7 @@ dimensions as (
     'discounts',
     l.with_discount,
     l.product_lines,
-    0,
+    l.discount_from_products,
     'customer_needs (discount_share, needs_segment)',
     'no product line has a discount, so buying on discount cannot be told from buying cheap items'
   from lines AS l
@@ -114,7 +117,7 @@ dimensions as (
     CASE WHEN p.products = 0 THEN 0 ELSE l.in_catalogue END,
     l.product_lines,
     l.filled_from_products,
-    'stg_order_lines (category and cost of lines that lack them), so every model that reads them',
+    'stg_order_lines (category, cost and discount of lines that lack them), so every model that reads them',
     CASE
       WHEN p.products = 0 THEN 'no products catalogue'
       ELSE 'no product line is of a product the catalogue lists'

@@ -1,16 +1,19 @@
 -- question: Which category should we offer each customer next (cross-sell)?
 -- grain: one row per customer with a purchase order on or before as_of
--- depends_on: product_affinity, stg_transactions, customer_base
+-- depends_on: product_affinity, stg_transactions, customer_base, data_capabilities
 -- unique_key: customer_id
 -- note: Candidates are consequents of product_affinity rules whose antecedent the customer bought, that the customer
 --   has not bought, with lift > affinity.min_lift. The best has the highest lift, then the highest confidence, then
 --   the first category name (and antecedent) in alphabetical order. NULL when there is no candidate.
+-- note: Without categories (data_capabilities: no product line has one) there are no rules: every customer keeps
+--   a row, next_best_category is NULL and next_best_null_reason says why.
 -- note: Definitions (purchase lines, the business day): docs/definitions.md.
 -- column customer_id varchar: Customer id.
 -- column next_best_category varchar: Category to offer, NULL when none qualifies.
 -- column because_of_category varchar: The bought category (antecedent) behind the recommendation.
 -- column lift double: Lift of the rule because_of_category → next_best_category.
 -- column confidence double: Confidence of that rule.
+-- column next_best_null_reason varchar: Why no customer can get a next category when a dimension it needs is missing ('categories: …', from data_capabilities); NULL otherwise, also when simply no rule qualifies.
 with bought as (
   select distinct customer_id, category
   from stg_transactions
@@ -57,14 +60,22 @@ candidates as (
   where already.customer_id IS NULL
 ),
 
+categories as (
+  select available AS is_available, reason
+  from data_capabilities
+  where dimension = 'categories'
+),
+
 final as (
   select
     c.customer_id,
     n.consequent_category AS next_best_category,
     n.antecedent_category AS because_of_category,
     n.lift,
-    n.confidence
+    n.confidence,
+    CAST(CASE WHEN NOT x.is_available THEN 'categories: ' || x.reason END AS VARCHAR) AS next_best_null_reason
   from customer_base AS c
+  cross join categories AS x
   left join candidates AS n on n.customer_id = c.customer_id and n.candidate_rank = 1
   where c.orders > 0
 )

@@ -6,6 +6,8 @@
 --   or of one order (affinity.basket = order: market basket). Lines of category 'unknown' are left out.
 -- note: support = pair_baskets / total_baskets; confidence = pair_baskets / antecedent_baskets;
 --   lift = confidence / (consequent_baskets / total_baskets). Lift > 1: bought together more often than by chance.
+-- note: Without categories (data_capabilities: no product line has one) the table is empty, and data_capabilities'
+--   categories row gives the reason the report prints.
 -- note: Definitions (purchase lines, the business day): docs/definitions.md.
 -- column antecedent_category varchar: The category already bought (A).
 -- column consequent_category varchar: The category bought with it (B).

@@ -4,7 +4,7 @@
 -- sources: transactions
 -- materialized: view
 -- note: Overlapping exports count once: an order's lines come from the latest drop, in ingest order (stg_drops), that holds the order. A later export that repeats an order replaces all its lines, so corrections and cancellations are sent as the whole order again.
--- note: A line without a category takes its product's category from the products catalogue (stg_products), and a line without a cost quantity × the product's unit cost; a value on the line wins (docs/definitions.md, Products catalogue).
+-- note: A line without a category takes its product's category from the products catalogue (stg_products), a line without a cost quantity × the product's unit cost, and a purchase line without a discount the part of quantity × the product's list price that the amount falls short of (0 when sold at or above it); a value on the line wins (docs/definitions.md, Products catalogue).
 -- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.
 -- note: When cost is absent (on the line and in the catalogue), margin = amount × margin.default_rate and cost = amount − margin.
 -- note: Non-product lines (line_type = 'non_product': postage, fees, adjustments) are here with is_product_line false; stg_transactions keeps the product lines, which every customer and product model reads (docs/definitions.md, Non-product lines). A NULL line_type (a file without the column) is a product line.
@@ -22,11 +22,13 @@
 -- column amount decimal(18,2): Net revenue of the line; negative for a refund or return.
 -- column line_cost decimal(18,6): Cost of goods of the line (given, or derived from the default margin rate), 6 decimals.
 -- column line_margin decimal(18,6): Gross margin of the line: amount − line_cost, 6 decimals.
--- column discount decimal(18,2): Discount granted on the line, 0 when absent.
+-- column discount decimal(18,2): Discount granted on the line (the file's, else for a purchase line quantity × list_price − amount when positive), 0 when absent.
 -- column is_return_line boolean: True when the line refunds money (amount < 0).
 -- column is_product_line boolean: False for a non-product line (line_type = 'non_product'), true otherwise.
 -- column category_source varchar: Where category comes from: 'line', 'products' (the catalogue) or NULL ('unknown').
 -- column cost_source varchar: Where line_cost comes from: 'line' (the file's cost), 'products' (quantity × the catalogue's unit cost) or 'default_rate' (amount × (1 − margin.default_rate)).
+-- column discount_source varchar: Where discount comes from: 'line' (the file's), 'products' (derived from the catalogue's list price) or NULL (0, unknown).
+-- column list_price decimal(18,2): List price of one unit from the products catalogue, NULL when the catalogue does not list the product.
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.
 with versions as (
@@ -68,7 +70,21 @@ lines as (
     COALESCE(l.cost, p.unit_cost * COALESCE(l.quantity, 1)) AS cost,
     CASE WHEN l.cost IS NOT NULL THEN 'line' WHEN p.unit_cost IS NOT NULL THEN 'products' ELSE 'default_rate' END
       AS cost_source,
-    COALESCE(l.discount, CAST(0 AS DECIMAL(18,2))) AS discount,
+    COALESCE(
+      l.discount,
+      CASE
+        WHEN p.list_price IS NULL OR l.amount <= CAST(0 AS DECIMAL(18,2)) OR COALESCE(l.quantity, 1) <= 0 THEN NULL
+        WHEN p.list_price * COALESCE(l.quantity, 1) > l.amount
+          THEN CAST(p.list_price * COALESCE(l.quantity, 1) - l.amount AS DECIMAL(18,2))
+        ELSE CAST(0 AS DECIMAL(18,2))
+      END,
+      CAST(0 AS DECIMAL(18,2))
+    ) AS discount,
+    CASE
+      WHEN l.discount IS NOT NULL THEN 'line'
+      WHEN p.list_price IS NOT NULL AND l.amount > CAST(0 AS DECIMAL(18,2)) AND COALESCE(l.quantity, 1) > 0 THEN 'products'
+    END AS discount_source,
+    p.list_price,
     l.line_type,
     l.drop_id,
     l.line_number
@@ -94,11 +110,13 @@ final as (
       AS line_cost,
     CAST(CASE WHEN cost IS NULL THEN amount * {{ margin.default_rate }} ELSE amount - cost END AS DECIMAL(18,6))
       AS line_margin,
-    discount,
+    CAST(discount AS DECIMAL(18,2)) AS discount,
     amount < CAST(0 AS DECIMAL(18,2)) AS is_return_line,
     COALESCE(line_type, 'product') <> 'non_product' AS is_product_line,
     CAST(category_source AS VARCHAR) AS category_source,
     CAST(cost_source AS VARCHAR) AS cost_source,
+    CAST(discount_source AS VARCHAR) AS discount_source,
+    CAST(list_price AS DECIMAL(18,2)) AS list_price,
     drop_id,
     line_number
   from lines

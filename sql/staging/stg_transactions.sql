@@ -20,7 +20,7 @@
 -- column amount decimal(18,2): Net revenue of the line; negative for a refund or return.
 -- column line_cost decimal(18,6): Cost of goods of the line (given, or derived from the default margin rate), 6 decimals.
 -- column line_margin decimal(18,6): Gross margin of the line: amount − line_cost, 6 decimals.
--- column discount decimal(18,2): Discount granted on the line, 0 when absent.
+-- column discount decimal(18,2): Discount granted on the line (the file's, else derived from the catalogue's list price: stg_order_lines), 0 when absent.
 -- column is_return_line boolean: True when the line refunds money (amount < 0).
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.

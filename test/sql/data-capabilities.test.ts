@@ -174,12 +174,20 @@ describe("data capabilities of an export without categories, channels, stores, d
     expect(Number(rows[1]?.price_index)).toBeCloseTo(60 / 105, 12);
   });
 
-  it("leaves product_affinity empty and next_best_category NULL for every buyer", async () => {
+  it("leaves product_affinity empty and next_best_category NULL for every buyer, with the reason", async () => {
     expect(await read(lake, "product_affinity", AS_OF, "antecedent_category")).toEqual([]);
     const next = await read(lake, "next_best_category", AS_OF, "customer_id");
-    expect(next.map((r) => [r.customer_id, r.next_best_category])).toEqual([
-      ["c1", null],
-      ["c2", null],
+    expect(next.map((r) => [r.customer_id, r.next_best_category, r.next_best_null_reason])).toEqual([
+      ["c1", null, `categories: ${NO_CATEGORY}`],
+      ["c2", null, `categories: ${NO_CATEGORY}`],
+    ]);
+  });
+
+  it("counts no categories or channels per customer: NULL, not one 'unknown' category", async () => {
+    const base = await read(lake, "customer_base", AS_OF, "customer_id");
+    expect(base.map((r) => [r.customer_id, r.categories, r.channels])).toEqual([
+      ["c1", null, null],
+      ["c2", null, null],
     ]);
   });
 
@@ -231,6 +239,31 @@ describe("data capabilities of an export with every dimension", () => {
       ["products", false, "0", "3", "no products catalogue"],
       ["sign_up_dates", true, "1", "2", null],
       ["stores", true, "1", "3", null],
+    ]);
+  });
+
+  it("counts known categories and channels per customer", async () => {
+    const base = await runAndQuery(
+      {
+        transactions: [
+          ...(FULL.transactions ?? []),
+          // A line without a category or channel: 'unknown' is not a third category for c1.
+          {
+            order_id: "o5",
+            customer_id: "c1",
+            ordered_at: "2024-03-01",
+            category: null,
+            channel: null,
+            amount: "9.00",
+          },
+        ],
+      },
+      { asOf: AS_OF, models: ["customer_base"] },
+      "SELECT customer_id, categories, channels FROM customer_base ORDER BY customer_id",
+    );
+    expect(base.map((r) => [r.customer_id, Number(r.categories), Number(r.channels)])).toEqual([
+      ["c1", 2, 1],
+      ["c2", 1, 1],
     ]);
   });
 
@@ -297,13 +330,16 @@ describe("a products catalogue fills the category and the cost of lines that lac
     // Product lines: P1 100 (o1), P2 50, P1 30 twice (o3), P1 40 (o4, its own category and cost) = 5.
     expect(
       rows
-        .filter((r) => ["categories", "costs", "products"].includes(String(r.dimension)))
+        .filter((r) => ["categories", "costs", "discounts", "products"].includes(String(r.dimension)))
         .map((r) => [r.dimension, r.available, r.rows_with, r.rows_total, r.rows_from_products, r.reason]),
     ).toEqual([
       ["categories", true, "5", "5", "4", null],
       // P2 has no unit cost: o2's line keeps the default rate.
       ["costs", true, "4", "5", "3", null],
-      ["products", true, "5", "5", "4", null],
+      // P1's list price (110) gives o1, o3 twice and o4 a discount; P2 has no list price.
+      ["discounts", true, "4", "5", "4", null],
+      // Every product line took its category, cost or discount from the catalogue (o4 its discount only).
+      ["products", true, "5", "5", "5", null],
     ]);
   });
 
@@ -365,6 +401,60 @@ describe("a products catalogue fills the category and the cost of lines that lac
         line_cost: "25.000000",
         cost_source: "line",
       },
+    ]);
+  });
+
+  it("derives a purchase line's missing discount from the list price, a discount on the line winning", async () => {
+    const rows = await runAndQuery(
+      {
+        transactions: [
+          // 1 × 110 − 100: sold 10 below the list.
+          { order_id: "a", customer_id: "c1", ordered_at: "2024-01-02", product_id: "P1", amount: "100.00" },
+          // 2 × 110 − 200.50: 19.50 below.
+          {
+            order_id: "b",
+            customer_id: "c1",
+            ordered_at: "2024-01-03",
+            product_id: "P1",
+            amount: "200.50",
+            quantity: 2,
+          },
+          // Above the list: a known discount of 0.
+          { order_id: "c", customer_id: "c1", ordered_at: "2024-01-04", product_id: "P1", amount: "120.00" },
+          // A refund: no discount derived.
+          {
+            order_id: "d",
+            customer_id: "c1",
+            ordered_at: "2024-01-05",
+            product_id: "P1",
+            amount: "-110.00",
+            quantity: -1,
+          },
+          // The line's own discount wins.
+          {
+            order_id: "e",
+            customer_id: "c1",
+            ordered_at: "2024-01-06",
+            product_id: "P1",
+            amount: "50.00",
+            discount: "5.00",
+          },
+          // Not in the catalogue: 0, unknown.
+          { order_id: "f", customer_id: "c1", ordered_at: "2024-01-07", product_id: "P7", amount: "50.00" },
+        ].map((t): TransactionFixture => ({ category: null, ...t })),
+        products: CATALOGUE.products,
+      },
+      { asOf: AS_OF, models: ["data_capabilities"] },
+      `SELECT order_id, CAST(discount AS VARCHAR) AS discount, discount_source, CAST(list_price AS VARCHAR) AS list_price
+       FROM stg_order_lines ORDER BY order_id`,
+    );
+    expect(rows.map((r) => [r.order_id, r.discount, r.discount_source, r.list_price])).toEqual([
+      ["a", "10.00", "products", "110.00"],
+      ["b", "19.50", "products", "110.00"],
+      ["c", "0.00", "products", "110.00"],
+      ["d", "0.00", null, "110.00"],
+      ["e", "5.00", "line", "110.00"],
+      ["f", "0.00", null, null],
     ]);
   });
 

@@ -152,7 +152,7 @@ const CASES: readonly Case[] = [
   },
   {
     name: "data_quality",
-    why: "issue 16: a non-product line, an exact duplicate, a category and cost from the products catalogue, no discounts",
+    why: "issue 16: a non-product line, an exact duplicate, a category, cost and discount from the products catalogue",
     asOf: "2024-06-30",
     models: ["data_quality", "non_product_lines", "data_capabilities", "customer_base", "history_checks"],
     fixture: {
@@ -187,7 +187,11 @@ const CASES: readonly Case[] = [
       const quality = rows("data_quality");
       expect(quality.map((r) => [r.duplicate_lines, r.non_product_lines])).toEqual([["1", "1"]]);
       const capability = Object.fromEntries(rows("data_capabilities").map((r) => [r.dimension, r.available]));
-      expect([capability.categories, capability.discounts]).toEqual(["true", "false"]);
+      // No line has a discount, but P2's list price (16.00) makes q2's 2 × 16.00 − 30.00 a known one.
+      expect([capability.categories, capability.discounts]).toEqual(["true", "true"]);
+      expect(byCustomer(rows("customer_base"), "discounts")).toEqual({ q1: "0.00", q2: "2.00" });
+      // Known categories only: q1 books (its postage is no product line), q2 garden from the catalogue.
+      expect(byCustomer(rows("customer_base"), "categories")).toEqual({ q1: "1", q2: "1" });
       // One month of history as of June 30: far shorter than the 12-month value window and the 365-day lapse.
       const history = Object.fromEntries(rows("history_checks").map((r) => [r.check_code, r.is_sufficient]));
       expect([history.value_window, history.lifecycle_lapse]).toEqual(["false", "false"]);

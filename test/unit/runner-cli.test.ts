@@ -26,7 +26,7 @@ describe("crmlake run", () => {
     vi.spyOn(process.stderr, "write").mockReturnValue(true);
     expect(await run(["--lake", lake, "--models", "customer_rfm"])).toBe(0);
     expect(String(out.mock.calls.at(-1)?.[0])).toMatch(
-      /^Run \S+ as of 2024-01-05: 9 models \(4 tables\) in \d+\.\d s, published to .*\. Query them with: crmlake query "select \* from customer_rfm_latest"/,
+      /^Run \S+ as of 2024-01-05: 11 models \(5 tables\) in \d+\.\d s, published to .*\. Query them with: crmlake query "select \* from customer_rfm_latest"/,
     );
     expect((await read(lake, "customer_rfm", "2024-01-05", "customer_id")).map((r) => r.rfm_segment)).toEqual(
       ["Lost"],
