@@ -3,8 +3,9 @@
  * convert it with the same core as `crmlake ingest`, publish to the lake bucket, record the drop.
  *
  * Failure handling (partial batch responses):
- * - a file the user must fix (unreadable, missing column, duplicate, …) is recorded in the ledger as
- *   rejected and the message is done: retrying cannot help;
+ * - a file the user must fix (unreadable, missing column, wrong contract, …) is recorded in the ledger as
+ *   rejected and the message is done: retrying cannot help (metric DropsRejected, alarm IngestRejectedFiles);
+ *   a file with the same bytes as one already ingested is recorded as a duplicate (metric DropsDuplicate);
  * - a file larger than CRMLAKE_MAX_DROP_BYTES (the event's size) is refused before it is downloaded, the
  *   same way, as `too_large` (metric DropsTooLarge, an alarm);
  * - running out of memory, temporary disk or time (ResourceError: out_of_memory, disk_full, deadline) is
@@ -50,6 +51,17 @@ function positiveNumber(name: string, fallback: number): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new Error(`${name} must be a positive number, not "${text}"`);
   return value;
+}
+
+/** The codes of a drop recorded `duplicate` rather than `rejected` (functions/core/ingest/ingest.ts). */
+const DUPLICATE_CODES: ReadonlySet<string> = new Set(["duplicate_drop", "duplicate_in_progress"]);
+
+/**
+ * The metric of a drop ingest skipped for good: `DropsRejected` for a whole file refused (the alarm
+ * IngestRejectedFiles), `DropsDuplicate` for the same bytes as a drop already ingested or being ingested.
+ */
+export function skippedDropMetric(code: string): "DropsRejected" | "DropsDuplicate" {
+  return DUPLICATE_CODES.has(code) ? "DropsDuplicate" : "DropsRejected";
 }
 
 const logger = new Logger({ serviceName: "crmlake-ingest" });
@@ -140,7 +152,7 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
               code: error.code,
               error: error.message,
             });
-            metrics.addMetric("DropsRejected", MetricUnit.Count, 1);
+            metrics.addMetric(skippedDropMetric(error.code), MetricUnit.Count, 1);
           }
         }
       } catch (error) {

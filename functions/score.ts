@@ -67,7 +67,7 @@ export function createScoringHandler(
             // Every throttled Athena call, retried or not (alarm AthenaThrottled; docs/runbook.md).
             onAthenaThrottled: (throttled) => {
               metrics.addMetric("AthenaThrottled", MetricUnit.Count, 1);
-              logger.debug("athena throttled", { ...throttled });
+              logger.warn("athena throttled; retrying", { ...throttled });
             },
           },
           () => context.getRemainingTimeInMillis(),

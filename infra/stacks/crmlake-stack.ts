@@ -76,9 +76,16 @@ const AT_LEAST_ONCE = {
 /**
  * Operations alarms that are not settings: the ingest queue's oldest message may wait this long (ingest takes
  * at most 15 minutes a drop, five at a time, so an hour is a backlog, not a busy morning), and a Lambda whose
- * longest invocation in five minutes took more than this share of its timeout is near it.
+ * longest invocation in five minutes took more than this share of its timeout is near it. Athena answers
+ * this many calls of the scoring Lambda in five minutes with throttling before it alarms: the adapter retries
+ * each throttled call (up to 10 times, with backoff), so a few are normal in an account whose analysts
+ * share the quotas; ten in five minutes is a quota the runs keep hitting.
  */
-export const OPERATIONS_THRESHOLDS = { queueAgeSeconds: 3600, nearTimeoutShare: 0.8 } as const;
+export const OPERATIONS_THRESHOLDS = {
+  queueAgeSeconds: 3600,
+  nearTimeoutShare: 0.8,
+  athenaThrottledPerFiveMinutes: 10,
+} as const;
 
 /**
  * What analysts read (the reader role and policy): the curated datasets (their symlink manifests and the files
@@ -799,6 +806,26 @@ export class CrmlakeStack extends Stack {
         metric: handlerMetric(METRIC_SERVICES.ingest, "DropsTooLarge", { period: FIVE_MINUTES }),
         ...AT_LEAST_ONCE,
       }),
+      // DropsRejected is published once per file recorded `rejected` in the ledger (functions/ingest.ts):
+      // unreadable, bad header, wrong contract, too large, … — not a duplicate (DropsDuplicate).
+      IngestRejectedFiles: new cloudwatch.Alarm(this, "IngestRejectedFilesAlarm", {
+        alarmDescription:
+          "Ingest rejected a whole landed file (recorded in the drops table as rejected, with its error_code): " +
+          "fix the file and land it again",
+        metric: handlerMetric(METRIC_SERVICES.ingest, "DropsRejected", { period: FIVE_MINUTES }),
+        ...AT_LEAST_ONCE,
+      }),
+      // AthenaThrottled is published once per Athena API call answered with throttling (functions/score.ts).
+      AthenaThrottled: new cloudwatch.Alarm(this, "AthenaThrottledAlarm", {
+        alarmDescription:
+          `Athena throttled the scoring Lambda's calls ${OPERATIONS_THRESHOLDS.athenaThrottledPerFiveMinutes} ` +
+          "times or more in five minutes (API rate or concurrent-query quota): runs slow down, then fail",
+        metric: handlerMetric(METRIC_SERVICES.score, "AthenaThrottled", { period: FIVE_MINUTES }),
+        threshold: OPERATIONS_THRESHOLDS.athenaThrottledPerFiveMinutes,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     };
     for (const [key, fn, timeout] of this.lambdas()) {
       alarms[`${key}Throttles`] = new cloudwatch.Alarm(this, `${key}ThrottlesAlarm`, {
@@ -850,6 +877,7 @@ export class CrmlakeStack extends Stack {
         [
           handler(METRIC_SERVICES.ingest, "DropsIngested", "ingested"),
           handler(METRIC_SERVICES.ingest, "DropsRejected", "rejected"),
+          handler(METRIC_SERVICES.ingest, "DropsDuplicate", "duplicate (skipped)"),
           handler(METRIC_SERVICES.ingest, "MessagesFailed", "failed (retried)"),
           handler(METRIC_SERVICES.ingest, "DropsTooLarge", "too large (rejected)"),
           handler(METRIC_SERVICES.ingest, "DropsResourceExhausted", "out of memory, disk or time (retried)"),
@@ -867,6 +895,25 @@ export class CrmlakeStack extends Stack {
           handler(METRIC_SERVICES.score, "RunInterrupted", "interrupted (resumed)"),
         ],
         [handler(METRIC_SERVICES.score, "AthenaBytesScanned", "Athena bytes scanned")],
+      ),
+    );
+    dashboard.addWidgets(
+      graph(
+        "Scoring: Athena calls",
+        [
+          handlerMetric(METRIC_SERVICES.score, "AthenaThrottled", {
+            period: FIVE_MINUTES,
+            label: "throttled (retried)",
+          }),
+        ],
+        [handler(METRIC_SERVICES.score, "AthenaQueries", "statements")],
+        [
+          {
+            value: OPERATIONS_THRESHOLDS.athenaThrottledPerFiveMinutes,
+            label: "alarm",
+            color: cloudwatch.Color.RED,
+          },
+        ],
       ),
     );
     const deadLetters = (queue: sqs.Queue) =>

@@ -1,6 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -69,6 +70,9 @@ describe("ingest Lambda on a real S3-compatible server", () => {
   let lake: S3ObjectStore;
   /** The handler's WARN lines (a rejected drop is logged at WARN), parsed. */
   const warnings: Record<string, unknown>[] = [];
+  /** The handler's metrics (EMF publishing is off): the alarms watch these names. */
+  const metricNames = () => added.mock.calls.map(([name]) => name);
+  const added = vi.spyOn(Metrics.prototype, "addMetric");
 
   beforeAll(async () => {
     server = await startS3Server(["landing", "lake"]);
@@ -226,12 +230,27 @@ describe("ingest Lambda on a real S3-compatible server", () => {
 
   it("records a file the user must fix as rejected and does not retry it", async () => {
     await put("transactions/broken.csv", "order_id,amount\no1,1\n");
+    added.mockClear();
     const response = await handler({
       Records: [sqsRecord("m4", s3Notification("landing", "transactions/broken.csv"))],
     });
     expect(response.batchItemFailures).toEqual([]);
     const rejected = (await lake.list("ledger/rejected/")).map((o) => o.key);
     expect(rejected).toEqual([expect.stringMatching(/^ledger\/rejected\/broken-/)]);
+    // The rejected-files alarm (IngestRejectedFiles) watches DropsRejected.
+    expect(added).toHaveBeenCalledWith("DropsRejected", "Count", 1);
+    expect(metricNames()).not.toContain("DropsIngested");
+  });
+
+  it("counts a file recorded as a duplicate apart from rejected files: only these fire IngestRejectedFiles", async () => {
+    // (s3rver has no conditional writes, so a real duplicate cannot be produced here: test/unit/ingest.test.ts
+    // records one; this is the handler's classification of its codes.)
+    const { skippedDropMetric } = await import("../../functions/ingest.ts");
+    expect(skippedDropMetric("duplicate_drop")).toBe("DropsDuplicate");
+    expect(skippedDropMetric("duplicate_in_progress")).toBe("DropsDuplicate");
+    for (const code of ["missing_column", "too_large", "corrupt_gzip", "profile_dataset_mismatch"]) {
+      expect(skippedDropMetric(code)).toBe("DropsRejected");
+    }
   });
 
   it("fails only the poison message of a batch, so SQS dead-letters it without blocking the others", async () => {
@@ -250,6 +269,7 @@ describe("ingest Lambda on a real S3-compatible server", () => {
   it("refuses a drop larger than the function can hold from the event's size, as too_large, without retrying", async () => {
     await put("transactions/huge.csv", CSV);
     warnings.length = 0;
+    added.mockClear();
     const response = await handler({
       Records: [sqsRecord("m-huge", s3Notification("landing", "transactions/huge.csv", 5_000_000))],
     });
@@ -257,6 +277,8 @@ describe("ingest Lambda on a real S3-compatible server", () => {
     expect(warnings).toEqual([
       expect.objectContaining({ message: "drop rejected", code: "too_large", key: "transactions/huge.csv" }),
     ]);
+    // Both alarms: the file is too large (IngestDropTooLarge), and a whole file was refused (IngestRejectedFiles).
+    expect(metricNames()).toEqual(["DropsTooLarge", "DropsRejected"]);
     const [record] = (await lake.list("ledger/rejected/huge-")).map((o) => o.key);
     const text = Buffer.from((await lake.get(record ?? "")) ?? []).toString();
     expect(JSON.parse(text)).toMatchObject({

@@ -36,7 +36,7 @@ describe("operations alarms and dashboard", () => {
   };
   const ref = (construct: Parameters<typeof logicalId>[1]) => ({ Ref: logicalId(s, construct) });
 
-  it("has the six original alarms and eight operations alarms, each sending to the topic", () => {
+  it("has the six original alarms and ten operations alarms, each sending to the topic", () => {
     expect(Object.keys(s.stack.alarms).sort()).toEqual(
       [
         "IngestDeadLetters",
@@ -49,6 +49,8 @@ describe("operations alarms and dashboard", () => {
         "IngestSilence",
         "IngestQueueAge",
         "IngestDropTooLarge",
+        "IngestRejectedFiles",
+        "AthenaThrottled",
         "IngestThrottles",
         "ScoringThrottles",
         "IngestNearTimeout",
@@ -115,6 +117,52 @@ describe("operations alarms and dashboard", () => {
     });
   });
 
+  it("fires when ingest rejects a whole file, a metric the handler publishes per file recorded rejected", () => {
+    expect(alarm("IngestRejectedFiles")).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: "DropsRejected",
+      Dimensions: [{ Name: "service", Value: METRIC_SERVICES.ingest }],
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    // The handler publishes it under that name (test/e2e/ingest-lambda.test.ts: for a rejected file).
+    const ingest = readFileSync(join(PROJECT_ROOT, "functions", "ingest.ts"), "utf8");
+    expect(ingest).toContain('"DropsRejected"');
+  });
+
+  it("fires when Athena throttles the scoring Lambda's calls ten times in five minutes", () => {
+    expect(alarm("AthenaThrottled")).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: "AthenaThrottled",
+      Dimensions: [{ Name: "service", Value: METRIC_SERVICES.score }],
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: OPERATIONS_THRESHOLDS.athenaThrottledPerFiveMinutes,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    expect(OPERATIONS_THRESHOLDS.athenaThrottledPerFiveMinutes).toBe(10);
+    // Published once per throttled answer (test/e2e/score-handler.test.ts counts them).
+    const score = readFileSync(join(PROJECT_ROOT, "functions", "score.ts"), "utf8");
+    expect(score).toContain('addMetric("AthenaThrottled", MetricUnit.Count, 1)');
+  });
+
+  it("has a runbook section for every alarm, each step a command or a console action", () => {
+    const runbook = readFileSync(join(PROJECT_ROOT, "docs", "runbook.md"), "utf8");
+    const headings = [...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1] ?? "");
+    for (const key of Object.keys(s.stack.alarms)) {
+      // Its own section, or a row of the table of the other alarms.
+      const own = headings.some((h) => h.split(/,\s*/).includes(key));
+      const row = runbook.includes(`| \`${key}\``) || runbook.includes(`, \`${key}\``);
+      expect(own || row, `docs/runbook.md has nothing on ${key}`).toBe(true);
+    }
+  });
+
   it("fires when the ingest queue's oldest message is older than an hour for 15 minutes", () => {
     expect(alarm("IngestQueueAge")).toMatchObject({
       Namespace: "AWS/SQS",
@@ -176,6 +224,8 @@ describe("operations alarms and dashboard", () => {
     for (const metric of [
       "DropsIngested",
       "DropsRejected",
+      "DropsDuplicate",
+      "AthenaThrottled",
       "RowsQuarantined",
       "RunDuration",
       "RunFailed",
