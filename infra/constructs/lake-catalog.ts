@@ -11,7 +11,9 @@
  * partition registration. The system tables project theirs (enums of fixed directories). Model output
  * tables register theirs: each scoring run writes to a prefix of its own and then points
  * the partition `as_of=<d>` at it (UpdatePartition), so a reader sees one run or the other, never a mix
- * (ADR 0003 decision 4, ADR 0006). A projection's fixed location template could not be swapped.
+ * (ADR 0003 decision 4, ADR 0006). A projection's fixed location template could not be swapped. Beside each
+ * model table, `<model>_latest` projects one date, the greatest succeeded as-of: the publisher swaps its range
+ * and location template together with one UpdateTable (ADR 0014).
  *
  * The key layout mirrors functions/core/catalogue/layout.ts and functions/core/catalogue/layout.ts; test/infra checks that
  * they agree.
@@ -29,6 +31,7 @@ import {
 import { datasetColumns } from "../../functions/core/catalogue/dataset-columns.ts";
 import type { ModelHeader } from "../../functions/core/catalogue/header.ts";
 import { hiveType } from "../../functions/core/catalogue/hive-types.ts";
+import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
 import { LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
 import {
@@ -72,6 +75,8 @@ export interface TableSpec {
   readonly projection: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Partition directories are `<key>=<value>/` (Hive, the default) or plain `<value>/`. */
   readonly partitionDirs?: "hive" | "plain";
+  /** Set on a `<model>_latest` table (latestTable): the model whose latest as-of it shows. */
+  readonly latestOf?: string;
 }
 
 /**
@@ -179,6 +184,41 @@ export function modelOutputTables(models: readonly ModelTableSource[]): TableSpe
       partitionKeys: [MODEL_PARTITION_KEY],
       projection: {},
     }));
+}
+
+/** The partition key of a `<model>_latest` table: the as-of it shows, one date. */
+export const LATEST_PARTITION_KEY: GlueColumn = {
+  name: "as_of",
+  type: "date",
+  comment:
+    "Date the run computed the model as of (yyyy-MM-dd): the greatest succeeded as-of, the only one this " +
+    "table shows. Projected over that one date; each run that publishes a greater as-of moves it.",
+};
+
+/**
+ * The `<model>_latest` table beside a model output table (ADR 0014): the model's columns and comments, the
+ * `as_of` partition key, and a date projection over exactly one day. The stack declares it pointed at the
+ * placeholder (1970-01-01 under MODEL_LAYOUT.latestPlaceholder, which holds no files), so it is empty until a
+ * run points it; the publisher then sets the projected day and the location template with one UpdateTable.
+ * The table's own location stays the placeholder: with projection enabled, Athena reads the template.
+ */
+export function latestTable(model: TableSpec): TableSpec {
+  if (partitioning(model) !== "registered" || model.latestOf !== undefined) {
+    throw new Error(`Glue table "${model.name}" is not a model output table, so it has no latest table`);
+  }
+  return {
+    name: LATEST_TABLE.name(model.name),
+    description: glueText(
+      `${model.name} as of the latest succeeded run only (the greatest as-of; the as_of column says which). ${model.description}`,
+      MAX_DESCRIPTION,
+    ),
+    prefix: MODEL_LAYOUT.latestPlaceholder(model.name),
+    format: model.format,
+    columns: model.columns,
+    partitionKeys: [LATEST_PARTITION_KEY],
+    projection: { [LATEST_PARTITION_KEY.name]: LATEST_TABLE.projection(LATEST_TABLE.placeholderAsOf) },
+    latestOf: model.name,
+  };
 }
 
 /** The Hive type of a header column's declared (Trino) type; an error names the model file and the column. */
@@ -310,6 +350,11 @@ export class LakeCatalog extends Construct {
    * the scoring run creates and re-points. Every other table's partitions are projected (or it has none).
    */
   readonly registeredPartitionTables: readonly string[];
+  /**
+   * The `<model>_latest` tables (latestTable): projected, and re-pointed by the scoring run with UpdateTable,
+   * the one table change it may make.
+   */
+  readonly latestTables: readonly string[];
 
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
@@ -325,6 +370,13 @@ export class LakeCatalog extends Construct {
     const tables = new Map<string, glue.CfnTable>();
     for (const spec of props.tables) {
       if (tables.has(spec.name)) throw new Error(`Glue table "${spec.name}" is declared twice`);
+      // The scoring role may update `table/<db>/*_latest` (CrmlakeFunction.useCatalog): no other table so named.
+      if (spec.name.endsWith(LATEST_TABLE.suffix) !== (spec.latestOf !== undefined)) {
+        throw new Error(
+          `Glue table "${spec.name}": only the latest table of a model (latestTable) has a name ending in ` +
+            `"${LATEST_TABLE.suffix}", which scoring may update; rename the model or table`,
+        );
+      }
       tables.set(
         spec.name,
         new glue.CfnTable(this, `Table-${spec.name}`, {
@@ -339,15 +391,22 @@ export class LakeCatalog extends Construct {
     this.registeredPartitionTables = props.tables
       .filter((spec) => partitioning(spec) === "registered")
       .map((spec) => spec.name);
+    this.latestTables = props.tables.filter((spec) => spec.latestOf !== undefined).map((spec) => spec.name);
   }
 
-  /** ARNs of the catalog, the database and every table in it (IAM names Glue tables by database). */
-  arns(): { catalog: string; database: string; tables: string } {
+  /**
+   * ARNs of the catalog, the database, every table in it (IAM names Glue tables by database) and every
+   * `<model>_latest` table in it (`*_latest`: the constructor keeps that name to them).
+   */
+  arns(): { catalog: string; database: string; tables: string; latestTables: string } {
     const stack = Stack.of(this);
+    const table = (name: string) =>
+      stack.formatArn({ service: "glue", resource: "table", resourceName: `${this.databaseName}/${name}` });
     return {
       catalog: stack.formatArn({ service: "glue", resource: "catalog" }),
       database: stack.formatArn({ service: "glue", resource: "database", resourceName: this.databaseName }),
-      tables: stack.formatArn({ service: "glue", resource: "table", resourceName: `${this.databaseName}/*` }),
+      tables: table("*"),
+      latestTables: table(`*${LATEST_TABLE.suffix}`),
     };
   }
 

@@ -12,6 +12,7 @@ import {
   LAKE_PREFIXES,
   LakeCatalog,
   lakeTables,
+  latestTable,
   type ModelTableSource,
   modelOutputTables,
   partitioning,
@@ -225,6 +226,29 @@ describe("model output tables", () => {
       lake: new s3.Bucket(stack, "B"),
       tables: [...lakeTables(), ...modelOutputTables([model("m", [col("a", "varchar", "A.")])])],
     });
+    expect(catalog.registeredPartitionTables).toEqual(["m"]);
+  });
+
+  it("declares a model's latest table (ADR 0014) only from a model output table, and no other table named *_latest", () => {
+    const [m] = modelOutputTables([model("m", [col("a", "varchar", "A.")])]) as [TableSpec];
+    const latest = latestTable(m);
+    expect(latest).toMatchObject({ name: "m_latest", latestOf: "m", columns: m.columns });
+    expect(partitioning(latest)).toBe("projected");
+    expect(() => latestTable(latest)).toThrow('Glue table "m_latest" is not a model output table');
+    expect(() => latestTable(lakeTables()[0] as TableSpec)).toThrow(/is not a model output table/);
+    // The scoring role may update table/<db>/*_latest: a model so named would fall under that grant.
+    const named = modelOutputTables([model("sales_latest", [col("a", "varchar", "A.")])]);
+    const stack = new Stack(new App(), "S");
+    expect(
+      () =>
+        new LakeCatalog(stack, "C", { databaseName: "db", lake: new s3.Bucket(stack, "B"), tables: named }),
+    ).toThrow('Glue table "sales_latest": only the latest table of a model');
+    const catalog = new LakeCatalog(stack, "D", {
+      databaseName: "db",
+      lake: new s3.Bucket(stack, "B2"),
+      tables: [m, latest],
+    });
+    expect(catalog.latestTables).toEqual(["m_latest"]);
     expect(catalog.registeredPartitionTables).toEqual(["m"]);
   });
 });

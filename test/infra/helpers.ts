@@ -82,6 +82,8 @@ export interface Statement {
   Effect: "Allow" | "Deny";
   Action: string | string[];
   Resource: unknown;
+  /** Instead of Resource: every resource but these (a Deny of "all but", e.g. OnlyLatestTablesAreUpdated). */
+  NotResource?: unknown;
   Condition?: Record<string, Record<string, unknown>>;
   Principal?: unknown;
 }

@@ -19,6 +19,8 @@
  *   runs/staging/<run_id>/<model>/as_of=<d>/…          a local run's outputs until every model succeeded
  *   models/<model>/run=<run_id>/as_of=<d>/…            on S3: a run's outputs, published by pointing the
  *                                                      Glue partition at them (ADR 0006)
+ *   models/<model>/latest=none/                        on S3: holds no files; where <model>_latest points
+ *                                                      before a run has published (ADR 0014)
  *   runs/staging/<run_id>/_publish.json                publish journal: present = roll forward on restart
  *   runs/log/<run_id>.json                             one record per run (the `runs` table)
  *   runs/snapshots/<run_id>.json                       the drop versions and files a run reads (ADR 0010)
@@ -79,6 +81,8 @@ export const MODEL_LAYOUT = {
   stagingPrefix: (runId: string) => `runs/staging/${runId}/`,
   stagingTable: (runId: string, model: string) => `runs/staging/${runId}/${model}/`,
   runTable: (runId: string, model: string) => `models/${model}/run=${runId}/`,
+  /** Where a `<model>_latest` table points before any run has (ADR 0014): no run writes there. */
+  latestPlaceholder: (model: string) => `models/${model}/latest=none/`,
   publishJournal: (runId: string) => `runs/staging/${runId}/_publish.json`,
   runLogPrefix: "runs/log/",
   runRecord: (runId: string) => `runs/log/${runId}.json`,
