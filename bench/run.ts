@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { benchAffinity } from "./affinity.ts";
 import { benchClv } from "./clv.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchRun } from "./run-models.ts";
 import { benchStartup } from "./startup.ts";
 
 /** The generator benchmark is a script of its own (it measures its process's peak RSS). */
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   generate: benchGenerate,
   clv: benchClv,
   affinity: benchAffinity,
+  run: benchRun,
 };
 
 const [name, ...args] = process.argv.slice(2);
