@@ -761,6 +761,7 @@ describe("a run during an ingest", () => {
     expect(materialized).toEqual([
       "int_customer_orders",
       "int_purchase_occasions",
+      "data_capabilities",
       "customer_base",
       "customer_rfm",
     ]);
