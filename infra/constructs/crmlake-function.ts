@@ -76,16 +76,6 @@ const GLUE_READ = [
   "glue:GetPartitions",
   "glue:BatchGetPartition",
 ];
-const GLUE_WRITE = [
-  "glue:CreateTable",
-  "glue:UpdateTable",
-  "glue:DeleteTable",
-  "glue:CreatePartition",
-  "glue:BatchCreatePartition",
-  "glue:UpdatePartition",
-  "glue:DeletePartition",
-  "glue:BatchDeletePartition",
-];
 
 /** Changes to a table itself, as opposed to its partitions: the stack's tables are CloudFormation's. */
 const GLUE_TABLE_CHANGES = [
@@ -118,6 +108,12 @@ const GLUE_MODEL_PARTITIONS = [
 
 /** What a run does with its own database (ADR 0004): create it, drop it with everything in it. */
 const GLUE_RUN_DATABASE = ["glue:CreateDatabase", "glue:DeleteDatabase"];
+/**
+ * What a run's statements do to the tables and views of its database (docs/aws-permissions.md): create them
+ * (CREATE VIEW, CREATE EXTERNAL TABLE), replace a view (CREATE OR REPLACE VIEW), drop them (DROP TABLE, DROP
+ * DATABASE … CASCADE). No partition is registered there: the run's tables are unpartitioned (UNLOAD, not CTAS).
+ */
+const GLUE_RUN_TABLES = ["glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"];
 
 export class CrmlakeFunction extends Construct {
   readonly function: lambda.Function;
@@ -356,8 +352,20 @@ export class CrmlakeFunction extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "RunScopedGlueDatabases",
-        actions: [...GLUE_RUN_DATABASE, ...GLUE_READ, ...GLUE_WRITE],
+        actions: [...GLUE_RUN_DATABASE, ...GLUE_READ, ...GLUE_RUN_TABLES],
         resources: [arns.catalog, arns.databases, arns.tables],
+      }),
+    );
+    // Athena with the Glue Data Catalog: the user guide calls GetDatabase and CreateDatabase on the catalog and
+    // the `default` database of the Region mandatory (docs/aws-permissions.md). Exactly that database.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "AthenaDefaultDatabase",
+        actions: ["glue:GetDatabase", "glue:CreateDatabase"],
+        resources: [
+          arns.catalog,
+          Stack.of(this).formatArn({ service: "glue", resource: "database", resourceName: "default" }),
+        ],
       }),
     );
     // DROP DATABASE … CASCADE drops the run's tables with the database; Glue may do that through

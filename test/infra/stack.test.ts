@@ -988,12 +988,13 @@ describe("least-privilege IAM", () => {
       "glue:CreateTable",
       "glue:UpdateTable",
       "glue:DeleteTable",
-      "glue:DeletePartition",
     ]) {
       expect([...(a.get(action) ?? [])].sort(), action).toEqual(
         [glue("catalog"), glue("database/crmlake_run_*"), glue("table/crmlake_run_*/*")].sort(),
       );
     }
+    // No partition is dropped anywhere: a run's tables are unpartitioned (docs/aws-permissions.md).
+    expect(a.get("glue:DeletePartition")).toBeUndefined();
     // Databases are created and dropped only under the run prefix, never the stack's own.
     for (const action of ["glue:CreateDatabase", "glue:DeleteDatabase"]) {
       expect(a.get(action)?.has(glue("database/crmlake"))).toBe(false);
@@ -1074,7 +1075,7 @@ describe("least-privilege IAM", () => {
       }
     }
     // A run's own tables live in its run database: the Deny does not reach them.
-    for (const action of ["glue:CreateTable", "glue:DeleteTable", "glue:UpdatePartition"]) {
+    for (const action of ["glue:CreateTable", "glue:DeleteTable", "glue:UpdateTable"]) {
       expect(scoringMay(action, glue("table/crmlake_run_20240131t030000z_abc123/customer_rfm"))).toBe(
         "allowed",
       );
@@ -1153,25 +1154,27 @@ describe("least-privilege IAM", () => {
     expect(bySid("RunScopedGlueDatabases")).toEqual({
       Sid: "RunScopedGlueDatabases",
       Effect: "Allow",
+      // Tables and views, no partitions: a run's tables are unpartitioned (docs/aws-permissions.md).
       Action: [
-        "glue:BatchCreatePartition",
-        "glue:BatchDeletePartition",
         "glue:BatchGetPartition",
         "glue:CreateDatabase",
-        "glue:CreatePartition",
         "glue:CreateTable",
         "glue:DeleteDatabase",
-        "glue:DeletePartition",
         "glue:DeleteTable",
         "glue:GetDatabase",
         "glue:GetPartition",
         "glue:GetPartitions",
         "glue:GetTable",
         "glue:GetTables",
-        "glue:UpdatePartition",
         "glue:UpdateTable",
       ],
       Resource: [glue("catalog"), glue("database/crmlake_run_*"), glue("table/crmlake_run_*/*")],
+    });
+    expect(bySid("AthenaDefaultDatabase")).toEqual({
+      Sid: "AthenaDefaultDatabase",
+      Effect: "Allow",
+      Action: ["glue:CreateDatabase", "glue:GetDatabase"],
+      Resource: [glue("catalog"), glue("database/default")],
     });
     expect(bySid("RunScopedGlueDatabasesDrop")).toEqual({
       Sid: "RunScopedGlueDatabasesDrop",
