@@ -1,20 +1,35 @@
 /**
  * One measured ingest in a fresh process (so peak RSS is this drop's alone). Prints one JSON line.
- * Usage: tsx bench/ingest-one.ts <mode: ingest|copy> <csv> <workdir>
- *   ingest  the real `ingestDrop` (validation, quarantine, partitioning, ledger)
- *   copy    baseline: DuckDB's plain typed read_csv → Parquet COPY of the same file, same settings
+ * Usage: tsx bench/ingest-one.ts <mode: ingest|floor|copy> <csv> <workdir>
+ *   ingest  the real `ingestDrop` (hash, validation, quarantine, partitioning, ledger), with its steps' times
+ *   floor   what ingest cannot avoid (issue 17): the file's SHA-256 as ingest computes it, then DuckDB's typed
+ *           read of the CSV written as month-partitioned Parquet like the curated layout
+ *   copy    DuckDB's plain typed read_csv → one Parquet file (no partitions, no hash): a second reference
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ingestDrop } from "../functions/core/ingest/ingest.ts";
+import { sha256File } from "../functions/core/ingest/inspect.ts";
 import { openDuckDB, sqlString } from "../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../functions/storage/local.ts";
 
 const [mode, csv, work] = process.argv.slice(2);
-if (!mode || !csv || !work) throw new Error("usage: ingest-one.ts <ingest|copy> <csv> <workdir>");
-const duckdb = { threads: 2, memoryLimit: "1GB", tempDirectory: join(work, "spill") };
+if (!mode || !csv || !work) throw new Error("usage: ingest-one.ts <ingest|floor|copy> <csv> <workdir>");
+/** Both the ingest and its references get the same DuckDB: the settings of bench/ingest.ts's caller. */
+const duckdb = {
+  threads: 2,
+  memoryLimit: process.env.BENCH_DUCKDB_MEMORY ?? "1GB",
+  tempDirectory: join(work, "spill"),
+};
 await mkdir(work, { recursive: true });
+const names = ["order_id", "customer_id", "ordered_at", "product_id", "category", "channel", "store_id"];
+const text = [...names, "quantity", "amount", "cost", "discount"];
+const readCsv = `read_csv(${sqlString(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+  columns = {${text.map((n) => `'${n}': 'VARCHAR'`).join(", ")}})`;
+const money = (name: string) => `TRY_CAST(${name} AS DECIMAL(18,2)) AS ${name}`;
+const steps: Record<string, number> = {};
 const started = performance.now();
+const cpuStarted = process.cpuUsage();
 let rows = 0;
 if (mode === "ingest") {
   const { ledger } = await ingestDrop({
@@ -23,21 +38,39 @@ if (mode === "ingest") {
     source: { localPath: csv, uri: csv },
     workDir: work,
     duckdb,
+    onStep: (step, ms) => {
+      steps[step] = Math.round((steps[step] ?? 0) + ms);
+    },
   });
   rows = ledger.rows_in;
+} else if (mode === "floor") {
+  const hashStarted = performance.now();
+  await sha256File(csv);
+  steps.hash = Math.round(performance.now() - hashStarted);
+  const copyStarted = performance.now();
+  const session = await openDuckDB(duckdb);
+  await session.connection.run("SET preserve_insertion_order = false");
+  const typed = ["order_id", "customer_id", "product_id", "category", "channel", "store_id"];
+  const reader = await session.connection.runAndReadAll(`COPY (
+      SELECT ${typed.join(", ")}, ordered_at, TRY_CAST(quantity AS INTEGER) AS quantity, ${["amount", "cost", "discount"].map(money).join(", ")},
+        strftime(ordered_at, '%Y-%m') AS order_month
+      FROM (SELECT * REPLACE (CAST(TRY_CAST(ordered_at AS TIMESTAMP) AS TIMESTAMP_MS) AS ordered_at) FROM ${readCsv}))
+    TO ${sqlString(join(work, "floor"))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (order_month),
+      WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
+  rows = Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+  session.close();
+  steps["read and write"] = Math.round(performance.now() - copyStarted);
 } else {
   const session = await openDuckDB(duckdb);
-  const names = ["order_id", "customer_id", "ordered_at", "product_id", "category", "channel", "store_id"];
   const reader = await session.connection.runAndReadAll(`COPY (
-      SELECT ${names.join(", ")}, TRY_CAST(quantity AS INTEGER) AS quantity, TRY_CAST(amount AS DECIMAL(18,2)) AS amount,
-        TRY_CAST(cost AS DECIMAL(18,2)) AS cost, TRY_CAST(discount AS DECIMAL(18,2)) AS discount
-      FROM read_csv(${sqlString(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-        columns = {${[...names, "quantity", "amount", "cost", "discount"].map((n) => `'${n}': 'VARCHAR'`).join(", ")}}))
+      SELECT ${names.join(", ")}, TRY_CAST(quantity AS INTEGER) AS quantity, ${["amount", "cost", "discount"].map(money).join(", ")}
+      FROM ${readCsv})
     TO ${sqlString(join(work, "baseline.parquet"))} (FORMAT parquet, COMPRESSION zstd)`);
   rows = Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
   session.close();
 }
 const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpuStarted);
 process.stdout.write(
-  `${JSON.stringify({ mode, rows, ms: Math.round(ms), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  `${JSON.stringify({ mode, rows, ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), steps })}\n`,
 );

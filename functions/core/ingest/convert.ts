@@ -55,6 +55,8 @@ interface ConvertInput {
    * is wall-clock time there. Absent: UTC.
    */
   timeZone?: string;
+  /** Told the wall time of each step as it ends (the ingest benchmark's profile, IngestOptions.onStep). */
+  onStep?: (step: string, ms: number) => void;
 }
 
 /** How a contract column gets its value from the source. */
@@ -498,6 +500,12 @@ async function lineShifts(
 export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const { connection, contract, profile, facts, dropId, outDir } = input;
   const timeZone = input.timeZone ?? "UTC";
+  let stepStarted = performance.now();
+  const stepDone = (step: string) => {
+    const now = performance.now();
+    input.onStep?.(step, now - stepStarted);
+    stepStarted = now;
+  };
   // A timestamp cast without an offset reads in the session's zone; columnSql converts it to UTC explicitly.
   if (timeZone !== "UTC") await connection.run(`SET TimeZone = ${sqlString(timeZone)}`);
   // Row order within the output files does not matter (line numbers travel with the rows), and keeping it
@@ -638,6 +646,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   const typedTable = `typed_${runId}`;
   // A delimited file's k is the row id plus one: a table created from a query keeps the rows in the order
   // the reader produced them, the file's, when insertion order is preserved.
+  stepDone("prepare");
   await connection.run("SET preserve_insertion_order = true");
   await connection.run(`CREATE TEMP TABLE ${typedTable} AS
       SELECT ${outputs.join(", ")}, ${facts.format === "csv" ? "" : "k, "}__fail,
@@ -647,6 +656,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       FROM (SELECT *, ${failing} AS __fail FROM (SELECT *, ${parsedColumns.join(", ")}
         FROM (SELECT *, ${rawColumns.join(", ")} FROM (${scan}))))`);
   await connection.run("SET preserve_insertion_order = false");
+  stepDone("read and validate");
   const typedRows = (where: string) =>
     `SELECT *${facts.format === "csv" ? ", rowid + 1 AS k" : ""} FROM ${typedTable} WHERE ${where}`;
   if (quarantinesDuplicates(profile)) {
@@ -659,6 +669,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   );
   const parsedCount = Number(counted.getRowObjectsJS()[0]?.n ?? 0);
   const rowsDuplicate = Number(counted.getRowObjectsJS()[0]?.d ?? 0);
+  stepDone("count duplicates");
   const rejectsTable = `rejects_${runId}`;
   if (!hasRejectsTable)
     await connection.run(
@@ -746,6 +757,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
         FROM (${recordNumbered(rows)}) n ASOF LEFT JOIN lines_${runId} s ON n.line_number >= s.record`
     : recordNumbered;
 
+  stepDone("rejects and numbering");
   // Curated rows, from the typed table.
   const curatedDir = join(outDir, "curated");
   await mkdir(curatedDir, { recursive: true });
@@ -772,6 +784,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     rowsOk = Number(copy.getRowObjectsJS()[0]?.Count ?? 0);
   }
 
+  stepDone("write curated");
   // Quarantined rows, including the records the reader rejected.
   const quarantineFile = join(outDir, "quarantine.parquet");
   const quarantine = await connection.runAndReadAll(`COPY (
@@ -792,6 +805,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       SELECT ${sqlString(dropId)}, line_number, 'malformed_row', reason, raw FROM broken_${runId}
     ) TO ${sqlString(quarantineFile)} (FORMAT parquet, COMPRESSION zstd)`);
   const rowsQuarantined = Number(quarantine.getRowObjectsJS()[0]?.Count ?? 0);
+  stepDone("write quarantine");
 
   if (rowsOk + rowsQuarantined !== rowsIn) {
     // Not a user error: DuckDB and the ledger disagree. Never record a ledger that does not add up.
@@ -812,6 +826,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     `DROP TABLE ${typedTable}; DROP TABLE reject_rows_${runId}; DROP TABLE broken_${runId}; DROP TABLE IF EXISTS offsets_${runId}; DROP TABLE IF EXISTS lines_${runId}`,
   );
 
+  stepDone("reasons");
   return {
     rowsIn,
     rowsOk,

@@ -61,6 +61,11 @@ export interface IngestOptions {
   remainingTimeMs?: () => number;
   /** What must be left for the commit and its housekeeping (default 60 s). */
   deadlineReserveMs?: number;
+  /**
+   * Told the wall time of each step as it ends: hash (and scan), claim, the conversion's steps, publish,
+   * commit, housekeeping. The ingest benchmark's profile (bench/ingest-one.ts).
+   */
+  onStep?: (step: string, ms: number) => void;
 }
 
 /** The default of IngestOptions.deadlineReserveMs: the commit, the manifest rebuild and a sweep fit in it. */
@@ -225,12 +230,15 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
   try {
     progress("hashing");
     let facts: Awaited<ReturnType<typeof inspectFile>>;
+    const hashStarted = performance.now();
     try {
       facts = await inspectFile(source.localPath, displayName, profile);
     } catch (error) {
       if (isCrmlakeError(error)) await recordRejection(store, { ...base, ...finish() }, error);
       throw error;
     }
+    options.onStep?.("hash and scan", performance.now() - hashStarted);
+    const claimStarted = performance.now();
     base.content_sha256 = facts.sha256;
     if (append) {
       dropId = appendDropIdFor(dataset, source.uri, facts.sha256);
@@ -278,6 +286,7 @@ export async function ingestDrop(options: IngestOptions): Promise<DropResult> {
       await recordRejection(store, { ...base, ...finish() }, error, "duplicate");
       throw error;
     }
+    options.onStep?.("lookup and claim", performance.now() - claimStarted);
     try {
       return await convertAndCommit({
         options,
@@ -324,7 +333,14 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   const contract = CONTRACTS[dataset];
   checkDeadline(options, displayName, "converting");
   progress("converting");
+  let stepStarted = performance.now();
+  const stepDone = (step: string) => {
+    const now = performance.now();
+    options.onStep?.(step, now - stepStarted);
+    stepStarted = now;
+  };
   const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
+  stepDone("open DuckDB");
   // Near the deadline DuckDB is interrupted mid-query, leaving the reserve for giving up cleanly. An interrupt
   // between two statements is lost (each statement starts uninterrupted), so it is repeated until the end.
   let interrupted = false;
@@ -355,7 +371,9 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
       outDir: join(workDir, "out"),
       futureDates: futureDateLimit(new Date(), options.calendar ?? defaultConfig().calendar),
       timeZone: canonicalZone((options.calendar ?? defaultConfig().calendar).time_zone),
+      ...(options.onStep ? { onStep: options.onStep } : {}),
     });
+    stepStarted = performance.now();
   } catch (error) {
     // Out of time, memory or disk: the function's limits, not the file's fault. Retried, never a rejection.
     if (interrupted) {
@@ -379,6 +397,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     session.close();
   }
 
+  stepDone("close DuckDB");
   progress("publishing");
   const outputKeys: string[] = [];
   const partitionColumn = contract.partition?.column;
@@ -422,6 +441,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   // so until it lands they see the previous version and none of this one's files. The version it
   // supersedes is marked retired first; its files go once nothing reads them (sweepRetired below). Giving up
   // here leaves the uploaded files unlisted (invisible; `crmlake doctor --repair` removes such orphans).
+  stepDone("publish");
   checkDeadline(options, displayName, "the commit");
   const superseded = await commitDrop(store, ledger, {
     retire: (previous) => markRetired(store, previous, new Date()),
@@ -436,6 +456,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     });
   }
   await store.delete([LAKE.rejectedKey(dropId)]);
+  stepDone("commit");
   // Housekeeping after the commit: the drop is in, whatever happens here; a failure is reported, and the
   // next ingest or `crmlake doctor` finishes the job.
   let manifestError: string | undefined;
@@ -457,6 +478,7 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
   } catch (error) {
     retired = { error: errorMessage(error) };
   }
+  stepDone("manifest and sweep");
   return {
     ledger,
     ...(superseded === undefined ? {} : { superseded }),
