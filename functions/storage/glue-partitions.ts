@@ -8,10 +8,16 @@
  * Athena resolves a partition's location once, when it plans a query, so a reader sees the previous run's
  * files or the new run's, never a mix. The partition's storage descriptor is the table's, with the location
  * replaced, so the columns, SerDe and formats always follow the table the stack declared.
+ *
+ * Beside each model table the stack declares `<model>_latest`, which projects one as-of date
+ * (docs/adr/0014-latest-tables-in-the-catalogue.md). `pointLatest` moves it to a run's partition with one
+ * UpdateTable that sets the projected date and the location template together: Athena reads the table's
+ * properties when it plans a query, so a reader sees the previous latest or the new one, never a mix.
  */
 import {
   AlreadyExistsException,
   CreatePartitionCommand,
+  DeletePartitionCommand,
   EntityNotFoundException,
   GetPartitionCommand,
   GetPartitionsCommand,
@@ -19,8 +25,13 @@ import {
   type GlueClient,
   type PartitionInput,
   type StorageDescriptor,
+  type Table,
+  type TableInput,
   UpdatePartitionCommand,
+  UpdateTableCommand,
 } from "@aws-sdk/client-glue";
+import { LATEST_TABLE } from "../core/catalogue/latest-tables.ts";
+import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { errorMessage, StorageError } from "../core/errors.ts";
 
 export interface GluePartitionsOptions {
@@ -35,6 +46,38 @@ export interface PartitionChange {
   /** Where the partition pointed before, or undefined when it did not exist. */
   readonly previous: string | undefined;
   readonly location: string;
+}
+
+/** Where a `<model>_latest` table points: the one as-of it projects and the location template it reads. */
+export interface LatestPointer {
+  readonly asOf: string;
+  readonly template: string;
+}
+
+/**
+ * The TableInput that gives a table back as GetTable returned it: UpdateTable replaces the whole table with its
+ * TableInput (a field left out is removed), so every field TableInput has is carried over.
+ */
+function inputOf(table: Table): TableInput {
+  const input: TableInput = { Name: table.Name };
+  const fields = [
+    "Description",
+    "Owner",
+    "LastAccessTime",
+    "LastAnalyzedTime",
+    "Retention",
+    "StorageDescriptor",
+    "PartitionKeys",
+    "ViewOriginalText",
+    "ViewExpandedText",
+    "TableType",
+    "Parameters",
+    "TargetTable",
+  ] as const satisfies readonly (keyof TableInput & keyof Table)[];
+  for (const field of fields) {
+    if (table[field] !== undefined) Object.assign(input, { [field]: table[field] });
+  }
+  return input;
 }
 
 export class GluePartitions {
@@ -130,7 +173,12 @@ export class GluePartitions {
 
   /** Every location the table's partitions point at. */
   async locations(table: string): Promise<string[]> {
-    const out: string[] = [];
+    return (await this.partitions(table)).map((p) => p.location);
+  }
+
+  /** Every partition of the table: its as-of and where it points. */
+  async partitions(table: string): Promise<{ asOf: string; location: string }[]> {
+    const out: { asOf: string; location: string }[] = [];
     let token: string | undefined;
     do {
       try {
@@ -139,7 +187,8 @@ export class GluePartitions {
         );
         for (const partition of page.Partitions ?? []) {
           const location = partition.StorageDescriptor?.Location;
-          if (location !== undefined) out.push(location);
+          const [asOf] = partition.Values ?? [];
+          if (location !== undefined && asOf !== undefined) out.push({ asOf, location });
         }
         token = page.NextToken === "" ? undefined : page.NextToken;
       } catch (error) {
@@ -147,6 +196,121 @@ export class GluePartitions {
       }
     } while (token !== undefined);
     return out;
+  }
+
+  /** Whether the stack declares a table of this name (a model it no longer publishes has none). */
+  async hasTable(table: string): Promise<boolean> {
+    try {
+      await this.client.send(new GetTableCommand({ DatabaseName: this.database, Name: table }));
+      return true;
+    } catch (error) {
+      if (error instanceof EntityNotFoundException) return false;
+      throw this.failure("GetTable", table, undefined, error);
+    }
+  }
+
+  /** Unregisters the partition `as_of=<asOf>` (its files stay); nothing when it is not registered. */
+  async remove(table: string, asOf: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeletePartitionCommand({
+          DatabaseName: this.database,
+          TableName: table,
+          PartitionValues: [asOf],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof EntityNotFoundException && (await this.tableExists(table))) return;
+      throw this.failure("DeletePartition", table, asOf, error);
+    }
+  }
+
+  /**
+   * Points `<model>_latest` at `target`, a partition location of the model (`…/run=<id>/as_of=<d>/`) and its
+   * as-of, or at the placeholder the stack declared (undefined: the table shows nothing), with one
+   * UpdateTable that sets `projection.as_of.range` and `storage.location.template` together. The rest of the
+   * table is sent back as GetTable gave it (UpdateTable replaces the whole table), without an archived
+   * version: the run records say which as-of each run published. Nothing is sent when the table already
+   * points there, so rolling a publish forward twice is one call. Returns where it pointed before.
+   */
+  async pointLatest(
+    model: string,
+    target: { readonly asOf: string; readonly location: string } | undefined,
+  ): Promise<LatestPointer> {
+    const name = LATEST_TABLE.name(model);
+    const table = await this.latestTable(model);
+    const previous = this.latestPointer(table);
+    const next: LatestPointer =
+      target === undefined
+        ? {
+            asOf: LATEST_TABLE.placeholderAsOf,
+            // The placeholder date's partition under the table's own location, which holds no files.
+            template: LATEST_TABLE.template(
+              `${table.StorageDescriptor?.Location}${MODEL_LAYOUT.partitionDir(LATEST_TABLE.placeholderAsOf)}/`,
+              LATEST_TABLE.placeholderAsOf,
+            ),
+          }
+        : { asOf: target.asOf, template: LATEST_TABLE.template(target.location, target.asOf) };
+    if (previous.asOf === next.asOf && previous.template === next.template) return previous;
+    const input = inputOf(table);
+    input.Parameters = {
+      ...input.Parameters,
+      [LATEST_TABLE.rangeParameter]: LATEST_TABLE.projection(next.asOf).range as string,
+      [LATEST_TABLE.templateParameter]: next.template,
+    };
+    try {
+      await this.client.send(
+        new UpdateTableCommand({ DatabaseName: this.database, TableInput: input, SkipArchive: true }),
+      );
+    } catch (error) {
+      throw this.failure("UpdateTable", name, undefined, error);
+    }
+    return previous;
+  }
+
+  /** Where `<model>_latest` points now. */
+  async latest(model: string): Promise<LatestPointer> {
+    return this.latestPointer(await this.latestTable(model));
+  }
+
+  private async latestTable(model: string): Promise<Table> {
+    const name = LATEST_TABLE.name(model);
+    let table: Table | undefined;
+    try {
+      table = (await this.client.send(new GetTableCommand({ DatabaseName: this.database, Name: name })))
+        .Table;
+    } catch (error) {
+      if (error instanceof EntityNotFoundException) {
+        throw new StorageError(
+          "no_latest_table",
+          `The Glue table ${this.database}.${name} does not exist, so the latest as-of of model ${model} cannot be shown. The stack declares one beside each published model (ADR 0014): deploy the stack that matches this code (cdk deploy). Glue said: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+      throw this.failure("GetTable", name, undefined, error);
+    }
+    const location = table?.StorageDescriptor?.Location;
+    if (table === undefined || location === undefined || !location.endsWith("/")) {
+      throw new StorageError(
+        "no_latest_table",
+        `The Glue table ${this.database}.${name} has no storage location ending in /; it was not declared by the crmlake stack`,
+      );
+    }
+    return table;
+  }
+
+  private latestPointer(table: Table): LatestPointer {
+    const parameters = table.Parameters ?? {};
+    const range = parameters[LATEST_TABLE.rangeParameter] ?? "";
+    const template = parameters[LATEST_TABLE.templateParameter];
+    const [from, to] = range.split(",").map((d) => d.trim());
+    if (parameters["projection.enabled"] !== "true" || from === undefined || from !== to || !template) {
+      throw new StorageError(
+        "no_latest_table",
+        `The Glue table ${this.database}.${table.Name} does not project one as_of date (projection.enabled, ${LATEST_TABLE.rangeParameter} "d,d", ${LATEST_TABLE.templateParameter}); it was not declared by the crmlake stack (ADR 0014)`,
+      );
+    }
+    return { asOf: from, template };
   }
 
   private async tableExists(table: string): Promise<boolean> {

@@ -10,11 +10,20 @@
  *    for a new as_of). Athena resolves a partition's location when it plans a query: a reader of a model
  *    sees the previous run's files or this run's, never a mix, and the old files stay readable for queries
  *    already running;
+ *    When this run's as-of is the greatest succeeded one (the run records say which; a re-score of an older
+ *    date is not), the journal also lists the models whose `<model>_latest` table is to show it, and each is
+ *    pointed at the same location with one UpdateTable (ADR 0014);
  * 4. deletes the journal, then sweeps: run partitions of these models that no Glue partition points at and
  *    whose files are older than `retiredGraceMs` (a day) are deleted. The grace outlives any query that resolved
- *    the old location, and a run waiting to be resumed.
- * A run that dies in 3 is rolled forward by the next run from the journal (pointing is idempotent). A failed
- * run's prefixes are deleted by discard; one that died without a word is swept after the grace.
+ *    the old location, and a run waiting to be resumed. A latest table always points at a location some
+ *    partition points at too, so the sweep spares what it shows.
+ * A run that dies in 3 is rolled forward by the next run from the journal, latest tables included (pointing
+ * is idempotent). A failed run's prefixes are deleted by discard; one that died without a word is swept after
+ * the grace.
+ *
+ * Removing an as-of (`runs delete`, deletePublishedAsOf) first points each latest table at the greatest as-of
+ * the model keeps (or at the stack's placeholder), then unregisters the partitions; their files are left to
+ * the sweep, marked retired like replaced ones.
  *
  * The lock is one object, runs/lock, created with PutObject `If-None-Match: *` (S3 conditional writes): S3
  * answers 412 to the second writer. A lock older than `staleLockMs` (its holder's Lambda is certainly dead)
@@ -27,7 +36,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException }
 import { z } from "zod";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { errorMessage, RunLockedError, StorageError } from "../core/errors.ts";
-import { isDataFile, type ModelOutputs } from "../core/ports/model-outputs.ts";
+import { type DeletableOutputs, isDataFile, type PublishedPartition } from "../core/ports/model-outputs.ts";
 import { parseRunRecord, type RunRecord } from "../core/runner/runs.ts";
 import { isPreconditionFailure, S3ObjectStore } from "./s3.ts";
 
@@ -63,6 +72,20 @@ export interface ModelPartitions {
   >;
   /** Every location the table's partitions point at. */
   locations(table: string): Promise<string[]>;
+  /** Every partition of the table: its as-of and where it points. */
+  partitions(table: string): Promise<{ asOf: string; location: string }[]>;
+  /** Whether the catalogue has a table of this name. */
+  hasTable(table: string): Promise<boolean>;
+  /** Unregisters the partition `as_of=<asOf>` of the table (its files stay); idempotent. */
+  remove(table: string, asOf: string): Promise<void>;
+  /**
+   * Points `<model>_latest` at a partition location of the model and its as-of, or at its placeholder
+   * (undefined), with one call; nothing when it points there already (ADR 0014).
+   */
+  pointLatest(
+    model: string,
+    target: { readonly asOf: string; readonly location: string } | undefined,
+  ): Promise<unknown>;
 }
 
 export interface S3ModelOutputsOptions {
@@ -83,11 +106,15 @@ export interface S3ModelOutputsOptions {
   readonly pageSize?: number;
 }
 
-/** The publish journal: the partition location each model is to point at. */
+/**
+ * The publish journal: the partition location each model is to point at, and the models whose latest table is
+ * to show it (this run's as-of is the greatest succeeded one; absent in journals written before ADR 0014).
+ */
 export interface PublishJournal {
   readonly run_id: string;
   readonly as_of: string;
   readonly partitions: readonly { readonly model: string; readonly location: string }[];
+  readonly latest?: readonly string[];
 }
 
 export interface S3LockInfo {
@@ -109,6 +136,7 @@ const JOURNAL = z.object({
   run_id: z.string(),
   as_of: z.string(),
   partitions: z.array(z.object({ model: z.string(), location: z.string() })),
+  latest: z.array(z.string()).optional(),
 });
 
 /** JSON text, or undefined when it does not parse. */
@@ -141,7 +169,7 @@ function parseJournal(text: string, where: string): PublishJournal {
   );
 }
 
-export class S3ModelOutputs implements ModelOutputs {
+export class S3ModelOutputs implements DeletableOutputs {
   readonly location: string;
   readonly store: S3ObjectStore;
   private readonly bucket: string;
@@ -296,6 +324,7 @@ export class S3ModelOutputs implements ModelOutputs {
         model,
         location: `${this.stagingTable(runId, model)}${partition}`,
       })),
+      latest: (await this.isLatest(runId, asOf)) ? [...models] : [],
     };
     const journalKey = MODEL_LAYOUT.publishJournal(runId);
     await this.store.put(journalKey, JSON.stringify(journal));
@@ -304,7 +333,24 @@ export class S3ModelOutputs implements ModelOutputs {
     await this.sweep(models, runId);
   }
 
-  /** Idempotent roll-forward: points every partition of the journal at its location. */
+  /**
+   * Whether a run as of `asOf` shows in the latest tables: no other run that succeeded is as of a later date
+   * (the run records; a run as of the same date replaces that date's partitions, so it does too).
+   */
+  private async isLatest(runId: string, asOf: string): Promise<boolean> {
+    const greatest = (await this.listRunRecords())
+      .filter((r) => r.status === "succeeded" && r.run_id !== runId)
+      .reduce<string | undefined>(
+        (max, r) => (max === undefined || r.as_of > max ? r.as_of : max),
+        undefined,
+      );
+    return greatest === undefined || asOf >= greatest;
+  }
+
+  /**
+   * Idempotent roll-forward: points every partition of the journal at its location, then the latest table of
+   * each model the journal lists at the same location.
+   */
   async applyJournal(journal: PublishJournal): Promise<void> {
     for (const { model, location } of journal.partitions) {
       if (!location.startsWith(this.uri(MODEL_LAYOUT.modelPrefix(model)))) {
@@ -314,6 +360,16 @@ export class S3ModelOutputs implements ModelOutputs {
         );
       }
     }
+    const latest = (journal.latest ?? []).map((model) => {
+      const entry = journal.partitions.find((p) => p.model === model);
+      if (entry === undefined) {
+        throw new StorageError(
+          "bad_journal",
+          `The publish journal of run ${journal.run_id} moves the latest table of ${model}, which it does not publish`,
+        );
+      }
+      return entry;
+    });
     const changes = await this.partitions.pointAll(
       journal.as_of,
       journal.partitions.map(({ model, location }) => ({ table: model, location })),
@@ -323,6 +379,57 @@ export class S3ModelOutputs implements ModelOutputs {
       if (previous !== undefined && previous !== location && previous.startsWith(this.location)) {
         await this.store.put(`${previous.slice(this.location.length)}${RETIRED_MARKER}`, "");
       }
+    }
+    for (const { model, location } of latest) {
+      await this.partitions.pointLatest(model, { asOf: journal.as_of, location });
+    }
+  }
+
+  /** The models with files under models/ that the catalogue still has a table for. */
+  private async publishedModels(): Promise<string[]> {
+    const models = new Set<string>();
+    for (const { key } of await this.store.list(MODEL_LAYOUT.modelsPrefix)) {
+      const [, model = ""] = key.split("/");
+      if (model !== "") models.add(model);
+    }
+    const out: string[] = [];
+    for (const model of [...models].sort()) if (await this.partitions.hasTable(model)) out.push(model);
+    return out;
+  }
+
+  /** Every registered as-of partition of every model (`runs delete`, deletePublishedAsOf). */
+  async publishedPartitions(): Promise<PublishedPartition[]> {
+    const out: PublishedPartition[] = [];
+    for (const model of await this.publishedModels()) {
+      for (const { asOf } of await this.partitions.partitions(model)) out.push({ model, asOf });
+    }
+    return out;
+  }
+
+  /**
+   * Points each model's latest table at the greatest as-of the model publishes besides `asOf`, or at the
+   * placeholder when it publishes no other: before `asOf` is removed, so a reader of a latest table never
+   * finds its partition gone.
+   */
+  async moveLatestFrom(asOf: string): Promise<void> {
+    for (const model of await this.publishedModels()) {
+      const kept = (await this.partitions.partitions(model))
+        .filter((p) => p.asOf !== asOf)
+        .sort((a, b) => (a.asOf < b.asOf ? -1 : a.asOf > b.asOf ? 1 : 0))
+        .at(-1);
+      await this.partitions.pointLatest(model, kept);
+    }
+  }
+
+  /**
+   * Unregisters the partition; its files are marked retired, so the sweep of a later publish deletes them
+   * once the grace period has passed (a query may have planned against them).
+   */
+  async deletePartition({ model, asOf }: PublishedPartition): Promise<void> {
+    const location = (await this.partitions.partitions(model)).find((p) => p.asOf === asOf)?.location;
+    await this.partitions.remove(model, asOf);
+    if (location?.startsWith(this.location)) {
+      await this.store.put(`${location.slice(this.location.length)}${RETIRED_MARKER}`, "");
     }
   }
 

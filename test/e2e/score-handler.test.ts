@@ -134,7 +134,7 @@ beforeEach(async () => {
   // Each test its own catalogue: the stack's tables, as deployed.
   db = `${DB}_${lakeCounter}`;
   for (const model of ["customer_totals", "customer_count"]) {
-    glueFake.table(db, model, `${lakeUri()}models/${model}/`);
+    glueFake.table(db, model, `${lakeUri()}models/${model}/`).latestTable(db, model, lakeUri());
   }
   // The last good run of this as_of (two files), and an older as_of that must stay.
   await lake.put(`models/customer_totals/run=old/as_of=${AS_OF}/old-part-1`, "old rows");

@@ -8,6 +8,7 @@ import { S3ServiceException } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { RunLockedError } from "../../functions/core/errors.ts";
+import { deletePublishedAsOf } from "../../functions/core/runner/delete.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
 import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
@@ -91,7 +92,7 @@ beforeEach(() => {
   db = `${DB}_${prefixCounter}`;
   lake = new S3ObjectStore({ bucket: BUCKET, prefix: lakePrefix, client: server.client });
   for (const model of ["customer_rfm", "customer_base", "m"]) {
-    glueFake.table(db, model, uri(MODEL_LAYOUT.modelPrefix(model)));
+    glueFake.table(db, model, uri(MODEL_LAYOUT.modelPrefix(model))).latestTable(db, model, uri(""));
   }
   partitions = new GluePartitions({ client: glue, database: db });
 });
@@ -464,5 +465,208 @@ describe("S3ModelOutputs against s3rver and the Glue fake", () => {
     await o.clearTable("run-c", "customer_rfm");
     expect(await keys("models/customer_rfm/")).toEqual([]);
     await expect(o.clearLocation("s3://other-bucket/x/")).rejects.toThrow(/not under the lake/);
+  });
+});
+
+/** A run's record as the runner leaves it. */
+function runRecord(runId: string, asOf: string, status: RunRecord["status"]): RunRecord {
+  return {
+    run_id: runId,
+    as_of: asOf,
+    status,
+    engine: "athena",
+    started_at: "2024-02-01 03:00:00.000",
+    finished_at: "2024-02-01 03:05:00.000",
+    duration_ms: 300_000,
+    models_requested: null,
+    config: "{}",
+    models: [],
+    bytes_scanned: null,
+    cost_usd: null,
+    error: null,
+  };
+}
+
+/** What the runner does for one run: stage each model's files, publish, record the run as succeeded. */
+async function run(runId: string, asOf: string, models: readonly string[], status = "succeeded" as const) {
+  for (const model of models) await stage(runId, model, asOf, { "part-0": `${runId} ${asOf}` });
+  await outputs().publish(runId, asOf, models);
+  await outputs().writeRunRecord(runRecord(runId, asOf, status));
+}
+
+/** What Athena reads of `<model>_latest`: the one projected as-of, and the files under its location. */
+async function latestSees(model: string): Promise<{ asOf: string; files: Record<string, string> }> {
+  const { asOf, location } = glueFake.projected(db, `${model}_latest`);
+  const key = location.slice(`s3://${BUCKET}/${lakePrefix}/`.length);
+  const files: Record<string, string> = {};
+  for (const k of await keys(key)) files[k.slice(key.length)] = text(await lake.get(k)) ?? "";
+  return { asOf, files };
+}
+
+const updateTables = (since: number) =>
+  glueFake.calls
+    .slice(since)
+    .filter((c) => c.operation === "UpdateTable")
+    .map((c) => (c.input.TableInput as { Name: string }).Name);
+
+describe("<model>_latest on S3 and the Glue fake (ADR 0014)", () => {
+  it("shows nothing before the first publish: the placeholder date, under a prefix with no files", async () => {
+    expect(await latestSees("m")).toEqual({ asOf: "1970-01-01", files: {} });
+    expect(glueFake.projected(db, "m_latest").location).toBe(uri("models/m/latest=none/as_of=1970-01-01/"));
+  });
+
+  it("moves to the run's partition with one UpdateTable per model when its as-of is the greatest succeeded one, keeping the rest of the table", async () => {
+    const declared = glueFake.tableInput(db, "customer_rfm_latest");
+    const before = glueFake.calls.length;
+    await run("run-1", "2024-01-31", ["customer_rfm", "customer_base"]);
+
+    expect(updateTables(before)).toEqual(["customer_rfm_latest", "customer_base_latest"]);
+    // After the partitions: a latest table never shows an as-of whose partition is not pointed yet.
+    const operations = glueFake.operations().slice(before);
+    expect(operations.lastIndexOf("CreatePartition")).toBeLessThan(operations.indexOf("UpdateTable"));
+    expect(await latestSees("customer_rfm")).toEqual({
+      asOf: "2024-01-31",
+      files: { "part-0": "run-1 2024-01-31" },
+    });
+    expect(glueFake.projected(db, "customer_base_latest").location).toBe(
+      runPartition("run-1", "customer_base", "2024-01-31"),
+    );
+    // UpdateTable replaces the whole table: columns, partition key, formats and location come back as they
+    // were; only the projected date and the template changed.
+    const now = glueFake.tableInput(db, "customer_rfm_latest");
+    expect(now).toEqual({
+      ...declared,
+      Parameters: {
+        ...declared?.Parameters,
+        "projection.as_of.range": "2024-01-31,2024-01-31",
+        "storage.location.template": `${uri("models/customer_rfm/run=run-1/")}as_of=\${as_of}/`,
+      },
+    });
+    expect(glueFake.calls.find((c) => c.operation === "UpdateTable")?.input.SkipArchive).toBe(true);
+    // The model tables themselves are not changed.
+    expect(updateTables(0).filter((name) => !name.endsWith("_latest"))).toEqual([]);
+  });
+
+  it("stays for a re-score of an older date and for a run as of a date no later than a succeeded one; moves for the same date and a later one", async () => {
+    await run("run-1", "2024-01-31", ["m"]);
+    let before = glueFake.calls.length;
+    await run("run-old", "2024-01-15", ["m"]);
+    expect(updateTables(before)).toEqual([]);
+    expect(await latestSees("m")).toEqual({ asOf: "2024-01-31", files: { "part-0": "run-1 2024-01-31" } });
+    // The older date is published all the same.
+    expect(await readerSees("m", "2024-01-15")).toEqual({ "part-0": "run-old 2024-01-15" });
+
+    // A re-score of the latest date replaces its partition, and the latest table follows.
+    await run("run-again", "2024-01-31", ["m"]);
+    expect(await latestSees("m")).toEqual({
+      asOf: "2024-01-31",
+      files: { "part-0": "run-again 2024-01-31" },
+    });
+
+    // A failed run as of a later date does not count as the greatest.
+    await outputs().writeRunRecord(runRecord("run-failed", "2024-03-31", "failed"));
+    before = glueFake.calls.length;
+    await run("run-feb", "2024-02-29", ["m"]);
+    expect(updateTables(before)).toEqual(["m_latest"]);
+    expect(await latestSees("m")).toEqual({ asOf: "2024-02-29", files: { "part-0": "run-feb 2024-02-29" } });
+  });
+
+  it("is rolled forward from the journal when a run dies between the partitions and the latest tables", async () => {
+    await run("run-1", "2024-01-31", ["customer_rfm", "customer_base"]);
+    await stage("run-2", "customer_rfm", "2024-02-29", { "part-0": "run-2" });
+    await stage("run-2", "customer_base", "2024-02-29", { "part-0": "run-2" });
+    glueFake.failNext("UpdateTable", "InternalServiceException");
+    await expect(outputs().publish("run-2", "2024-02-29", ["customer_rfm", "customer_base"])).rejects.toThrow(
+      `Glue UpdateTable failed for ${db}.customer_rfm_latest`,
+    );
+    // The partitions are pointed, the latest tables are not: the journal says they are to be.
+    expect(await readerSees("customer_rfm", "2024-02-29")).toEqual({ "part-0": "run-2" });
+    expect((await latestSees("customer_rfm")).asOf).toBe("2024-01-31");
+    const journal = JSON.parse(text(await lake.get(MODEL_LAYOUT.publishJournal("run-2"))) ?? "{}");
+    expect(journal.latest).toEqual(["customer_rfm", "customer_base"]);
+
+    const before = glueFake.calls.length;
+    await outputs().recover("run-3");
+    expect(updateTables(before)).toEqual(["customer_rfm_latest", "customer_base_latest"]);
+    for (const model of ["customer_rfm", "customer_base"]) {
+      expect(await latestSees(model)).toEqual({ asOf: "2024-02-29", files: { "part-0": "run-2" } });
+    }
+    expect(await keys("runs/staging/")).toEqual([]);
+  });
+
+  it("rolls a journal written before the latest tables forward without moving them", async () => {
+    await stage("run-old", "m", "2024-01-31", { p: "x" });
+    await lake.put(
+      MODEL_LAYOUT.publishJournal("run-old"),
+      JSON.stringify({
+        run_id: "run-old",
+        as_of: "2024-01-31",
+        partitions: [{ model: "m", location: runPartition("run-old", "m", "2024-01-31") }],
+      }),
+    );
+    const before = glueFake.calls.length;
+    await outputs().recover("run-now");
+    expect(glueFake.partitions(db, "m")).toEqual({
+      "2024-01-31": runPartition("run-old", "m", "2024-01-31"),
+    });
+    expect(updateTables(before)).toEqual([]);
+  });
+
+  it("runs delete points each latest table at the greatest as-of left, before removing the partitions, and at the placeholder when none is left", async () => {
+    await run("run-a", "2024-01-31", ["customer_rfm", "customer_base"]);
+    await run("run-b", "2024-02-29", ["customer_rfm", "customer_base"]);
+    expect((await latestSees("customer_rfm")).asOf).toBe("2024-02-29");
+
+    const before = glueFake.calls.length;
+    const deleted = await deletePublishedAsOf(outputs(), "2024-02-29");
+    expect(deleted).toEqual({
+      asOf: "2024-02-29",
+      models: ["customer_base", "customer_rfm"],
+      runs: ["run-b"],
+      latest: "2024-01-31",
+    });
+    for (const model of ["customer_rfm", "customer_base"]) {
+      expect(await latestSees(model)).toEqual({
+        asOf: "2024-01-31",
+        files: { "part-0": "run-a 2024-01-31" },
+      });
+      expect(glueFake.partitions(db, model)).toEqual({
+        "2024-01-31": runPartition("run-a", model, "2024-01-31"),
+      });
+    }
+    const operations = glueFake.operations().slice(before);
+    expect(operations.lastIndexOf("UpdateTable")).toBeLessThan(operations.indexOf("DeletePartition"));
+    expect((await outputs().readRunRecord("run-b"))?.status).toBe("deleted");
+    // The files stay for queries that planned against them, until the sweep's grace period is over.
+    expect(await keys("models/customer_rfm/run=run-b/")).toEqual([
+      "models/customer_rfm/run=run-b/as_of=2024-02-29/_retired",
+      "models/customer_rfm/run=run-b/as_of=2024-02-29/part-0",
+    ]);
+
+    // Deleting an older as-of leaves the latest tables where they are: no call.
+    await run("run-c", "2024-03-31", ["customer_rfm", "customer_base"]);
+    let since = glueFake.calls.length;
+    await deletePublishedAsOf(outputs(), "2024-01-31");
+    expect(updateTables(since)).toEqual([]);
+    expect((await latestSees("customer_rfm")).asOf).toBe("2024-03-31");
+
+    since = glueFake.calls.length;
+    await deletePublishedAsOf(outputs(), "2024-03-31");
+    expect(updateTables(since)).toEqual(["customer_base_latest", "customer_rfm_latest"]);
+    for (const model of ["customer_rfm", "customer_base"]) {
+      expect(await latestSees(model)).toEqual({ asOf: "1970-01-01", files: {} });
+      expect(glueFake.partitions(db, model)).toEqual({});
+    }
+  });
+
+  it("explains a model whose latest table the stack did not declare, after publishing its partition", async () => {
+    glueFake.table(db, "no_latest", uri("models/no_latest/"));
+    await stage("run-1", "no_latest", "2024-01-31", { p: "x" });
+    await expect(outputs().publish("run-1", "2024-01-31", ["no_latest"])).rejects.toThrow(
+      new RegExp(`The Glue table ${db}\\.no_latest_latest does not exist.*ADR 0014.*cdk deploy`),
+    );
+    expect(glueFake.partitions(db, "no_latest")).toEqual({
+      "2024-01-31": runPartition("run-1", "no_latest", "2024-01-31"),
+    });
   });
 });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   fake = await AthenaFake.start();
   glueFake = await GlueFake.start();
   for (const model of ["customer_totals", "revenue_share"]) {
-    glueFake.table(DB, model, `${LAKE}models/${model}/`);
+    glueFake.table(DB, model, `${LAKE}models/${model}/`).latestTable(DB, model, LAKE);
   }
   root = await mkdtemp(join(tmpdir(), "crmlake-stage-s3-"));
   sqlDir = join(root, "sql");

@@ -3,12 +3,22 @@
  * (`POST /`, `X-Amz-Target: AWSGlue.<Operation>`), so tests drive the real GlueClient (serialisation, error
  * parsing) against it. It keeps the catalogue's partition semantics that publishing relies on: a table's
  * partitions keyed by their values, CreatePartition refusing an existing one (AlreadyExistsException),
- * GetPartition/UpdatePartition refusing a missing one (EntityNotFoundException), GetPartitions paging with
- * NextToken. Errors are Glue's shape: HTTP 400 with `{"__type": "...", "Message": "..."}`.
+ * GetPartition/UpdatePartition/DeletePartition refusing a missing one (EntityNotFoundException), GetPartitions
+ * paging with NextToken; GetTable returning the table's Parameters, and UpdateTable replacing the whole table
+ * with its TableInput (a field left out is gone, as in Glue: a caller that sends only what it changes loses the
+ * rest). Errors are Glue's shape: HTTP 400 with `{"__type": "...", "Message": "..."}`.
  *
- * Tables are declared by the test (`table`), as the stack declares them in a deployment.
+ * Tables are declared by the test (`table`, `declare`), as the stack declares them in a deployment.
+ * `projected` reads a projected table's one partition as Athena would, from its properties.
  */
-import { GlueClient, type GlueClientConfig, type StorageDescriptor } from "@aws-sdk/client-glue";
+import {
+  GlueClient,
+  type GlueClientConfig,
+  type StorageDescriptor,
+  type TableInput,
+} from "@aws-sdk/client-glue";
+import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { AwsJsonError, type Loopback, listenJson11, loopbackClientConfig } from "./loopback.ts";
 
 export interface GlueFakeCall {
@@ -17,8 +27,21 @@ export interface GlueFakeCall {
 }
 
 interface FakeTable {
-  readonly descriptor: StorageDescriptor;
+  /** The table as last declared or updated: what GetTable returns. */
+  input: TableInput & { StorageDescriptor: StorageDescriptor };
   readonly partitions: Map<string, { Values: string[]; StorageDescriptor: StorageDescriptor }>;
+}
+
+/** CloudFormation's camelCase TableInput (infra tableInput) → the API's PascalCase; `parameters` keep their keys. */
+export function apiCase(value: unknown, keepKeys = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => apiCase(v));
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [
+      keepKeys ? key : key.charAt(0).toUpperCase() + key.slice(1),
+      apiCase(v, key === "parameters"),
+    ]),
+  );
 }
 
 export class GlueFake {
@@ -50,17 +73,85 @@ export class GlueFake {
 
   /** Declares a Parquet table partitioned by as_of (what the stack deploys for a model). */
   table(database: string, name: string, location: string): this {
-    this.tables.set(`${database}.${name}`, {
-      descriptor: {
+    return this.declare(database, {
+      Name: name,
+      TableType: "EXTERNAL_TABLE",
+      Parameters: { EXTERNAL: "TRUE", classification: "parquet" },
+      PartitionKeys: [{ Name: "as_of", Type: "date" }],
+      StorageDescriptor: {
         Columns: [{ Name: "customer_id", Type: "string" }],
         Location: location,
         InputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
         OutputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
         SerdeInfo: { SerializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
       },
+    });
+  }
+
+  /**
+   * Declares `<model>_latest` as the stack does (infra/constructs/lake-catalog.ts latestTable, from the same
+   * catalogue constants): the model table's columns, as_of projected over the placeholder date, under the
+   * placeholder prefix of the lake at `lake` (`s3://bucket/prefix/`). Declare the model table first.
+   */
+  latestTable(database: string, model: string, lake: string): this {
+    const of = this.tables.get(`${database}.${model}`);
+    if (of === undefined) throw new Error(`declare ${model} before its latest table`);
+    const location = `${lake}${MODEL_LAYOUT.latestPlaceholder(model)}`;
+    const projection = LATEST_TABLE.projection(LATEST_TABLE.placeholderAsOf);
+    return this.declare(database, {
+      ...structuredClone(of.input),
+      Name: LATEST_TABLE.name(model),
+      Parameters: {
+        EXTERNAL: "TRUE",
+        classification: "parquet",
+        "projection.enabled": "true",
+        ...Object.fromEntries(Object.entries(projection).map(([k, v]) => [`projection.as_of.${k}`, v])),
+        [LATEST_TABLE.templateParameter]: `${location}as_of=\${as_of}/`,
+      },
+      StorageDescriptor: { ...structuredClone(of.input.StorageDescriptor), Location: location },
+    });
+  }
+
+  /** Declares a table as given (e.g. the stack's own TableInput, through apiCase), replacing any of that name. */
+  declare(database: string, input: TableInput): this {
+    const descriptor = input.StorageDescriptor;
+    if (input.Name === undefined || descriptor === undefined)
+      throw new Error("a table needs Name and StorageDescriptor");
+    this.tables.set(`${database}.${input.Name}`, {
+      input: structuredClone({ ...input, StorageDescriptor: descriptor }),
       partitions: new Map(),
     });
     return this;
+  }
+
+  /** The table as Glue holds it now (what GetTable returns), or undefined. */
+  tableInput(database: string, name: string): TableInput | undefined {
+    const table = this.tables.get(`${database}.${name}`);
+    return table === undefined ? undefined : structuredClone(table.input);
+  }
+
+  /**
+   * What Athena reads of a table that projects one date (a `<model>_latest`): the date and the location its
+   * template gives for it. Fails as Athena does when the template lacks a partition key's placeholder
+   * (INVALID_TABLE_PROPERTY), and on projections this fake does not resolve (more than one date, not a date).
+   */
+  projected(database: string, name: string): { asOf: string; location: string } {
+    const table = this.tables.get(`${database}.${name}`);
+    if (table === undefined) throw new Error(`no table ${database}.${name}`);
+    const p = table.input.Parameters ?? {};
+    const keys = (table.input.PartitionKeys ?? []).map((k) => k.Name ?? "");
+    const template = p["storage.location.template"] ?? "";
+    if (p["projection.enabled"] !== "true" || keys.length !== 1)
+      throw new Error(`${name} is not projected on one key`);
+    const [key = ""] = keys;
+    if (!template.includes(`\${${key}}`)) {
+      throw new Error(`INVALID_TABLE_PROPERTY: ${name}'s storage.location.template lacks \${${key}}`);
+    }
+    const [from, to] = (p[`projection.${key}.range`] ?? "").split(",");
+    if (p[`projection.${key}.type`] !== "date" || from === undefined || from !== to) {
+      throw new Error(`the fake projects one date only; ${name} has ${p[`projection.${key}.range`]}`);
+    }
+    return { asOf: from, location: template.replace(`\${${key}}`, from) };
   }
 
   /** Where each partition of a table points, by its value. */
@@ -104,14 +195,26 @@ export class GlueFake {
     switch (operation) {
       case "GetTable": {
         const table = this.tableOf(input, "Name");
-        return {
-          Table: {
-            Name: input.Name,
-            DatabaseName: input.DatabaseName,
-            StorageDescriptor: table.descriptor,
-            PartitionKeys: [{ Name: "as_of", Type: "date" }],
-          },
-        };
+        return { Table: { ...table.input, DatabaseName: input.DatabaseName } };
+      }
+      case "UpdateTable": {
+        const given = input.TableInput as TableInput | undefined;
+        if (given?.Name === undefined)
+          throw new AwsJsonError("InvalidInputException", "TableInput.Name is required");
+        const table = this.tableOf({ ...input, Name: given.Name }, "Name");
+        if (given.StorageDescriptor === undefined) {
+          throw new AwsJsonError("InvalidInputException", "The fake keeps tables with a StorageDescriptor");
+        }
+        // The whole table is replaced: what the TableInput leaves out is gone.
+        table.input = structuredClone({ ...given, StorageDescriptor: given.StorageDescriptor });
+        return {};
+      }
+      case "DeletePartition": {
+        const table = this.tableOf(input, "TableName");
+        const key = valuesOf(input.PartitionValues).join("/");
+        if (!table.partitions.delete(key))
+          throw new AwsJsonError("EntityNotFoundException", "Partition not found.");
+        return {};
       }
       case "GetPartition": {
         const table = this.tableOf(input, "TableName");

@@ -1,8 +1,10 @@
 /**
  * Publishing on S3 (S3ModelOutputs + GluePartitions, docs/adr/0006) against moto, a second implementation of
  * the S3 and Glue APIs written by others, so that the behaviour the e2e tests show on s3rver and the
- * project's Glue fake is not an artefact of those fakes. The model tables are created from the stack's own
- * table specs (infra/constructs/lake-catalog.ts), so moto also has to accept the TableInput the stack deploys.
+ * project's Glue fake is not an artefact of those fakes. The model tables and their `<model>_latest` tables are
+ * created from the stack's own table specs (infra/constructs/lake-catalog.ts), so moto also has to accept the
+ * TableInput the stack deploys, and give back through UpdateTable the parameters a latest table is switched by
+ * (ADR 0014).
  */
 
 import {
@@ -15,13 +17,15 @@ import {
 } from "@aws-sdk/client-glue";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { RunLockedError } from "../../functions/core/errors.ts";
 import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
-import { modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
+import { latestTable, modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
+import { apiCase } from "../helpers/glue-fake.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
 
 const BUCKET = "crmlake-lake";
@@ -35,18 +39,6 @@ let glue: GlueClient;
 /** The reader's own client: a reader is another process, and this one is not watched by the tests. */
 let readerGlue: GlueClient;
 let lake: S3ObjectStore;
-
-/** CloudFormation's camelCase TableInput → the API's PascalCase; `parameters` maps keep their keys. */
-function apiCase(value: unknown, keepKeys = false): unknown {
-  if (Array.isArray(value)) return value.map((v) => apiCase(v));
-  if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, v]) => [
-      keepKeys ? key : key.charAt(0).toUpperCase() + key.slice(1),
-      apiCase(v, key === "parameters"),
-    ]),
-  );
-}
 
 const clientConfig = () => ({
   endpoint: moto.endpoint,
@@ -96,7 +88,7 @@ beforeAll(async () => {
   const specs = modelOutputTables(await loadCatalogueModels("sql")).filter((t) =>
     (MODELS as readonly string[]).includes(t.name),
   );
-  for (const spec of specs) {
+  for (const spec of [...specs, ...specs.map(latestTable)]) {
     await glue.send(
       new CreateTableCommand({
         DatabaseName: DB,
@@ -208,6 +200,86 @@ describe("publishing on moto's S3 and Glue", () => {
       racing.destroy();
       await lake.delete([MODEL_LAYOUT.lock]);
     }
+  });
+
+  it("keeps a latest table's parameters through UpdateTable: the run's as-of and template, the stack's columns and projection", async () => {
+    // The first test published run-1 as of AS_OF with no run record: the greatest as-of, so the latest too.
+    const table = (
+      await readerGlue.send(new GetTableCommand({ DatabaseName: DB, Name: "pyramid_summary_latest" }))
+    ).Table;
+    const model = (await readerGlue.send(new GetTableCommand({ DatabaseName: DB, Name: "pyramid_summary" })))
+      .Table;
+    expect(table?.Parameters).toMatchObject({
+      "projection.enabled": "true",
+      "projection.as_of.type": "date",
+      "projection.as_of.format": "yyyy-MM-dd",
+      "projection.as_of.interval": "1",
+      "projection.as_of.interval.unit": "DAYS",
+      [LATEST_TABLE.rangeParameter]: `${AS_OF},${AS_OF}`,
+    });
+    // run-3 re-published pyramid_summary as of AS_OF (the reader test above): the latest follows it.
+    expect(table?.Parameters?.[LATEST_TABLE.templateParameter]).toBe(
+      `${uri(MODEL_LAYOUT.runTable("run-3", "pyramid_summary"))}as_of=\${as_of}/`,
+    );
+    expect(table?.StorageDescriptor?.Columns).toEqual(model?.StorageDescriptor?.Columns);
+    expect(table?.PartitionKeys?.map((k) => [k.Name, k.Type])).toEqual([["as_of", "date"]]);
+    expect(table?.StorageDescriptor?.Location).toBe(uri(MODEL_LAYOUT.latestPlaceholder("pyramid_summary")));
+  });
+
+  it("switches a latest table with one UpdateTable: a reader between and after the calls sees one complete as-of, never a mix", async () => {
+    const NEXT = "2024-02-29";
+    /** What Athena reads of pyramid_summary_latest: its table's properties give the one partition. */
+    const latestSees = async (): Promise<{ asOf: string; files: string[] }> => {
+      const response = await readerGlue.send(
+        new GetTableCommand({ DatabaseName: DB, Name: "pyramid_summary_latest" }),
+      );
+      const parameters = response.Table?.Parameters ?? {};
+      const [asOf = "", to] = (parameters[LATEST_TABLE.rangeParameter] ?? "").split(",");
+      expect(to).toBe(asOf);
+      const template = parameters[LATEST_TABLE.templateParameter] ?? "";
+      const placeholder = `\${as_of}`;
+      expect(template).toContain(placeholder);
+      const prefix = template.replace(placeholder, asOf).slice(uri("").length);
+      return { asOf, files: (await lake.list(prefix)).map((o) => o.key.slice(prefix.length)) };
+    };
+    const before = await latestSees();
+    expect(before).toEqual({ asOf: AS_OF, files: ["part-a", "part-b", "part-c"] });
+    for (const [name, body] of Object.entries({ "next-1": "x", "next-2": "x" })) {
+      await lake.put(`${MODEL_LAYOUT.runTable("run-6", "pyramid_summary")}as_of=${NEXT}/${name}`, body);
+    }
+    const seen: { asOf: string; files: string[] }[] = [];
+    const updates: string[] = [];
+    glue.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { TableInput?: { Name?: string } };
+        if (input.TableInput?.Name !== undefined) updates.push(input.TableInput.Name);
+        seen.push(await latestSees());
+        const result = await next(args);
+        seen.push(await latestSees());
+        return result;
+      },
+      { step: "initialize", name: "latestReaderDuringPublish" },
+    );
+    try {
+      await outputs().publish("run-6", NEXT, ["pyramid_summary"]);
+    } finally {
+      glue.middlewareStack.remove("latestReaderDuringPublish");
+    }
+    const after = { asOf: NEXT, files: ["next-1", "next-2"] };
+    expect(updates).toEqual(["pyramid_summary_latest"]);
+    expect(seen.length).toBeGreaterThan(2);
+    for (const view of seen) expect([before, after]).toContainEqual(view);
+    expect(seen.at(-1)).toEqual(after);
+    const flip = seen.findIndex((v) => v.asOf === NEXT);
+    expect(flip).toBeGreaterThan(0);
+    expect(seen.slice(flip).every((v) => v.asOf === NEXT)).toBe(true);
+    // The model table keeps both as-ofs; only its latest table moved.
+    const model = await readerGlue.send(
+      new GetPartitionCommand({ DatabaseName: DB, TableName: "pyramid_summary", PartitionValues: [AS_OF] }),
+    );
+    expect(model.Partition?.StorageDescriptor?.Location).toBe(
+      uri(`${MODEL_LAYOUT.runTable("run-3", "pyramid_summary")}as_of=${AS_OF}/`),
+    );
   });
 
   it("explains a model whose Glue table the stack did not declare", async () => {

@@ -56,14 +56,23 @@ export interface PublishedPartition {
 
 /**
  * What removing a published as-of needs (functions/core/runner/delete.ts, `crmlake runs delete`), beside the
- * lock, recovery and run records of ModelOutputs. The lake directory implements it; S3, where an as-of is a
- * Glue partition pointing at a run's prefix, does not yet.
+ * lock, recovery and run records of ModelOutputs. The lake directory implements it, and S3, where an as-of is
+ * a Glue partition pointing at a run's prefix (no command reaches a deployment yet).
  */
 export interface DeletableOutputs extends ModelOutputs {
   /** Every published partition that holds data files, in no particular order. */
   publishedPartitions(): Promise<PublishedPartition[]>;
   /** Every run record of the lake. */
   listRunRecords(): Promise<RunRecord[]>;
-  /** Removes one published partition with its files (nothing when it is already gone). */
+  /**
+   * Removes one published partition (nothing when it is already gone) with its files: at once in a lake
+   * directory, after the sweep's grace period on S3.
+   */
   deletePartition(partition: PublishedPartition): Promise<void>;
+  /**
+   * Where latest tables are kept apart from the model tables (S3 with Glue, ADR 0014): points each at the
+   * greatest as-of its model publishes besides `asOf`, or at nothing, before the partitions of `asOf` go. A
+   * lake directory has none: its `_latest` views read the greatest partition there is.
+   */
+  moveLatestFrom?(asOf: string): Promise<void>;
 }

@@ -2,7 +2,9 @@
  * Removing a published as-of (`crmlake runs delete --as-of D`, issue 12 case 4): a run as of a wrong date (a
  * future one, a typo) otherwise stays what every `*_latest` view shows for good. Under the run lock, so no run
  * publishes meanwhile, it removes every model's `as_of=D` partition; the `*_latest` views and the default
- * report then read the greatest as-of that remains, since they take the latest partition there is.
+ * report then read the greatest as-of that remains, since they take the latest partition there is. Where the
+ * latest tables are tables of their own (Glue, ADR 0014), each is first pointed at the greatest as-of its
+ * model keeps, so no reader of one finds its partition gone.
  *
  * The runs that published D keep their records, with status `deleted` and a note of when: the runs table is
  * the lake's history (what was computed, when, with which configuration and inputs), and a record that
@@ -73,6 +75,7 @@ export async function deletePublishedAsOf(
       };
       await outputs.writeRunRecord(marked);
     }
+    await outputs.moveLatestFrom?.(asOf);
     for (const partition of partitions) await outputs.deletePartition(partition);
     const remaining = (await outputs.publishedPartitions()).map((p) => p.asOf).sort();
     return {
