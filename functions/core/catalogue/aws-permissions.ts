@@ -222,7 +222,7 @@ export const SCORING_PERMISSIONS: readonly PermissionEntry[] = [
     sources: ["glueFineGrained", "glueFineGrainedSource"],
     note:
       "The guide's example adds GetPartitions, GetPartition and DeletePartition for a partitioned table and says " +
-      "to leave them out otherwise: the tables a run drops (<model>__unloaded, <relation>__pinned) have no " +
+      "to leave them out otherwise: the tables a run drops (`<model>__unloaded`, `<relation>__pinned`) have no " +
       "partitions.",
   },
   {
