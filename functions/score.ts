@@ -15,7 +15,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import { type AwsBackendSettings, awsScoringBackend } from "./backends/aws.ts";
-import { optionalEnv, requiredEnv } from "./core/env.ts";
+import { nonNegativeIntegerEnv, optionalEnv, requiredEnv } from "./core/env.ts";
 import { errorMessage, isCrmlakeError } from "./core/errors.ts";
 import { runScheduled } from "./core/runner/schedule.ts";
 import { s3ClientFromEnv } from "./storage/s3.ts";
@@ -27,7 +27,16 @@ import { s3ClientFromEnv } from "./storage/s3.ts";
  */
 export { decodeParquet, encodeParquet } from "./core/runner/parquet.ts";
 
+/** How long a fresh scheduled run waits for the ingest queue to drain, by default (crmlake:ingestWaitSeconds). */
+export const DEFAULT_INGEST_WAIT_SECONDS = 300;
+
 export interface ScoringSettings extends AwsBackendSettings {
+  /** The longest wait for the ingest queue (CRMLAKE_INGEST_WAIT_SECONDS); 0: none. */
+  readonly ingestWaitSeconds?: number;
+  /** How often the queue is read while waiting; default 15 s (tests: less). */
+  readonly ingestPollMs?: number;
+  /** Tests: a fake sleep for the wait. */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** CRMLAKE_CONFIG's text. */
   readonly config: string;
   /** Directory of the models; default the bundled sql/. */
@@ -74,6 +83,25 @@ export function createScoringHandler(
         ),
         ...(settings.sqlDir === undefined ? {} : { sqlDir: settings.sqlDir }),
         ...(settings.now === undefined ? {} : { now: settings.now }),
+        ingestWait: {
+          maxWaitMs: (settings.ingestWaitSeconds ?? DEFAULT_INGEST_WAIT_SECONDS) * 1000,
+          pollMs: settings.ingestPollMs ?? 15_000,
+          remainingMs: () => context.getRemainingTimeInMillis(),
+          ...(settings.sleep === undefined ? {} : { sleep: settings.sleep }),
+        },
+        onIngestWait: (waited) => {
+          metrics.addMetric("IngestPendingAtRun", MetricUnit.Count, waited.pending);
+          if (waited.pending > 0) {
+            logger.warn(
+              "the run starts with landed files still waiting for ingest; it does not include them",
+              {
+                pending: waited.pending,
+                waited_ms: waited.waitedMs,
+                budget_ms: waited.budgetMs,
+              },
+            );
+          }
+        },
         log: (message, fields) => logger.info(message, { ...fields }),
         onRun: (run) => {
           runId = run.runId;
@@ -154,6 +182,10 @@ export const handler = createScoringHandler({
   lakePrefix: optionalEnv("LAKE_PREFIX", ""),
   workGroup: requiredEnv("ATHENA_WORKGROUP"),
   database: requiredEnv("GLUE_DATABASE"),
+  ...(optionalEnv("INGEST_QUEUE_URL", "") === ""
+    ? {}
+    : { ingestQueueUrl: optionalEnv("INGEST_QUEUE_URL", "") }),
+  ingestWaitSeconds: nonNegativeIntegerEnv("CRMLAKE_INGEST_WAIT_SECONDS", DEFAULT_INGEST_WAIT_SECONDS),
   config: optionalEnv("CRMLAKE_CONFIG", ""),
   // The models' directory in the deployment package; unset means the repository's sql/ (DEFAULT_SQL_DIR).
   ...(optionalEnv("CRMLAKE_SQL_DIR", "") === "" ? {} : { sqlDir: optionalEnv("CRMLAKE_SQL_DIR", "") }),

@@ -58,6 +58,12 @@ export interface CrmlakeSettings {
   readonly scoringStaleHours: number;
   /** The ingest-silence alarm fires when no drop has been ingested for this many hours (1–168). */
   readonly ingestSilenceHours: number;
+  /**
+   * A scheduled scoring run waits up to this many seconds (0–600) for the ingest queue to drain before it pins
+   * the ledger, so files that landed just before the schedule are in it; a run that starts with files still
+   * pending says so in its record. 0: no wait.
+   */
+  readonly ingestWaitSeconds: number;
   /** Delete the data buckets and their objects on `cdk destroy`. Off by default: data is retained. */
   readonly destroyData: boolean;
   /** The run configuration (JSON), minified into the CRMLAKE_CONFIG environment variable of both Lambdas. */
@@ -87,6 +93,8 @@ export const DEFAULTS = {
   // Two days without a drop: sources that deliver daily alarm after one missed delivery, not at the weekend's
   // first quiet day; set it to the sources' rhythm.
   ingestSilenceHours: 48,
+  // Five minutes of the scoring Lambda's fifteen: ingest of a typical drop takes seconds to a minute.
+  ingestWaitSeconds: 300,
   // Not arm64, though Graviton is cheaper: @duckdb/node-bindings-linux-arm64 is published for the pinned
   // version (1.5.6-r.1, in package-lock.json) and arm64 synthesises (staged once from npm, its ELF header
   // checked), but ingest has not run on Graviton; x86_64 synthesises from the installed binding offline.
@@ -148,6 +156,7 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
       get("ingestSilenceHours") ?? DEFAULTS.ingestSilenceHours,
       "ingestSilenceHours",
     ),
+    ingestWaitSeconds: ingestWait(get("ingestWaitSeconds") ?? DEFAULTS.ingestWaitSeconds),
     destroyData: bool(get("destroyData") ?? false, "destroyData"),
     runConfig: runConfigText,
     architecture: oneOf(get("architecture") ?? DEFAULTS.architecture, "architecture", ARCHITECTURES),
@@ -257,6 +266,14 @@ function alarmHours(value: unknown, key: string): number {
   return n !== undefined && n >= 1 && n <= 168
     ? n
     : fail(key, value, "a whole number of hours from 1 to 168");
+}
+
+function ingestWait(value: unknown): number {
+  const n = wholeNumber(value);
+  // A third of the scoring Lambda's 15 minutes at most: the run itself needs the rest.
+  return n !== undefined && n >= 0 && n <= 600
+    ? n
+    : fail("ingestWaitSeconds", value, "a whole number of seconds from 0 to 600");
 }
 
 function logRetention(value: unknown): number {

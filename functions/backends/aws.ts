@@ -7,6 +7,7 @@
 import type { AthenaClient } from "@aws-sdk/client-athena";
 import { GlueClient } from "@aws-sdk/client-glue";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import type { ScoringBackend } from "../core/runner/schedule.ts";
 import type { Stage } from "../core/runner/stage.ts";
@@ -20,6 +21,7 @@ import {
 import { GluePartitions } from "../storage/glue-partitions.ts";
 import { S3ObjectStore } from "../storage/s3.ts";
 import { S3ModelOutputs } from "../storage/s3-outputs.ts";
+import { SqsIngestBacklog } from "../storage/sqs-backlog.ts";
 
 export interface AwsBackendSettings {
   readonly lakeBucket: string;
@@ -40,6 +42,10 @@ export interface AwsBackendSettings {
   readonly now?: () => Date;
   /** Told of each throttled Athena API call (the scoring Lambda counts them: metric AthenaThrottled). */
   readonly onAthenaThrottled?: (event: ThrottleEvent) => void;
+  /** The ingest queue, whose depth a scheduled run waits on before it pins the ledger; none: no wait. */
+  readonly ingestQueueUrl?: string;
+  /** Default: an SQSClient from the environment. */
+  readonly sqs?: SQSClient;
   /** The TypeScript stages to run; default the project's registry (tests that bring their own models: none). */
   readonly stages?: readonly Stage[];
 }
@@ -73,6 +79,14 @@ export function awsScoringBackend(
     outputs,
     lake,
     stages: settings.stages ?? STAGES,
+    ...(settings.ingestQueueUrl === undefined
+      ? {}
+      : {
+          ingestBacklog: new SqsIngestBacklog({
+            client: settings.sqs ?? new SQSClient({}),
+            queueUrl: settings.ingestQueueUrl,
+          }),
+        }),
     warehouseFor: (runId) =>
       new AthenaWarehouse({
         ...settings.athenaOptions,

@@ -11,3 +11,14 @@ export function optionalEnv(name: string, fallback: string): string {
   const value = process.env[name];
   return value === undefined || value === "" ? fallback : value;
 }
+
+/** A whole number of at least 0 from the environment, the fallback when unset; anything else is refused by name. */
+export function nonNegativeIntegerEnv(name: string, fallback: number): number {
+  const text = optionalEnv(name, "");
+  if (text.trim() === "") return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`${name} must be a whole number of 0 or more, not "${text}"`);
+  }
+  return value;
+}

@@ -458,7 +458,13 @@ export class CrmlakeStack extends Stack {
       timeout: SCORING_SIZING.timeout,
       // The runner reads the models at run time (functions/core/catalogue/models.ts); esbuild bundles code only.
       extraDirectories: [SCORING_SQL.projectDir],
-      environment: { ...runConfig, CRMLAKE_SQL_DIR: SCORING_SQL.lambdaDir },
+      environment: {
+        ...runConfig,
+        CRMLAKE_SQL_DIR: SCORING_SQL.lambdaDir,
+        // A scheduled run waits for the ingest queue to drain first, within crmlake:ingestWaitSeconds.
+        INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
+        CRMLAKE_INGEST_WAIT_SECONDS: String(settings.ingestWaitSeconds),
+      },
     })
       // Writes: models/ (each run's files, models/<model>/run=<run>/…, written by UNLOAD under this role, and
       // swept when replaced), runs/ (the publish journal runs/staging/<run>/, the run records runs/log/, the
@@ -473,7 +479,9 @@ export class CrmlakeStack extends Stack {
       .useWorkGroup("ATHENA_WORKGROUP", this.workGroup)
       // GLUE_DATABASE: the run's Glue calls, and the model output tables whose partitions it publishes.
       .useCatalog("GLUE_DATABASE", this.catalog)
-      .useRunDatabases(this.catalog);
+      .useRunDatabases(this.catalog)
+      // INGEST_QUEUE_URL: reads the queue's depth only (functions/storage/sqs-backlog.ts), never its messages.
+      .allow(["sqs:GetQueueAttributes"], [this.ingestQueue.queueArn]);
     // Lambda retries a failed or interrupted run twice, the most it allows: a run that reaches the 15-minute
     // limit is resumed by the retry of its event (ADR 0006), so one run gets up to 3 × 15 minutes. Then the
     // event lands in the dead-letter queue (alarm).

@@ -12,6 +12,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { AthenaClient } from "@aws-sdk/client-athena";
 import type { GlueClient } from "@aws-sdk/client-glue";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
@@ -32,6 +33,7 @@ vi.stubEnv("LAKE_BUCKET", "unused-at-import");
 vi.stubEnv("ATHENA_WORKGROUP", "unused-at-import");
 vi.stubEnv("GLUE_DATABASE", "unused_at_import");
 const { createScoringHandler } = await import("../../functions/score.ts");
+type ScoringSettings = Parameters<typeof createScoringHandler>[0];
 
 const BUCKET = "crmlake-score-handler";
 const AS_OF = "2024-01-31";
@@ -158,7 +160,7 @@ const lakeUri = () => `s3://${BUCKET}/${lakePrefix}/`;
 /** Where the catalogue points customer_totals' partitions. */
 const published = () => glueFake.partitions(db, "customer_totals");
 
-function handlerUnderTest(dir = sqlDir) {
+function handlerUnderTest(dir = sqlDir, extra: Partial<ScoringSettings> = {}) {
   const metrics = new Metrics({ namespace: "crmlake", serviceName: "score" });
   const added = vi.spyOn(metrics, "addMetric");
   vi.spyOn(metrics, "publishStoredMetrics").mockReturnValue(metrics);
@@ -177,8 +179,49 @@ function handlerUnderTest(dir = sqlDir) {
     athenaOptions: { poll: { initialMs: 1, maxMs: 2 }, throttle: { initialMs: 1, maxMs: 2 } },
     logger: new Logger({ serviceName: "crmlake-score", logLevel: "SILENT" }),
     metrics,
+    ...extra,
   });
   return { handler, added };
+}
+
+const INGEST_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/crmlake-ingest";
+
+/**
+ * An SQSClient answered by SQS's recorded JSON-protocol response to GetQueueAttributes, one depth per call (the
+ * last one repeated), keeping each request's target and body: the SDK serialises and parses as it does on AWS.
+ */
+function recordedSqs(...depths: number[]) {
+  const requests: { target: string | undefined; body: unknown }[] = [];
+  const requestHandler = {
+    handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
+      const raw =
+        typeof request.body === "string"
+          ? request.body
+          : new TextDecoder().decode(request.body as Uint8Array);
+      requests.push({ target: request.headers["x-amz-target"], body: JSON.parse(raw) });
+      const depth = depths[Math.min(requests.length - 1, depths.length - 1)] ?? 0;
+      const body = JSON.stringify({
+        Attributes: {
+          ApproximateNumberOfMessages: String(depth),
+          ApproximateNumberOfMessagesNotVisible: "1",
+          ApproximateNumberOfMessagesDelayed: "0",
+        },
+      });
+      return {
+        response: {
+          statusCode: 200,
+          headers: { "content-type": "application/x-amz-json-1.0" },
+          body: new TextEncoder().encode(body),
+        },
+      };
+    },
+  };
+  const client = new SQSClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    requestHandler: requestHandler as unknown as SQSClient["config"]["requestHandler"],
+  });
+  return { client, requests };
 }
 
 const context = { getRemainingTimeInMillis: () => 900_000 };
@@ -270,6 +313,67 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
       ["AthenaThrottled", "Count", 1],
     ]);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+  });
+
+  it("waits for the ingest queue to drain before it pins the ledger, reading only the queue's depth", async () => {
+    fake.script(...tableScripts());
+    // Two waiting and one in flight, then one in flight, then drained.
+    const sqs = recordedSqs(2, 0, -1);
+    const slept: number[] = [];
+    const { handler, added } = handlerUnderTest(sqlDir, {
+      ingestQueueUrl: INGEST_QUEUE,
+      sqs: sqs.client,
+      ingestPollMs: 10_000,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    const result = await handler(EVENT, context);
+    expect(sqs.requests).toHaveLength(3);
+    expect(sqs.requests[0]).toEqual({
+      target: "AmazonSQS.GetQueueAttributes",
+      body: {
+        QueueUrl: INGEST_QUEUE,
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
+      },
+    });
+    expect(slept).toEqual([10_000, 10_000]);
+    expect(added).toHaveBeenCalledWith("IngestPendingAtRun", "Count", 0);
+    const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(result.runId))) ?? "{}") as {
+      status?: string;
+      diagnostics?: string[];
+    };
+    expect(record.status).toBe("succeeded");
+    expect(record.diagnostics).toEqual([]);
+  });
+
+  it("runs after the bound with files still queued, and says so in the run record and a metric", async () => {
+    fake.script(...tableScripts());
+    const sqs = recordedSqs(4);
+    const { handler, added } = handlerUnderTest(sqlDir, {
+      ingestQueueUrl: INGEST_QUEUE,
+      sqs: sqs.client,
+      // A real wait of one second, the shortest bound, read every 250 ms.
+      ingestWaitSeconds: 1,
+      ingestPollMs: 250,
+    });
+    const result = await handler(EVENT, context);
+    expect(added).toHaveBeenCalledWith("IngestPendingAtRun", "Count", 5);
+    // Read once, then after each of the polls that fit in the bound (4 at most).
+    expect(sqs.requests.length).toBeGreaterThanOrEqual(2);
+    expect(sqs.requests.length).toBeLessThanOrEqual(5);
+    const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(result.runId))) ?? "{}") as {
+      status?: string;
+      diagnostics?: string[];
+    };
+    expect(record.status).toBe("succeeded");
+    expect(record.diagnostics?.[0]).toMatch(
+      /^ingest_backlog: 5 landed file\(s\) were still waiting for ingest after \d+ s \(the bound was 1 s\); this run does not include them$/,
+    );
   });
 
   it("records a failed run, leaves the last good partition, releases the lock, counts RunFailed 1 and throws", async () => {

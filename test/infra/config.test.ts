@@ -31,6 +31,7 @@ describe("readSettings", () => {
       quarantineRatioThreshold: 0.05,
       scoringStaleHours: 26,
       ingestSilenceHours: 48,
+      ingestWaitSeconds: 300,
       destroyData: false,
       runConfig: undefined,
       architecture: "x86_64",
@@ -84,6 +85,11 @@ describe("readSettings", () => {
       'Context crmlake:scheduleTimeZone is "Mars/Olympus"; expected an IANA time zone',
     ],
     ["alarmEmail", "ops", 'Context crmlake:alarmEmail is "ops"; expected an e-mail address'],
+    [
+      "ingestWaitSeconds",
+      900,
+      "Context crmlake:ingestWaitSeconds is 900; expected a whole number of seconds from 0 to 600",
+    ],
     [
       "quarantineRatioThreshold",
       5,

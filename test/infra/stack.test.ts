@@ -661,8 +661,19 @@ describe("scoring path: Scheduler → Lambda → Athena", () => {
       ATHENA_WORKGROUP: { Ref: id(s.stack.workGroup) },
       GLUE_DATABASE: "crmlake",
       CRMLAKE_SQL_DIR: "/var/task/sql",
+      INGEST_QUEUE_URL: { Ref: id(s.stack.ingestQueue) },
+      CRMLAKE_INGEST_WAIT_SECONDS: "300",
       NODE_OPTIONS: "--enable-source-maps",
     });
+  });
+
+  it("lets scoring read the ingest queue's depth, and nothing else of any queue's", () => {
+    const sqsActions = [...allowed(id(s.stack.scoring.role))].filter(([action]) => action.startsWith("sqs:"));
+    // The scoring dead-letter queue is its async-invoke destination (SendMessage).
+    expect(sqsActions.sort()).toEqual([
+      ["sqs:GetQueueAttributes", new Set([`<${id(s.stack.ingestQueue)}.Arn>`])],
+      ["sqs:SendMessage", new Set([`<${id(s.stack.scoringDeadLetters)}.Arn>`])],
+    ]);
   });
 });
 

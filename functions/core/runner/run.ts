@@ -53,6 +53,8 @@ export interface RunOptions {
   readonly upgradeCommand?: string;
   /** Progress lines (one per model). */
   readonly log?: (line: string) => void;
+  /** Notes the caller knows before the run starts (a scheduled run's ingest backlog), first among its diagnostics. */
+  readonly notes?: readonly string[];
   readonly now?: () => Date;
   /**
    * The run's id; default a new one (newRunId). A caller that names engine resources after the run before
@@ -364,7 +366,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
       cost_usd: null,
       error: null,
       figures: null,
-      diagnostics: [],
+      diagnostics: [...(options.notes ?? [])],
     };
     // The stages of the plan that follow figures across runs (stage.ts StageWatch), with their thresholds.
     const thresholds = new Map<string, number>();
@@ -514,7 +516,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
         );
         await verifyPublished(warehouse, asOf, plan, records);
         record.status = "succeeded";
-        record.diagnostics = await driftNotes(outputs, record, thresholds);
+        record.diagnostics = [...(options.notes ?? []), ...(await driftNotes(outputs, record, thresholds))];
         if (
           options.exportActions !== false &&
           plan.some((m) => m.name === ACTIONS_MODEL && m.header.materialized === "table")

@@ -16,9 +16,16 @@ import { z } from "zod";
 import { type CrmlakeConfig, defaultConfig, parseConfigText } from "../config.ts";
 import { isIsoDate, notADate } from "../dates.ts";
 import { CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
+import type { IngestBacklog } from "../ports/ingest-backlog.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { Warehouse } from "../ports/warehouse.ts";
+import {
+  type IngestWaitOptions,
+  type IngestWaitResult,
+  pendingIngestNote,
+  waitForIngest,
+} from "./ingest-wait.ts";
 import { type RunSummary, runModels } from "./run.ts";
 import type { RunRecord } from "./runs.ts";
 import type { Stage } from "./stage.ts";
@@ -153,6 +160,8 @@ export interface ScoringBackend {
   /** The engine of one run (named after it: the Athena adapter's run database); close() releases it. */
   warehouseFor(runId: string): Warehouse;
   readonly stages: readonly Stage[];
+  /** Landed files not ingested yet (the ingest queue); a fresh run waits for them (ScheduledRunOptions.ingestWait). */
+  readonly ingestBacklog?: IngestBacklog;
 }
 
 export interface ScheduledRunOptions {
@@ -167,6 +176,13 @@ export interface ScheduledRunOptions {
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
   /** Called once the run is chosen, before any work (the handler tags its logs with these). */
   readonly onRun?: (run: { runId: string; asOf: string; executionId: string }) => void;
+  /**
+   * How long a fresh run waits for the backend's ingest backlog to drain before it pins the ledger; no wait
+   * without a backlog or these. A resumed run does not wait: its ledger snapshot is already pinned.
+   */
+  readonly ingestWait?: Omit<IngestWaitOptions, "backlog">;
+  /** Called after the wait for ingest, with its outcome (the handler counts a run that started with files pending). */
+  readonly onIngestWait?: (result: IngestWaitResult) => void;
   /** Called once the engine is done, whatever the outcome, with what it billed (engines that bill). */
   readonly onUsage?: (usage: ScoringUsage) => void;
 }
@@ -208,6 +224,16 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
   options.onRun?.({ runId: choice.runId, asOf, executionId: parsed.executionId });
   if (choice.kind === "done") return { kind: "already_done", runId: choice.runId, record: choice.record };
 
+  const notes: string[] = [];
+  if (backend.ingestBacklog !== undefined && options.ingestWait !== undefined && !choice.resume) {
+    const waited = await waitForIngest(
+      { ...options.ingestWait, backlog: backend.ingestBacklog },
+      options.log,
+    );
+    options.onIngestWait?.(waited);
+    if (waited.pending > 0) notes.push(pendingIngestNote(waited));
+  }
+
   const warehouse = backend.warehouseFor(choice.runId);
   let keepRunResources = false;
   try {
@@ -225,6 +251,7 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
       runId: choice.runId,
       resume: choice.resume,
       log: (line) => options.log(line.trim()),
+      notes,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     return { kind: "succeeded", summary };
