@@ -268,11 +268,6 @@ export class GluePartitions {
     return previous;
   }
 
-  /** Where `<model>_latest` points now. */
-  async latest(model: string): Promise<LatestPointer> {
-    return this.latestPointer(await this.latestTable(model));
-  }
-
   private async latestTable(model: string): Promise<Table> {
     const name = LATEST_TABLE.name(model);
     let table: Table | undefined;
