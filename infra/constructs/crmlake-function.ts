@@ -23,6 +23,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
 import { checkExtraDirectories, directoryCopyCommands, hookShell } from "../bundling/directories.ts";
 import { copyCommands, resolveDuckdbPackages } from "../bundling/duckdb.ts";
 import { parquetWasmCopyCommands } from "../bundling/parquet-wasm.ts";
@@ -77,15 +78,19 @@ const GLUE_READ = [
   "glue:BatchGetPartition",
 ];
 
-/** Changes to a table itself, as opposed to its partitions: the stack's tables are CloudFormation's. */
+/**
+ * Changes to a table itself, as opposed to its partitions: the stack's tables are CloudFormation's. UpdateTable
+ * is apart (GLUE_TABLE_UPDATE): a run re-points the `<model>_latest` tables with it, and only those.
+ */
 const GLUE_TABLE_CHANGES = [
   "glue:CreateTable",
-  "glue:UpdateTable",
   "glue:DeleteTable",
   "glue:BatchDeleteTable",
   "glue:DeleteTableVersion",
   "glue:BatchDeleteTableVersion",
 ];
+/** How a run points `<model>_latest` at the greatest as-of (ADR 0014; glue-partitions.ts pointLatest). */
+const GLUE_TABLE_UPDATE = ["glue:UpdateTable"];
 const GLUE_PARTITION_DELETE = ["glue:DeletePartition", "glue:BatchDeletePartition"];
 /**
  * Registering a partition and pointing it elsewhere: how a run publishes a model's as_of (ADR 0003, 4;
@@ -277,13 +282,18 @@ export class CrmlakeFunction extends Construct {
    * every table of it (the run database's views read the input tables; Athena makes the Glue calls under the
    * caller's rights) and, on exactly the model output tables, what publishing needs: reading the table and
    * its partitions, creating the partition `as_of=<d>` and re-pointing it at the run's files (statement
-   * `ModelOutputPartitions`; Glue authorises a partition call on the catalog, the database and the table).
+   * `ModelOutputPartitions`; Glue authorises a partition call on the catalog, the database and the table),
+   * and on the `<model>_latest` tables only, UpdateTable, which moves one to the run's as-of (statement
+   * `LatestTablesArePointed`, ADR 0014). Those are named by the pattern `table/<db>/*_latest`, which the
+   * catalogue keeps to them (LakeCatalog refuses any other table so named): one ARN per latest table would
+   * take the role's inline policies past IAM's 10,240 characters at today's 35 models.
    *
-   * The tables belong to CloudFormation. Explicit Denies keep a run from creating, changing or dropping any
-   * table of the database and from deleting partitions (`TablesOfTheStackDatabaseAreNotAltered`), and from
-   * registering partitions on the input tables, whose partitions are projected
-   * (`ProjectedTablesRegisterNoPartitions`). Neither names an action `ModelOutputPartitions` allows on a model
-   * table: an explicit Deny wins over every Allow.
+   * The tables belong to CloudFormation. Explicit Denies keep a run from creating or dropping any table of the
+   * database and from deleting partitions (`TablesOfTheStackDatabaseAreNotAltered`), from updating any table
+   * but a latest one or one of its run databases (`OnlyLatestTablesAreUpdated`: a Deny of UpdateTable on
+   * everything else, NotResource, IAM's only way to say "every table but these"), and from registering
+   * partitions on the projected tables, the latest ones included (`ProjectedTablesRegisterNoPartitions`).
+   * None names an action an Allow above grants on the same table: an explicit Deny wins over every Allow.
    *
    * These statements form an inline policy of their own, `<role>/GlueCatalog`. In the role's default policy
    * CDK would estimate each table ARN (a token) at 150 characters and, past 10,000, move statements into
@@ -301,6 +311,7 @@ export class CrmlakeFunction extends Construct {
       new iam.PolicyStatement({ actions: GLUE_READ, resources: [arns.catalog, arns.database, arns.tables] }),
     );
     const registered = catalog.registeredPartitionTables;
+    const latest = catalog.latestTables;
     const projected = [...catalog.tables.keys()].filter((t) => !registered.includes(t));
     if (registered.length > 0) {
       policy.addStatements(
@@ -308,6 +319,15 @@ export class CrmlakeFunction extends Construct {
           sid: "ModelOutputPartitions",
           actions: GLUE_MODEL_PARTITIONS,
           resources: [arns.catalog, arns.database, ...registered.map((t) => catalog.tableArn(t))],
+        }),
+      );
+    }
+    if (latest.length > 0) {
+      policy.addStatements(
+        new iam.PolicyStatement({
+          sid: "LatestTablesArePointed",
+          actions: GLUE_TABLE_UPDATE,
+          resources: [arns.catalog, arns.database, arns.latestTables],
         }),
       );
     }
@@ -321,13 +341,27 @@ export class CrmlakeFunction extends Construct {
         resources: [arns.tables],
       }),
     );
+    // Glue authorises UpdateTable on the catalog and the database too; a run's own database is useRunDatabases'.
+    const run = catalog.runDatabaseArns();
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: "OnlyLatestTablesAreUpdated",
+        effect: iam.Effect.DENY,
+        actions: GLUE_TABLE_UPDATE,
+        notResources: [arns.catalog, arns.database, arns.latestTables, run.databases, run.tables],
+      }),
+    );
     if (projected.length > 0) {
       policy.addStatements(
         new iam.PolicyStatement({
           sid: "ProjectedTablesRegisterNoPartitions",
           effect: iam.Effect.DENY,
           actions: GLUE_PARTITION_REGISTER_ANY,
-          resources: projected.map((t) => catalog.tableArn(t)),
+          // The latest tables by their pattern, as in LatestTablesArePointed: one ARN each would not fit.
+          resources: [
+            ...projected.filter((t) => !latest.includes(t)).map((t) => catalog.tableArn(t)),
+            ...(latest.length > 0 ? [arns.latestTables] : []),
+          ],
         }),
       );
     }
@@ -335,9 +369,19 @@ export class CrmlakeFunction extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${catalog.databaseName}/*]`,
       reason:
         "Read-only: a run's views read the input tables of this one database through Athena, which makes " +
-        "the Glue calls under the caller's rights. Nothing in it may be created, changed or dropped (an " +
-        "explicit Deny); partitions are registered only on the model output tables, named one by one.",
+        "the Glue calls under the caller's rights. Nothing in it may be created or dropped (an explicit " +
+        "Deny), nor changed but the <model>_latest tables; partitions are registered only on the model " +
+        "output tables, named one by one.",
     });
+    if (latest.length > 0) {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${catalog.databaseName}/*${LATEST_TABLE.suffix}]`,
+        reason:
+          "UpdateTable on the <model>_latest tables only, which a run re-points at the greatest as-of (ADR " +
+          "0014): every table of the database whose name ends in _latest is one (LakeCatalog refuses any " +
+          "other), and one ARN per table would not fit IAM's 10,240 characters of inline policy per role.",
+      });
+    }
     return this;
   }
 

@@ -35,7 +35,13 @@ import type { Model } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { CrmlakeSettings } from "../config.ts";
 import { CrmlakeFunction, prefixWildcardFinding } from "../constructs/crmlake-function.ts";
-import { LAKE_PREFIXES, LakeCatalog, lakeTables, modelOutputTables } from "../constructs/lake-catalog.ts";
+import {
+  LAKE_PREFIXES,
+  LakeCatalog,
+  lakeTables,
+  latestTable,
+  modelOutputTables,
+} from "../constructs/lake-catalog.ts";
 
 /** CloudWatch namespace of the handlers' own metrics (Powertools Metrics, EMF). */
 export const METRICS_NAMESPACE = "crmlake";
@@ -299,12 +305,14 @@ export class CrmlakeStack extends Stack {
     });
 
     // ---- Glue catalog and Athena workgroup.
+    const published = modelOutputTables(props.models);
     this.catalog = new LakeCatalog(this, "Catalog", {
       databaseName: name,
       lake: this.lake,
       // Input tables from the contracts (projected partitions); one table per published model from its
-      // header (registered partitions, which each scoring run re-points to publish).
-      tables: [...lakeTables(), ...modelOutputTables(props.models)],
+      // header (registered partitions, which each scoring run re-points to publish), and beside each its
+      // `<model>_latest` (one projected date, which the run that publishes the greatest as-of moves).
+      tables: [...lakeTables(), ...published, ...published.map(latestTable)],
     });
     this.workGroup = new athena.CfnWorkGroup(this, "WorkGroup", {
       name,

@@ -275,12 +275,12 @@ describe("Glue catalog", () => {
   };
   const lake = () => `s3://<${id(s.stack.lake)}>/`;
 
-  it("declares one database named after the stack and a table per dataset, quarantine, ledger, runs and published model", () => {
+  it("declares one database named after the stack and a table per dataset, quarantine, ledger, runs and published model, and its latest table", () => {
     s.template.hasResourceProperties("AWS::Glue::Database", {
       CatalogId: { Ref: "AWS::AccountId" },
       DatabaseInput: { Name: "crmlake" },
     });
-    s.template.resourceCountIs("AWS::Glue::Table", DATASET_NAMES.length + 3 + published().length);
+    s.template.resourceCountIs("AWS::Glue::Table", DATASET_NAMES.length + 3 + 2 * published().length);
     s.template.allResourcesProperties("AWS::Glue::Table", {
       DatabaseName: { Ref: id(s.stack.catalog.database) },
       TableInput: { TableType: "EXTERNAL_TABLE" },
@@ -472,7 +472,49 @@ describe("Glue catalog", () => {
     },
   );
 
-  it("keeps partition projection on the system tables only", () => {
+  it.each(published().map((m) => m.name))(
+    "declares %s_latest beside it (ADR 0014): its columns, as_of projected over the placeholder date, under a prefix no run writes",
+    (name) => {
+      const model = table(name);
+      const latest = table(`${name}_latest`);
+      expect(latest.StorageDescriptor.Columns).toEqual(model.StorageDescriptor.Columns);
+      expect(latest.StorageDescriptor.SerdeInfo).toEqual(model.StorageDescriptor.SerdeInfo);
+      expect(latest.StorageDescriptor.InputFormat).toBe(model.StorageDescriptor.InputFormat);
+      expect(latest.PartitionKeys).toEqual([{ Name: "as_of", Type: "date", Comment: expect.any(String) }]);
+      expect(latest.Description).toContain(`${name} as of the latest succeeded run only`);
+      const placeholder = `${lake()}models/${name}/latest=none/`;
+      expect(latest.location).toBe(placeholder);
+      // No run's files: a run writes models/<model>/run=<id>/ (MODEL_LAYOUT.runTable), never latest=none/.
+      expect(placeholder.startsWith(`${lake()}${MODEL_LAYOUT.runTable("", name).slice(0, -1)}`)).toBe(false);
+      expect(Object.fromEntries(Object.entries(latest.Parameters).map(([k, v]) => [k, flat(v)]))).toEqual({
+        EXTERNAL: "TRUE",
+        classification: "parquet",
+        "projection.enabled": "true",
+        "projection.as_of.type": "date",
+        "projection.as_of.format": "yyyy-MM-dd",
+        "projection.as_of.range": "1970-01-01,1970-01-01",
+        "projection.as_of.interval": "1",
+        "projection.as_of.interval.unit": "DAYS",
+        // Athena rejects a projected table whose template lacks a partition key's placeholder.
+        "storage.location.template": `${placeholder}as_of=\${as_of}/`,
+      });
+    },
+  );
+
+  it("declares a _latest table for every published model and for nothing else", () => {
+    const latest = Object.values(resources)
+      .filter((r) => r.Type === "AWS::Glue::Table")
+      .map((r) => (r.Properties.TableInput as { Name: string }).Name)
+      .filter((n) => n.endsWith("_latest"))
+      .sort();
+    expect(latest).toEqual(
+      published()
+        .map((m) => `${m.name}_latest`)
+        .sort(),
+    );
+  });
+
+  it("keeps partition projection on the system tables and the latest tables (ADR 0014)", () => {
     const projected = Object.values(resources)
       .filter((r) => r.Type === "AWS::Glue::Table")
       .map((r) => r.Properties.TableInput as { Name: string; Parameters: Record<string, unknown> })
@@ -481,8 +523,10 @@ describe("Glue catalog", () => {
       )
       .map((t) => t.Name)
       .sort();
-    expect(projected).toEqual(["drops", "quarantine"]);
+    const latest = published().map((m) => `${m.name}_latest`);
+    expect(projected).toEqual(["drops", "quarantine", ...latest].sort());
     expect(s.stack.catalog.registeredPartitionTables).toEqual(published().map((m) => m.name));
+    expect(s.stack.catalog.latestTables).toEqual(latest);
   });
 
   it("gives every column a comment", () => {
@@ -952,9 +996,13 @@ describe("least-privilege IAM", () => {
     const matching = statementsOf(id(s.stack.scoring.role)).filter(
       (st) =>
         strings(st.Action).some((a) => globMatch(a, action)) &&
-        strings(st.Resource)
-          .map(flat)
-          .some((r) => globMatch(r, arn)),
+        (st.NotResource === undefined
+          ? strings(st.Resource)
+              .map(flat)
+              .some((r) => globMatch(r, arn))
+          : !strings(st.NotResource)
+              .map(flat)
+              .some((r) => globMatch(r, arn))),
     );
     if (matching.some((st) => st.Effect === "Deny")) return "denied";
     return matching.some((st) => st.Effect === "Allow") ? "allowed" : "implicitly denied";
@@ -995,17 +1043,23 @@ describe("least-privilege IAM", () => {
       },
     ]);
     // Tables are created and dropped only in the run databases (ADR 0004), never in the stack's own.
-    for (const action of [
-      "glue:CreateTable",
-      "glue:UpdateTable",
-      "glue:DeleteTable",
-    ]) {
+    for (const action of ["glue:CreateTable", "glue:DeleteTable"]) {
       expect([...(a.get(action) ?? [])].sort(), action).toEqual(
         [glue("catalog"), glue("database/crmlake_run_*"), glue("table/crmlake_run_*/*")].sort(),
       );
     }
     // No partition is dropped anywhere: a run's tables are unpartitioned (docs/aws-permissions.md).
     expect(a.get("glue:DeletePartition")).toBeUndefined();
+    // and changed there, and in the stack's own only the latest tables (ADR 0014; test/infra/latest-tables).
+    expect([...(a.get("glue:UpdateTable") ?? [])].sort()).toEqual(
+      [
+        glue("catalog"),
+        glue("database/crmlake_run_*"),
+        glue("table/crmlake_run_*/*"),
+        glue("database/crmlake"),
+        glue("table/crmlake/*_latest"),
+      ].sort(),
+    );
     // Databases are created and dropped only under the run prefix, never the stack's own.
     for (const action of ["glue:CreateDatabase", "glue:DeleteDatabase"]) {
       expect(a.get(action)?.has(glue("database/crmlake"))).toBe(false);
@@ -1025,7 +1079,7 @@ describe("least-privilege IAM", () => {
     });
   });
 
-  it("denies scoring any change to a table of the stack's database, and deleting its partitions", () => {
+  it("denies scoring creating or dropping a table of the stack's database, and deleting its partitions", () => {
     expect(scoringSid("TablesOfTheStackDatabaseAreNotAltered")).toEqual({
       Sid: "TablesOfTheStackDatabaseAreNotAltered",
       Effect: "Deny",
@@ -1037,13 +1091,12 @@ describe("least-privilege IAM", () => {
         "glue:DeletePartition",
         "glue:DeleteTable",
         "glue:DeleteTableVersion",
-        "glue:UpdateTable",
       ],
       Resource: [glue("table/crmlake/*")],
     });
   });
 
-  it("denies scoring registering partitions on the input tables, whose partitions are projected", () => {
+  it("denies scoring registering partitions on the input and latest tables, whose partitions are projected", () => {
     expect(scoringSid("ProjectedTablesRegisterNoPartitions")).toEqual({
       Sid: "ProjectedTablesRegisterNoPartitions",
       Effect: "Deny",
@@ -1053,11 +1106,52 @@ describe("least-privilege IAM", () => {
         "glue:CreatePartition",
         "glue:UpdatePartition",
       ],
-      Resource: inputTables()
-        .map((t) => glue(`table/crmlake/${t}`))
-        .sort(),
+      Resource: [...inputTables(), "*_latest"].map((t) => glue(`table/crmlake/${t}`)).sort(),
     });
-    expect(statementsOf(id(s.stack.scoring.role)).filter((st) => st.Effect === "Deny")).toHaveLength(2);
+    expect(statementsOf(id(s.stack.scoring.role)).filter((st) => st.Effect === "Deny")).toHaveLength(3);
+  });
+
+  it("lets scoring update the <model>_latest tables, and no other table of the stack's database (ADR 0014)", () => {
+    expect(scoringSid("LatestTablesArePointed")).toEqual({
+      Sid: "LatestTablesArePointed",
+      Effect: "Allow",
+      Action: ["glue:UpdateTable"],
+      Resource: [glue("catalog"), glue("database/crmlake"), glue("table/crmlake/*_latest")].sort(),
+    });
+    for (const t of modelTables()) {
+      const latest = glue(`table/crmlake/${t}_latest`);
+      expect(scoringMay("glue:UpdateTable", latest), `UpdateTable on ${t}_latest`).toBe("allowed");
+      expect(scoringMay("glue:GetTable", latest), `GetTable on ${t}_latest`).toBe("allowed");
+      // Its table is the stack's, its partitions projected: nothing else changes it.
+      for (const action of [
+        "glue:CreateTable",
+        "glue:DeleteTable",
+        "glue:DeleteTableVersion",
+        "glue:CreatePartition",
+        "glue:UpdatePartition",
+        "glue:DeletePartition",
+      ]) {
+        expect(scoringMay(action, latest), `${action} on ${t}_latest`).toBe("denied");
+      }
+      expect(scoringMay("glue:UpdateTable", glue(`table/crmlake/${t}`)), `UpdateTable on ${t}`).toBe(
+        "denied",
+      );
+    }
+    for (const t of inputTables()) {
+      expect(scoringMay("glue:UpdateTable", glue(`table/crmlake/${t}`)), t).toBe("denied");
+    }
+    // Glue authorises UpdateTable on the catalog and the database as well: the Deny leaves those alone.
+    expect(scoringMay("glue:UpdateTable", glue("catalog"))).toBe("allowed");
+    expect(scoringMay("glue:UpdateTable", glue("database/crmlake"))).toBe("allowed");
+    // A table the stack did not declare, and another database's: denied outright.
+    expect(scoringMay("glue:UpdateTable", glue("table/crmlake/not_a_model"))).toBe("denied");
+    expect(scoringMay("glue:UpdateTable", glue("table/otherdb/customer_rfm_latest"))).toBe("denied");
+    // A run's own tables and views are still its to update (ADR 0004).
+    const runTable = glue("table/crmlake_run_20240131t030000z_abc123/customer_rfm");
+    expect(scoringMay("glue:UpdateTable", runTable)).toBe("allowed");
+    expect(scoringMay("glue:UpdateTable", glue("database/crmlake_run_20240131t030000z_abc123"))).toBe(
+      "allowed",
+    );
   });
 
   it("leaves no explicit Deny in the way of publishing a model partition (IAM's verdict, per table)", () => {
@@ -1121,7 +1215,9 @@ describe("least-privilege IAM", () => {
     expect(sids).toEqual([
       undefined,
       "ModelOutputPartitions",
+      "LatestTablesArePointed",
       "TablesOfTheStackDatabaseAreNotAltered",
+      "OnlyLatestTablesAreUpdated",
       "ProjectedTablesRegisterNoPartitions",
     ]);
     const fn = s.template.toJSON().Resources[id(s.stack.scoring.function)] as { DependsOn?: string[] };
@@ -1243,14 +1339,15 @@ describe("least-privilege IAM", () => {
     for (const roleId of own) {
       for (const st of statementsOf(roleId)) {
         for (const action of strings(st.Action)) expect(action).not.toContain("*");
-        const targets = strings(st.Resource).map(flat);
+        const targets = strings(st.Resource ?? st.NotResource).map(flat);
         if (targets.includes("*")) {
           expect(strings(st.Action).sort()).toEqual(["xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
         }
         for (const t of targets.filter((x) => x !== "*" && x.includes("*"))) {
-          // Only a bucket ARN with a prefix (one or two levels), every table of the one database, or the run databases.
+          // Only a bucket ARN with a prefix (one or two levels), every table of the one database, its latest
+          // tables (ADR 0014), or the run databases.
           expect(t).toMatch(
-            /^(<\w+\.Arn>\/([a-z]+\/){0,2}\*|arn:<AWS::Partition>:glue:.*:(table\/crmlake\/\*|(database|table|userDefinedFunction)\/crmlake_run_\*(\/\*)?))$/,
+            /^(<\w+\.Arn>\/([a-z]+\/){0,2}\*|arn:<AWS::Partition>:glue:.*:(table\/crmlake\/\*(_latest)?|(database|table|userDefinedFunction)\/crmlake_run_\*(\/\*)?))$/,
           );
         }
       }
