@@ -8,17 +8,17 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ingestDrop } from "../functions/core/ingest/ingest.ts";
+import { INGEST_MEMORY_LIMIT, ingestDrop } from "../functions/core/ingest/ingest.ts";
 import { sha256File } from "../functions/core/ingest/inspect.ts";
 import { openDuckDB, sqlString } from "../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../functions/storage/local.ts";
 
 const [mode, csv, work] = process.argv.slice(2);
 if (!mode || !csv || !work) throw new Error("usage: ingest-one.ts <ingest|floor|copy> <csv> <workdir>");
-/** Both the ingest and its references get the same DuckDB: the settings of bench/ingest.ts's caller. */
+/** The ingest and its references get the same DuckDB: two threads, ingest's default memory limit. */
 const duckdb = {
   threads: 2,
-  memoryLimit: process.env.BENCH_DUCKDB_MEMORY ?? "1GB",
+  memoryLimit: process.env.BENCH_DUCKDB_MEMORY ?? INGEST_MEMORY_LIMIT,
   tempDirectory: join(work, "spill"),
 };
 await mkdir(work, { recursive: true });

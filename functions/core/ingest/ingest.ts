@@ -68,6 +68,13 @@ export interface IngestOptions {
   onStep?: (step: string, ms: number) => void;
 }
 
+/**
+ * DuckDB's memory limit for a conversion when the caller sets none (IngestOptions.duckdb.memoryLimit; the
+ * Lambda sets its share of the function's memory). Past it the typed table of the drop spills to the work
+ * directory, so peak memory stays flat in the drop's size (issue 17; docs/development.md, Benchmarks).
+ */
+export const INGEST_MEMORY_LIMIT = "512MB";
+
 /** The default of IngestOptions.deadlineReserveMs: the commit, the manifest rebuild and a sweep fit in it. */
 export const DEFAULT_DEADLINE_RESERVE_MS = 60_000;
 
@@ -339,7 +346,11 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     options.onStep?.(step, now - stepStarted);
     stepStarted = now;
   };
-  const session = await openDuckDB({ tempDirectory: join(workDir, "spill"), ...options.duckdb });
+  const session = await openDuckDB({
+    memoryLimit: INGEST_MEMORY_LIMIT,
+    tempDirectory: join(workDir, "spill"),
+    ...options.duckdb,
+  });
   stepDone("open DuckDB");
   // Near the deadline DuckDB is interrupted mid-query, leaving the reserve for giving up cleanly. An interrupt
   // between two statements is lost (each statement starts uninterrupted), so it is repeated until the end.
