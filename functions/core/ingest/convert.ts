@@ -289,9 +289,12 @@ function resolveColumns(
   return { resolutions, warnings };
 }
 
-/** SQL that turns a raw text into a number string DuckDB parses: trims, drops thousands marks, uses `.`. */
-function numericText(expr: string, profile: SourceProfile): string {
-  let out = `trim(${expr})`;
+/**
+ * SQL that turns a raw text into a number string DuckDB parses: trims (unless `trimmed` says it is already:
+ * trim reads every character of the value, and a second trim changes nothing), drops thousands marks, uses `.`.
+ */
+function numericText(expr: string, profile: SourceProfile, trimmed = false): string {
+  let out = trimmed ? expr : `trim(${expr})`;
   if (profile.thousands_separator !== "")
     out = `replace(${out}, ${sqlString(profile.thousands_separator)}, '')`;
   if (profile.decimal_separator === ",") out = `replace(${out}, ',', '.')`;
@@ -316,6 +319,7 @@ function columnSql(
   profile: SourceProfile,
   timeZone: string,
   canonicalNumber = false,
+  rawTrimmed = false,
 ): ColumnSql {
   // A derived amount is already SQL-formatted text (1234.50): the profile's separators must not apply.
   const numbers: SourceProfile = canonicalNumber
@@ -349,14 +353,14 @@ function columnSql(
     case "integer":
     case "bigint": {
       // DECIMAL(18,6) keeps DuckDB on 64-bit arithmetic (DECIMAL(38,…) is 4–5× slower per value).
-      parsed = `TRY_CAST(${numericText(raw, numbers)} AS ${column.type === "integer" ? "DECIMAL(18,6)" : "DECIMAL(38,6)"})`;
+      parsed = `TRY_CAST(${numericText(raw, numbers, rawTrimmed)} AS ${column.type === "integer" ? "DECIMAL(18,6)" : "DECIMAL(38,6)"})`;
       const [min, max] =
         column.type === "integer"
           ? ["-2147483648", "2147483647"]
           : ["-9223372036854775808", "9223372036854775807"];
       value = `CAST(${p} AS ${column.type === "integer" ? "INTEGER" : "BIGINT"})`;
       // A number too large for the parse (NULL) or for the column is out of range, not "not whole".
-      const number = `regexp_full_match(${numericText(raw, numbers)}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
+      const number = `regexp_full_match(${numericText(raw, numbers, rawTrimmed)}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
       checks.push({
         when: `(${p} IS NULL OR ${p} < ${min} OR ${p} > ${max}) AND ${raw} IS NOT NULL AND ${number}`,
         code: "bad_quantity",
@@ -372,7 +376,7 @@ function columnSql(
     case "decimal": {
       // Parsed at 6 decimals (64-bit, fast), then rounded half away from zero to cents. Money is
       // therefore limited to |value| < 10^12 per line: larger values are quarantined as bad_amount.
-      parsed = `TRY_CAST(${numericText(raw, numbers)} AS DECIMAL(18,6))`;
+      parsed = `TRY_CAST(${numericText(raw, numbers, rawTrimmed)} AS DECIMAL(18,6))`;
       value = `CAST(${p} AS DECIMAL(18,2))`;
       checks.push({
         when: `${raw} IS NOT NULL AND ${p} IS NULL`,
@@ -390,7 +394,7 @@ function columnSql(
     }
     case "share": {
       // Parsed (and rounded) at 6 decimals, then held to 0 < value < 1: 1 or more, or 0 or less, is no split.
-      parsed = `TRY_CAST(${numericText(raw, numbers)} AS DECIMAL(18,6))`;
+      parsed = `TRY_CAST(${numericText(raw, numbers, rawTrimmed)} AS DECIMAL(18,6))`;
       value = `CAST(${p} AS DECIMAL(9,6))`;
       checks.push({
         when: `${raw} IS NOT NULL AND (${p} IS NULL OR ${p} <= 0 OR ${p} >= 1)`,
@@ -594,7 +598,12 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   for (const column of contract.columns) {
     const resolution = resolutions.get(column.name) ?? { kind: "absent" };
     let raw: string;
-    if (resolution.kind === "column") raw = `NULLIF(trim(c${resolution.source + 1}), '')`;
+    // Trimmed, unless the file has no field that trim would change (padding.ts): trim reads every character.
+    if (resolution.kind === "column")
+      raw =
+        facts.format === "csv" && facts.padded === false
+          ? `NULLIF(c${resolution.source + 1}, '')`
+          : `NULLIF(trim(c${resolution.source + 1}), '')`;
     else if (resolution.kind === "constant") raw = `NULLIF(${sqlString(resolution.value)}, '')`;
     else if (resolution.kind === "product") {
       // amount = quantity × unit price, rounded half away from zero to cents; the raw text of a
@@ -610,7 +619,14 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     if (column.name === "line_type")
       raw = lineTypeRaw(profile, resolution.kind === "absent" ? undefined : raw, productRaw);
     if (column.name === "product_id" && resolution.kind !== "absent") productRaw = raw;
-    const sql = columnSql(column, profile, timeZone, resolution.kind === "product");
+    // A column's raw text is trimmed already (NULLIF(trim(c), '') above): its parse need not trim it again.
+    const sql = columnSql(
+      column,
+      profile,
+      timeZone,
+      resolution.kind === "product",
+      resolution.kind === "column",
+    );
     if (resolution.kind === "column" && idSources.has(resolution.source) && facts.format === "jsonl") {
       sql.checks.push({
         when: `__inexact${resolution.source + 1}`,

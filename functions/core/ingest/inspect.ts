@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { IngestError } from "../errors.ts";
 import { type CsvLayout, CsvScanner } from "./csv-scan.ts";
+import { PaddingDetector } from "./padding.ts";
 import type { SourceProfile } from "./profile.ts";
 
 export type FileFormat = "csv" | "jsonl" | "parquet";
@@ -19,6 +20,11 @@ export interface FileFacts {
   readonly sha256: string;
   /** Where a delimited file's records start and which are broken by a stray quote (csv-scan.ts). */
   readonly layout?: CsvLayout;
+  /**
+   * A delimited file's: false when no field can begin or end with a character trim removes (padding.ts), so
+   * the fields need no trimming. Absent: unknown (trim).
+   */
+  readonly padded?: boolean;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -143,9 +149,26 @@ export async function inspectFile(
   }
   const delimiter = profile.delimiter ?? (named.tsv ? "\t" : ",");
   const scanner = format === "csv" ? csvScanner(profile, delimiter) : undefined;
-  const sha256 = await sha256File(path, isGzip, scanner && ((chunk) => scanner.push(chunk)));
+  const padding = format === "csv" ? paddingDetector(profile, delimiter) : undefined;
+  const sha256 = await sha256File(
+    path,
+    isGzip,
+    scanner &&
+      ((chunk) => {
+        scanner.push(chunk);
+        padding?.push(chunk);
+      }),
+  );
   const layout = scanner?.finish();
-  return { format, gzip: isGzip, delimiter, sizeBytes: size, sha256, ...(layout ? { layout } : {}) };
+  return {
+    format,
+    gzip: isGzip,
+    delimiter,
+    sizeBytes: size,
+    sha256,
+    ...(layout ? { layout } : {}),
+    ...(padding ? { padded: padding.finish() } : {}),
+  };
 }
 
 /**
@@ -154,13 +177,9 @@ export async function inspectFile(
  * character is read by DuckDB alone, without resynchronisation after a stray quote.
  */
 function csvScanner(profile: SourceProfile, delimiter: string): CsvScanner | undefined {
-  const byteOf = (char: string) => {
-    const code = char.charCodeAt(0);
-    return code < (profile.encoding === "latin-1" ? 256 : 128) ? code : undefined;
-  };
-  const delimiterByte = byteOf(delimiter);
-  const quoteByte = profile.quote === "" ? undefined : byteOf(profile.quote);
-  if (delimiterByte === undefined || (profile.quote !== "" && quoteByte === undefined)) return undefined;
+  const bytes = csvBytes(profile, delimiter);
+  if (!bytes) return undefined;
+  const { delimiterByte, quoteByte } = bytes;
   return new CsvScanner({
     ...(quoteByte === undefined ? {} : { quote: quoteByte }),
     delimiter: delimiterByte,
@@ -169,6 +188,27 @@ function csvScanner(profile: SourceProfile, delimiter: string): CsvScanner | und
     maxQuotedLines: profile.quoted_field_max_lines,
     maxQuotedBytes: profile.quoted_field_max_bytes,
   });
+}
+
+/** The padding detector of a delimited file, on the same terms as its scanner (one-byte delimiter and quote). */
+function paddingDetector(profile: SourceProfile, delimiter: string): PaddingDetector | undefined {
+  const bytes = csvBytes(profile, delimiter);
+  return bytes && new PaddingDetector(bytes.delimiterByte, bytes.quoteByte, profile.encoding === "latin-1");
+}
+
+/** The delimiter's and the quote's byte, when each is one byte in the file's encoding. */
+function csvBytes(
+  profile: SourceProfile,
+  delimiter: string,
+): { delimiterByte: number; quoteByte: number | undefined } | undefined {
+  const byteOf = (char: string) => {
+    const code = char.charCodeAt(0);
+    return code < (profile.encoding === "latin-1" ? 256 : 128) ? code : undefined;
+  };
+  const delimiterByte = byteOf(delimiter);
+  const quoteByte = profile.quote === "" ? undefined : byteOf(profile.quote);
+  if (delimiterByte === undefined || (profile.quote !== "" && quoteByte === undefined)) return undefined;
+  return { delimiterByte, quoteByte };
 }
 
 async function readTail(path: string, bytes: number): Promise<Buffer> {
