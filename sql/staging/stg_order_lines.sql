@@ -2,7 +2,7 @@
 -- grain: one row per order line dated on or before as_of
 -- depends_on: stg_drops, stg_products
 -- sources: transactions
--- materialized: view
+-- materialized: temporary
 -- note: Overlapping exports count once: an order's lines come from the latest drop, in ingest order (stg_drops), that holds the order. A later export that repeats an order replaces all its lines, so corrections and cancellations are sent as the whole order again.
 -- note: A line without a category takes its product's category from the products catalogue (stg_products), a line without a cost quantity × the product's unit cost, and a purchase line without a discount the part of quantity × the product's list price that the amount falls short of (0 when sold at or above it); a value on the line wins (docs/definitions.md, Products catalogue).
 -- note: Missing category, channel and store_id read as 'unknown'; a missing quantity as 1.

@@ -102,7 +102,7 @@ describe("model header", () => {
       /^sql\/marts\/x\.sql:3: depends_on lists "stg_transactions customer_base", which is not a model name/,
     );
     expect(headerError(VALID.replace("-- sources: transactions", "-- materialized: incremental"))).toBe(
-      'sql/marts/x.sql:4: materialized is "incremental"; expected one of: table, view',
+      'sql/marts/x.sql:4: materialized is "incremental"; expected one of: table, view, temporary',
     );
     expect(headerError(`--   orphan\n${VALID}`)).toBe(
       "sql/marts/x.sql:1: an indented continuation line must follow a header entry",

@@ -137,6 +137,43 @@ describe("model runner", () => {
     ]);
   });
 
+  it("computes a temporary model once on DuckDB and as a view elsewhere, the same rows, never published", async () => {
+    const sqlDir = await writeModels(join(root, "temporary", "sql"), {
+      "staging/stg_lines.sql": STG_LINES.replace("-- materialized: view", "-- materialized: temporary"),
+      "marts/customer_totals.sql": totals(1),
+      "marts/total_summary.sql": GOOD_SUMMARY,
+    });
+    const duck = await DuckDBWarehouse.open(lake);
+    try {
+      const result = await runLocal({ stages: [], lakeDir: lake, sqlDir, warehouse: duck });
+      expect(result.models.map((m) => [m.model, m.materialized, m.rows])).toEqual([
+        ["stg_lines", "temporary", 3],
+        ["customer_totals", "table", 2],
+        ["total_summary", "table", 1],
+      ]);
+      // Readable until the engine closes; published nowhere.
+      expect((await duck.query("SELECT COUNT(*) AS n FROM stg_lines")).rows).toEqual([{ n: "3" }]);
+      expect((await readdir(join(lake, "models"))).sort()).toEqual(["customer_totals", "total_summary"]);
+    } finally {
+      await duck.close();
+    }
+    const other = await reportingTypes({});
+    try {
+      const result = await runLocal({ stages: [], lakeDir: lake, sqlDir, warehouse: other });
+      expect(result.models.map((m) => [m.model, m.rows])).toEqual([
+        ["stg_lines", null],
+        ["customer_totals", 2],
+        ["total_summary", 1],
+      ]);
+    } finally {
+      await other.close();
+    }
+    expect(await query("SELECT customer_id, revenue FROM customer_totals_latest ORDER BY 1")).toEqual([
+      { customer_id: "c1", revenue: "15.50" },
+      { customer_id: "c2", revenue: "7.25" },
+    ]);
+  });
+
   it("counts only transactions on or before as_of, and keeps one partition per as_of", async () => {
     const sqlDir = await models("v1", 1, GOOD_SUMMARY);
     await runLocal({ stages: [], lakeDir: lake, sqlDir, asOf: "2024-01-10" });

@@ -71,7 +71,7 @@ Options:
       allowFutureAsOf,
       log: (line) => process.stderr.write(`${line}\n`),
     });
-    const tables = summary.models.filter((m) => m.rows !== null);
+    const tables = summary.models.filter((m) => m.materialized === "table");
     const last = tables.at(-1)?.model;
     const example = last === undefined ? "runs" : `${last}_latest`;
     process.stdout.write(

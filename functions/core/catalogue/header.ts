@@ -7,7 +7,7 @@
  *   -- grain: one row per customer
  *   -- depends_on: stg_transactions, stg_customers        (or: none)
  *   -- sources: transactions                              (input relations read directly; optional)
- *   -- materialized: table                                (table, the default, or view)
+ *   -- materialized: table                                (table, the default, view, or temporary)
  *   -- unique_key: customer_id                            (required for tables)
  *   -- note: free text, any number of times
  *   -- column customer_id varchar: The customer's id.
@@ -27,7 +27,12 @@
 import { ModelError } from "../errors.ts";
 import { COLUMN_TYPE_FORMS, parseColumnType } from "./column-types.ts";
 
-export const MATERIALIZATIONS = ["table", "view"] as const;
+/**
+ * table: written as Parquet and published. view: a definition, computed wherever it is read. temporary: rows a
+ * run reads often, computed once per run by an engine that can (Warehouse.materializeTemporary: DuckDB) and
+ * read as a view elsewhere; never published, so the same rows either way.
+ */
+export const MATERIALIZATIONS = ["table", "view", "temporary"] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
 export interface ModelColumn {

@@ -75,6 +75,13 @@ export interface Warehouse {
   /** Writes a SELECT's rows as Parquet (see MaterializeRequest) and makes them readable as `model`. */
   materialize(request: MaterializeRequest): Promise<MaterializeResult>;
   /**
+   * Computes a SELECT once for the rest of this run, somewhere only this engine reads (never published), and
+   * makes the rows readable as `model` until close() (a `materialized: temporary` model: a relation many models
+   * read, such as stg_order_lines). Engines that leave it out get the model as a view (replaceView): the same
+   * rows, computed at each read.
+   */
+  materializeTemporary?(model: string, body: string): Promise<MaterializeResult>;
+  /**
    * Makes Parquet files the runner wrote (a TypeScript stage's output, stage.ts) readable as `model`, as
    * materialize() does for the files it writes, and returns the columns as the engine reads them. Engines
    * that cannot leave it out; the runner then refuses to run a stage on them.

@@ -408,7 +408,13 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           const earlier = previous?.models.find((m) => m.model === model.name);
           try {
             const body = bodies.get(model.name) ?? "";
-            if (model.header.materialized === "view") {
+            const temporary = model.header.materialized === "temporary";
+            if (temporary && warehouse.materializeTemporary !== undefined) {
+              const result = await warehouse.materializeTemporary(model.name, body);
+              checkColumns(model, result, warehouse.engine);
+              entry.rows = result.rows;
+            } else if (model.header.materialized === "view" || temporary) {
+              // A temporary model on an engine that cannot keep one: a view, the same rows.
               await warehouse.replaceView(model.name, body);
             } else {
               let result: StageResult | undefined = resumable
