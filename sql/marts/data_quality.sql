@@ -21,22 +21,28 @@
 -- column non_product_lines bigint: Counted lines with line_type non_product, which the customer and product models leave out (non_product_lines).
 -- column non_product_amount decimal(38,2): Their amount.
 with keyed as (
+  -- One window (one sort): the lines of the same content, by drop and record number. A line is a duplicate when
+  -- the line before it is of the same drop; the content's first and last drops are the window's ends.
   select
     drop_id,
     line_number,
     amount,
-    ROW_NUMBER() OVER (
-      PARTITION BY drop_id, order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity,
-        amount, cost, discount, line_type
-      ORDER BY line_number
-    ) AS copy_number,
+    LAG(drop_id) OVER (
+      PARTITION BY order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount,
+        cost, discount, line_type
+      ORDER BY drop_id, line_number
+    ) = drop_id AS is_duplicate,
     MIN(drop_id) OVER (
-      PARTITION BY order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount, cost,
-        discount, line_type
+      PARTITION BY order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount,
+        cost, discount, line_type
+      ORDER BY drop_id, line_number
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     ) AS first_drop_id,
     MAX(drop_id) OVER (
-      PARTITION BY order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount, cost,
-        discount, line_type
+      PARTITION BY order_id, customer_id, ordered_at, product_id, category, channel, store_id, quantity, amount,
+        cost, discount, line_type
+      ORDER BY drop_id, line_number
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     ) AS last_drop_id
   from transactions
 ),
@@ -45,7 +51,7 @@ marked as (
   select
     k.drop_id,
     k.amount,
-    k.copy_number > 1 AS is_duplicate,
+    COALESCE(k.is_duplicate, FALSE) AS is_duplicate,
     k.first_drop_id <> k.last_drop_id AS is_in_other_drops,
     s.line_number IS NOT NULL AS is_counted,
     COALESCE(NOT s.is_product_line, FALSE) AS is_counted_non_product
