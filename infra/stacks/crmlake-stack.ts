@@ -32,6 +32,7 @@ import type { Construct } from "constructs";
 import { DATASET_NAMES } from "../../functions/core/catalogue/contracts.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import type { Model } from "../../functions/core/catalogue/models.ts";
+import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { CrmlakeSettings } from "../config.ts";
 import { CrmlakeFunction, prefixWildcardFinding } from "../constructs/crmlake-function.ts";
@@ -573,10 +574,22 @@ export class CrmlakeStack extends Stack {
       value: this.landing.bucketName,
       description: "Drop input files here, under <dataset>/",
     });
-    new CfnOutput(this, "LakeBucketName", { value: this.lake.bucketName });
+    new CfnOutput(this, STACK_OUTPUTS.lakeBucket, { value: this.lake.bucketName });
     new CfnOutput(this, "AthenaResultsBucketName", { value: this.results.bucketName });
-    new CfnOutput(this, "GlueDatabaseName", { value: this.catalog.databaseName });
-    new CfnOutput(this, "AthenaWorkGroupName", { value: this.workGroup.ref });
+    new CfnOutput(this, STACK_OUTPUTS.database, { value: this.catalog.databaseName });
+    new CfnOutput(this, STACK_OUTPUTS.workGroup, { value: this.workGroup.ref });
+    // What `crmlake … --stack NAME` and the runbook's commands work with (docs/operations.md).
+    new CfnOutput(this, STACK_OUTPUTS.scoringFunction, {
+      value: this.scoring.function.functionName,
+      description: "crmlake run --stack NAME --as-of DATE invokes it to re-score a date",
+    });
+    new CfnOutput(this, STACK_OUTPUTS.ingestQueueUrl, { value: this.ingestQueue.queueUrl });
+    new CfnOutput(this, STACK_OUTPUTS.ingestDeadLettersArn, {
+      value: this.ingestDeadLetters.queueArn,
+      description: "aws sqs start-message-move-task --source-arn <this> redrives them to the ingest queue",
+    });
+    new CfnOutput(this, STACK_OUTPUTS.ingestDeadLettersUrl, { value: this.ingestDeadLetters.queueUrl });
+    new CfnOutput(this, STACK_OUTPUTS.scoringDeadLettersUrl, { value: this.scoringDeadLetters.queueUrl });
     new CfnOutput(this, "AnalystWorkGroupName", {
       value: this.analystWorkGroup.ref,
       description: "Query the published tables in this workgroup",

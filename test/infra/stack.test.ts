@@ -14,6 +14,7 @@ import {
   LINEAGE_COLUMNS,
 } from "../../functions/core/catalogue/contracts.ts";
 import { EXPORT_LAYOUT, LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
 import { runDatabaseName } from "../../functions/engines/athena/warehouse.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
@@ -1368,6 +1369,22 @@ describe("outputs", () => {
     ]) {
       s.template.hasOutput(name, {});
     }
+  });
+
+  it("has every output the command line reads from a stack (crmlake --stack), naming the stack's resources", () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const value = (key: string) => flat(outputs[key]?.Value);
+    for (const key of Object.values(STACK_OUTPUTS)) expect(Object.keys(outputs)).toContain(key);
+    expect(value(STACK_OUTPUTS.lakeBucket)).toBe(`<${logicalId(s, s.stack.lake)}>`);
+    expect(value(STACK_OUTPUTS.database)).toBe(s.stack.catalog.databaseName);
+    expect(value(STACK_OUTPUTS.workGroup)).toBe(`<${logicalId(s, s.stack.workGroup)}>`);
+    expect(value(STACK_OUTPUTS.scoringFunction)).toBe(`<${logicalId(s, s.stack.scoring.function)}>`);
+    expect(value(STACK_OUTPUTS.ingestQueueUrl)).toBe(`<${logicalId(s, s.stack.ingestQueue)}>`);
+    expect(value(STACK_OUTPUTS.ingestDeadLettersUrl)).toBe(`<${logicalId(s, s.stack.ingestDeadLetters)}>`);
+    expect(value(STACK_OUTPUTS.ingestDeadLettersArn)).toBe(
+      `<${logicalId(s, s.stack.ingestDeadLetters)}.Arn>`,
+    );
+    expect(value(STACK_OUTPUTS.scoringDeadLettersUrl)).toBe(`<${logicalId(s, s.stack.scoringDeadLetters)}>`);
   });
 });
 
