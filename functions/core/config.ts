@@ -4,7 +4,7 @@
  * that a typo never silently falls back to a default. docs/models.md lists the fields from this schema.
  */
 import { z } from "zod";
-import { isTimeZone } from "./dates.ts";
+import { isIsoDate, isTimeZone } from "./dates.ts";
 import { parseJson, readJsonFile, validateJson } from "./json.ts";
 
 /** A number with at most `scale` decimals (it reaches SQL as an exact DECIMAL literal). */
@@ -235,6 +235,46 @@ const calendar = z
   })
   .prefault({});
 
+/**
+ * Retention of published model snapshots (docs/operations.md, "Retention"; functions/core/runner/retention.ts).
+ * Off unless keep_last is set: removing an as-of cannot be undone on a lake directory, and a deployment keeps
+ * the files only for the versioning rules' days, so an upgrade must never start deleting a team's history.
+ */
+const retention = z
+  .strictObject({
+    keep_last: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe(
+        "Retention of model snapshots: keep each model's last this many as-ofs, and remove every as-of no rule below keeps (`crmlake runs sweep`; on AWS after each successful scheduled run). Absent: retention is off and every as-of is kept. Suggested: 30.",
+      ),
+    keep_month_ends: z
+      .int()
+      .min(0)
+      .max(1200)
+      .default(24)
+      .describe(
+        "With keep_last: also keep the month-end snapshot of this many of the latest closed months (a month's greatest as-of, once it is the month's last day or a later month has one).",
+      ),
+    keep_as_of: z
+      .array(
+        z.string().refine(isIsoDate, {
+          error: (issue) => `${JSON.stringify(issue.input)} is not a date; expected YYYY-MM-DD`,
+        }),
+      )
+      .default([])
+      .describe("With keep_last: as-ofs (YYYY-MM-DD) never removed, e.g. a campaign's or an audit's."),
+    keep_runs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "With keep_last: run ids whose as-of is never removed (a pinned run). Runs still running or interrupted are always kept.",
+      ),
+  })
+  .prefault({});
+
 /** Longest a comparison period of `months` calendar months can be, in days (31 days a month bounds it). */
 export function longestComparisonDays(months: number): number {
   return 31 * months;
@@ -256,6 +296,7 @@ export const CONFIG_SCHEMA = z
     quadrants,
     actions,
     calendar,
+    retention,
   })
   .superRefine((config, ctx) => {
     const { lapsed_after_days: lapsed } = config.lifecycle;

@@ -75,4 +75,19 @@ export interface DeletableOutputs extends ModelOutputs {
    * lake directory has none: its `_latest` views read the greatest partition there is.
    */
   moveLatestFrom?(asOf: string): Promise<void>;
+  /**
+   * Where latest tables are kept apart (S3 with Glue): the as-of each model's latest table shows, by model
+   * (none for a table at its placeholder). The retention sweep keeps those as-ofs (runner/retention.ts).
+   */
+  latestAsOfs?(): Promise<ReadonlyMap<string, string>>;
+}
+
+/** Whether a ModelOutputs can remove published as-ofs (`runs delete`, the retention sweep). */
+export function isDeletable(outputs: ModelOutputs): outputs is DeletableOutputs {
+  const o = outputs as Partial<DeletableOutputs>;
+  return (
+    typeof o.publishedPartitions === "function" &&
+    typeof o.deletePartition === "function" &&
+    typeof o.listRunRecords === "function"
+  );
 }

@@ -13,7 +13,7 @@
  */
 import { isIsoDate, notADate } from "../dates.ts";
 import { errorMessage, ModelError, RunLockedError } from "../errors.ts";
-import type { DeletableOutputs } from "../ports/model-outputs.ts";
+import type { DeletableOutputs, PublishedPartition } from "../ports/model-outputs.ts";
 import { type RunRecord, timestampText } from "./runs.ts";
 
 export interface DeletedAsOf {
@@ -65,18 +65,11 @@ export async function deletePublishedAsOf(
           : `Nothing is published as of ${asOf} in ${outputs.location}. Published as-ofs: ${published.join(", ")}`,
       );
     }
-    // Records first: an interrupted delete is finished by running it again, which finds what is left.
-    const deletedAt = timestampText(now());
-    for (const record of records) {
-      const marked: RunRecord = {
-        ...record,
-        status: "deleted",
-        error: `Its outputs were deleted on ${deletedAt} (${options.command ?? `crmlake runs delete --as-of ${asOf}`})`,
-      };
-      await outputs.writeRunRecord(marked);
-    }
-    await outputs.moveLatestFrom?.(asOf);
-    for (const partition of partitions) await outputs.deletePartition(partition);
+    await removeAsOf(outputs, asOf, {
+      partitions,
+      records,
+      note: `Its outputs were deleted on ${timestampText(now())} (${options.command ?? `crmlake runs delete --as-of ${asOf}`})`,
+    });
     const remaining = (await outputs.publishedPartitions()).map((p) => p.asOf).sort();
     return {
       asOf,
@@ -87,4 +80,27 @@ export async function deletePublishedAsOf(
   } finally {
     await release();
   }
+}
+
+/**
+ * Removes one as-of, under the lock the caller holds (deletePublishedAsOf, and the retention sweep of
+ * retention.ts): its succeeded `records` are marked `deleted` with `note`, each latest table is moved off it,
+ * then its `partitions` go. Records first: an interrupted removal is finished by running it again, which finds
+ * what is left.
+ */
+export async function removeAsOf(
+  outputs: DeletableOutputs,
+  asOf: string,
+  removal: {
+    readonly partitions: readonly PublishedPartition[];
+    readonly records: readonly RunRecord[];
+    readonly note: string;
+  },
+): Promise<void> {
+  for (const record of removal.records) {
+    const marked: RunRecord = { ...record, status: "deleted", error: removal.note };
+    await outputs.writeRunRecord(marked);
+  }
+  await outputs.moveLatestFrom?.(asOf);
+  for (const partition of removal.partitions) await outputs.deletePartition(partition);
 }
