@@ -51,16 +51,13 @@ export interface AwsBackendSettings {
 }
 
 /**
- * The scoring backend of one invocation: S3ModelOutputs over the lake bucket, publishing through the stack's
- * Glue tables, and for each run an AthenaWarehouse in the run's own Glue database, with UNLOAD
- * materialization (the stack's workgroup enforces its result location) and the Lambda's remaining time as
- * its deadline.
+ * The lake's model outputs on AWS: S3ModelOutputs over the lake bucket, publishing through the stack's Glue
+ * tables. The scoring backend and the command line on a deployment (functions/backends/aws-stack.ts) share it.
  */
-export function awsScoringBackend(
-  settings: AwsBackendSettings,
-  remainingTimeMs: () => number,
-): ScoringBackend {
-  const outputs = new S3ModelOutputs({
+export function awsModelOutputs(
+  settings: Pick<AwsBackendSettings, "lakeBucket" | "lakePrefix" | "database" | "s3" | "glue" | "now">,
+): S3ModelOutputs {
+  return new S3ModelOutputs({
     bucket: settings.lakeBucket,
     prefix: settings.lakePrefix ?? "",
     client: settings.s3,
@@ -70,6 +67,19 @@ export function awsScoringBackend(
     }),
     ...(settings.now === undefined ? {} : { now: settings.now }),
   });
+}
+
+/**
+ * The scoring backend of one invocation: S3ModelOutputs over the lake bucket, publishing through the stack's
+ * Glue tables, and for each run an AthenaWarehouse in the run's own Glue database, with UNLOAD
+ * materialization (the stack's workgroup enforces its result location) and the Lambda's remaining time as
+ * its deadline.
+ */
+export function awsScoringBackend(
+  settings: AwsBackendSettings,
+  remainingTimeMs: () => number,
+): ScoringBackend {
+  const outputs = awsModelOutputs(settings);
   const lake = new S3ObjectStore({
     bucket: settings.lakeBucket,
     prefix: settings.lakePrefix ?? "",

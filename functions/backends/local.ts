@@ -23,6 +23,7 @@ import type { ReportData } from "../core/report/report.ts";
 import { buildActionLists, publishedActionAsOfs } from "../core/runner/action-lists.ts";
 import { type DeletedAsOf, deletePublishedAsOf } from "../core/runner/delete.ts";
 import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
+import type { RunRecord } from "../core/runner/runs.ts";
 import { STAGES } from "../core/stages/index.ts";
 import { openActionSource } from "../engines/duckdb/export-actions.ts";
 import { type LakeQuerySession, openLakeQuerySession } from "../engines/duckdb/query-session.ts";
@@ -132,6 +133,14 @@ export async function deleteLocalAsOf(lakeDir: string, asOf: string): Promise<De
   return deletePublishedAsOf(new LocalModelOutputs(lakeDir), asOf, {
     command: `crmlake runs delete --as-of ${asOf} --lake ${lakeDir}`,
   });
+}
+
+/** The run records of a local lake (`crmlake runs`): runs/log/, whatever their status. */
+export async function localRunRecords(lakeDir: string): Promise<RunRecord[]> {
+  if (!existsSync(lakeDir)) {
+    throw new UsageError("no_lake", `Lake directory ${lakeDir} does not exist. Pass --lake DIR`);
+  }
+  return new LocalModelOutputs(lakeDir).listRunRecords();
 }
 
 export interface ExportedActions {

@@ -10,6 +10,7 @@ import type { RunRecord } from "../../core/runner/runs.ts";
 import { LocalObjectStore, processAlive } from "../../storage/local.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
+import { STACK_HELP, STACK_OPTION, stackOption, withStack } from "../stack.ts";
 
 /** A writer's temporary file older than this belongs to a writer that died. */
 const SETTLE_MS = 15 * 60 * 1000;
@@ -76,7 +77,7 @@ async function s3Store(uri: string): Promise<ObjectStore> {
 export const doctorCommand: Command = {
   name: "doctor",
   summary: "Check a lake for what killed processes leave behind, and repair or upgrade it",
-  help: `Usage: crmlake doctor [--lake DIR|s3://bucket/prefix] [--repair] [--upgrade]
+  help: `Usage: crmlake doctor [--lake DIR|s3://bucket/prefix | --stack NAME] [--repair] [--upgrade]
 
 Reports what a killed ingest or run leaves in a lake (docs/adr/0010-ledger-visibility-and-snapshots.md):
 files no committed drop lists (readers never read them), content claims of attempts that never committed,
@@ -88,15 +89,33 @@ Options:
   --lake DIR   lake directory (default ./lake), or a lake bucket: s3://bucket[/prefix] (AWS credentials
                from the environment; CRMLAKE_S3_ENDPOINT for an S3-compatible server). A run on S3
                recorded "running" for longer than its retries can last (6 h 15 min) is stuck.
+${STACK_HELP}
   --repair     heal what it finds: delete orphans, stale claims and temporary files, sweep retired
                versions, mark dead runs failed
   --upgrade    upgrade a lake written by an older crmlake to this one's format, in place`,
-  options: { lake: { type: "string" }, repair: { type: "boolean" }, upgrade: { type: "boolean" } },
+  options: {
+    lake: { type: "string" },
+    repair: { type: "boolean" },
+    upgrade: { type: "boolean" },
+    ...STACK_OPTION,
+  },
   async run(args: ParsedArgs) {
     if (args.positionals.length > 0) {
       throw new UsageError(
         "bad_arguments",
         `crmlake doctor takes no positional arguments (got "${args.positionals.join(" ")}")`,
+      );
+    }
+    const stack = stackOption(args, "doctor", ["lake"]);
+    if (stack !== undefined) {
+      return withStack(stack, ({ lake, stack: deployed }) =>
+        checkLake(
+          args,
+          lake,
+          `${lake.location} (stack ${deployed.name})`,
+          true,
+          `crmlake doctor --repair --stack ${deployed.name}`,
+        ),
       );
     }
     const lakeDir = stringOption(args, "lake") ?? "lake";
@@ -111,38 +130,49 @@ Options:
       throw new UsageError("no_lake", `Lake directory ${lakeDir} does not exist. Pass --lake DIR`);
     }
     const store: ObjectStore = onS3 ? await s3Store(lakeDir) : new LocalObjectStore(lakeDir);
-    if (args.values.upgrade === true) {
-      const report = await upgradeLake(store);
-      process.stdout.write(
-        report.from === report.to
-          ? `The lake ${lakeDir} already has format ${report.to}; nothing to upgrade.\n`
-          : `Upgraded the lake ${lakeDir} from format ${report.from ?? "none (empty)"} to ${report.to}: ${report.records} ledger record(s) given the version v1, ${report.manifests} dataset manifest(s) written.\n`,
-      );
-    }
-    const repair = args.values.repair === true;
-    const now = new Date();
-    const runAlive = onS3 ? awsRunAlive(now) : await localRunAlive(store);
-    const report = await doctorLake(store, { now, repair, runAlive, settleMs: SETTLE_MS });
-    const temporary = onS3 ? [] : await temporaryFiles(lakeDir, now.getTime());
-    if (repair) for (const path of temporary) await rm(path, { force: true });
-
-    const lines = [
-      ...report.findings.map(
-        (f) => `${f.repaired ? "repaired" : "found"}  ${f.kind.padEnd(11)} ${f.subject}: ${f.detail}`,
-      ),
-      ...temporary.map(
-        (p) => `${repair ? "repaired" : "found"}  ${"temporary".padEnd(11)} ${p}: left by a writer that died`,
-      ),
-    ];
-    for (const line of lines) process.stdout.write(`${line}\n`);
-    const open = report.findings.filter((f) => !f.repaired).length + (repair ? 0 : temporary.length);
-    process.stdout.write(
-      lines.length === 0
-        ? `The lake ${lakeDir} is healthy (format ${report.format ?? "none yet"}).\n`
-        : open === 0
-          ? `Repaired ${lines.length} finding(s) in ${lakeDir}.\n`
-          : `${open} finding(s) in ${lakeDir}.${repair ? "" : " Run crmlake doctor --repair to heal them."}\n`,
-    );
-    return open === 0 ? 0 : 1;
+    return checkLake(args, store, lakeDir, onS3, "crmlake doctor --repair");
   },
 };
+
+/** Upgrades (--upgrade), checks and repairs (--repair) the lake in `store`, named `lakeDir` in messages. */
+async function checkLake(
+  args: ParsedArgs,
+  store: ObjectStore,
+  lakeDir: string,
+  onS3: boolean,
+  repairCommand: string,
+): Promise<number> {
+  if (args.values.upgrade === true) {
+    const report = await upgradeLake(store);
+    process.stdout.write(
+      report.from === report.to
+        ? `The lake ${lakeDir} already has format ${report.to}; nothing to upgrade.\n`
+        : `Upgraded the lake ${lakeDir} from format ${report.from ?? "none (empty)"} to ${report.to}: ${report.records} ledger record(s) given the version v1, ${report.manifests} dataset manifest(s) written.\n`,
+    );
+  }
+  const repair = args.values.repair === true;
+  const now = new Date();
+  const runAlive = onS3 ? awsRunAlive(now) : await localRunAlive(store);
+  const report = await doctorLake(store, { now, repair, runAlive, settleMs: SETTLE_MS });
+  const temporary = onS3 ? [] : await temporaryFiles(lakeDir, now.getTime());
+  if (repair) for (const path of temporary) await rm(path, { force: true });
+
+  const lines = [
+    ...report.findings.map(
+      (f) => `${f.repaired ? "repaired" : "found"}  ${f.kind.padEnd(11)} ${f.subject}: ${f.detail}`,
+    ),
+    ...temporary.map(
+      (p) => `${repair ? "repaired" : "found"}  ${"temporary".padEnd(11)} ${p}: left by a writer that died`,
+    ),
+  ];
+  for (const line of lines) process.stdout.write(`${line}\n`);
+  const open = report.findings.filter((f) => !f.repaired).length + (repair ? 0 : temporary.length);
+  process.stdout.write(
+    lines.length === 0
+      ? `The lake ${lakeDir} is healthy (format ${report.format ?? "none yet"}).\n`
+      : open === 0
+        ? `Repaired ${lines.length} finding(s) in ${lakeDir}.\n`
+        : `${open} finding(s) in ${lakeDir}.${repair ? "" : ` Run ${repairCommand} to heal them.`}\n`,
+  );
+  return open === 0 ? 0 : 1;
+}

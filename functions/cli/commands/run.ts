@@ -1,14 +1,17 @@
 import { runLocal } from "../../backends/local.ts";
 import { loadConfig } from "../../core/config.ts";
+import { isIsoDate, notADate } from "../../core/dates.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
+import { STACK_HELP, STACK_OPTION, stackOption, withStack } from "../stack.ts";
 
 /** `crmlake run`: computes the SQL models as of a date and publishes them into the lake. */
 export const runCommand: Command = {
   name: "run",
   summary: "Compute the models (sql/) as of a date and publish them into the lake",
   help: `Usage: crmlake run [--as-of YYYY-MM-DD [--allow-future-as-of]] [--lake DIR] [--config FILE] [--models a,b]
+       crmlake run --stack NAME --as-of YYYY-MM-DD
 
 Runs every model under sql/ (staging → intermediate → marts → scores) in dependency order, counting only
 transactions dated on or before the as-of date, and writes each table to
@@ -25,7 +28,13 @@ Options:
   --lake DIR       lake directory (default ./lake)
   --config FILE    configuration file (default: built-in defaults; see examples/crmlake.config.json)
   --models a,b     run only these models plus everything they depend on
-  --sql DIR        models directory (default: the project's sql/)`,
+  --sql DIR        models directory (default: the project's sql/)
+${STACK_HELP}.
+                   With --stack, run re-scores a date on the deployment: it invokes the stack's scoring
+                   Lambda (asynchronously) with the schedule's event and that --as-of, so the deployed
+                   models and configuration run with the scoring role, retried and dead-lettered like a
+                   scheduled run. It returns once Lambda accepted the event; crmlake runs --stack NAME
+                   shows the run (docs/operations.md)`,
   options: {
     "as-of": { type: "string" },
     "allow-future-as-of": { type: "boolean" },
@@ -33,6 +42,7 @@ Options:
     config: { type: "string" },
     models: { type: "string" },
     sql: { type: "string" },
+    ...STACK_OPTION,
   },
   async run(args: ParsedArgs) {
     if (args.positionals.length > 0) {
@@ -41,6 +51,8 @@ Options:
         `crmlake run takes no positional arguments (got "${args.positionals.join(" ")}"). Use --models a,b to choose models.`,
       );
     }
+    const stack = stackOption(args, "run", ["lake", "config", "models", "sql", "allow-future-as-of"]);
+    if (stack !== undefined) return rescore(stack, stringOption(args, "as-of"));
     const modelsOption = stringOption(args, "models");
     const models = modelsOption
       ?.split(",")
@@ -80,3 +92,19 @@ Options:
     return 0;
   },
 };
+
+/** `crmlake run --stack NAME --as-of D`: the scoring Lambda of the stack, invoked with the schedule's event. */
+async function rescore(stack: string, asOf: string | undefined): Promise<number> {
+  if (asOf === undefined) {
+    throw new UsageError(
+      "bad_arguments",
+      "crmlake run --stack needs --as-of DATE: the date to re-score (the schedule scores yesterday by itself)",
+    );
+  }
+  if (!isIsoDate(asOf)) throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
+  const invoked = await withStack(stack, (backend) => backend.rescore(asOf));
+  process.stdout.write(
+    `Invoked ${invoked.functionName}, the scoring Lambda of stack ${stack}, to score as of ${asOf}: run ${invoked.runId} (event ${invoked.event.executionId}). It runs asynchronously, resumed by Lambda's retries if it reaches the time limit; follow it with: crmlake runs --stack ${stack}\n`,
+  );
+  return 0;
+}

@@ -5,27 +5,43 @@ import { isIsoDate, notADate } from "../../core/dates.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
+import { deleteAsOfOnStack, listRuns } from "../run-records.ts";
+import { STACK_HELP, STACK_OPTION, stackOption } from "../stack.ts";
 
-const USAGE = "crmlake runs delete --as-of YYYY-MM-DD [--lake DIR]";
+const USAGE = "crmlake runs delete --as-of YYYY-MM-DD [--lake DIR | --stack NAME]";
 
 /** `crmlake runs`: manage what runs published. One subcommand for now: `delete`. */
 export const runsCommand: Command = {
   name: "runs",
-  summary: "Manage published runs: delete an as-of (its model outputs) from the lake",
-  help: `Usage: ${USAGE}
+  summary: "List the runs, or delete an as-of (its model outputs) from the lake",
+  help: `Usage: crmlake runs [--limit N] [--lake DIR | --stack NAME]
+       ${USAGE}
+
+(none)   Lists the runs recorded in the lake (the runs table), newest first: id, as-of, status, start,
+         duration, models, error.
 
 delete   Removes everything published as of DATE: every model's <lake>/models/<model>/as_of=DATE/. The
          *_latest views and the default report then show the greatest as-of that remains. The runs that
          published DATE stay in the runs table with status "deleted" (and when, in "error"), so the
          lake's history still explains the outputs it had. Refused while a run holds the lake's run lock,
          and when nothing is published as of DATE. Use it for a run as of a wrong date, e.g. one in the
-         future (crmlake run --as-of … --allow-future-as-of). Local lakes only.
+         future (crmlake run --as-of … --allow-future-as-of). On a stack (--stack) each <model>_latest
+         table is first pointed at the greatest as-of that remains (docs/operations.md).
 
 Options:
   --as-of DATE     the as-of to delete (required)
-  --lake DIR       lake directory (default ./lake)`,
-  options: { "as-of": { type: "string" }, lake: { type: "string" } },
+  --lake DIR       lake directory (default ./lake)
+${STACK_HELP}
+  --limit N        list at most N runs, the newest (default 20; 0: all)`,
+  options: {
+    "as-of": { type: "string" },
+    lake: { type: "string" },
+    limit: { type: "string" },
+    ...STACK_OPTION,
+  },
   async run(args: ParsedArgs) {
+    const stack = stackOption(args, "runs", ["lake"]);
+    if (args.positionals.length === 0) return listRuns(args, stack);
     const [action, ...extra] = args.positionals;
     if (action !== "delete" || extra.length > 0) {
       throw new UsageError(
@@ -38,6 +54,7 @@ Options:
     const asOf = stringOption(args, "as-of");
     if (asOf === undefined) throw new UsageError("bad_arguments", `Missing --as-of. Usage: ${USAGE}`);
     if (!isIsoDate(asOf)) throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
+    if (stack !== undefined) return deleteAsOfOnStack(stack, asOf);
     const lakeDir = stringOption(args, "lake") ?? "lake";
     const deleted = await deleteLocalAsOf(lakeDir, asOf);
     const runs =
