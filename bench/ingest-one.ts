@@ -1,9 +1,12 @@
 /**
  * One measured ingest in a fresh process (so peak RSS is this drop's alone). Prints one JSON line.
- * Usage: tsx bench/ingest-one.ts <mode: ingest|floor|copy> <csv> <workdir>
+ * Usage: tsx bench/ingest-one.ts <mode: ingest|floor|table|copy> <csv> <workdir>
  *   ingest  the real `ingestDrop` (hash, validation, quarantine, partitioning, ledger), with its steps' times
  *   floor   what ingest cannot avoid (issue 17): the file's SHA-256 as ingest computes it, then DuckDB's typed
  *           read of the CSV written as month-partitioned Parquet like the curated layout
+ *   table   the floor of any ingest that parses the file once into a table: the floor's hash and typed
+ *           read, but into a temporary table in file order (no validation), then the partitioned write of
+ *           it with each row's line number (its row id), as ingest writes its typed table
  *   copy    DuckDB's plain typed read_csv → one Parquet file (no partitions, no hash): a second reference
  */
 import { mkdir } from "node:fs/promises";
@@ -14,7 +17,7 @@ import { openDuckDB, sqlString } from "../functions/engines/duckdb/session.ts";
 import { LocalObjectStore } from "../functions/storage/local.ts";
 
 const [mode, csv, work] = process.argv.slice(2);
-if (!mode || !csv || !work) throw new Error("usage: ingest-one.ts <ingest|floor|copy> <csv> <workdir>");
+if (!mode || !csv || !work) throw new Error("usage: ingest-one.ts <ingest|floor|table|copy> <csv> <workdir>");
 /** The ingest and its references get the same DuckDB: two threads, ingest's default memory limit. */
 const duckdb = {
   threads: 2,
@@ -43,7 +46,7 @@ if (mode === "ingest") {
     },
   });
   rows = ledger.rows_in;
-} else if (mode === "floor") {
+} else if (mode === "floor" || mode === "table") {
   const hashStarted = performance.now();
   await sha256File(csv);
   steps.hash = Math.round(performance.now() - hashStarted);
@@ -51,15 +54,25 @@ if (mode === "ingest") {
   const session = await openDuckDB(duckdb);
   await session.connection.run("SET preserve_insertion_order = false");
   const typed = ["order_id", "customer_id", "product_id", "category", "channel", "store_id"];
+  const typedRead = `SELECT ${typed.join(", ")}, ordered_at, TRY_CAST(quantity AS INTEGER) AS quantity, ${["amount", "cost", "discount"].map(money).join(", ")}
+    FROM (SELECT * REPLACE (CAST(TRY_CAST(ordered_at AS TIMESTAMP) AS TIMESTAMP_MS) AS ordered_at) FROM ${readCsv})`;
+  let source = typedRead;
+  if (mode === "table") {
+    await session.connection.run("SET preserve_insertion_order = true");
+    await session.connection.run(`CREATE TEMP TABLE typed AS ${typedRead}`);
+    await session.connection.run("SET preserve_insertion_order = false");
+    steps["read into table"] = Math.round(performance.now() - copyStarted);
+    source = "SELECT *, rowid + 1 AS line_number FROM typed";
+  }
   const reader = await session.connection.runAndReadAll(`COPY (
-      SELECT ${typed.join(", ")}, ordered_at, TRY_CAST(quantity AS INTEGER) AS quantity, ${["amount", "cost", "discount"].map(money).join(", ")},
-        strftime(ordered_at, '%Y-%m') AS order_month
-      FROM (SELECT * REPLACE (CAST(TRY_CAST(ordered_at AS TIMESTAMP) AS TIMESTAMP_MS) AS ordered_at) FROM ${readCsv}))
+      SELECT *, strftime(ordered_at, '%Y-%m') AS order_month FROM (${source}))
     TO ${sqlString(join(work, "floor"))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (order_month),
       WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE true)`);
   rows = Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
   session.close();
-  steps["read and write"] = Math.round(performance.now() - copyStarted);
+  const total = Math.round(performance.now() - copyStarted);
+  if (mode === "table") steps["write from table"] = total - (steps["read into table"] ?? 0);
+  else steps["read and write"] = total;
 } else {
   const session = await openDuckDB(duckdb);
   const reader = await session.connection.runAndReadAll(`COPY (
