@@ -108,11 +108,11 @@ ${STACK_HELP}
     }
     const stack = stackOption(args, "doctor", ["lake"]);
     if (stack !== undefined) {
-      return withStack(stack, ({ lake, stack: deployed }) =>
+      return withStack(stack, ({ lake, outputs, stack: deployed }) =>
         checkLake(
           args,
           lake,
-          `${lake.location} (stack ${deployed.name})`,
+          `${outputs.location} (stack ${deployed.name})`,
           true,
           `crmlake doctor --repair --stack ${deployed.name}`,
         ),

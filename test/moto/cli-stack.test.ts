@@ -1,0 +1,383 @@
+/**
+ * The command line on a deployment (`crmlake … --stack NAME`, issue 18 item 5) against moto: a CloudFormation
+ * stack whose outputs name a lake bucket, a Glue database with the stack's model and latest tables, and a
+ * scoring Lambda (moto's Lambda without Docker, which answers an invocation with the event it was sent). The
+ * CLI runs in this process (main), its AWS clients pointed at moto by AWS_ENDPOINT_URL, which the SDK reads
+ * (as it does AWS_REGION and the credentials): no endpoint is passed in code. Nothing here is deployed to AWS.
+ */
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  waitUntilStackCreateComplete,
+} from "@aws-sdk/client-cloudformation";
+import {
+  CreateDatabaseCommand,
+  CreateTableCommand,
+  GetPartitionCommand,
+  GlueClient,
+  type TableInput,
+} from "@aws-sdk/client-glue";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { openStack } from "../../functions/backends/aws-stack.ts";
+import { main } from "../../functions/cli/main.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
+import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
+import type { RunRecord } from "../../functions/core/runner/runs.ts";
+import { SCORING_EVENT } from "../../functions/core/runner/schedule.ts";
+import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
+import { S3ObjectStore } from "../../functions/storage/s3.ts";
+import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
+import { latestTable, modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
+import { apiCase } from "../helpers/glue-fake.ts";
+import { type MotoServer, startMoto } from "./moto-server.ts";
+
+const STACK = "Crmlake-moto";
+const BUCKET = "crmlake-moto-lake";
+const DB = "crmlake_moto";
+const MODELS = ["customer_rfm", "pyramid_summary"] as const;
+const JAN = "2024-01-31";
+const FEB = "2024-02-29";
+
+let moto: MotoServer;
+let s3: S3Client;
+let glue: GlueClient;
+let cloudFormation: CloudFormationClient;
+let lake: S3ObjectStore;
+const savedEnv: Record<string, string | undefined> = {};
+
+const ENV: Record<string, string | undefined> = {
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "testing",
+  AWS_SECRET_ACCESS_KEY: "testing",
+  AWS_SESSION_TOKEN: undefined,
+  AWS_PROFILE: undefined,
+  CRMLAKE_S3_ENDPOINT: undefined,
+  // Keeps the SDK's credential chain off the machine's own files and instance metadata.
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+  AWS_CONFIG_FILE: "/nonexistent/config",
+};
+
+function setEnv(values: Record<string, string | undefined>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+}
+
+/** Runs the command line in this process; what it wrote to stdout and stderr, and its exit code. */
+async function crmlake(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const outputs = () =>
+  new S3ModelOutputs({
+    bucket: BUCKET,
+    client: s3,
+    partitions: new GluePartitions({ client: glue, database: DB }),
+  });
+
+function record(runId: string, asOf: string, status: RunRecord["status"], startedAt: string): RunRecord {
+  return {
+    run_id: runId,
+    as_of: asOf,
+    status,
+    engine: "athena",
+    started_at: startedAt,
+    finished_at: status === "running" ? null : startedAt,
+    duration_ms: status === "running" ? null : 61_000,
+    models_requested: null,
+    config: "{}",
+    models: MODELS.map((model) => ({
+      model,
+      layer: "marts",
+      materialized: "table",
+      status: "succeeded",
+      started_at: startedAt,
+      finished_at: startedAt,
+      duration_ms: 1000,
+      rows: 1,
+      bytes_scanned: null,
+      cost_usd: null,
+      error: null,
+    })),
+    bytes_scanned: null,
+    cost_usd: null,
+    error: null,
+  };
+}
+
+/** A scoring run as the scoring Lambda leaves it: its files, its partitions pointed at them, its record. */
+async function publishRun(runId: string, asOf: string, startedAt: string): Promise<void> {
+  for (const model of MODELS) {
+    await lake.put(`${MODEL_LAYOUT.runTable(runId, model)}as_of=${asOf}/part-0.parquet`, runId);
+  }
+  await outputs().publish(runId, asOf, [...MODELS]);
+  await outputs().writeRunRecord(record(runId, asOf, "succeeded", startedAt));
+}
+
+/** A template like the stack's where the CLI is concerned: its outputs, and a scoring Lambda to invoke. */
+const TEMPLATE = {
+  Resources: {
+    ScoringRole: {
+      Type: "AWS::IAM::Role",
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        },
+      },
+    },
+    Scoring: {
+      Type: "AWS::Lambda::Function",
+      Properties: {
+        Runtime: "nodejs20.x",
+        Handler: "index.handler",
+        Role: { "Fn::GetAtt": ["ScoringRole", "Arn"] },
+        Code: { ZipFile: "exports.handler = async (event) => event;" },
+      },
+    },
+  },
+  Outputs: {
+    [STACK_OUTPUTS.lakeBucket]: { Value: BUCKET },
+    [STACK_OUTPUTS.database]: { Value: DB },
+    [STACK_OUTPUTS.workGroup]: { Value: "crmlake_moto" },
+    [STACK_OUTPUTS.scoringFunction]: { Value: { Ref: "Scoring" } },
+  },
+};
+
+/** A stack that is not crmlake's: no outputs. */
+const OTHER_TEMPLATE = {
+  Resources: { Topic: { Type: "AWS::SNS::Topic", Properties: {} } },
+};
+
+beforeAll(async () => {
+  moto = await startMoto();
+  // moto's Lambda without Docker: an invocation is answered with its own event.
+  const config = await fetch(`${moto.endpoint}/moto-api/config`, {
+    method: "POST",
+    body: JSON.stringify({ lambda: { use_docker: false } }),
+  });
+  expect(config.ok).toBe(true);
+  for (const name of [...Object.keys(ENV), "AWS_ENDPOINT_URL"]) savedEnv[name] = process.env[name];
+  setEnv({ ...ENV, AWS_ENDPOINT_URL: moto.endpoint });
+
+  const client = {
+    endpoint: moto.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  };
+  s3 = new S3Client({ ...client, forcePathStyle: true });
+  glue = new GlueClient(client);
+  cloudFormation = new CloudFormationClient(client);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  lake = new S3ObjectStore({ bucket: BUCKET, client: s3 });
+  await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: DB } }));
+  const specs = modelOutputTables(await loadCatalogueModels("sql")).filter((t) =>
+    (MODELS as readonly string[]).includes(t.name),
+  );
+  for (const spec of [...specs, ...specs.map(latestTable)]) {
+    await glue.send(
+      new CreateTableCommand({
+        DatabaseName: DB,
+        TableInput: apiCase(tableInput(spec, BUCKET)) as TableInput,
+      }),
+    );
+  }
+  for (const [name, template] of [
+    [STACK, TEMPLATE],
+    ["NotCrmlake", OTHER_TEMPLATE],
+  ] as const) {
+    await cloudFormation.send(
+      new CreateStackCommand({
+        StackName: name,
+        TemplateBody: JSON.stringify(template),
+        Capabilities: ["CAPABILITY_IAM"],
+      }),
+    );
+    await waitUntilStackCreateComplete(
+      { client: cloudFormation, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+      { StackName: name },
+    );
+  }
+  await publishRun("sched-jan", JAN, "2024-02-01 03:00:05.000");
+  await publishRun("sched-feb", FEB, "2024-03-01 03:00:04.000");
+});
+
+afterAll(async () => {
+  setEnv(savedEnv);
+  s3?.destroy();
+  glue?.destroy();
+  cloudFormation?.destroy();
+  await moto?.stop();
+});
+
+describe("crmlake --stack on moto", () => {
+  it("resolves the stack's outputs into its lake bucket, Glue database and scoring Lambda", async () => {
+    const backend = await openStack(STACK);
+    try {
+      expect(backend.stack).toMatchObject({
+        name: STACK,
+        region: "us-east-1",
+        status: "CREATE_COMPLETE",
+        lakeBucket: BUCKET,
+        database: DB,
+        workGroup: "crmlake_moto",
+      });
+      expect(backend.stack.scoringFunction).toMatch(/Scoring/);
+      expect(backend.outputs.location).toBe(`s3://${BUCKET}/`);
+    } finally {
+      backend.close();
+    }
+  });
+
+  it("runs --stack lists the stack's run records, newest first", async () => {
+    const listed = await crmlake("runs", "--stack", STACK);
+    expect(listed).toMatchObject({ code: 0, stderr: "" });
+    const lines = listed.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^run_id +as_of +status +started_at +duration +models +error$/);
+    expect(lines[1]).toMatch(/^sched-feb +2024-02-29 +succeeded +2024-03-01 03:00:04.000 +1 min 1 s +2$/);
+    expect(lines[2]).toMatch(/^sched-jan +2024-01-31 +succeeded/);
+    expect(lines.at(-1)).toBe(`2 runs recorded in stack ${STACK} (s3://${BUCKET}/).`);
+  });
+
+  it("runs delete --stack re-points the latest tables at the greatest as-of left, then removes the partitions", async () => {
+    const partitions = new GluePartitions({ client: glue, database: DB });
+    for (const model of MODELS) expect(await partitions.latestAsOf(model)).toBe(FEB);
+
+    const deleted = await crmlake("runs", "delete", "--as-of", FEB, "--stack", STACK);
+    expect(deleted).toMatchObject({ code: 0, stderr: "" });
+    expect(deleted.stdout).toBe(
+      `Deleted as of ${FEB} from stack ${STACK} (s3://${BUCKET}/): 2 model partitions; run sched-feb marked deleted in the runs table. The *_latest tables now show as of ${JAN}. The files are deleted by a later run's sweep, a day after.\n`,
+    );
+    for (const model of MODELS) {
+      expect(await partitions.latestAsOf(model)).toBe(JAN);
+      await expect(
+        glue.send(new GetPartitionCommand({ DatabaseName: DB, TableName: model, PartitionValues: [FEB] })),
+      ).rejects.toMatchObject({ name: "EntityNotFoundException" });
+      expect((await partitions.partitions(model)).map((p) => p.asOf)).toEqual([JAN]);
+      // The removed partition's files stay, marked for the sweep.
+      expect(
+        await lake.get(`${MODEL_LAYOUT.runTable("sched-feb", model)}as_of=${FEB}/_retired`),
+      ).toBeDefined();
+    }
+    const feb = await outputs().readRunRecord("sched-feb");
+    expect(feb?.status).toBe("deleted");
+    expect(feb?.error).toContain(`crmlake runs delete --as-of ${FEB} --stack ${STACK}`);
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
+
+    const listed = await crmlake("runs", "--stack", STACK);
+    expect(listed.stdout).toMatch(/^sched-feb +2024-02-29 +deleted .*Its outputs were deleted on/m);
+
+    const again = await crmlake("runs", "delete", "--as-of", FEB, "--stack", STACK);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(
+      `crmlake runs: Nothing is published as of ${FEB} in s3://${BUCKET}/. Published as-ofs: ${JAN}\n`,
+    );
+  });
+
+  it("doctor --stack checks the stack's lake bucket, and repairs a run whose retries ran out", async () => {
+    const started = new Date(Date.now() - 8 * 3600_000).toISOString().replace("T", " ").slice(0, 23);
+    await outputs().writeRunRecord(record("gone", "2024-03-31", "running", started));
+    const found = await crmlake("doctor", "--stack", STACK);
+    expect(found.code).toBe(1);
+    expect(found.stdout).toMatch(/^found +stuck_run +gone: recorded running since/m);
+    expect(found.stdout).toContain(
+      `finding(s) in s3://${BUCKET}/ (stack ${STACK}). Run crmlake doctor --repair --stack ${STACK} to heal them.`,
+    );
+
+    const repaired = await crmlake("doctor", "--stack", STACK, "--repair");
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toMatch(/^repaired +stuck_run +gone/m);
+    expect((await outputs().readRunRecord("gone"))?.status).toBe("failed");
+    expect(await crmlake("doctor", "--stack", STACK)).toMatchObject({
+      code: 0,
+      stdout: `The lake s3://${BUCKET}/ (stack ${STACK}) is healthy (format none yet).\n`,
+    });
+  });
+
+  it("run --stack --as-of invokes the scoring Lambda asynchronously with the schedule's event for that date", async () => {
+    const ran = await crmlake("run", "--stack", STACK, "--as-of", "2024-03-31");
+    expect(ran).toMatchObject({ code: 0, stderr: "" });
+    expect(ran.stdout).toMatch(
+      new RegExp(
+        `^Invoked \\S*Scoring\\S*, the scoring Lambda of stack ${STACK}, to score as of 2024-03-31: run (rescore-2024-03-31-[a-z0-9]+) \\(event \\1\\)\\. .*crmlake runs --stack ${STACK}\\n$`,
+      ),
+    );
+
+    // What Lambda received (moto's Lambda without Docker answers with it): an event the handler accepts.
+    const backend = await openStack(STACK, {}, () => new Date("2024-04-01T08:00:00Z"));
+    try {
+      const invoked = await backend.rescore("2024-03-31");
+      expect(invoked.statusCode).toBe(202);
+      expect(invoked.runId).toBe(invoked.event.executionId);
+      expect(JSON.parse(invoked.payload)).toEqual({
+        source: "crmlake.schedule",
+        scheduledTime: "2024-04-01T08:00:00.000Z",
+        timeZone: "Etc/UTC",
+        executionId: `rescore-2024-03-31-${new Date("2024-04-01T08:00:00Z").getTime().toString(36)}`,
+        asOf: "2024-03-31",
+      });
+      expect(SCORING_EVENT.safeParse(JSON.parse(invoked.payload)).success).toBe(true);
+    } finally {
+      backend.close();
+    }
+  });
+
+  it("says in one line that a stack does not exist, or is not crmlake's", async () => {
+    const missing = await crmlake("runs", "--stack", "Missing");
+    expect(missing).toMatchObject({ code: 2, stdout: "" });
+    expect(missing.stderr).toMatch(
+      /^crmlake runs: No stack "Missing" in us-east-1 for these credentials\. .*\n$/,
+    );
+    expect(missing.stderr.split("\n")).toHaveLength(2);
+
+    const other = await crmlake("doctor", "--stack", "NotCrmlake");
+    expect(other).toMatchObject({ code: 2, stdout: "" });
+    expect(other.stderr).toBe(
+      `crmlake doctor: The stack NotCrmlake in us-east-1 (CREATE_COMPLETE) has no output ${STACK_OUTPUTS.lakeBucket}, ${STACK_OUTPUTS.database}, ${STACK_OUTPUTS.workGroup}: it is not a crmlake stack, or it is not deployed yet (a stack whose first deploy failed has no outputs)\n`,
+    );
+  });
+
+  it("says in one line that there are no credentials, or no Region", async () => {
+    setEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+    try {
+      const noCredentials = await crmlake("runs", "--stack", STACK);
+      expect(noCredentials).toMatchObject({ code: 2, stdout: "" });
+      expect(noCredentials.stderr).toMatch(/^crmlake runs: No AWS credentials to describe the stack .*\n$/);
+      expect(noCredentials.stderr.split("\n")).toHaveLength(2);
+    } finally {
+      setEnv({ AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" });
+    }
+    setEnv({ AWS_REGION: undefined });
+    try {
+      const noRegion = await crmlake("run", "--stack", STACK, "--as-of", "2024-03-31");
+      expect(noRegion).toMatchObject({ code: 2, stdout: "" });
+      expect(noRegion.stderr).toBe(
+        "crmlake run: No AWS Region to look up a stack: set AWS_REGION (or the region of AWS_PROFILE) to the stack's Region\n",
+      );
+    } finally {
+      setEnv({ AWS_REGION: "us-east-1" });
+    }
+  });
+});
