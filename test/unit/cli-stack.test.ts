@@ -1,0 +1,185 @@
+/**
+ * `--stack NAME` (issue 18, item 5) without AWS: the argument errors every command on a deployment gives before
+ * it reaches AWS, the run list's table, the re-score event, and which AWS failures become one line. The
+ * commands against a stack are in the moto tier (test/moto/cli-stack.test.ts).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { awsUsageError, rescoreEvent } from "../../functions/backends/aws-stack.ts";
+import { type Command, parseCommandArgs } from "../../functions/cli/command.ts";
+import { doctorCommand } from "../../functions/cli/commands/doctor.ts";
+import { runCommand } from "../../functions/cli/commands/run.ts";
+import { runsCommand } from "../../functions/cli/commands/runs.ts";
+import { formatRunRecords } from "../../functions/cli/run-records.ts";
+import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { UsageError } from "../../functions/core/errors.ts";
+import type { RunRecord } from "../../functions/core/runner/runs.ts";
+import { parseScoringEvent, runIdFor } from "../../functions/core/runner/schedule.ts";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function run(command: Command, argv: string[]): Promise<number> {
+  return command.run(parseCommandArgs(command, argv));
+}
+
+function record(runId: string, startedAt: string, extra: Partial<RunRecord> = {}): RunRecord {
+  return {
+    run_id: runId,
+    as_of: "2024-01-31",
+    status: "succeeded",
+    engine: "duckdb",
+    started_at: startedAt,
+    finished_at: startedAt,
+    duration_ms: 4200,
+    models_requested: null,
+    config: "{}",
+    models: [],
+    bytes_scanned: null,
+    cost_usd: null,
+    error: null,
+    ...extra,
+  };
+}
+
+describe("--stack arguments", () => {
+  it("refuses what is not a stack name, and the options of a local lake beside it", async () => {
+    await expect(run(runsCommand, ["--stack", "my stack"])).rejects.toThrow(
+      '--stack "my stack" is not a CloudFormation stack name',
+    );
+    await expect(run(runsCommand, ["--stack", "Crmlake", "--lake", "lake"])).rejects.toThrow(
+      "crmlake runs --stack works on the deployed stack; --lake is for a local lake only",
+    );
+    await expect(run(doctorCommand, ["--stack", "Crmlake", "--lake", "s3://b"])).rejects.toThrow(
+      "crmlake doctor --stack works on the deployed stack; --lake is for a local lake only",
+    );
+    await expect(
+      run(runCommand, ["--stack", "Crmlake", "--as-of", "2024-01-31", "--config", "c.json", "--models", "a"]),
+    ).rejects.toThrow(
+      "crmlake run --stack works on the deployed stack; --config, --models are for a local lake only",
+    );
+    await expect(
+      run(runCommand, ["--stack", "Crmlake", "--as-of", "2099-01-31", "--allow-future-as-of"]),
+    ).rejects.toThrow("--allow-future-as-of is for a local lake only");
+  });
+
+  it("needs a valid --as-of to re-score or delete on a stack, before any AWS call", async () => {
+    await expect(run(runCommand, ["--stack", "Crmlake"])).rejects.toThrow(
+      "crmlake run --stack needs --as-of DATE",
+    );
+    await expect(run(runCommand, ["--stack", "Crmlake", "--as-of", "2024-02-30"])).rejects.toThrow(
+      UsageError,
+    );
+    await expect(run(runsCommand, ["delete", "--stack", "Crmlake"])).rejects.toThrow("Missing --as-of");
+    await expect(run(runsCommand, ["delete", "--stack", "Crmlake", "--as-of", "31.01.2024"])).rejects.toThrow(
+      UsageError,
+    );
+    await expect(run(runsCommand, ["purge", "--stack", "Crmlake"])).rejects.toThrow(
+      'Unknown subcommand "purge"',
+    );
+    await expect(run(runsCommand, ["--stack", "Crmlake", "--limit", "many"])).rejects.toThrow(
+      '--limit must be an integer ≥ 0, got "many"',
+    );
+  });
+
+  it("documents --stack in each command's help", () => {
+    for (const command of [runsCommand, doctorCommand, runCommand])
+      expect(command.help).toContain("--stack NAME");
+  });
+});
+
+describe("crmlake runs (the list)", () => {
+  let lake = "";
+  afterEach(async () => {
+    if (lake !== "") await rm(lake, { recursive: true, force: true });
+  });
+
+  it("lists a local lake's runs newest first, errors on one line, and says how many are left out", async () => {
+    lake = await mkdtemp(join(tmpdir(), "crmlake-runs-list-"));
+    await mkdir(join(lake, MODEL_LAYOUT.runLogPrefix), { recursive: true });
+    const records = [
+      record("r1", "2024-02-01 03:00:00.000"),
+      record("r2", "2024-02-02 03:00:00.000", {
+        status: "failed",
+        duration_ms: 125_000,
+        error: `Model customer_rfm failed:\n  ${"x".repeat(200)}`,
+      }),
+      record("r3", "2024-02-03 03:00:00.000", { status: "running", finished_at: null, duration_ms: null }),
+    ];
+    for (const r of records) {
+      await writeFile(join(lake, MODEL_LAYOUT.runRecord(r.run_id)), `${JSON.stringify(r)}\n`);
+    }
+    const out = vi.spyOn(process.stdout, "write").mockReturnValue(true);
+    expect(await run(runsCommand, ["--lake", lake, "--limit", "2"])).toBe(0);
+    const lines = String(out.mock.calls.at(-1)?.[0]).trimEnd().split("\n");
+    expect(lines[0]).toBe("run_id  as_of       status   started_at               duration   models  error");
+    expect(lines[1]).toBe("r3      2024-01-31  running  2024-02-03 03:00:00.000  -          0");
+    expect(lines[2]).toMatch(
+      /^r2 {6}2024-01-31 {2}failed {3}2024-02-02 03:00:00\.000 {2}2 min 5 s {2}0 {7}Model customer_rfm failed: x+…$/,
+    );
+    expect(lines[2]?.length).toBeLessThan(200);
+    expect(lines[3]).toBe(`3 runs recorded in ${lake} (the newest 2 shown; --limit 0 shows all).`);
+    expect(lines).toHaveLength(4);
+  });
+
+  it("says when there are none, and refuses a lake that does not exist", async () => {
+    expect(formatRunRecords([], 20, "lake")).toBe("No runs recorded in lake.\n");
+    expect(formatRunRecords([record("a", "2024-01-01 00:00:00.000")], 0, "lake")).toContain(
+      "1 run recorded in lake.",
+    );
+    await expect(run(runsCommand, ["--lake", join(tmpdir(), "no-such-crmlake-lake")])).rejects.toThrow(
+      /Lake directory .*no-such-crmlake-lake does not exist/,
+    );
+  });
+});
+
+describe("the re-score event", () => {
+  it("is the schedule's event with the date in asOf and a fresh executionId that names its run", () => {
+    const now = new Date("2024-04-01T08:00:00.000Z");
+    const event = rescoreEvent("2024-03-31", now);
+    expect(parseScoringEvent(event)).toEqual(event);
+    expect(event).toMatchObject({ source: "crmlake.schedule", asOf: "2024-03-31", timeZone: "Etc/UTC" });
+    expect(runIdFor(event.executionId)).toBe(event.executionId);
+    expect(rescoreEvent("2024-03-31", new Date(now.getTime() + 1)).executionId).not.toBe(event.executionId);
+  });
+});
+
+describe("AWS failures a user can fix", () => {
+  const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  it("are one-line UsageErrors; anything else is left as it is", () => {
+    const cases: [Error, string, RegExp][] = [
+      [
+        named("CredentialsProviderError", "Could not load credentials from any providers"),
+        "no_credentials",
+        /^No AWS credentials to describe the stack X: set AWS_PROFILE/,
+      ],
+      [
+        named("Error", "Region is missing"),
+        "no_region",
+        /^No AWS Region to describe the stack X: set AWS_REGION/,
+      ],
+      [
+        named("ExpiredToken", "The security token included in the request is expired"),
+        "bad_credentials",
+        /expired/,
+      ],
+      [
+        named("AccessDenied", "not authorized to perform: cloudformation:DescribeStacks"),
+        "access_denied",
+        /^Access denied/,
+      ],
+    ];
+    for (const [error, code, message] of cases) {
+      const mapped = awsUsageError(error, "describe the stack X");
+      expect(mapped).toBeInstanceOf(UsageError);
+      expect(mapped).toMatchObject({ code, cause: error });
+      expect((mapped as Error).message).toMatch(message);
+    }
+    const other = named("ThrottlingException", "Rate exceeded");
+    expect(awsUsageError(other, "describe the stack X")).toBe(other);
+  });
+});
