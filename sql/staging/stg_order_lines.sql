@@ -31,12 +31,23 @@
 -- column list_price decimal(18,2): List price of one unit from the products catalogue, NULL when the catalogue does not list the product.
 -- column drop_id varchar: Lineage: the drop the line came from.
 -- column line_number bigint: Lineage: the record number in that drop.
-with versions as (
-  select
-    t.*,
-    RANK() OVER (PARTITION BY t.order_id ORDER BY COALESCE(d.ingest_seq, 0) DESC) AS version_rank
+with sequenced as (
+  select t.*, COALESCE(d.ingest_seq, 0) AS ingest_seq
   from transactions AS t
   left join stg_drops AS d on d.drop_id = t.drop_id
+),
+
+-- The latest drop of each order (order_id is required), by aggregation rather than a window over every line.
+latest as (
+  select order_id, MAX(ingest_seq) AS latest_seq
+  from sequenced
+  group by order_id
+),
+
+versions as (
+  select s.*
+  from sequenced AS s
+  join latest AS l on l.order_id = s.order_id and l.latest_seq = s.ingest_seq
 ),
 
 days as (
@@ -49,8 +60,7 @@ days as (
       ELSE CAST(with_timezone(ordered_at, 'UTC') AT TIME ZONE {{ calendar.time_zone }} AS DATE) -- lint: allow varchar-parameter-column
     END AS ordered_on
   from versions
-  where version_rank = 1
-    and order_month <= {{ as_of_partition_month }}
+  where order_month <= {{ as_of_partition_month }}
 ),
 
 lines as (
