@@ -107,6 +107,19 @@ export function createScoringHandler(
           runId = run.runId;
           logger.appendKeys({ run_id: run.runId, as_of: run.asOf, execution_id: run.executionId });
         },
+        remainingMs: () => context.getRemainingTimeInMillis(),
+        // Housekeeping after a successful run (docs/operations.md, "Retention"): a failure is logged and
+        // counted, never the run's.
+        onRetention: (retention) => {
+          metrics.addMetric("RetentionSweepFailed", MetricUnit.Count, retention.kind === "failed" ? 1 : 0);
+          if (retention.kind === "failed") {
+            logger.error("retention sweep failed; the run succeeded", {
+              error: errorMessage(retention.error),
+            });
+          } else {
+            metrics.addMetric("SnapshotsRemoved", MetricUnit.Count, retention.sweep.removed.length);
+          }
+        },
         onUsage: (usage) => {
           metrics.addMetric("AthenaQueries", MetricUnit.Count, usage.queries ?? 0);
           metrics.addMetric("AthenaBytesScanned", MetricUnit.Bytes, usage.dataScannedBytes);

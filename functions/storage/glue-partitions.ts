@@ -268,6 +268,15 @@ export class GluePartitions {
     return previous;
   }
 
+  /**
+   * The as-of `<model>_latest` shows, or undefined when it is at the placeholder (shows nothing). What the
+   * retention sweep keeps (functions/core/runner/retention.ts).
+   */
+  async latestAsOf(model: string): Promise<string | undefined> {
+    const { asOf } = this.latestPointer(await this.latestTable(model));
+    return asOf === LATEST_TABLE.placeholderAsOf ? undefined : asOf;
+  }
+
   private async latestTable(model: string): Promise<Table> {
     const name = LATEST_TABLE.name(model);
     let table: Table | undefined;

@@ -21,9 +21,9 @@
  * is idempotent). A failed run's prefixes are deleted by discard; one that died without a word is swept after
  * the grace.
  *
- * Removing an as-of (`runs delete`, deletePublishedAsOf) first points each latest table at the greatest as-of
- * the model keeps (or at the stack's placeholder), then unregisters the partitions; their files are left to
- * the sweep, marked retired like replaced ones.
+ * Removing an as-of (`runs delete`, deletePublishedAsOf, and the retention sweep, runner/retention.ts) first
+ * points each latest table at the greatest as-of the model keeps (or at the stack's placeholder), then
+ * unregisters the partitions; their files are left to the sweep, marked retired like replaced ones.
  *
  * The lock is one object, runs/lock, created with PutObject `If-None-Match: *` (S3 conditional writes): S3
  * answers 412 to the second writer. A lock older than `staleLockMs` (its holder's Lambda is certainly dead)
@@ -86,6 +86,8 @@ export interface ModelPartitions {
     model: string,
     target: { readonly asOf: string; readonly location: string } | undefined,
   ): Promise<unknown>;
+  /** The as-of `<model>_latest` shows, or undefined at its placeholder (ADR 0014). */
+  latestAsOf?(model: string): Promise<string | undefined>;
 }
 
 export interface S3ModelOutputsOptions {
@@ -419,6 +421,17 @@ export class S3ModelOutputs implements DeletableOutputs {
         .at(-1);
       await this.partitions.pointLatest(model, kept);
     }
+  }
+
+  /** The as-of each model's latest table shows (the retention sweep keeps them). */
+  async latestAsOfs(): Promise<ReadonlyMap<string, string>> {
+    const latest = new Map<string, string>();
+    if (this.partitions.latestAsOf === undefined) return latest;
+    for (const model of await this.publishedModels()) {
+      const asOf = await this.partitions.latestAsOf(model);
+      if (asOf !== undefined) latest.set(model, asOf);
+    }
+    return latest;
   }
 
   /**

@@ -91,7 +91,13 @@ const GLUE_TABLE_CHANGES = [
 ];
 /** How a run points `<model>_latest` at the greatest as-of (ADR 0014; glue-partitions.ts pointLatest). */
 const GLUE_TABLE_UPDATE = ["glue:UpdateTable"];
-const GLUE_PARTITION_DELETE = ["glue:DeletePartition", "glue:BatchDeletePartition"];
+/**
+ * How the retention sweep removes an as-of of a model table (functions/core/runner/retention.ts through
+ * glue-partitions.ts `remove`: one DeletePartition per partition, never the batch call).
+ */
+const GLUE_PARTITION_DELETE = ["glue:DeletePartition"];
+/** Every way to delete partitions, for the Deny on the projected tables. */
+const GLUE_PARTITION_DELETE_ANY = [...GLUE_PARTITION_DELETE, "glue:BatchDeletePartition"];
 /**
  * Registering a partition and pointing it elsewhere: how a run publishes a model's as_of (ADR 0003, 4;
  * functions/storage/glue-partitions.ts makes exactly these two calls, one partition at a time).
@@ -103,12 +109,16 @@ const GLUE_PARTITION_REGISTER_ANY = [
   "glue:BatchCreatePartition",
   "glue:BatchUpdatePartition",
 ];
-/** What a run does with the stack's model output tables: read them, register and re-point partitions. */
+/**
+ * What a run does with the stack's model output tables: read them, register and re-point partitions, and
+ * (the retention sweep after a run) unregister the as-ofs the policy removes.
+ */
 const GLUE_MODEL_PARTITIONS = [
   "glue:GetTable",
   "glue:GetPartition",
   "glue:GetPartitions",
   ...GLUE_PARTITION_REGISTER,
+  ...GLUE_PARTITION_DELETE,
 ];
 
 /** What a run does with its own database (ADR 0004): create it, drop it with everything in it. */
@@ -283,16 +293,17 @@ export class CrmlakeFunction extends Construct {
    * caller's rights) and, on exactly the model output tables, what publishing needs: reading the table and
    * its partitions, creating the partition `as_of=<d>` and re-pointing it at the run's files (statement
    * `ModelOutputPartitions`; Glue authorises a partition call on the catalog, the database and the table),
+   * and unregistering one (DeletePartition: the retention sweep after a run, runner/retention.ts),
    * and on the `<model>_latest` tables only, UpdateTable, which moves one to the run's as-of (statement
    * `LatestTablesArePointed`, ADR 0014). Those are named by the pattern `table/<db>/*_latest`, which the
    * catalogue keeps to them (LakeCatalog refuses any other table so named): one ARN per latest table would
    * take the role's inline policies past IAM's 10,240 characters at today's 35 models.
    *
    * The tables belong to CloudFormation. Explicit Denies keep a run from creating or dropping any table of the
-   * database and from deleting partitions (`TablesOfTheStackDatabaseAreNotAltered`), from updating any table
+   * database and from deleting partitions in batches (`TablesOfTheStackDatabaseAreNotAltered`), from updating any table
    * but a latest one or one of its run databases (`OnlyLatestTablesAreUpdated`: a Deny of UpdateTable on
    * everything else, NotResource, IAM's only way to say "every table but these"), and from registering
-   * partitions on the projected tables, the latest ones included (`ProjectedTablesRegisterNoPartitions`).
+   * or deleting partitions on the projected tables, the latest ones included (`ProjectedTablesRegisterNoPartitions`).
    * None names an action an Allow above grants on the same table: an explicit Deny wins over every Allow.
    *
    * These statements form an inline policy of their own, `<role>/GlueCatalog`. In the role's default policy
@@ -337,7 +348,8 @@ export class CrmlakeFunction extends Construct {
       new iam.PolicyStatement({
         sid: "TablesOfTheStackDatabaseAreNotAltered",
         effect: iam.Effect.DENY,
-        actions: [...GLUE_TABLE_CHANGES, ...GLUE_PARTITION_DELETE],
+        // The batch delete stays denied everywhere; DeletePartition is the projected tables' Deny's.
+        actions: [...GLUE_TABLE_CHANGES, "glue:BatchDeletePartition"],
         resources: [arns.tables],
       }),
     );
@@ -356,7 +368,8 @@ export class CrmlakeFunction extends Construct {
         new iam.PolicyStatement({
           sid: "ProjectedTablesRegisterNoPartitions",
           effect: iam.Effect.DENY,
-          actions: GLUE_PARTITION_REGISTER_ANY,
+          // Nor delete any: they have none, and the retention sweep removes as-ofs of model tables only.
+          actions: [...GLUE_PARTITION_REGISTER_ANY, ...GLUE_PARTITION_DELETE_ANY],
           // The latest tables by their pattern, as in LatestTablesArePointed: one ARN each would not fit.
           resources: [
             ...projected.filter((t) => !latest.includes(t)).map((t) => catalog.tableArn(t)),

@@ -651,4 +651,40 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     expect(fake.statements.slice(before).some((q) => q.startsWith("DROP DATABASE"))).toBe(false);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 1);
   });
+  it("sweeps by the retention policy after a successful run: the older as-of goes, the run's stays", async () => {
+    fake.script(...tableScripts());
+    const { handler, added } = handlerUnderTest(sqlDir, {
+      config: JSON.stringify({ retention: { keep_last: 1, keep_month_ends: 0 } }),
+    });
+
+    const result = await handler(EVENT, context);
+
+    // 2024-01-30 is neither the latest nor one of the last 1: its partition is unregistered, its files are
+    // marked retired for the publish sweep, and the latest table still shows the run's as-of.
+    expect(published()).toEqual({
+      [AS_OF]: `${lakeUri()}models/customer_totals/run=${result.runId}/as_of=${AS_OF}/`,
+    });
+    expect(await lake.get("models/customer_totals/run=older/as_of=2024-01-30/_retired")).toBeDefined();
+    expect(glueFake.projected(db, "customer_totals_latest").asOf).toBe(AS_OF);
+    expect(added).toHaveBeenCalledWith("SnapshotsRemoved", "Count", 1);
+    expect(added).toHaveBeenCalledWith("RetentionSweepFailed", "Count", 0);
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+  });
+
+  it("a retention sweep that fails does not fail the run: it is counted, and the lock is released", async () => {
+    fake.script(...tableScripts());
+    glueFake.failNext("DeletePartition", "AccessDeniedException");
+    const { handler, added } = handlerUnderTest(sqlDir, {
+      config: JSON.stringify({ retention: { keep_last: 1, keep_month_ends: 0 } }),
+    });
+
+    const result = await handler(EVENT, context);
+
+    expect(result).toMatchObject({ runId: EVENT.executionId, asOf: AS_OF, rows: 2 });
+    expect(published()["2024-01-30"]).toBe(`${lakeUri()}models/customer_totals/run=older/as_of=2024-01-30/`);
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
+    expect(added).toHaveBeenCalledWith("RetentionSweepFailed", "Count", 1);
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+    expect(added).not.toHaveBeenCalledWith("RunFailed", "Count", 1);
+  });
 });

@@ -1011,6 +1011,7 @@ describe("least-privilege IAM", () => {
   };
   const MODEL_PARTITION_ACTIONS = [
     "glue:CreatePartition",
+    "glue:DeletePartition",
     "glue:GetPartition",
     "glue:GetPartitions",
     "glue:GetTable",
@@ -1050,8 +1051,15 @@ describe("least-privilege IAM", () => {
         [glue("catalog"), glue("database/crmlake_run_*"), glue("table/crmlake_run_*/*")].sort(),
       );
     }
-    // No partition is dropped anywhere: a run's tables are unpartitioned (docs/aws-permissions.md).
-    expect(a.get("glue:DeletePartition")).toBeUndefined();
+    // Partitions are dropped only on the model tables (the retention sweep): a run's tables are unpartitioned
+    // (docs/aws-permissions.md).
+    expect([...(a.get("glue:DeletePartition") ?? [])].sort()).toEqual(
+      [
+        glue("catalog"),
+        glue("database/crmlake"),
+        ...modelTables().map((t) => glue(`table/crmlake/${t}`)),
+      ].sort(),
+    );
     // and changed there, and in the stack's own only the latest tables (ADR 0014; test/infra/latest-tables).
     expect([...(a.get("glue:UpdateTable") ?? [])].sort()).toEqual(
       [
@@ -1068,7 +1076,7 @@ describe("least-privilege IAM", () => {
     }
   });
 
-  it("lets scoring read the model output tables and register and re-point their partitions, exactly", () => {
+  it("lets scoring read the model output tables, register, re-point and remove their partitions, exactly", () => {
     expect(scoringSid("ModelOutputPartitions")).toEqual({
       Sid: "ModelOutputPartitions",
       Effect: "Allow",
@@ -1081,7 +1089,7 @@ describe("least-privilege IAM", () => {
     });
   });
 
-  it("denies scoring creating or dropping a table of the stack's database, and deleting its partitions", () => {
+  it("denies scoring creating or dropping a table of the stack's database, and deleting its partitions in batches", () => {
     expect(scoringSid("TablesOfTheStackDatabaseAreNotAltered")).toEqual({
       Sid: "TablesOfTheStackDatabaseAreNotAltered",
       Effect: "Deny",
@@ -1090,7 +1098,6 @@ describe("least-privilege IAM", () => {
         "glue:BatchDeleteTable",
         "glue:BatchDeleteTableVersion",
         "glue:CreateTable",
-        "glue:DeletePartition",
         "glue:DeleteTable",
         "glue:DeleteTableVersion",
       ],
@@ -1098,14 +1105,16 @@ describe("least-privilege IAM", () => {
     });
   });
 
-  it("denies scoring registering partitions on the input and latest tables, whose partitions are projected", () => {
+  it("denies scoring registering or deleting partitions on the input and latest tables, whose partitions are projected", () => {
     expect(scoringSid("ProjectedTablesRegisterNoPartitions")).toEqual({
       Sid: "ProjectedTablesRegisterNoPartitions",
       Effect: "Deny",
       Action: [
         "glue:BatchCreatePartition",
+        "glue:BatchDeletePartition",
         "glue:BatchUpdatePartition",
         "glue:CreatePartition",
+        "glue:DeletePartition",
         "glue:UpdatePartition",
       ],
       Resource: [...inputTables(), "*_latest"].map((t) => glue(`table/crmlake/${t}`)).sort(),
@@ -1169,7 +1178,7 @@ describe("least-privilege IAM", () => {
         "glue:UpdateTable",
         "glue:DeleteTable",
         "glue:CreateTable",
-        "glue:DeletePartition",
+        "glue:BatchDeletePartition",
       ]) {
         expect(scoringMay(action, arn), `${action} on ${t}`).toBe("denied");
       }
@@ -1177,7 +1186,12 @@ describe("least-privilege IAM", () => {
     for (const t of inputTables()) {
       const arn = glue(`table/crmlake/${t}`);
       expect(scoringMay("glue:GetTable", arn)).toBe("allowed");
-      for (const action of ["glue:UpdateTable", "glue:CreatePartition", "glue:UpdatePartition"]) {
+      for (const action of [
+        "glue:UpdateTable",
+        "glue:CreatePartition",
+        "glue:UpdatePartition",
+        "glue:DeletePartition",
+      ]) {
         expect(scoringMay(action, arn), `${action} on ${t}`).toBe("denied");
       }
     }

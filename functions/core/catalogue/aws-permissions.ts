@@ -367,6 +367,26 @@ export const SCORING_PERMISSIONS: readonly PermissionEntry[] = [
       "for the action in the Data Catalog, the myDB database, and myTable').",
   },
   {
+    operation: "DeletePartition on a model table (the retention sweep after a run removes an as-of)",
+    kind: "glue-api",
+    sentBy: ["DeletePartitionCommand"],
+    where:
+      "functions/storage/glue-partitions.ts GluePartitions.remove, from S3ModelOutputs.deletePartition " +
+      "(functions/core/runner/retention.ts, docs/operations.md)",
+    glue: [
+      {
+        actions: ["glue:DeletePartition"],
+        on: ["catalog", "stack-database", "model-tables"],
+        documented: true,
+      },
+    ],
+    data: [],
+    sources: ["glueArns", "glueFineGrained"],
+    note:
+      "One partition per call (never BatchDeletePartition, which stays denied); the files it pointed at are " +
+      "marked retired with s3:PutObject under models/ and deleted by the publish sweep after its grace period.",
+  },
+  {
     operation: "GetTable, UpdateTable on <model>_latest (point it at the greatest as-of)",
     kind: "glue-api",
     sentBy: ["GetTableCommand", "UpdateTableCommand"],
@@ -401,10 +421,4 @@ export const UNSENT_STATEMENTS: Readonly<Record<string, string>> = {
  * Glue commands of functions/storage/glue-partitions.ts that no scoring run sends, and why (the permission
  * test requires every command there to be either here or in a glue-api entry's `sentBy`).
  */
-export const UNSENT_GLUE_CALLS: Readonly<Record<string, string>> = {
-  DeletePartitionCommand:
-    "GluePartitions.remove (unregistering an as-of, as `runs delete` does) is not on the scoring path: the " +
-    "scoring backend (functions/backends/aws.ts) publishes with pointAll and reads locations. The scoring role " +
-    "is denied DeletePartition on every table of the stack's database; whoever removes an as-of on a " +
-    "deployment needs glue:DeletePartition on the catalog, the database and the model table.",
-};
+export const UNSENT_GLUE_CALLS: Readonly<Record<string, string>> = {};

@@ -176,6 +176,7 @@ export function describeKeep(kept: KeptAsOf, policy: RetentionPolicy): string {
 }
 
 export interface RetentionSweep {
+  readonly policy: RetentionPolicy;
   readonly plan: RetentionPlan;
   /** The as-ofs removed (none on a dry run), ascending. */
   readonly removed: readonly string[];
@@ -207,6 +208,7 @@ export async function sweepRetention(
   const dryRun = options.dryRun === true;
   if (policy.keep_last === undefined) {
     return {
+      policy,
       plan: planRetention({ policy, published: [], runs: [] }),
       removed: [],
       left: [],
@@ -220,7 +222,7 @@ export async function sweepRetention(
     runs: await outputs.listRunRecords(),
     ...(outputs.latestAsOfs === undefined ? {} : { latestTables: await outputs.latestAsOfs() }),
   });
-  if (dryRun) return { plan: planRetention(await read()), removed: [], left: [], dryRun };
+  if (dryRun) return { policy, plan: planRetention(await read()), removed: [], left: [], dryRun };
 
   const holder = `retention-sweep-${now().getTime().toString(36)}`;
   let release: () => Promise<void>;
@@ -252,7 +254,7 @@ export async function sweepRetention(
       });
       removed.push(asOf);
     }
-    return { plan: planned, removed, left, dryRun };
+    return { policy, plan: planned, removed, left, dryRun };
   } finally {
     await release();
   }

@@ -17,7 +17,7 @@ import { type CrmlakeConfig, defaultConfig, parseConfigText } from "../config.ts
 import { isIsoDate, notADate } from "../dates.ts";
 import { CrmlakeError, errorMessage, isCrmlakeError } from "../errors.ts";
 import type { IngestBacklog } from "../ports/ingest-backlog.ts";
-import type { ModelOutputs } from "../ports/model-outputs.ts";
+import { isDeletable, type ModelOutputs } from "../ports/model-outputs.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { Warehouse } from "../ports/warehouse.ts";
 import {
@@ -26,6 +26,7 @@ import {
   pendingIngestNote,
   waitForIngest,
 } from "./ingest-wait.ts";
+import { type RetentionSweep, sweepRetention } from "./retention.ts";
 import { type RunSummary, runModels } from "./run.ts";
 import type { RunRecord } from "./runs.ts";
 import type { Stage } from "./stage.ts";
@@ -185,6 +186,52 @@ export interface ScheduledRunOptions {
   readonly onIngestWait?: (result: IngestWaitResult) => void;
   /** Called once the engine is done, whatever the outcome, with what it billed (engines that bill). */
   readonly onUsage?: (usage: ScoringUsage) => void;
+  /**
+   * Called after the retention sweep that follows a successful run (housekeeping: its failure never fails the
+   * run), with what it removed or why it failed; not called when retention is off or the outputs cannot
+   * remove as-ofs.
+   */
+  readonly onRetention?: (outcome: RetentionOutcome) => void;
+  /** Time left in the invocation: the retention sweep removes no further as-of with less than this much. */
+  readonly remainingMs?: () => number;
+}
+
+export type RetentionOutcome =
+  | { readonly kind: "swept"; readonly sweep: RetentionSweep }
+  | { readonly kind: "failed"; readonly error: unknown };
+
+/** The retention sweep starts no further as-of with less time than this left (one as-of: a few Glue calls per model). */
+export const RETENTION_SWEEP_RESERVE_MS = 60_000;
+
+/**
+ * The retention sweep after a successful scheduled run (retention.ts): the run's own lock is released, so the
+ * sweep takes it again. Housekeeping: never throws; a failure is reported to onRetention and logged, and the
+ * next successful run sweeps again.
+ */
+async function sweepAfterRun(options: ScheduledRunOptions, config: CrmlakeConfig): Promise<void> {
+  const { outputs } = options.backend;
+  if (config.retention.keep_last === undefined || !isDeletable(outputs)) return;
+  try {
+    const sweep = await sweepRetention(outputs, config.retention, {
+      command: "retention sweep after a scheduled run",
+      ...(options.now === undefined ? {} : { now: options.now }),
+      ...(options.remainingMs === undefined
+        ? {}
+        : { shouldStop: () => (options.remainingMs?.() ?? 0) < RETENTION_SWEEP_RESERVE_MS }),
+    });
+    options.log("retention sweep", {
+      removed: sweep.removed,
+      kept: sweep.plan.keep.length,
+      ...(sweep.left.length === 0 ? {} : { left_for_next_run: sweep.left }),
+      ...(sweep.plan.notes.length === 0 ? {} : { notes: sweep.plan.notes }),
+    });
+    options.onRetention?.({ kind: "swept", sweep });
+  } catch (error) {
+    options.log("retention sweep failed; the run succeeded and the next one sweeps again", {
+      error: errorMessage(error),
+    });
+    options.onRetention?.({ kind: "failed", error });
+  }
 }
 
 /** Totals of what the run's engine billed (engines that bill), for metrics. */
@@ -254,6 +301,7 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
       notes,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
+    await sweepAfterRun(options, config);
     return { kind: "succeeded", summary };
   } catch (error) {
     keepRunResources =
