@@ -95,12 +95,17 @@ export async function removeAsOf(
     readonly partitions: readonly PublishedPartition[];
     readonly records: readonly RunRecord[];
     readonly note: string;
+    /**
+     * False when the caller knows no latest table shows `asOf` (the retention sweep keeps every as-of one
+     * shows): the latest tables are then left where they are.
+     */
+    readonly moveLatest?: boolean;
   },
 ): Promise<void> {
   for (const record of removal.records) {
     const marked: RunRecord = { ...record, status: "deleted", error: removal.note };
     await outputs.writeRunRecord(marked);
   }
-  await outputs.moveLatestFrom?.(asOf);
+  if (removal.moveLatest !== false) await outputs.moveLatestFrom?.(asOf);
   for (const partition of removal.partitions) await outputs.deletePartition(partition);
 }

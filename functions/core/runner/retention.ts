@@ -1,8 +1,9 @@
 /**
  * Retention of published model snapshots (issue 18, item 6; docs/operations.md, "Retention"). Every run adds one
  * as-of partition per published model; this decides which as-ofs may go and removes them through the same path
- * as `crmlake runs delete` (delete.ts removeAsOf: run records marked `deleted`, latest tables moved off first,
- * then the partitions; on S3 the files are marked retired and the publish sweep deletes them after its grace).
+ * as `crmlake runs delete` (delete.ts removeAsOf: run records marked `deleted`, then the partitions; on S3 the
+ * files are marked retired and the publish sweep deletes them after its grace). The latest tables stay where
+ * they are: the plan never removes an as-of one of them shows.
  *
  * The policy is `retention` in the run configuration (config.ts), off unless `keep_last` is set. An as-of is
  * kept when any of these holds, and removed otherwise:
@@ -251,6 +252,9 @@ export async function sweepRetention(
         partitions: state.published.filter((p) => p.asOf === asOf),
         records: state.runs.filter((r) => r.as_of === asOf && r.status === "succeeded"),
         note,
+        // The plan keeps every as-of a latest table shows, read under this lock: none has to move. Moving them
+        // anyway (runs delete's moveLatestFrom) would re-point one that shows an older kept as-of.
+        moveLatest: false,
       });
       removed.push(asOf);
     }
