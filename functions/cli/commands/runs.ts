@@ -7,15 +7,17 @@ import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 import { deleteAsOfOnStack, listRuns } from "../run-records.ts";
 import { STACK_HELP, STACK_OPTION, stackOption } from "../stack.ts";
+import { runsSweep, SWEEP_HELP, SWEEP_OPTIONS, SWEEP_OPTIONS_HELP, SWEEP_USAGE } from "./runs-sweep.ts";
 
 const USAGE = "crmlake runs delete --as-of YYYY-MM-DD [--lake DIR | --stack NAME]";
 
 /** `crmlake runs`: manage what runs published. One subcommand for now: `delete`. */
 export const runsCommand: Command = {
   name: "runs",
-  summary: "List the runs, or delete an as-of (its model outputs) from the lake",
+  summary: "List the runs, delete an as-of (its model outputs), or sweep old ones by the retention policy",
   help: `Usage: crmlake runs [--limit N] [--lake DIR | --stack NAME]
        ${USAGE}
+       ${SWEEP_USAGE}
 
 (none)   Lists the runs recorded in the lake (the runs table), newest first: id, as-of, status, start,
          duration, models, error.
@@ -28,21 +30,26 @@ delete   Removes everything published as of DATE: every model's <lake>/models/<m
          future (crmlake run --as-of … --allow-future-as-of). On a stack (--stack) each <model>_latest
          table is first pointed at the greatest as-of that remains (docs/operations.md).
 
+${SWEEP_HELP}
+
 Options:
   --as-of DATE     the as-of to delete (required)
   --lake DIR       lake directory (default ./lake)
 ${STACK_HELP}
-  --limit N        list at most N runs, the newest (default 20; 0: all)`,
+  --limit N        list at most N runs, the newest (default 20; 0: all)
+${SWEEP_OPTIONS_HELP}`,
   options: {
     "as-of": { type: "string" },
     lake: { type: "string" },
     limit: { type: "string" },
     ...STACK_OPTION,
+    ...SWEEP_OPTIONS,
   },
   async run(args: ParsedArgs) {
     const stack = stackOption(args, "runs", ["lake"]);
     if (args.positionals.length === 0) return listRuns(args, stack);
     const [action, ...extra] = args.positionals;
+    if (action === "sweep" && extra.length === 0) return runsSweep(args, stack);
     if (action !== "delete" || extra.length > 0) {
       throw new UsageError(
         "bad_arguments",
