@@ -285,7 +285,8 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
         "status",
         "varchar",
         "running, interrupted (out of time; resumes with the same run id), succeeded, failed, or deleted " +
-          "(succeeded, and its outputs were removed since by crmlake runs delete); a record left running means " +
+          "(succeeded, and its outputs were removed since by crmlake runs delete or the retention sweep); a " +
+          "record left running means " +
           "the process died",
       ),
       col("engine", "varchar", "Engine the models ran on (duckdb or athena)"),

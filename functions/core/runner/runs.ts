@@ -4,12 +4,12 @@
  * (status `running`) and rewritten when it ends. A record left `running` means the process died; one that is
  * `interrupted` ran out of time in its engine (the Lambda's deadline) and resumes when invoked again with the
  * same run id (docs/adr/0006-atomic-publish-and-resumable-runs.md). One that is `deleted` succeeded, and its
- * outputs were removed since by `crmlake runs delete` (delete.ts).
+ * outputs were removed since by `crmlake runs delete` (delete.ts) or the retention sweep (retention.ts).
  */
 import { jsonTimestamp } from "../catalogue/system-tables.ts";
 import { StorageError } from "../errors.ts";
 
-/** `deleted`: the run succeeded, and its outputs were removed since (`crmlake runs delete`, delete.ts). */
+/** `deleted`: the run succeeded, and its outputs were removed since (`runs delete`, the retention sweep). */
 export const RUN_STATUSES = ["running", "interrupted", "succeeded", "failed", "deleted"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
