@@ -3,8 +3,8 @@
  * (docs/adr/0008-layout-and-architecture-rules.md) for a stack that is already deployed. It reads the stack's
  * outputs (CloudFormation DescribeStacks; keys in functions/core/catalogue/stack-outputs.ts) and builds what
  * the commands work on: the lake bucket as an ObjectStore (doctor), its model outputs through the stack's Glue
- * tables, the same S3ModelOutputs the scoring Lambda publishes with (runs, runs delete), and the scoring Lambda
- * to invoke (re-score).
+ * tables, the same S3ModelOutputs the scoring Lambda publishes with (runs, runs delete), the scoring Lambda
+ * to invoke (re-score), and the action lists the runs wrote into the bucket (export actions).
  *
  * A file of its own beside aws.ts, so the CloudFormation and Lambda clients stay out of the scoring Lambda's
  * bundle; the command line imports it only when --stack is given, so the AWS SDK stays out of every other
@@ -25,8 +25,10 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { REQUIRED_STACK_OUTPUTS, STACK_OUTPUTS } from "../core/catalogue/stack-outputs.ts";
 import { errorMessage, UsageError } from "../core/errors.ts";
+import { type CopiedActionLists, copyPublishedActionLists } from "../core/runner/action-lists.ts";
 import { runIdFor, type ScoringEvent } from "../core/runner/schedule.ts";
-import { S3ObjectStore, s3ClientFromEnv } from "../storage/s3.ts";
+import { LocalObjectStore } from "../storage/local.ts";
+import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../storage/s3.ts";
 import type { S3ModelOutputs } from "../storage/s3-outputs.ts";
 import { awsModelOutputs } from "./aws.ts";
 
@@ -75,6 +77,11 @@ export interface StackBackend {
    * code's, with the scoring role, retried and dead-lettered like a scheduled one (docs/operations.md).
    */
   rescore(asOf: string): Promise<ScoringInvocation>;
+  /**
+   * Copies the action lists the scoring runs wrote into the lake bucket (exports/actions/, of `asOf` or the
+   * latest) to `out`, a directory or `s3://bucket/prefix`, as `<action>.csv`.
+   */
+  exportActions(out: string, asOf?: string): Promise<CopiedActionLists & { readonly location: string }>;
   /** Releases the clients' connections. */
   close(): void;
 }
@@ -207,9 +214,10 @@ export async function openStack(
   const glue = clients.glue ?? new GlueClient({ region: stack.region });
   let lambda = clients.lambda;
   const outputs = awsModelOutputs({ lakeBucket: stack.lakeBucket, database: stack.database, s3, glue, now });
+  const lake = new S3ObjectStore({ bucket: stack.lakeBucket, client: s3 });
   return {
     stack,
-    lake: new S3ObjectStore({ bucket: stack.lakeBucket, client: s3 }),
+    lake,
     outputs,
     async rescore(asOf) {
       const functionName = stack.scoringFunction;
@@ -239,6 +247,17 @@ export async function openStack(
       } catch (error) {
         throw awsUsageError(error, `invoke the scoring Lambda ${functionName}`);
       }
+    },
+    async exportActions(out, asOf) {
+      let target: LocalObjectStore | S3ObjectStore;
+      if (out.startsWith("s3://")) {
+        const { bucket, key } = parseS3Uri(out);
+        target = new S3ObjectStore({ bucket, prefix: key, client: s3 });
+      } else {
+        target = new LocalObjectStore(out);
+      }
+      const copied = await copyPublishedActionLists(lake, target, asOf);
+      return { ...copied, location: target.location };
     },
     close() {
       if (clients.s3 === undefined) s3.destroy();

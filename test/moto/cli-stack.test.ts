@@ -5,6 +5,10 @@
  * CLI runs in this process (main), its AWS clients pointed at moto by AWS_ENDPOINT_URL, which the SDK reads
  * (as it does AWS_REGION and the credentials): no endpoint is passed in code. Nothing here is deployed to AWS.
  */
+
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -21,9 +25,11 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStack } from "../../functions/backends/aws-stack.ts";
 import { main } from "../../functions/cli/main.ts";
+import { NEXT_ACTIONS } from "../../functions/core/catalogue/actions.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
+import { publishActionLists } from "../../functions/core/runner/action-lists.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
 import { SCORING_EVENT } from "../../functions/core/runner/schedule.ts";
 import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
@@ -79,12 +85,19 @@ async function crmlake(...argv: string[]): Promise<{ code: number; stdout: strin
     stderr += String(chunk);
     return true;
   });
+  // main() listens for EPIPE on both streams at each call: what it added is removed again below.
+  const listening = [process.stdout, process.stderr].map((stream) => new Set(stream.listeners("error")));
   try {
     const code = await main(argv);
     return { code, stdout, stderr };
   } finally {
     out.mockRestore();
     err.mockRestore();
+    [process.stdout, process.stderr].forEach((stream, i) => {
+      for (const listener of stream.listeners("error")) {
+        if (!listening[i]?.has(listener)) stream.off("error", listener as (error: Error) => void);
+      }
+    });
   }
 }
 
@@ -341,6 +354,51 @@ describe("crmlake --stack on moto", () => {
       expect(SCORING_EVENT.safeParse(JSON.parse(invoked.payload)).success).toBe(true);
     } finally {
       backend.close();
+    }
+  });
+
+  it("export actions --stack copies the action lists a run wrote into the lake bucket, of the latest as-of or a given one", async () => {
+    const lists = (asOf: string, n: number) =>
+      NEXT_ACTIONS.map((action, i) => ({
+        action,
+        csv: `customer_id,next_action,as_of\n${i < n ? `c${i},${action},${asOf}\n` : ""}`,
+        customers: i < n ? 1 : 0,
+      }));
+    await publishActionLists(lake, lists(JAN, 2), JAN, "sched-jan", new Date());
+    await publishActionLists(lake, lists(FEB, 3), FEB, "sched-feb", new Date());
+    const out = await mkdtemp(join(tmpdir(), "crmlake-moto-export-"));
+    try {
+      const latest = await crmlake("export", "actions", "--stack", STACK, "--out", out);
+      expect(latest).toMatchObject({ code: 0, stderr: "" });
+      expect(latest.stdout.split("\n")[0]).toBe(`Next-best actions as of ${FEB} written to ${out}:`);
+      expect(latest.stdout).toMatch(new RegExp(`^  ${NEXT_ACTIONS[2]}\\.csv +1 customer$`, "m"));
+      expect((await readdir(out)).sort()).toEqual(NEXT_ACTIONS.map((a) => `${a}.csv`).sort());
+      expect(await readFile(join(out, `${NEXT_ACTIONS[0]}.csv`), "utf8")).toBe(
+        `customer_id,next_action,as_of\nc0,${NEXT_ACTIONS[0]},${FEB}\n`,
+      );
+
+      const january = await crmlake("export", "actions", "--stack", STACK, "--out", out, "--as-of", JAN);
+      expect(january.code).toBe(0);
+      expect(await readFile(join(out, `${NEXT_ACTIONS[2]}.csv`), "utf8")).toBe(
+        "customer_id,next_action,as_of\n",
+      );
+
+      const none = await crmlake(
+        "export",
+        "actions",
+        "--stack",
+        STACK,
+        "--out",
+        out,
+        "--as-of",
+        "2023-12-31",
+      );
+      expect(none).toMatchObject({ code: 1, stdout: "" });
+      expect(none.stderr).toBe(
+        `crmlake export: s3://${BUCKET} has no action lists as of 2023-12-31 (exports/actions/): a run that publishes customer_actions writes them. As-ofs with lists: ${FEB}, ${JAN}\n`,
+      );
+    } finally {
+      await rm(out, { recursive: true, force: true });
     }
   });
 

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { awsUsageError, rescoreEvent } from "../../functions/backends/aws-stack.ts";
 import { type Command, parseCommandArgs } from "../../functions/cli/command.ts";
 import { doctorCommand } from "../../functions/cli/commands/doctor.ts";
+import { exportCommand } from "../../functions/cli/commands/export.ts";
 import { runCommand } from "../../functions/cli/commands/run.ts";
 import { runsCommand } from "../../functions/cli/commands/runs.ts";
 import { formatRunRecords } from "../../functions/cli/run-records.ts";
@@ -62,6 +63,9 @@ describe("--stack arguments", () => {
       "crmlake run --stack works on the deployed stack; --config, --models are for a local lake only",
     );
     await expect(
+      run(exportCommand, ["actions", "--out", "out", "--stack", "Crmlake", "--lake", "lake"]),
+    ).rejects.toThrow("crmlake export --stack works on the deployed stack; --lake is for a local lake only");
+    await expect(
       run(runCommand, ["--stack", "Crmlake", "--as-of", "2099-01-31", "--allow-future-as-of"]),
     ).rejects.toThrow("--allow-future-as-of is for a local lake only");
   });
@@ -86,7 +90,7 @@ describe("--stack arguments", () => {
   });
 
   it("documents --stack in each command's help", () => {
-    for (const command of [runsCommand, doctorCommand, runCommand])
+    for (const command of [runsCommand, doctorCommand, runCommand, exportCommand])
       expect(command.help).toContain("--stack NAME");
   });
 });

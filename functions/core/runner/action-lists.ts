@@ -202,3 +202,65 @@ export async function exportRunActions(options: {
     ? `action lists written to ${where} and ${EXPORT_LAYOUT.latestPrefix} (${counts})`
     : `action lists written to ${where} (${counts}); latest/ keeps ${published.previousLatest}, a later as-of`;
 }
+
+/** The action lists a lake holds for one as-of (`crmlake export actions --stack`), copied elsewhere. */
+export interface CopiedActionLists {
+  readonly asOf: string;
+  readonly runId: string;
+  readonly files: readonly {
+    readonly action: NextAction;
+    readonly key: string;
+    readonly customers: number;
+  }[];
+}
+
+/**
+ * Copies the lists a run wrote into the lake (EXPORT_LAYOUT) to `target` as `<action>.csv`: those of `asOf`,
+ * or of the as-of latest/manifest.json names. Read from the as-of's folder, which its manifest lists (written
+ * last), never from latest/, which a run may be replacing file by file.
+ */
+export async function copyPublishedActionLists(
+  lake: ObjectStore,
+  target: ObjectStore,
+  asOf?: string,
+): Promise<CopiedActionLists> {
+  const chosen = asOf ?? (await readLatestAsOf(lake));
+  const manifestBytes = chosen === undefined ? undefined : await lake.get(EXPORT_LAYOUT.asOfManifest(chosen));
+  let manifest: ActionListsManifest | undefined;
+  if (manifestBytes !== undefined) {
+    try {
+      manifest = JSON.parse(Buffer.from(manifestBytes).toString("utf8")) as ActionListsManifest;
+    } catch {
+      manifest = undefined;
+    }
+  }
+  if (chosen === undefined || manifest === undefined || !Array.isArray(manifest.files)) {
+    const asOfs = [
+      ...new Set(
+        (await lake.list(EXPORT_LAYOUT.actionsPrefix))
+          .map((o) => /^exports\/actions\/as_of=(\d{4}-\d{2}-\d{2})\/manifest\.json$/.exec(o.key)?.[1])
+          .filter((d): d is string => d !== undefined),
+      ),
+    ]
+      .sort()
+      .reverse();
+    const shown = asOfs.slice(0, 5).join(", ");
+    throw new ModelError(
+      "no_actions",
+      `${lake.location} has no action lists as of ${chosen ?? "any date"} (${EXPORT_LAYOUT.actionsPrefix}): a run that publishes customer_actions writes them. As-ofs with lists: ${shown === "" ? "none" : shown}${asOfs.length > 5 ? ", …" : ""}`,
+    );
+  }
+  const files: CopiedActionLists["files"][number][] = [];
+  for (const file of manifest.files) {
+    const bytes = await lake.get(file.key);
+    if (bytes === undefined) {
+      throw new ModelError(
+        "no_actions",
+        `${lake.location}/${file.key} is listed in ${EXPORT_LAYOUT.asOfManifest(chosen)} but missing`,
+      );
+    }
+    await target.put(`${file.action}.csv`, bytes);
+    files.push({ action: file.action, key: `${file.action}.csv`, customers: file.customers });
+  }
+  return { asOf: chosen, runId: manifest.run_id, files };
+}
