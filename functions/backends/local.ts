@@ -42,10 +42,17 @@ export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs
   readonly warehouse?: Warehouse;
 }
 
+/**
+ * DuckDB's memory limit in a local run (issue 17): room beside it for Node's heap (the TypeScript stages hold a
+ * model's columns) and DuckDB's allocations outside its buffer pool, so that a full run on 1,000,000 customers
+ * stays under 2 GiB resident; above the limit DuckDB spills to its temporary directory (npm run bench -- run).
+ */
+export const RUN_MEMORY_LIMIT = "1GB";
+
 /** Runs the models on a local lake: DuckDB over the lake directory, published into it, the project's stages. */
 export async function runLocal(options: LocalRunOptions): Promise<RunSummary> {
   const { lakeDir, warehouse: given, ...rest } = options;
-  const warehouse = given ?? (await DuckDBWarehouse.open(lakeDir));
+  const warehouse = given ?? (await DuckDBWarehouse.open(lakeDir, { memoryLimit: RUN_MEMORY_LIMIT }));
   try {
     return await runModels({
       ...rest,

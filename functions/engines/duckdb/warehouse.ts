@@ -20,7 +20,7 @@ import type {
 } from "../../core/ports/warehouse.ts";
 import { attachLakeViews } from "./lake-views.ts";
 import { attachModelViews } from "./model-views.ts";
-import { escapeGlob, openDuckDB, sqlIdent, sqlPath, sqlString } from "./session.ts";
+import { type DuckDBOptions, escapeGlob, openDuckDB, sqlIdent, sqlPath, sqlString } from "./session.ts";
 
 function firstLine(error: unknown): string {
   return ((error as Error).message ?? String(error)).split("\n")[0] ?? "query failed";
@@ -41,9 +41,9 @@ export class DuckDBWarehouse implements Warehouse {
     this.onClose = onClose;
   }
 
-  /** Opens an in-memory DuckDB over a lake directory. */
-  static async open(lakeDir: string): Promise<DuckDBWarehouse> {
-    const session = await openDuckDB();
+  /** Opens an in-memory DuckDB over a lake directory (threads, memory limit: openDuckDB's defaults unless given). */
+  static async open(lakeDir: string, options: DuckDBOptions = {}): Promise<DuckDBWarehouse> {
+    const session = await openDuckDB(options);
     return new DuckDBWarehouse(session.connection, lakeDir, () => session.close());
   }
 
