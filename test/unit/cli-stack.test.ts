@@ -6,8 +6,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { awsUsageError, rescoreEvent } from "../../functions/backends/aws-stack.ts";
+import { awsUsageError, openStack, rescoreEvent } from "../../functions/backends/aws-stack.ts";
 import { type Command, parseCommandArgs } from "../../functions/cli/command.ts";
 import { doctorCommand } from "../../functions/cli/commands/doctor.ts";
 import { exportCommand } from "../../functions/cli/commands/export.ts";
@@ -15,6 +17,7 @@ import { runCommand } from "../../functions/cli/commands/run.ts";
 import { runsCommand } from "../../functions/cli/commands/runs.ts";
 import { formatRunRecords } from "../../functions/cli/run-records.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import { UsageError } from "../../functions/core/errors.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
 import { parseScoringEvent, runIdFor } from "../../functions/core/runner/schedule.ts";
@@ -185,5 +188,54 @@ describe("AWS failures a user can fix", () => {
     }
     const other = named("ThrottlingException", "Rate exceeded");
     expect(awsUsageError(other, "describe the stack X")).toBe(other);
+  });
+});
+
+describe("a stack's outputs", () => {
+  /** A CloudFormation client that answers DescribeStacks with these outputs. */
+  const cloudFormation = (outputs: Record<string, string>, status = "UPDATE_COMPLETE") =>
+    ({
+      config: { region: async () => "eu-central-1" },
+      send: async () => ({
+        Stacks: [
+          {
+            StackStatus: status,
+            Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+          },
+        ],
+      }),
+    }) as unknown as CloudFormationClient;
+  const required = {
+    [STACK_OUTPUTS.lakeBucket]: "lake-bucket",
+    [STACK_OUTPUTS.database]: "crmlake_dev",
+    [STACK_OUTPUTS.workGroup]: "crmlake_dev",
+  };
+  const lambda = { send: vi.fn(), destroy: vi.fn() } as unknown as LambdaClient;
+
+  it("names what is missing when the stack lacks the outputs every command needs", async () => {
+    await expect(
+      openStack("Crmlake-dev", {
+        cloudFormation: cloudFormation({ [STACK_OUTPUTS.lakeBucket]: "b" }, "ROLLBACK_COMPLETE"),
+      }),
+    ).rejects.toThrow(
+      `The stack Crmlake-dev in eu-central-1 (ROLLBACK_COMPLETE) has no output ${STACK_OUTPUTS.database}, ${STACK_OUTPUTS.workGroup}`,
+    );
+  });
+
+  it("re-scores only with the scoring function's output (a stack deployed before it: deploy again), before any invocation", async () => {
+    const backend = await openStack("Crmlake-dev", { cloudFormation: cloudFormation(required), lambda });
+    try {
+      expect(backend.stack).toMatchObject({
+        lakeBucket: "lake-bucket",
+        database: "crmlake_dev",
+        scoringFunction: undefined,
+      });
+      await expect(backend.rescore("2024-03-31")).rejects.toThrow(
+        `The stack Crmlake-dev has no output ${STACK_OUTPUTS.scoringFunction} (deployed by an older crmlake): cdk deploy it again`,
+      );
+      expect(lambda.send).not.toHaveBeenCalled();
+    } finally {
+      backend.close();
+    }
   });
 });
