@@ -80,6 +80,9 @@ describe("--stack arguments", () => {
     await expect(run(runCommand, ["--stack", "Crmlake", "--as-of", "2024-02-30"])).rejects.toThrow(
       UsageError,
     );
+    await expect(run(runCommand, ["--stack", "Crmlake", "--as-of", "2999-01-01"])).rejects.toThrow(
+      "--as-of 2999-01-01 is after today: the scoring run refuses a future as-of",
+    );
     await expect(run(runsCommand, ["delete", "--stack", "Crmlake"])).rejects.toThrow("Missing --as-of");
     await expect(run(runsCommand, ["delete", "--stack", "Crmlake", "--as-of", "31.01.2024"])).rejects.toThrow(
       UsageError,

@@ -102,6 +102,15 @@ async function rescore(stack: string, asOf: string | undefined): Promise<number>
     );
   }
   if (!isIsoDate(asOf)) throw new UsageError("bad_arguments", `--as-of ${notADate(asOf)}`);
+  // The deployed run refuses a date after today in its calendar.time_zone, which is not known here; a date
+  // after today everywhere (UTC+14) is refused before it costs a failed run, two retries and a dead letter.
+  const latestToday = new Date(Date.now() + 14 * 3600_000).toISOString().slice(0, 10);
+  if (asOf > latestToday) {
+    throw new UsageError(
+      "bad_arguments",
+      `--as-of ${asOf} is after today: the scoring run refuses a future as-of (a what-if run is local: crmlake run --as-of ${asOf} --allow-future-as-of)`,
+    );
+  }
   const invoked = await withStack(stack, (backend) => backend.rescore(asOf));
   process.stdout.write(
     `Invoked ${invoked.functionName}, the scoring Lambda of stack ${stack}, to score as of ${asOf}: run ${invoked.runId} (event ${invoked.event.executionId}). It runs asynchronously, resumed by Lambda's retries if it reaches the time limit; follow it with: crmlake runs --stack ${stack}\n`,
