@@ -29,7 +29,8 @@ export class PaddingDetector {
   private result = false;
   /** The last bytes of the previous chunk (a pattern may straddle two chunks). */
   private tail: Buffer = Buffer.alloc(0);
-  private readonly boundary: Set<number>;
+  /** 1 at the bytes a field ends or begins beside: the delimiter, the line ends, the quote. */
+  private readonly boundary = new Uint8Array(256);
   /** Bytes pushed so far. */
   private seen = 0;
 
@@ -43,18 +44,21 @@ export class PaddingDetector {
     quote: number | undefined,
     private readonly latin1: boolean,
   ) {
-    this.boundary = new Set([delimiter, LF, CR, ...(quote === undefined ? [] : [quote])]);
+    for (const byte of [delimiter, LF, CR, ...(quote === undefined ? [] : [quote])]) this.boundary[byte] = 1;
   }
 
   push(chunk: Buffer): void {
     if (this.result || chunk.length === 0) return;
-    // The previous chunk's last two bytes go with this one, so no pattern of up to three bytes is missed.
-    const bytes = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
     // A space in the first four bytes may open the first field (after a byte-order mark, three bytes).
     if (this.seen < 4 && chunk.subarray(0, 4 - this.seen).includes(SPACE)) this.result = true;
     this.seen += chunk.length;
-    if (!this.result) this.result = this.scan(bytes);
-    this.tail = Buffer.from(bytes.subarray(Math.max(0, bytes.length - 2)));
+    // The previous chunk's last two bytes with this one's first two: the patterns across the cut.
+    if (!this.result && this.tail.length > 0)
+      this.result = this.scan(Buffer.concat([this.tail, chunk.subarray(0, 2)]));
+    if (!this.result) this.result = this.scan(chunk);
+    // The stream's last two bytes (a chunk may be shorter than two).
+    const last = Buffer.concat([this.tail, chunk.subarray(Math.max(0, chunk.length - 2))]);
+    this.tail = last.subarray(Math.max(0, last.length - 2));
   }
 
   /** The answer, once every byte has been pushed. */
@@ -66,13 +70,8 @@ export class PaddingDetector {
   private scan(bytes: Buffer): boolean {
     if (this.latin1 ? bytes.includes(0xa0) : this.wideSpace(bytes)) return true;
     for (let at = bytes.indexOf(SPACE); at >= 0; at = bytes.indexOf(SPACE, at + 1)) {
-      const before = at > 0 ? bytes[at - 1] : undefined;
-      const after = at + 1 < bytes.length ? bytes[at + 1] : undefined;
-      if (
-        (before !== undefined && this.boundary.has(before)) ||
-        (after !== undefined && this.boundary.has(after))
-      )
-        return true;
+      // Beyond the buffer (undefined, read as 0): the other side of a cut, seen with the neighbouring chunk.
+      if (this.boundary[bytes[at - 1] ?? 0] === 1 || this.boundary[bytes[at + 1] ?? 0] === 1) return true;
     }
     return false;
   }
