@@ -441,14 +441,6 @@ function columnSql(
   return { parsed, value, checks };
 }
 
-/**
- * The CSV reader's buffer. DuckDB's default is 16 × max_line_size, 152 MiB for our 10 MB lines, and each
- * reading thread holds buffers of that size (a 256 MB memory limit failed to allocate one). 16 MiB is the
- * smallest power of two above max_line_size, which DuckDB requires; it did not slow the read (measured on
- * 4 M lines, issue 17).
- */
-const CSV_BUFFER_BYTES = 16 * 1024 * 1024;
-
 /** Where DuckDB reads a delimited file: the file itself, or a copy without its broken lines. */
 interface CsvSource {
   readonly path: string;
@@ -473,7 +465,7 @@ function csvReaderSql(
     columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
     quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
     encoding = ${sqlString(profile.encoding)}, compression = ${source.gzip ? "'gzip'" : "'none'"},
-    max_line_size = 10000000, buffer_size = ${CSV_BUFFER_BYTES}, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
+    max_line_size = 10000000, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
     rejects_scan = ${sqlString(`scans_${rejectsId}`)})`;
 }
 
