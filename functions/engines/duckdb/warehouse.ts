@@ -84,12 +84,20 @@ export class DuckDBWarehouse implements Warehouse {
   async materializeTemporary(model: string, body: string): Promise<MaterializeResult> {
     this.scratch ??= await mkdtemp(join(tmpdir(), "crmlake-temporary-"));
     const file = join(this.scratch, `${model}.parquet`);
+    // Parquet has no TIMESTAMP_MS of DuckDB's: the file reads back as TIMESTAMP. The view casts each column back
+    // to the type the SELECT gives, so that the model reads the same whether computed once or as a view.
+    const { columns } = await this.query(`SELECT * FROM (${body}\n) AS model_rows LIMIT 0`);
     const written = await this.run(
       `COPY (${body}\n) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
     );
-    await this.replaceView(model, `SELECT * FROM read_parquet(${sqlPath(file)}, hive_partitioning = false)`);
-    const described = await this.query(`SELECT * FROM ${sqlIdent(model)} LIMIT 0`);
-    return { rows: Number(written.rowsChanged), columns: described.columns };
+    const select = columns
+      .map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+      .join(", ");
+    await this.replaceView(
+      model,
+      `SELECT ${select} FROM read_parquet(${sqlPath(file)}, hive_partitioning = false)`,
+    );
+    return { rows: Number(written.rowsChanged), columns };
   }
 
   /** A view over the Parquet files in the partition directory (a TypeScript stage writes them). */
