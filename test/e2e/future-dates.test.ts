@@ -268,7 +268,6 @@ describe("crmlake runs delete", () => {
   });
 
   it.each([
-    [["runs"], /^crmlake runs: Missing subcommand\. Usage: crmlake runs delete --as-of YYYY-MM-DD/],
     [["runs", "list"], /^crmlake runs: Unknown subcommand "list"\. Usage: crmlake runs delete/],
     [["runs", "delete"], /^crmlake runs: Missing --as-of\. Usage: crmlake runs delete/],
     [["runs", "delete", "--as-of", "2024-02-30"], /^crmlake runs: --as-of "2024-02-30" is not a real date$/],
@@ -287,9 +286,16 @@ describe("crmlake runs delete", () => {
     expect(existsSync(join(dir, "no-such-lake"))).toBe(false);
   });
 
+  it("lists the runs without a subcommand, newest first", () => {
+    const list = ok(["runs"], dir);
+    expect(list).toMatch(/\bsucceeded\b/);
+    expect(list).toContain(early);
+  });
+
   it("documents itself in --help", () => {
     const help = ok(["runs", "--help"], dir);
-    expect(help).toContain("Usage: crmlake runs delete --as-of YYYY-MM-DD [--lake DIR]");
-    expect(ok(["--help"], dir)).toMatch(/\n {2}runs +Manage published runs/);
+    expect(help).toContain("Usage: crmlake runs [--limit N] [--lake DIR | --stack NAME]");
+    expect(help).toContain("crmlake runs delete --as-of YYYY-MM-DD [--lake DIR | --stack NAME]");
+    expect(ok(["--help"], dir)).toMatch(/\n {2}runs +List the runs, delete an as-of/);
   });
 });
