@@ -71,7 +71,7 @@ export interface IngestOptions {
 /**
  * DuckDB's memory limit for a conversion when the caller sets none (IngestOptions.duckdb.memoryLimit; the
  * Lambda sets its share of the function's memory). Past it the typed table of the drop spills to the work
- * directory, so peak memory stays flat in the drop's size (issue 17; docs/development.md, Benchmarks).
+ * directory instead of growing in memory with the drop (issue 17; docs/development.md, Benchmarks).
  */
 export const INGEST_MEMORY_LIMIT = "512MB";
 
