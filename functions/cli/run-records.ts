@@ -68,6 +68,13 @@ export async function listRuns(args: ParsedArgs, stack: string | undefined): Pro
   return 0;
 }
 
+/** "; runs a, b marked deleted in the runs table", or nothing without runs: what runs delete says of them. */
+export function deletedRunsPhrase(runs: readonly string[]): string {
+  return runs.length === 0
+    ? ""
+    : `; run${runs.length === 1 ? "" : "s"} ${runs.join(", ")} marked deleted in the runs table`;
+}
+
 /**
  * `crmlake runs delete --as-of D --stack NAME`: deletePublishedAsOf through the stack's S3ModelOutputs, under
  * its run lock: each `<model>_latest` table is first pointed at the greatest as-of its model keeps (ADR 0014),
@@ -79,10 +86,7 @@ export async function deleteAsOfOnStack(stack: string, asOf: string): Promise<nu
       command: `crmlake runs delete --as-of ${asOf} --stack ${stack}`,
     });
     const models = `${deleted.models.length} model partition${deleted.models.length === 1 ? "" : "s"}`;
-    const runs =
-      deleted.runs.length === 0
-        ? ""
-        : `; run${deleted.runs.length === 1 ? "" : "s"} ${deleted.runs.join(", ")} marked deleted in the runs table`;
+    const runs = deletedRunsPhrase(deleted.runs);
     const latest =
       deleted.latest === undefined
         ? "Nothing else is published: the *_latest tables are empty until the next run publishes."

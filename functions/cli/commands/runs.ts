@@ -5,7 +5,7 @@ import { isIsoDate, notADate } from "../../core/dates.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
-import { deleteAsOfOnStack, listRuns } from "../run-records.ts";
+import { deleteAsOfOnStack, deletedRunsPhrase, listRuns } from "../run-records.ts";
 import { STACK_HELP, STACK_OPTION, stackOption } from "../stack.ts";
 import { runsSweep, SWEEP_HELP, SWEEP_OPTIONS, SWEEP_OPTIONS_HELP, SWEEP_USAGE } from "./runs-sweep.ts";
 
@@ -64,10 +64,7 @@ ${SWEEP_OPTIONS_HELP}`,
     if (stack !== undefined) return deleteAsOfOnStack(stack, asOf);
     const lakeDir = stringOption(args, "lake") ?? "lake";
     const deleted = await deleteLocalAsOf(lakeDir, asOf);
-    const runs =
-      deleted.runs.length === 0
-        ? ""
-        : `; run${deleted.runs.length === 1 ? "" : "s"} ${deleted.runs.join(", ")} marked deleted in the runs table`;
+    const runs = deletedRunsPhrase(deleted.runs);
     const latest =
       deleted.latest === undefined
         ? "Nothing else is published: crmlake run publishes again."
