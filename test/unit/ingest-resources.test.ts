@@ -241,3 +241,33 @@ describe("refuseOversizedDrop", () => {
     expect(await visible(lake.store)).toMatchObject({ curated: [], drops: [] });
   });
 });
+
+describe("a reader that reads another number of records than the file holds", () => {
+  // The guard behind the reconciliation (rows_in = the file's records): should DuckDB ever drop or split a
+  // record, the scan of the file (csv-scan.ts) disagrees with it. Simulated by a scan that counted one record
+  // more than DuckDB can read; the real conversion does the rest.
+  it("is refused as unreadable, with both counts, and nothing becomes visible", async () => {
+    const lake = await tempLake();
+    const path = await lake.file("day.csv", CSV);
+    const spy = vi.mocked(convert.convertDrop);
+    const real = spy.getMockImplementation();
+    if (real === undefined) throw new Error("convertDrop is not wrapped");
+    spy.mockImplementationOnce((input) => {
+      const layout = input.facts.format === "csv" ? input.facts.layout : undefined;
+      if (layout === undefined) throw new Error("a CSV drop has a layout");
+      return real({
+        ...input,
+        facts: { ...input.facts, layout: { ...layout, records: layout.records + 1 } },
+      });
+    });
+    const failure = await lake.ingest("transactions", path).catch((error: unknown) => error);
+    expect((failure as { code?: string }).code).toBe("unreadable");
+    expect((failure as Error).message).toBe(
+      '"day.csv" holds 4 records by a scan of the file, but the CSV reader read 3; refused rather than ingest a drop that does not account for every record',
+    );
+    // Recorded as a rejected file (the IngestRejectedFiles alarm on AWS), nothing curated, no committed drop.
+    const seen = await visible(lake.store);
+    expect(seen).toMatchObject({ curated: [], drops: [] });
+    expect(seen.rejected).toHaveLength(1);
+  });
+});

@@ -471,17 +471,15 @@ function csvReaderSql(
 
 /**
  * Loads the scan's line shifts into `lines_<runId>` when a delimited file has any (an empty line, a quoted
- * field over several lines, a broken record): "none" when record numbers are the physical lines already,
- * "mismatch" when DuckDB read another number of records than the scan found (then they are not used).
+ * field over several lines, a broken record): "none" when record numbers are the physical lines already.
+ * The caller has checked that DuckDB read the records the scan found.
  */
 async function lineShifts(
   connection: DuckDBConnection,
   runId: string,
   layout: CsvLayout | undefined,
-  recordsRead: number,
-): Promise<"none" | "shifted" | "mismatch"> {
+): Promise<"none" | "shifted"> {
   if (!layout || layout.shifts.length === 0) return "none";
-  if (layout.records !== recordsRead) return "mismatch";
   await connection.run(`CREATE TEMP TABLE lines_${runId} (record BIGINT, logical BIGINT, physical BIGINT)`);
   for (let i = 0; i < layout.shifts.length; i += 1000) {
     const values = layout.shifts
@@ -705,17 +703,21 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
       `"${input.displayName}" could not be parsed as ${facts.delimiter === "\t" ? "tab" : `"${facts.delimiter}"`}-delimited text: no record parsed (${String(sample.getRowObjectsJS()[0]?.error_message ?? "").split("\n")[0]})`,
     );
   }
-  // Physical line numbers (the contract's promise): DuckDB numbers records, and its rejects by lines that
-  // skip line ends inside quoted fields; the scan of the file (csv-scan.ts) knows where each record starts.
-  // Should DuckDB have read another number of records than the scan found, its numbering is kept.
+  // Every record is accounted for, or the drop is refused: the scan of the file (csv-scan.ts) counted the
+  // records DuckDB must read, so a reader that read another number (a record dropped or split) would make a
+  // drop whose rows_in no longer reconciles with its file. Refused as unreadable, nothing is published and the
+  // file stays where it landed.
   const headerLines = facts.format === "csv" && profile.header ? 1 : 0;
-  const shifts = await lineShifts(connection, runId, layout, parsedCount + rejectedRows + headerLines);
-  if (shifts === "mismatch") {
-    warnings.push(
-      `line numbers in "${input.displayName}" count records, not physical lines: the reader found another number of records than the scan of the file`,
+  const recordsRead = parsedCount + rejectedRows + headerLines;
+  if (layout !== undefined && layout.records !== recordsRead) {
+    throw new IngestError(
+      "unreadable",
+      `"${input.displayName}" holds ${layout.records - headerLines} records by a scan of the file, but the CSV reader read ${recordsRead - headerLines}; refused rather than ingest a drop that does not account for every record`,
     );
   }
-  const shifted = shifts === "shifted";
+  // Physical line numbers (the contract's promise): DuckDB numbers records, and its rejects by lines that
+  // skip line ends inside quoted fields; the scan of the file (csv-scan.ts) knows where each record starts.
+  const shifted = (await lineShifts(connection, runId, layout)) === "shifted";
   // DuckDB stores one reject per error, e.g. one per missing field: one record, one quarantine row.
   // record_number counts records (a header included); line_number is the record's first physical line.
   await connection.run(`CREATE TEMP TABLE reject_rows_${runId} AS
