@@ -478,7 +478,7 @@ describe("crmlake export actions", () => {
       };
       expect(bad(["actions", "--lake", lake])).toEqual([
         2,
-        `crmlake export: Missing --out DIR. Usage: crmlake export actions --out DIR [--as-of YYYY-MM-DD] [--lake DIR]`,
+        `crmlake export: Missing --out DIR. Usage: crmlake export actions --out DIR [--as-of YYYY-MM-DD] [--lake DIR | --stack NAME]`,
         "",
       ]);
       expect(bad(["customers", "--out", out])[1]).toMatch(
