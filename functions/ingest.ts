@@ -19,7 +19,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { defaultConfig, parseConfigText } from "./core/config.ts";
-import { optionalEnv, requiredEnv } from "./core/env.ts";
+import { optionalEnv, positiveNumberEnv, requiredEnv } from "./core/env.ts";
 import { ConfigError, IngestError, ResourceError } from "./core/errors.ts";
 import { DEFAULT_DEADLINE_RESERVE_MS, ingestDrop, refuseOversizedDrop } from "./core/ingest/ingest.ts";
 import { parseProfileText, type SourceProfile } from "./core/ingest/profile.ts";
@@ -35,23 +35,14 @@ const DUCKDB_MEMORY = optionalEnv("DUCKDB_MEMORY_LIMIT", "1GB");
  * The largest landed object one invocation takes (bytes, from the event): /tmp holds the file, its Parquet
  * output and DuckDB's spill. Larger ones are refused as `too_large` before they are downloaded.
  */
-const MAX_DROP_BYTES = positiveNumber("CRMLAKE_MAX_DROP_BYTES", 4 * 1024 ** 3);
+const MAX_DROP_BYTES = positiveNumberEnv("CRMLAKE_MAX_DROP_BYTES", 4 * 1024 ** 3);
 /** Time kept back from the Lambda's deadline for the commit (ingest gives up, retryably, when less is left). */
-const DEADLINE_RESERVE_MS = positiveNumber("CRMLAKE_DEADLINE_RESERVE_MS", DEFAULT_DEADLINE_RESERVE_MS);
+const DEADLINE_RESERVE_MS = positiveNumberEnv("CRMLAKE_DEADLINE_RESERVE_MS", DEFAULT_DEADLINE_RESERVE_MS);
 /** The business calendar of the configuration (CRMLAKE_CONFIG, as the scoring Lambda reads it): future dates. */
 const CONFIG_TEXT = optionalEnv("CRMLAKE_CONFIG", "");
 const CALENDAR = (
   CONFIG_TEXT.trim() === "" ? defaultConfig() : parseConfigText(CONFIG_TEXT, "CRMLAKE_CONFIG")
 ).calendar;
-
-function positiveNumber(name: string, fallback: number): number {
-  const text = optionalEnv(name, "");
-  if (text.trim() === "") return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number, not "${text}"`);
-  return value;
-}
 
 /** The codes of a drop recorded `duplicate` rather than `rejected` (functions/core/ingest/ingest.ts). */
 const DUPLICATE_CODES: ReadonlySet<string> = new Set(["duplicate_drop", "duplicate_in_progress"]);

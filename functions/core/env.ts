@@ -12,6 +12,16 @@ export function optionalEnv(name: string, fallback: string): string {
   return value === undefined || value === "" ? fallback : value;
 }
 
+/** A number above 0 from the environment, the fallback when unset; anything else is refused by name. */
+export function positiveNumberEnv(name: string, fallback: number): number {
+  const text = optionalEnv(name, "");
+  if (text.trim() === "") return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, not "${text}"`);
+  return value;
+}
+
 /** A whole number of at least 0 from the environment, the fallback when unset; anything else is refused by name. */
 export function nonNegativeIntegerEnv(name: string, fallback: number): number {
   const text = optionalEnv(name, "");
