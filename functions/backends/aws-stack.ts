@@ -4,7 +4,8 @@
  * outputs (CloudFormation DescribeStacks; keys in functions/core/catalogue/stack-outputs.ts) and builds what
  * the commands work on: the lake bucket as an ObjectStore (doctor), its model outputs through the stack's Glue
  * tables, the same S3ModelOutputs the scoring Lambda publishes with (runs, runs delete), the scoring Lambda
- * to invoke (re-score), and the action lists the runs wrote into the bucket (export actions).
+ * to invoke (re-score), the action lists the runs wrote into the bucket (export actions), the landing bucket
+ * and Athena in the analysts' workgroup (`crmlake aws smoke-test`).
  *
  * A file of its own beside aws.ts, so the CloudFormation and Lambda clients stay out of the scoring Lambda's
  * bundle; the command line imports it only when --stack is given, so the AWS SDK stays out of every other
@@ -15,6 +16,8 @@
  * moto tier points them at its server), CRMLAKE_S3_ENDPOINT for S3 as elsewhere in crmlake. What a user can
  * fix (no such stack, not a crmlake stack, no credentials, no Region, access denied) is a UsageError of one line.
  */
+
+import type { AthenaClient } from "@aws-sdk/client-athena";
 import {
   CloudFormationClient,
   DescribeStacksCommand,
@@ -25,8 +28,10 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { REQUIRED_STACK_OUTPUTS, STACK_OUTPUTS } from "../core/catalogue/stack-outputs.ts";
 import { errorMessage, UsageError } from "../core/errors.ts";
+import type { QueryResult } from "../core/ports/warehouse.ts";
 import { type CopiedActionLists, copyPublishedActionLists } from "../core/runner/action-lists.ts";
 import { runIdFor, type ScoringEvent } from "../core/runner/schedule.ts";
+import { AthenaQueryRunner } from "../engines/athena/client.ts";
 import { LocalObjectStore } from "../storage/local.ts";
 import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../storage/s3.ts";
 import type { S3ModelOutputs } from "../storage/s3-outputs.ts";
@@ -43,6 +48,10 @@ export interface DeployedStack {
   readonly workGroup: string;
   /** Absent on a stack deployed before the output existed. */
   readonly scoringFunction: string | undefined;
+  /** The landing bucket (drops go under `<dataset>/`); absent on a stack without the output. */
+  readonly landingBucket: string | undefined;
+  /** The analysts' Athena workgroup; absent on a stack without the output. */
+  readonly analystWorkGroup: string | undefined;
   /** Every output of the stack, by key. */
   readonly outputs: Readonly<Record<string, string>>;
 }
@@ -52,6 +61,7 @@ export interface StackClients {
   readonly s3?: S3Client;
   readonly glue?: GlueClient;
   readonly lambda?: LambdaClient;
+  readonly athena?: AthenaClient;
 }
 
 /** A re-score sent to the scoring Lambda: the event, the run it names, and Lambda's answer. */
@@ -64,6 +74,12 @@ export interface ScoringInvocation {
   readonly statusCode: number | undefined;
   /** What Lambda answered, as text (empty on AWS for an asynchronous invocation). */
   readonly payload: string;
+}
+
+/** A statement's rows, its query id and the workgroup it ran in. */
+export interface StackQueryResult extends QueryResult {
+  readonly queryExecutionId: string;
+  readonly workGroup: string;
 }
 
 export interface StackBackend {
@@ -82,6 +98,14 @@ export interface StackBackend {
    * latest) to `out`, a directory or `s3://bucket/prefix`, as `<action>.csv`.
    */
   exportActions(out: string, asOf?: string): Promise<CopiedActionLists & { readonly location: string }>;
+  /** The landing bucket, where files are dropped under `<dataset>/`; undefined on a stack without the output. */
+  readonly landing: S3ObjectStore | undefined;
+  /**
+   * Runs one SQL statement in Athena, in the stack's Glue database, and reads its results: in the analysts'
+   * workgroup (AnalystWorkGroupName) when the stack has one, the workgroup BI users query in, so a query
+   * here sees what they see (their result prefix and scan limit); else in the scoring workgroup.
+   */
+  query(sql: string): Promise<StackQueryResult>;
   /** Releases the clients' connections. */
   close(): void;
 }
@@ -178,6 +202,8 @@ export async function describeStack(name: string, client: CloudFormationClient):
     database: output("database"),
     workGroup: output("workGroup"),
     scoringFunction: outputs[STACK_OUTPUTS.scoringFunction],
+    landingBucket: outputs[STACK_OUTPUTS.landingBucket],
+    analystWorkGroup: outputs[STACK_OUTPUTS.analystWorkGroup],
     outputs,
   };
 }
@@ -215,10 +241,35 @@ export async function openStack(
   let lambda = clients.lambda;
   const outputs = awsModelOutputs({ lakeBucket: stack.lakeBucket, database: stack.database, s3, glue, now });
   const lake = new S3ObjectStore({ bucket: stack.lakeBucket, client: s3 });
+  const landing =
+    stack.landingBucket === undefined
+      ? undefined
+      : new S3ObjectStore({ bucket: stack.landingBucket, client: s3 });
+  let athena: AthenaQueryRunner | undefined;
   return {
     stack,
     lake,
+    landing,
     outputs,
+    async query(sql) {
+      const workGroup = stack.analystWorkGroup ?? stack.workGroup;
+      athena ??= new AthenaQueryRunner({
+        workGroup,
+        region: stack.region,
+        ...(clients.athena === undefined ? {} : { client: clients.athena }),
+      });
+      try {
+        const result = await athena.query(sql, { database: stack.database, label: "crmlake --stack query" });
+        return {
+          columns: result.columns,
+          rows: result.rows,
+          queryExecutionId: result.queryExecutionId,
+          workGroup,
+        };
+      } catch (error) {
+        throw awsUsageError(error, `query the stack ${name} in the Athena workgroup ${workGroup}`);
+      }
+    },
     async rescore(asOf) {
       const functionName = stack.scoringFunction;
       if (functionName === undefined) {
@@ -263,6 +314,7 @@ export async function openStack(
       if (clients.s3 === undefined) s3.destroy();
       if (clients.glue === undefined) glue.destroy();
       if (clients.lambda === undefined) lambda?.destroy();
+      if (clients.athena === undefined) athena?.client.destroy();
     },
   };
 }

@@ -570,7 +570,7 @@ export class CrmlakeStack extends Stack {
     this.dashboard = this.createDashboard();
 
     // ---- Outputs: what a user needs after `cdk deploy`.
-    new CfnOutput(this, "LandingBucketName", {
+    new CfnOutput(this, STACK_OUTPUTS.landingBucket, {
       value: this.landing.bucketName,
       description: "Drop input files here, under <dataset>/",
     });
@@ -590,7 +590,7 @@ export class CrmlakeStack extends Stack {
     });
     new CfnOutput(this, STACK_OUTPUTS.ingestDeadLettersUrl, { value: this.ingestDeadLetters.queueUrl });
     new CfnOutput(this, STACK_OUTPUTS.scoringDeadLettersUrl, { value: this.scoringDeadLetters.queueUrl });
-    new CfnOutput(this, "AnalystWorkGroupName", {
+    new CfnOutput(this, STACK_OUTPUTS.analystWorkGroup, {
       value: this.analystWorkGroup.ref,
       description: "Query the published tables in this workgroup",
     });

@@ -1399,6 +1399,8 @@ describe("outputs", () => {
       `<${logicalId(s, s.stack.ingestDeadLetters)}.Arn>`,
     );
     expect(value(STACK_OUTPUTS.scoringDeadLettersUrl)).toBe(`<${logicalId(s, s.stack.scoringDeadLetters)}>`);
+    expect(value(STACK_OUTPUTS.landingBucket)).toBe(`<${logicalId(s, s.stack.landing)}>`);
+    expect(value(STACK_OUTPUTS.analystWorkGroup)).toBe(`<${logicalId(s, s.stack.analystWorkGroup)}>`);
   });
 });
 

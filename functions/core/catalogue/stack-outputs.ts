@@ -17,6 +17,10 @@ export const STACK_OUTPUTS = {
   ingestDeadLettersArn: "IngestDeadLettersArn",
   ingestDeadLettersUrl: "IngestDeadLettersUrl",
   scoringDeadLettersUrl: "ScoringDeadLettersUrl",
+  /** The landing bucket, where files are dropped under `<dataset>/` (`crmlake aws smoke-test` drops its sample there). */
+  landingBucket: "LandingBucketName",
+  /** The analysts' Athena workgroup, where `crmlake aws smoke-test` reads `customer_scores_latest` as a BI user would. */
+  analystWorkGroup: "AnalystWorkGroupName",
 } as const;
 
 /** The outputs without which the command line cannot work on a stack at all. */
