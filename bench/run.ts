@@ -5,6 +5,7 @@ import { benchClv } from "./clv.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchRun } from "./run-models.ts";
 import { benchStartup } from "./startup.ts";
+import { benchTrinoBytes } from "./trino-bytes.ts";
 
 /** The generator benchmark is a script of its own (it measures its process's peak RSS). */
 async function benchGenerate(args: string[]): Promise<void> {
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   clv: benchClv,
   affinity: benchAffinity,
   run: benchRun,
+  "trino-bytes": benchTrinoBytes,
 };
 
 const [name, ...args] = process.argv.slice(2);

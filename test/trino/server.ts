@@ -22,6 +22,11 @@ export interface TrinoResult {
   columns: TrinoColumn[];
   /** Values as Trino's JSON encodes them: decimal/timestamp/date as strings, BIGINT beyond 2^53 as bigint. */
   rows: unknown[][];
+  /**
+   * The statement's final statistics (the protocol's `stats` of its last response): physicalInputBytes is what
+   * the connectors read from storage, the figure closest to what Athena bills as bytes scanned.
+   */
+  stats?: { physicalInputBytes?: number; processedBytes?: number; elapsedTimeMillis?: number };
 }
 
 /**
@@ -241,6 +246,7 @@ interface StatementResponse {
   columns?: { name: string; type: string }[];
   data?: unknown[][];
   error?: { message?: string; errorName?: string; errorType?: string; errorCode?: number };
+  stats?: { physicalInputBytes?: number; processedBytes?: number; elapsedTimeMillis?: number };
 }
 
 function asStatementResponse(value: JsonValue): StatementResponse {
@@ -337,7 +343,7 @@ async function runQueryOnce(baseUrl: string, sql: string, session: TrinoSession)
     }
     throw err;
   }
-  return { columns: columns ?? [], rows };
+  return { columns: columns ?? [], rows, ...(response.stats === undefined ? {} : { stats: response.stats }) };
 }
 
 async function waitUntilStarted(url: string, child: ChildProcess, logFile: string, timeoutMs: number) {

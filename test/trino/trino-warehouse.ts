@@ -135,8 +135,11 @@ export class TrinoWarehouse implements Warehouse {
   private readonly inputLakeDir: string;
   private readonly models = new Map<string, ModelTable>();
   private readonly published = new Set<string>();
-  /** Every statement sent, in order, with its duration: the report lists the slowest. */
-  readonly history: { sql: string; ms: number }[] = [];
+  /**
+   * Every statement sent, in order, with its duration (the report lists the slowest) and the bytes Trino read
+   * from storage for it (bench/trino-bytes.ts sums them per model).
+   */
+  readonly history: { sql: string; ms: number; physicalInputBytes?: number }[] = [];
 
   constructor(trino: TrinoQueryable, options: TrinoWarehouseOptions) {
     this.trino = trino;
@@ -305,10 +308,17 @@ export class TrinoWarehouse implements Warehouse {
 
   private async run(sql: string, properties: Record<string, string> = {}): Promise<TrinoResult> {
     const started = performance.now();
+    let result: TrinoResult | undefined;
     try {
-      return await this.trino.query(sql, { catalog: "hive", schema: this.runSchema, properties });
+      result = await this.trino.query(sql, { catalog: "hive", schema: this.runSchema, properties });
+      return result;
     } finally {
-      this.history.push({ sql, ms: performance.now() - started });
+      const bytes = result?.stats?.physicalInputBytes;
+      this.history.push({
+        sql,
+        ms: performance.now() - started,
+        ...(bytes === undefined ? {} : { physicalInputBytes: Number(bytes) }),
+      });
     }
   }
 }
