@@ -394,6 +394,8 @@ describe("Glue catalog", () => {
       warnings: "array<string>",
       version: "string",
       output_keys: "array<string>",
+      first_business_day: "date",
+      last_business_day: "date",
       started_at: "timestamp",
       finished_at: "timestamp",
       duration_ms: "bigint",

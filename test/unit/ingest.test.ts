@@ -1,7 +1,9 @@
 import { readdir } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { defaultConfig } from "../../functions/core/config.ts";
 import { IngestError } from "../../functions/core/errors.ts";
+import { ingestDrop } from "../../functions/core/ingest/ingest.ts";
 import { sweepRetired } from "../../functions/core/ledger/retire.ts";
 import { tempLake } from "../helpers/lake.ts";
 
@@ -658,5 +660,64 @@ describe("line types and exact duplicate lines (issue 16)", () => {
       /^Source profile .*: non_product_lines\.product_id_pattern "\(\?!P\)gift_\.\*" is not a regular expression DuckDB reads \(RE2: no lookahead, lookbehind or backreference\): .*invalid perl operator/,
     );
     expect((failure as Error).message).not.toContain("\n");
+  });
+});
+
+describe("business days (ADR 0016)", () => {
+  it("records the first and last day of the ok rows' order dates in calendar.time_zone", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "days.csv",
+      [
+        HEADER,
+        // UTC 2024-02-29 23:30 is 2024-03-01 00:30 in Berlin (CET), and UTC 2024-03-31 22:30 is 2024-04-01 00:30
+        // (CEST since that night): the business days are Berlin's.
+        "o1,c1,2024-02-29T23:30:00Z,p1,books,web,s1,1,10.00,,",
+        "o2,c1,2024-03-31T22:30:00Z,p1,books,web,s1,1,10.00,,",
+        "o4,c1,2024-03-15 12:00:00,p1,books,web,s1,1,10.00,,",
+        // Quarantined (no customer): its date counts for nothing.
+        "o3,,2024-01-15 12:00:00,p1,books,web,s1,1,10.00,,",
+      ].join("\n"),
+    );
+    const { ledger } = await ingestDrop({
+      store: lake.store,
+      dataset: "transactions",
+      source: { localPath: path, uri: path },
+      workDir: lake.root,
+      duckdb: { threads: 2, memoryLimit: "512MB" },
+      calendar: { ...defaultConfig().calendar, time_zone: "Europe/Berlin" },
+    });
+    expect(ledger).toMatchObject({
+      rows_ok: 3,
+      rows_quarantined: 1,
+      first_business_day: "2024-03-01",
+      last_business_day: "2024-04-01",
+    });
+  });
+
+  it("records none for a dataset without dates of things that happened, and for a drop with no ok row", async () => {
+    const lake = await tempLake();
+    const products = await lake.file("products.csv", "product_id,category\np1,books\n");
+    expect((await lake.ingest("products", products)).ledger).toMatchObject({
+      first_business_day: null,
+      last_business_day: null,
+    });
+    const empty = await lake.file("empty.csv", `${HEADER}\n`);
+    expect((await lake.ingest("transactions", empty)).ledger).toMatchObject({
+      first_business_day: null,
+      last_business_day: null,
+    });
+  });
+
+  it("takes a sign-up date as it is", async () => {
+    const lake = await tempLake();
+    const path = await lake.file(
+      "customers.csv",
+      "customer_id,signed_up_at\nc1,2023-05-02\nc2,2021-01-09\nc3,\n",
+    );
+    expect((await lake.ingest("customers", path)).ledger).toMatchObject({
+      first_business_day: "2021-01-09",
+      last_business_day: "2023-05-02",
+    });
   });
 });

@@ -44,6 +44,40 @@ function tableSection(table: SystemTable): string[] {
   ];
 }
 
+/**
+ * How a BI user tells which late files an as-of missed (docs/adr/0016-late-files-rescore-the-latest-as-of.md),
+ * with the two tables alone; test/e2e/late-drops.test.ts runs the query on a lake.
+ */
+export const LATE_FILES_QUERY = [
+  "SELECT r.as_of, r.run_id, d.drop_id, d.first_business_day, d.finished_at",
+  "FROM runs r",
+  "JOIN drops d",
+  "  ON d.ledger_dir = 'drops'",
+  "  AND d.first_business_day <= r.as_of",
+  "  AND d.finished_at > r.inputs_taken_at",
+  "WHERE r.status = 'succeeded'",
+  "ORDER BY r.as_of, r.run_id, d.drop_id",
+].join("\n");
+
+const LATE_FILES = [
+  "## Late files",
+  "",
+  "A file that lands after its day was scored is a *late* drop for that as-of: its `first_business_day` is on or",
+  "before the as-of, and it was committed after the run read the ledger (`runs.inputs_taken_at`). The latest",
+  "as-of is re-scored (locally `crmlake ingest` says so and `crmlake run --as-of D` does it; a deployment's",
+  "hourly check does it by itself); earlier as-ofs stay as they were computed. Which drops each run missed:",
+  "",
+  "```sql",
+  LATE_FILES_QUERY,
+  "```",
+  "",
+  "A run lists a drop it missed even when a later run of the same as-of read it: the as-of's published numbers",
+  "are its last succeeded run's. A new version of a file is a new `finished_at`. Records written before these",
+  "columns existed have them null and list nothing. docs/adr/0016-late-files-rescore-the-latest-as-of.md has the",
+  "rules.",
+  "",
+];
+
 /** The whole docs/system-tables.md text. */
 export function renderSystemTablesDoc(): string {
   return [
@@ -65,5 +99,6 @@ export function renderSystemTablesDoc(): string {
     "column of `runs`, unnested); Athena has no such view. Decisions and evidence: docs/adr/0009-system-tables.md.",
     "",
     ...SYSTEM_TABLE_NAMES.flatMap((name) => tableSection(SYSTEM_TABLES[name])),
+    ...LATE_FILES,
   ].join("\n");
 }

@@ -253,6 +253,17 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
           "Null in records of lake format 1, which mean v1",
       ),
       col("output_keys", "array(varchar)", "Lake keys the drop wrote"),
+      col(
+        "first_business_day",
+        "date",
+        "First day (calendar.time_zone) of the order, sign-up or contact dates of the ok rows; null when none, " +
+          "or in records written before it was recorded. On or before a scored as-of: late for it (ADR 0016)",
+      ),
+      col(
+        "last_business_day",
+        "date",
+        "Last day (calendar.time_zone) of the order, sign-up or contact dates of the ok rows; null when none",
+      ),
       col("started_at", "timestamp(3)", `Start of the ingest (${TIMESTAMP_TEXT})`),
       col("finished_at", "timestamp(3)", `End of the ingest (${TIMESTAMP_TEXT})`),
       col("duration_ms", "bigint", "Duration of the ingest in milliseconds"),
@@ -323,6 +334,12 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
         "array(varchar)",
         "Notes that are not failures: each figure that moved by more than its threshold since the latest earlier " +
           "successful run (docs/lifetime-value.md); empty when none",
+      ),
+      col(
+        "inputs_taken_at",
+        "timestamp(3)",
+        `When the run read the drop ledger (${TIMESTAMP_TEXT}): drops committed later are not in its inputs ` +
+          "(ADR 0016); null in records written before it was recorded",
       ),
     ],
     partitionKeys: [],

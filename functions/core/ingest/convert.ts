@@ -12,6 +12,7 @@ import {
   REASON_CODES,
   type ReasonCode,
 } from "../catalogue/contracts.ts";
+import { dayIn } from "../dates.ts";
 import { errorMessage, IngestError, ResourceError } from "../errors.ts";
 import type { BrokenRecord, CsvLayout } from "./csv-scan.ts";
 import { type FutureDateLimit, futureDateChecks } from "./future-dates.ts";
@@ -37,6 +38,12 @@ export interface Conversion {
   curatedFiles: { localPath: string; partitionValue?: string }[];
   quarantineFile?: string;
   warnings: string[];
+  /**
+   * The first and last business day of the ok rows: the days, in the business time zone, of the contract's
+   * dates of things that happened (notInFuture columns); null when the dataset has none or no row is ok
+   * (ADR 0016: what makes a drop late for a scored as-of).
+   */
+  businessDays: { first: string; last: string } | null;
 }
 
 interface ConvertInput {
@@ -840,6 +847,7 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     const code = String(row.reason_code);
     if (code in REASON_CODES) reasons[code as ReasonCode] = Number(row.n);
   }
+  const businessDays = await businessDayRange(connection, typedTable, contract, timeZone);
   await connection.run(
     `DROP TABLE ${typedTable}; DROP TABLE reject_rows_${runId}; DROP TABLE broken_${runId}; DROP TABLE IF EXISTS offsets_${runId}; DROP TABLE IF EXISTS lines_${runId}`,
   );
@@ -854,7 +862,44 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
     curatedFiles: rowsOk > 0 ? await listParquet(curatedDir, partition?.column) : [],
     ...(rowsQuarantined > 0 ? { quarantineFile } : {}),
     warnings,
+    businessDays,
   };
+}
+
+/**
+ * The first and last business day of the ok rows of the typed table (Conversion.businessDays): one pass over
+ * the contract's notInFuture columns. A timestamp is UTC; its day in the business zone is monotonic in the
+ * instant, so the days of the least and greatest instants are the first and last days.
+ */
+async function businessDayRange(
+  connection: DuckDBConnection,
+  typedTable: string,
+  contract: DatasetContract,
+  timeZone: string,
+): Promise<Conversion["businessDays"]> {
+  const columns = contract.columns.filter((c) => c.notInFuture === true);
+  if (columns.length === 0) return null;
+  const bounds = columns.flatMap((c, i) =>
+    c.type === "timestamp"
+      ? [`epoch_ms(min(${sqlIdent(c.name)})) AS lo${i}`, `epoch_ms(max(${sqlIdent(c.name)})) AS hi${i}`]
+      : [
+          `strftime(min(${sqlIdent(c.name)}), '%Y-%m-%d') AS lo${i}`,
+          `strftime(max(${sqlIdent(c.name)}), '%Y-%m-%d') AS hi${i}`,
+        ],
+  );
+  const reader = await connection.runAndReadAll(
+    `SELECT ${bounds.join(", ")} FROM ${typedTable} WHERE __fail IS NULL`,
+  );
+  const row = reader.getRowObjectsJS()[0] ?? {};
+  const days = columns.flatMap((c, i) =>
+    [row[`lo${i}`], row[`hi${i}`]].flatMap((value) => {
+      if (value === null || value === undefined) return [];
+      return [c.type === "timestamp" ? dayIn(new Date(Number(value)), timeZone) : String(value)];
+    }),
+  );
+  if (days.length === 0) return null;
+  days.sort();
+  return { first: days[0] as string, last: days[days.length - 1] as string };
 }
 
 async function listParquet(dir: string, partitionColumn?: string): Promise<Conversion["curatedFiles"]> {

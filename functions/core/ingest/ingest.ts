@@ -446,6 +446,8 @@ async function convertAndCommit(drop: ClaimedDrop): Promise<DropResult> {
     warnings: conversion.warnings,
     version,
     output_keys: outputKeys,
+    first_business_day: conversion.businessDays?.first ?? null,
+    last_business_day: conversion.businessDays?.last ?? null,
     ...finish(),
   };
   // The commit (ADR 0010): one conditional write of the record. Readers read the files the record lists,

@@ -45,6 +45,13 @@ export interface LedgerRecord {
   /** The files of this version: exactly what readers read of the drop. */
   output_keys: string[];
   /**
+   * The first and last business day (`yyyy-MM-dd`, in calendar.time_zone) of the dates of things that happened
+   * among the ok rows (ADR 0016); null when the dataset has no such date or no row is ok, absent in records
+   * written before they were recorded. A drop whose first day is on or before a scored as-of is late for it.
+   */
+  first_business_day?: string | null;
+  last_business_day?: string | null;
+  /**
    * `yyyy-MM-dd HH:mm:ss.SSS` in UTC (jsonTimestamp), which every reader parses as a timestamp. Records
    * written before ADR 0009 hold ISO-8601 `…T…Z` text, which DuckDB and Trino read too.
    */

@@ -367,6 +367,7 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
       error: null,
       figures: null,
       diagnostics: [...(options.notes ?? [])],
+      inputs_taken_at: timestampText(new Date(inputs.taken_at)),
     };
     // The stages of the plan that follow figures across runs (stage.ts StageWatch), with their thresholds.
     const thresholds = new Map<string, number>();

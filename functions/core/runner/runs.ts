@@ -56,6 +56,11 @@ export interface RunRecord {
   figures?: Record<string, number> | null;
   /** Notes on the run that are not failures (drift.ts: parameters that moved since the last successful run). */
   diagnostics?: string[] | null;
+  /**
+   * When the run read the ledger (its pinned snapshot's taken_at): a drop committed later is not among its
+   * inputs (ADR 0016). Absent in records written before it was recorded.
+   */
+  inputs_taken_at?: string | null;
 }
 
 /** Reads a record written by writeRunRecord; a malformed one is a StorageError, not a guess. */
