@@ -357,6 +357,63 @@ describe("crmlake --stack on moto", () => {
     }
   });
 
+  it("run --stack --wait follows the run's record, and at --timeout says the run goes on (exit 3)", async () => {
+    // moto's Lambda without Docker runs nothing: no record appears, so the wait ends at its timeout.
+    const waited = await crmlake(
+      "run",
+      "--stack",
+      STACK,
+      "--as-of",
+      "2024-03-31",
+      "--wait",
+      "--timeout",
+      "1",
+    );
+    expect(waited.code).toBe(3);
+    expect(waited.stdout).toMatch(/^Invoked .*: run (rescore-2024-03-31-[a-z0-9]+) /);
+    const runId = /run (rescore-2024-03-31-[a-z0-9]+) /.exec(waited.stdout)?.[1];
+    expect(waited.stderr).toBe(
+      `[0 s] run ${runId}: not started yet (waiting in Lambda's queue)\nStopped waiting for run ${runId} after 1 s: it has not started (no run record yet). The run goes on in Lambda; follow it with: crmlake runs --stack ${STACK}\n`,
+    );
+  });
+
+  it("runs unlock --stack removes a lock older than a Lambda lives, and keeps a younger one unless --force", async () => {
+    const taken = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "sched-dead", host: "169.254.10.1", started_at: taken(20) }),
+    );
+    const removed = await crmlake("runs", "unlock", "--stack", STACK);
+    expect(removed).toMatchObject({ code: 0, stderr: "" });
+    expect(removed.stdout).toMatch(
+      new RegExp(
+        `^Removed the run lock s3://${BUCKET}/runs/lock, held by run sched-dead \\(on 169\\.254\\.10\\.1, taken .*\\): its holder had ended: it was taken 20 min ago, longer than a scoring Lambda runs \\(15 min\\)\\. Recorded in s3://${BUCKET}/runs/unlocks/.*-sched-dead\\.json\\.\\n$`,
+      ),
+    );
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
+    const recorded = await lake.list(MODEL_LAYOUT.unlockLogPrefix);
+    expect(recorded).toHaveLength(1);
+
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "sched-live", host: "169.254.10.2", started_at: taken(3) }),
+    );
+    const refused = await crmlake("runs", "unlock", "--stack", STACK);
+    expect(refused).toMatchObject({ code: 1, stdout: "" });
+    expect(refused.stderr).toMatch(
+      /^crmlake runs: The run lock s3:\/\/\S+\/runs\/lock is held by run sched-live .* which may still be running: it was taken 3 min ago, and a scoring Lambda runs up to 15 min\. Wait for it; .* crmlake runs unlock --stack Crmlake-moto --force\n$/,
+    );
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeDefined();
+    const forced = await crmlake("runs", "unlock", "--stack", STACK, "--force");
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain("forced while it may still be running");
+    expect(await lake.get(MODEL_LAYOUT.lock)).toBeUndefined();
+    expect(await crmlake("runs", "unlock", "--stack", STACK)).toMatchObject({
+      code: 0,
+      stdout: `No run lock in stack ${STACK} (s3://${BUCKET}): nothing to remove.\n`,
+    });
+  });
+
   it("export actions --stack copies the action lists a run wrote into the lake bucket, of the latest as-of or a given one", async () => {
     const lists = (asOf: string, n: number) =>
       NEXT_ACTIONS.map((action, i) => ({

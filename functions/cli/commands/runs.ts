@@ -6,18 +6,21 @@ import { UsageError } from "../../core/errors.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 import { deleteAsOfOnStack, deletedRunsPhrase, listRuns } from "../run-records.ts";
+import { runsUnlock, UNLOCK_HELP, UNLOCK_USAGE } from "../runs-unlock.ts";
 import { STACK_HELP, STACK_OPTION, stackOption } from "../stack.ts";
 import { runsSweep, SWEEP_HELP, SWEEP_OPTIONS, SWEEP_OPTIONS_HELP, SWEEP_USAGE } from "./runs-sweep.ts";
 
 const USAGE = "crmlake runs delete --as-of YYYY-MM-DD [--lake DIR | --stack NAME]";
 
-/** `crmlake runs`: manage what runs published. One subcommand for now: `delete`. */
+/** `crmlake runs`: list the runs, and manage what they published: `delete`, `sweep`, `unlock`. */
 export const runsCommand: Command = {
   name: "runs",
-  summary: "List the runs, delete an as-of (its model outputs), or sweep old ones by the retention policy",
+  summary:
+    "List the runs, delete an as-of (its model outputs), sweep old ones by the retention policy, or remove a dead run's lock",
   help: `Usage: crmlake runs [--limit N] [--lake DIR | --stack NAME]
        ${USAGE}
        ${SWEEP_USAGE}
+       ${UNLOCK_USAGE}
 
 (none)   Lists the runs recorded in the lake (the runs table), newest first: id, as-of, status, start,
          duration, models, error.
@@ -32,24 +35,32 @@ delete   Removes everything published as of DATE: every model's <lake>/models/<m
 
 ${SWEEP_HELP}
 
+${UNLOCK_HELP}
+
 Options:
   --as-of DATE     the as-of to delete (required)
   --lake DIR       lake directory (default ./lake)
 ${STACK_HELP}
   --limit N        list at most N runs, the newest (default 20; 0: all)
-${SWEEP_OPTIONS_HELP}`,
+${SWEEP_OPTIONS_HELP}
+  --force          unlock: remove the lock even when its holder may still be running`,
   options: {
     "as-of": { type: "string" },
     lake: { type: "string" },
     limit: { type: "string" },
     ...STACK_OPTION,
     ...SWEEP_OPTIONS,
+    force: { type: "boolean" },
   },
   async run(args: ParsedArgs) {
     const stack = stackOption(args, "runs", ["lake"]);
     if (args.positionals.length === 0) return listRuns(args, stack);
     const [action, ...extra] = args.positionals;
     if (action === "sweep" && extra.length === 0) return runsSweep(args, stack);
+    if (action === "unlock" && extra.length === 0) return runsUnlock(args, stack);
+    if (args.values.force !== undefined) {
+      throw new UsageError("bad_arguments", `--force is for ${UNLOCK_USAGE}`);
+    }
     if (action !== "delete" || extra.length > 0) {
       throw new UsageError(
         "bad_arguments",

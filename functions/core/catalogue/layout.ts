@@ -26,6 +26,7 @@
  *   runs/snapshots/<run_id>.json                       the drop versions and files a run reads (ADR 0010)
  *   runs/manifests/<run_id>/<dataset>/manifest         on Athena: the run's symlink manifest of those files
  *   runs/lock                                          held while a run computes and publishes
+ *   runs/unlocks/<time>-<run_id>.json                  a lock crmlake runs unlock removed, by whom and why
  *
  * Action lists for activation tools (docs/lifetime-value.md, "Next-best actions"; ADR 0013), written by every
  * run that publishes customer_actions, after it has published:
@@ -93,6 +94,9 @@ export const MODEL_LAYOUT = {
   runManifestPrefix: (runId: string, dataset: string) => `runs/manifests/${runId}/${dataset}/`,
   runManifestKey: (runId: string, dataset: string) => `runs/manifests/${runId}/${dataset}/manifest`,
   lock: "runs/lock",
+  /** What `crmlake runs unlock` removed, when and by whom: one record per removal. */
+  unlockLogPrefix: "runs/unlocks/",
+  unlockRecord: (at: string, runId: string) => `runs/unlocks/${at}-${runId}.json`,
 } as const;
 
 /** Keys of the backtest tables (see the layout above). */
