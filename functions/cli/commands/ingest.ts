@@ -9,7 +9,9 @@ import { formatFromName } from "../../core/ingest/inspect.ts";
 import { loadProfile } from "../../core/ingest/profile.ts";
 import type { LedgerRecord } from "../../core/ingest/types.ts";
 import { refreshManifests } from "../../core/ledger/manifests.ts";
+import { dropList, findLateDrops } from "../../core/runner/late-drops.ts";
 import { LocalObjectStore } from "../../storage/local.ts";
+import { LocalModelOutputs } from "../../storage/local-outputs.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { stringOption } from "../command.ts";
 
@@ -44,6 +46,26 @@ export function summarize(ledger: LedgerRecord): string {
   return `${basename(ledger.source)} → ${fmt(ledger.rows_in)} rows: ${fmt(ledger.rows_ok)} ok, ${fmt(ledger.rows_quarantined)} quarantined${reasons ? ` (${reasons})` : ""}${duplicates} in ${(ledger.duration_ms / 1000).toFixed(1)} s [drop ${ledger.drop_id}]`;
 }
 
+/**
+ * After a commit: when the lake's latest as-of was scored without drops dated on or before it, says so and how
+ * to re-score it (docs/adr/0016-late-files-rescore-the-latest-as-of.md). Locally no run starts by itself. A
+ * hint: a failure to read the run records is a warning, never the ingest's.
+ */
+async function hintLateDrops(lakeDir: string, store: LocalObjectStore): Promise<void> {
+  try {
+    const finding = await findLateDrops(new LocalModelOutputs(lakeDir), store);
+    if (finding.kind !== "found" || finding.late.length === 0) return;
+    const { latest, late } = finding;
+    const lake = lakeDir === "lake" ? "" : ` --lake ${lakeDir}`;
+    process.stderr.write(
+      `note: the latest as-of ${latest.asOf} (run ${latest.runId}) was scored before ${late.length} drop(s) with data on or before it arrived (${dropList(late)}); run crmlake run --as-of ${latest.asOf}${lake} to re-score it\n`,
+    );
+  } catch (error) {
+    if (!isCrmlakeError(error)) throw error;
+    process.stderr.write(`warning: could not tell whether the latest as-of is stale (${error.message})\n`);
+  }
+}
+
 export const ingestCommand: Command = {
   name: "ingest",
   summary: "Validate files and add them to the lake as Parquet (bad rows go to the quarantine)",
@@ -55,6 +77,8 @@ fail validation go to the quarantine with a reason code. Re-ingesting a file rep
 order's lines come from the latest file, in ingest order, that holds the order.
 A row dated more than calendar.future_date_tolerance_days (default 2) after today, in calendar.time_zone
 (default Etc/UTC), is quarantined as future_date.
+A file dated on or before the latest scored as-of that arrives after it was scored is late: ingest ends with
+a note naming that as-of and the crmlake run --as-of that re-scores it.
 
 Arguments:
   dataset          ${DATASET_NAMES.join(" | ")}
@@ -158,6 +182,7 @@ Options:
         `warning: the drops are committed, but the ${dataset} manifest could not be rebuilt (${error.message}); crmlake doctor --repair rebuilds it\n`,
       );
     }
+    if (committed > 0) await hintLateDrops(lakeDir, store);
     if (files.length > 1) {
       process.stdout.write(
         `${files.length - failed} of ${files.length} files ingested into ${store.location}: ${fmt(totals.in)} rows, ${fmt(totals.ok)} ok, ${fmt(totals.quarantined)} quarantined\n`,
