@@ -16,6 +16,7 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { addFigure } from "./summary.ts";
 
 interface Measure {
   mode: string;
@@ -147,6 +148,29 @@ export async function benchIngest(args: string[]): Promise<void> {
     console.log(
       `Memory: ${(last.lines / prev.lines).toFixed(1)}× the lines took ${growth.toFixed(2)}× the peak RSS (${prev.ingest.maxRssMb} → ${last.ingest.maxRssMb} MB): ${growth < 1.2 ? "flat" : "GROWS with the drop"}`,
     );
+  }
+  for (const r of results) {
+    addFigure({
+      bench: "ingest",
+      measure: `ingest, ${r.lines.toLocaleString("en-US")} lines (${r.mb.toFixed(0)} MB CSV), median of ${repeat}`,
+      value: `${(r.ingest.ms / 1000).toFixed(2)} s, ${r.ingest.maxRssMb} MB peak RSS`,
+      floor: `${(r.floor.ms / 1000).toFixed(2)} s (hash + typed read → month-partitioned Parquet)`,
+      ratio: r.ingest.ms / r.floor.ms,
+      target: "≤ 1.5× floor",
+      met: r.ingest.ms / r.floor.ms <= 1.5,
+    });
+  }
+  if (prev && last) {
+    const growth = last.ingest.maxRssMb / prev.ingest.maxRssMb;
+    addFigure({
+      bench: "ingest",
+      measure: `ingest peak RSS, ${(last.lines / prev.lines).toFixed(1)}× the lines (${prev.lines.toLocaleString("en-US")} → ${last.lines.toLocaleString("en-US")})`,
+      value: `${prev.ingest.maxRssMb} → ${last.ingest.maxRssMb} MB`,
+      floor: `${prev.floor.maxRssMb} → ${last.floor.maxRssMb} MB (the floor's process)`,
+      ratio: growth,
+      target: "flat: < 1.2× growth",
+      met: growth < 1.2,
+    });
   }
   await writeFile(join("bench", "ingest-results.json"), `${JSON.stringify(results, null, 2)}\n`);
 }

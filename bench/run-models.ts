@@ -21,6 +21,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { addFigure, markdown } from "./summary.ts";
 
 const AS_OF = "2024-12-31";
 const DATASETS = ["transactions", "customers", "campaigns", "campaign_contacts"] as const;
@@ -118,11 +119,6 @@ function option(args: string[], name: string): string | undefined {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const mib = (bytes: number) => Math.round(bytes / 1024 ** 2).toLocaleString("en-US");
-
-/** A markdown table of rows of strings. */
-function markdown(header: string[], rows: string[][]): string {
-  return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
-}
 
 export async function benchRun(args: string[]): Promise<void> {
   const customers = Number(option(args, "--customers") ?? 100_000);
@@ -227,6 +223,24 @@ export async function benchRun(args: string[]): Promise<void> {
         ]),
       ),
     );
+    addFigure({
+      bench: "run",
+      measure: `full run, ${customers.toLocaleString("en-US")} customers (${lines.toLocaleString("en-US")} lines), median of ${runs}`,
+      value: `${seconds(runMs)} s`,
+      floor: `${seconds(floorMs)} s (GROUP BY customer_id)`,
+      ratio: summary.ratio,
+      target: `≤ ${RATIO_TARGET}× floor`,
+      met: summary.ratio <= RATIO_TARGET,
+    });
+    addFigure({
+      bench: "run",
+      measure: `full run's peak RSS, ${customers.toLocaleString("en-US")} customers`,
+      value: `${mib(maxPeakRss)} MiB`,
+      floor: `${Math.round(median(measured.map((m) => m.floor.maxRssMb)))} MB (the floor's process)`,
+      ratio: null,
+      target: "< 2 GiB",
+      met: maxPeakRss < 2 * GIB,
+    });
     const file = customers === 100_000 ? "run-results.json" : `run-results-${customers}.json`;
     await writeFile(join("bench", file), `${JSON.stringify({ ...summary, perModel, measured }, null, 2)}\n`);
   } finally {

@@ -36,6 +36,7 @@ import { LocalModelOutputs } from "../functions/storage/local-outputs.ts";
 import { registerLakeTables } from "../test/trino/lake-tables.ts";
 import { startTrino, type TrinoServer } from "../test/trino/server.ts";
 import { TrinoWarehouse } from "../test/trino/trino-warehouse.ts";
+import { addFigure, markdown } from "./summary.ts";
 
 const AS_OF = "2024-12-31";
 const DATASETS = ["transactions", "customers", "campaigns", "campaign_contacts"] as const;
@@ -111,10 +112,6 @@ function duSum(dir: string): number {
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
-
-function markdown(header: string[], rows: string[][]): string {
-  return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
-}
 
 async function measureYears(
   trino: TrinoServer,
@@ -236,6 +233,17 @@ export async function benchTrinoBytes(args: string[]): Promise<void> {
       ]),
     ),
   );
+  for (const m of measured) {
+    addFigure({
+      bench: "trino-bytes",
+      measure: `bytes read on Trino by every model, ${customers.toLocaleString("en-US")} customers, ${m.years} year(s) (${m.lines.toLocaleString("en-US")} lines)`,
+      value: `${mb(m.runBytes)} MB in ${m.scanningStatements} statements`,
+      floor: `${mb(m.floorBytes)} MB (GROUP BY customer_id)`,
+      ratio: m.ratio,
+      target: "",
+      met: null,
+    });
+  }
   await writeFile(
     join("bench", "trino-bytes-results.json"),
     `${JSON.stringify({ customers, asOf: AS_OF, measured }, null, 2)}\n`,
