@@ -1,7 +1,9 @@
 /**
  * Scoring Lambda (docs/adr/0005-scoring-on-athena.md). EventBridge Scheduler invokes it with
  * `{"source": "crmlake.schedule", "scheduledTime": "<ISO>", "timeZone": "<IANA>", "executionId": "…"}`
- * (infra/stacks/crmlake-stack.ts). Thin by design (STYLE.md): it reads its environment, builds the AWS backend
+ * (infra/stacks/crmlake-stack.ts), and the late-drop check with `{"source": "crmlake.late-drops",
+ * "scheduledTime": "<ISO>", "executionId": "…"}`, which re-scores the latest as-of when files dated on or before
+ * it arrived after it was scored (docs/adr/0016-late-files-rescore-the-latest-as-of.md). Thin by design (STYLE.md): it reads its environment, builds the AWS backend
  * (functions/backends/aws.ts: Athena with UNLOAD materialization, S3 and Glue publishing), hands the event to
  * the core's scheduled-run rules (functions/core/runner/schedule.ts: which date, which run, resume or not),
  * and maps the outcome to logs and metrics.
@@ -51,6 +53,10 @@ export interface ScoringResult {
   readonly alreadyDone?: boolean;
   /** True when another invocation of the same run (a duplicate delivery) holds its lock: nothing was done. */
   readonly alreadyRunning?: boolean;
+  /** A late-drop check that found nothing to re-score (ADR 0016): no run. */
+  readonly nothingLate?: boolean;
+  /** A late-drop check that found late drops while another run held the lake: the next check re-scores. */
+  readonly locked?: boolean;
   readonly asOf: string;
   readonly durationMs: number;
   readonly models: number;
@@ -120,6 +126,14 @@ export function createScoringHandler(
             metrics.addMetric("SnapshotsRemoved", MetricUnit.Count, retention.sweep.removed.length);
           }
         },
+        // The late-drop check (ADR 0016): how many committed drops the latest as-of's run did not read.
+        onLateDrops: (finding) => {
+          metrics.addMetric(
+            "LateDrops",
+            MetricUnit.Count,
+            finding.kind === "found" ? finding.late.length : 0,
+          );
+        },
         onUsage: (usage) => {
           metrics.addMetric("AthenaQueries", MetricUnit.Count, usage.queries ?? 0);
           metrics.addMetric("AthenaBytesScanned", MetricUnit.Bytes, usage.dataScannedBytes);
@@ -150,6 +164,19 @@ export function createScoringHandler(
           models: 0,
           rows: 0,
         };
+      }
+      if (outcome.kind === "nothing_late") {
+        return {
+          runId: "",
+          nothingLate: true,
+          asOf: outcome.finding.kind === "nothing_scored" ? "" : outcome.finding.latest.asOf,
+          durationMs: 0,
+          models: 0,
+          rows: 0,
+        };
+      }
+      if (outcome.kind === "skipped_locked") {
+        return { runId: outcome.runId, locked: true, asOf: outcome.asOf, durationMs: 0, models: 0, rows: 0 };
       }
       const { summary } = outcome;
       const rows = summary.models.reduce((sum, m) => sum + (m.rows ?? 0), 0);

@@ -688,3 +688,147 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     expect(added).not.toHaveBeenCalledWith("RunFailed", "Count", 1);
   });
 });
+
+describe("the late-drop check (ADR 0016)", () => {
+  const check = (executionId: string) => ({
+    source: "crmlake.late-drops",
+    scheduledTime: "2024-02-01T11:00:00Z",
+    executionId,
+  });
+
+  /** Commits a transactions drop whose ok rows are dated from `first`, as ingest records it. */
+  async function commit(dropId: string, first: string, finishedAt: string): Promise<void> {
+    const key = `curated/transactions/order_month=2024-01/${dropId}__v1.parquet`;
+    await lake.put(key, "rows");
+    const record = {
+      drop_id: dropId,
+      dataset: "transactions",
+      source: `s3://landing/transactions/${dropId}.csv`,
+      content_sha256: dropId,
+      size_bytes: 4,
+      format: "csv",
+      profile: null,
+      status: "ok",
+      rows_in: 1,
+      rows_ok: 1,
+      rows_quarantined: 0,
+      quarantine_reasons: {},
+      error_code: null,
+      error: null,
+      warnings: [],
+      version: "v1",
+      output_keys: [key],
+      first_business_day: first,
+      last_business_day: first,
+      started_at: finishedAt,
+      finished_at: finishedAt,
+      duration_ms: 0,
+    };
+    await lake.put(`ledger/drops/${dropId}.json`, `${JSON.stringify(record)}\n`);
+  }
+
+  beforeEach(async () => {
+    await lake.put("ledger/format.json", `${JSON.stringify({ format_version: 3 })}\n`);
+    await commit("orders-0130", "2024-01-30", "2024-01-31 01:00:00.000");
+  });
+
+  it("does nothing while nothing is late, re-scores the latest as-of once a late drop lands, then nothing again", async () => {
+    fake.script(...tableScripts());
+    const scheduled = await handlerUnderTest().handler(EVENT, context);
+
+    // Nothing committed since the scheduled run read the ledger: no run, nothing recorded.
+    let { handler, added } = handlerUnderTest();
+    const quiet = await handler(check("11111111-0000-4000-8000-000000000001"), context);
+    expect(quiet).toMatchObject({ nothingLate: true, asOf: AS_OF });
+    expect(added).toHaveBeenCalledWith("LateDrops", "Count", 0);
+    expect(
+      await lake.get(MODEL_LAYOUT.runRecord("late-11111111-0000-4000-8000-000000000001")),
+    ).toBeUndefined();
+
+    // A file with orders of the scored day lands after the run, and one of the next day.
+    await commit("orders-0131-late", AS_OF, "2024-02-01 10:00:00.000");
+    await commit("orders-0201", "2024-02-01", "2024-02-01 10:05:00.000");
+    fake.script(...tableScripts());
+    ({ handler, added } = handlerUnderTest());
+    const rescore = await handler(check("22222222-0000-4000-8000-000000000002"), context);
+
+    expect(rescore).toMatchObject({
+      runId: "late-22222222-0000-4000-8000-000000000002",
+      asOf: AS_OF,
+      rows: 2,
+    });
+    expect(added).toHaveBeenCalledWith("LateDrops", "Count", 1);
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+    // Published over the latest as-of, the latest table included; the scheduled run's inputs stay as they were.
+    expect(published()[AS_OF]).toBe(
+      `${lakeUri()}models/customer_totals/run=${rescore.runId}/as_of=${AS_OF}/`,
+    );
+    expect(glueFake.projected(db, "customer_totals_latest").asOf).toBe(AS_OF);
+    expect(glueFake.projected(db, "customer_totals_latest").location).toContain(`run=${rescore.runId}/`);
+    const snapshotOf = async (runId: string) =>
+      (
+        JSON.parse(text(await lake.get(MODEL_LAYOUT.snapshotKey(runId))) ?? "{}") as {
+          drops: { drop_id: string }[];
+        }
+      ).drops.map((d) => d.drop_id);
+    expect(await snapshotOf(scheduled.runId)).toEqual(["orders-0130"]);
+    expect(await snapshotOf(rescore.runId)).toEqual(["orders-0130", "orders-0131-late", "orders-0201"]);
+    const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(rescore.runId))) ?? "{}") as {
+      status?: string;
+      diagnostics?: string[];
+      inputs_taken_at?: string;
+    };
+    expect(record.status).toBe("succeeded");
+    expect(record.inputs_taken_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    expect(record.diagnostics).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Re-score of ${AS_OF} for late files: 1 drop\\(s\\) with data on or before ${AS_OF} were committed after run ${scheduled.runId} read the ledger \\(.+ UTC\\): orders-0131-late\\.$`,
+        ),
+      ),
+    ]);
+
+    // A retry of the same check is the same run, already done; the next check finds nothing new.
+    expect(
+      await handlerUnderTest().handler(check("22222222-0000-4000-8000-000000000002"), context),
+    ).toMatchObject({
+      alreadyDone: true,
+    });
+    expect(
+      await handlerUnderTest().handler(check("33333333-0000-4000-8000-000000000003"), context),
+    ).toMatchObject({ nothingLate: true, asOf: AS_OF });
+  });
+
+  it("skips, without failing, while another run holds the lake, and drops the run database it made", async () => {
+    fake.script(...tableScripts());
+    await handlerUnderTest().handler(EVENT, context);
+    await commit("orders-0131-late", AS_OF, "2024-02-01 10:00:00.000");
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "another-run", host: "elsewhere", started_at: new Date().toISOString() }),
+    );
+    const { handler, added } = handlerUnderTest();
+    const before = fake.statements.length;
+
+    const result = await handler(check("44444444-0000-4000-8000-000000000004"), context);
+
+    expect(result).toMatchObject({ locked: true, asOf: AS_OF });
+    expect(fake.statements.slice(before).filter((q) => /^(CREATE|DROP) DATABASE/.test(q))).toEqual([
+      expect.stringMatching(/^CREATE DATABASE/),
+      expect.stringMatching(/^DROP DATABASE/),
+    ]);
+    expect(
+      await lake.get(MODEL_LAYOUT.runRecord("late-44444444-0000-4000-8000-000000000004")),
+    ).toBeUndefined();
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+    expect(added).not.toHaveBeenCalledWith("RunFailed", "Count", 1);
+  });
+
+  it("refuses a check event without its fields, naming what it expects", async () => {
+    await expect(
+      handlerUnderTest().handler({ source: "crmlake.late-drops", executionId: "x" }, context),
+    ).rejects.toThrow(
+      /Invalid late-drop check event \(scheduledTime: .*\)\. Expected \{"source": "crmlake\.late-drops"/,
+    );
+  });
+});

@@ -26,6 +26,7 @@ import {
   pendingIngestNote,
   waitForIngest,
 } from "./ingest-wait.ts";
+import { findLateDrops, type LateDropFinding, rescoreNote } from "./late-drops.ts";
 import { type RetentionSweep, sweepRetention } from "./retention.ts";
 import { type RunSummary, runModels } from "./run.ts";
 import type { RunRecord } from "./runs.ts";
@@ -49,6 +50,45 @@ export const SCORING_EVENT = z.strictObject({
   asOf: z.string().optional(),
 });
 export type ScoringEvent = z.infer<typeof SCORING_EVENT>;
+
+/**
+ * The late-drop check's payload (the stack's LateDropCheck schedule, docs/adr/0016-late-files-rescore-the-latest-as-of.md):
+ * re-score the latest as-of when drops dated on or before it were committed after its run read the ledger.
+ */
+export const LATE_DROP_EVENT = z.strictObject({
+  source: z.literal("crmlake.late-drops"),
+  scheduledTime: z.iso.datetime({ offset: true }),
+  executionId: z.string().min(1),
+});
+export type LateDropEvent = z.infer<typeof LATE_DROP_EVENT>;
+
+/** Whether an invocation is the late-drop check's (by its source; its other fields are checked when parsed). */
+export function isLateDropEvent(event: unknown): boolean {
+  return (
+    typeof event === "object" &&
+    event !== null &&
+    (event as { source?: unknown }).source === LATE_DROP_EVENT.shape.source.value
+  );
+}
+
+export function parseLateDropEvent(event: unknown): LateDropEvent {
+  const result = LATE_DROP_EVENT.safeParse(event);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.map(String).join(".") || "(top level)"}: ${issue.message}`,
+    );
+    throw new ScoringEventError(
+      "bad_event",
+      `Invalid late-drop check event (${problems.join("; ")}). Expected {"source": "crmlake.late-drops", "scheduledTime": "<ISO 8601 time>", "executionId": "<id>"}; got ${JSON.stringify(event)?.slice(0, 500)}`,
+    );
+  }
+  return result.data;
+}
+
+/** The run id of a late-drop check's re-score: its own, so that a Lambda retry resumes it (ADR 0006). */
+export function lateDropRunIdFor(executionId: string): string {
+  return runIdFor(`late-${executionId}`);
+}
 
 const EXPECTED_EVENT =
   '{"source": "crmlake.schedule", "scheduledTime": "<ISO 8601 time>", "timeZone": "<IANA zone>", "executionId": "<id>"}';
@@ -194,6 +234,8 @@ export interface ScheduledRunOptions {
   readonly onRetention?: (outcome: RetentionOutcome) => void;
   /** Time left in the invocation: the retention sweep removes no further as-of with less than this much. */
   readonly remainingMs?: () => number;
+  /** A late-drop check's finding, before it re-scores or returns (the handler counts the late drops). */
+  readonly onLateDrops?: (finding: LateDropFinding) => void;
 }
 
 export type RetentionOutcome =
@@ -253,25 +295,102 @@ export type ScheduledRunOutcome =
   | {
       readonly kind: "succeeded";
       readonly summary: RunSummary;
+    }
+  | {
+      /** A late-drop check that found nothing late (or nothing scored): no run. */
+      readonly kind: "nothing_late";
+      readonly finding: LateDropFinding;
+    }
+  | {
+      /** A late-drop check that found late drops while another run held the lake: the next check looks again. */
+      readonly kind: "skipped_locked";
+      readonly runId: string;
+      readonly asOf: string;
+      readonly reason: string;
     };
 
 /**
- * Runs one scheduled invocation: parses the event, chooses the run (new, resumed or already done), runs the
+ * Runs one scheduled invocation (the late-drop check's event goes to runLateDropCheck): parses the event, chooses the run (new, resumed or already done), runs the
  * models and releases the engine's run resources, except when the run must keep them (interrupted: the retry
  * resumes from them; a duplicate invocation: the running one works in them; a resumed run locked out by
  * another run: its next retry resumes). Rejects with the run's error (code `run_interrupted` when Lambda's
  * retry should resume it).
  */
 export async function runScheduled(options: ScheduledRunOptions): Promise<ScheduledRunOutcome> {
+  if (isLateDropEvent(options.event)) return runLateDropCheck(options);
   const parsed = parseScoringEvent(options.event);
   const asOf = parsed.asOf ?? asOfFor(parsed.scheduledTime, parsed.timeZone);
-  const config = parseRunConfig(options.config);
   const { backend } = options;
   const choice = await chooseRun(backend.outputs, runIdFor(parsed.executionId));
   options.onRun?.({ runId: choice.runId, asOf, executionId: parsed.executionId });
   if (choice.kind === "done") return { kind: "already_done", runId: choice.runId, record: choice.record };
+  // The schedule's clock chose this as-of (yesterday in the schedule's zone, which calendar.time_zone may
+  // not share); an asOf written in the event is held to today like `crmlake run --as-of`.
+  return runChosen(options, choice, asOf, { allowFutureAsOf: parsed.asOf === undefined, notes: [] });
+}
 
+/**
+ * The late-drop check (ADR 0016): a retry of a check whose re-score started resumes it; otherwise, when drops
+ * dated on or before the latest as-of were committed after its run read the ledger, re-scores that as-of (a
+ * run as of the greatest as-of publishes over the latest tables). Nothing late: no run, nothing recorded. The
+ * lake locked by another run: skipped, not failed; the next check looks again.
+ */
+async function runLateDropCheck(options: ScheduledRunOptions): Promise<ScheduledRunOutcome> {
+  const parsed = parseLateDropEvent(options.event);
+  const { backend } = options;
+  const choice = await chooseRun(backend.outputs, lateDropRunIdFor(parsed.executionId));
+  if (choice.kind === "done") {
+    options.onRun?.({ runId: choice.runId, asOf: choice.record.as_of, executionId: parsed.executionId });
+    return { kind: "already_done", runId: choice.runId, record: choice.record };
+  }
   const notes: string[] = [];
+  let asOf: string;
+  const earlier = choice.resume ? await backend.outputs.readRunRecord(choice.runId) : undefined;
+  if (earlier !== undefined) {
+    asOf = earlier.as_of;
+  } else {
+    const finding = await findLateDrops(backend.outputs, backend.lake);
+    options.onLateDrops?.(finding);
+    if (finding.kind !== "found" || finding.late.length === 0) {
+      options.log(
+        finding.kind === "nothing_scored"
+          ? "late-drop check: no run has succeeded yet; nothing to re-score"
+          : finding.kind === "no_snapshot"
+            ? `late-drop check: the inputs of run ${finding.latest.runId} (as of ${finding.latest.asOf}) are not pinned in the lake; nothing to compare with`
+            : `late-drop check: nothing late for ${finding.latest.asOf} (run ${finding.latest.runId})`,
+      );
+      return { kind: "nothing_late", finding };
+    }
+    asOf = finding.latest.asOf;
+    const note = rescoreNote(finding.latest, finding.late);
+    options.log(note, { late_drops: finding.late.map((d) => d.drop_id) });
+    notes.push(note);
+  }
+  options.onRun?.({ runId: choice.runId, asOf, executionId: parsed.executionId });
+  try {
+    // The as-of is one a run already scored (a what-if run's future date included).
+    return await runChosen(options, choice, asOf, { allowFutureAsOf: true, notes });
+  } catch (error) {
+    if (isCrmlakeError(error) && error.code === "run_locked" && !choice.resume) {
+      options.log("late-drop check: another run holds the lake; the next check re-scores", {
+        error: error.message,
+      });
+      return { kind: "skipped_locked", runId: choice.runId, asOf, reason: error.message };
+    }
+    throw error;
+  }
+}
+
+/** Runs a chosen (new or resumed) run as of `asOf`: the wait for ingest, the models, the retention sweep. */
+async function runChosen(
+  options: ScheduledRunOptions,
+  choice: { readonly runId: string; readonly resume: boolean },
+  asOf: string,
+  run: { readonly allowFutureAsOf: boolean; readonly notes: readonly string[] },
+): Promise<ScheduledRunOutcome> {
+  const config = parseRunConfig(options.config);
+  const { backend } = options;
+  const notes: string[] = [...run.notes];
   if (backend.ingestBacklog !== undefined && options.ingestWait !== undefined && !choice.resume) {
     const waited = await waitForIngest(
       { ...options.ingestWait, backlog: backend.ingestBacklog },
@@ -287,9 +406,7 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
     const summary = await runModels({
       ...(options.sqlDir === undefined ? {} : { sqlDir: options.sqlDir }),
       asOf,
-      // The schedule's clock chose this as-of (yesterday in the schedule's zone, which calendar.time_zone may
-      // not share); an asOf written in the event is held to today like `crmlake run --as-of`.
-      allowFutureAsOf: parsed.asOf === undefined,
+      allowFutureAsOf: run.allowFutureAsOf,
       config,
       warehouse,
       outputs: backend.outputs,
