@@ -181,6 +181,8 @@ export class CrmlakeStack extends Stack {
   readonly analystWorkGroup: athena.CfnWorkGroup;
   readonly analystRole: iam.Role;
   readonly analystPolicy: iam.ManagedPolicy;
+  readonly operatorRole: iam.Role;
+  readonly operatorPolicy: iam.ManagedPolicy;
   readonly ingestQueue: sqs.Queue;
   readonly ingestDeadLetters: sqs.Queue;
   readonly scoringDeadLetters: sqs.Queue;
@@ -568,6 +570,7 @@ export class CrmlakeStack extends Stack {
     }
     this.alarms = this.createAlarms(settings);
     this.dashboard = this.createDashboard();
+    ({ role: this.operatorRole, policy: this.operatorPolicy } = this.createOperators());
 
     // ---- Outputs: what a user needs after `cdk deploy`.
     new CfnOutput(this, STACK_OUTPUTS.landingBucket, {
@@ -600,6 +603,12 @@ export class CrmlakeStack extends Stack {
         "Assume it to read the published tables (or attach AnalystPolicyArn to your own principals)",
     });
     new CfnOutput(this, "AnalystPolicyArn", { value: this.analystPolicy.managedPolicyArn });
+    new CfnOutput(this, "OperatorRoleArn", {
+      value: this.operatorRole.roleArn,
+      description:
+        "Assume it to run docs/operations.md's commands (or attach OperatorPolicyArn to your own principals)",
+    });
+    new CfnOutput(this, "OperatorPolicyArn", { value: this.operatorPolicy.managedPolicyArn });
     new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
     new CfnOutput(this, "DashboardName", { value: this.dashboard.dashboardName });
   }
@@ -714,6 +723,222 @@ export class CrmlakeStack extends Stack {
       [
         prefixWildcardFinding(this.results, ANALYSTS.resultsPrefix),
         "Athena writes the analysts' query results under this prefix with the caller's rights; the keys are query ids.",
+      ],
+    ];
+    for (const [id, reason] of reasons) {
+      if (id !== undefined) Validations.of(policy).acknowledge({ id, reason });
+    }
+    return { role, policy };
+  }
+
+  /**
+   * The operators' role (principals of this account allowed sts:AssumeRole on it) and its rights as a managed
+   * policy: what docs/operations.md's and docs/runbook.md's commands call, mapped call by call in
+   * OPERATOR_PERMISSIONS (functions/core/catalogue/aws-permissions.ts; test/infra/permissions.test.ts keeps the
+   * two in step). Unlike the analysts, operators see the quarantine and the landing bucket; like them, they
+   * query in the analysts' workgroup (`crmlake … --stack` runs its statements there) and change no table
+   * definition but the `<model>_latest` tables' location, as the scoring role does.
+   */
+  private createOperators(): { role: iam.Role; policy: iam.ManagedPolicy } {
+    const glue = this.catalog.arns();
+    const stackArn = this.formatArn({
+      service: "cloudformation",
+      resource: "stack",
+      resourceName: `${this.stackName}/*`,
+    });
+    const statement = (
+      sid: string,
+      actions: string[],
+      resources: string[],
+      conditions?: Record<string, unknown>,
+    ) =>
+      new iam.PolicyStatement({
+        sid,
+        actions,
+        resources,
+        ...(conditions === undefined ? {} : { conditions }),
+      });
+    const partitionWrites = ["glue:CreatePartition", "glue:UpdatePartition", "glue:DeletePartition"];
+    // A managed policy holds 6,144 characters (test/infra/permissions.test.ts checks it resolved): hence short
+    // Sids, one statement per kind of access, and the Denies below rather than long lists of what is allowed.
+    const policy = new iam.ManagedPolicy(this, "OperatorPolicy", {
+      description: `${this.stackName}: run the operations commands (docs/operations.md) on this stack`,
+      statements: [
+        statement(
+          "Stack",
+          ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResources"],
+          [stackArn],
+        ),
+        statement(
+          "Athena",
+          [
+            "athena:GetWorkGroup",
+            "athena:StartQueryExecution",
+            "athena:StopQueryExecution",
+            "athena:GetQueryExecution",
+            "athena:GetQueryResults",
+            "athena:GetQueryRuntimeStatistics",
+            "athena:ListQueryExecutions",
+            "athena:BatchGetQueryExecution",
+          ],
+          [
+            this.formatArn({
+              service: "athena",
+              resource: "workgroup",
+              resourceName: this.analystWorkGroup.ref,
+            }),
+          ],
+        ),
+        statement(
+          "Catalog",
+          [
+            "glue:GetDatabase",
+            "glue:GetDatabases",
+            "glue:GetTable",
+            "glue:GetTables",
+            "glue:GetPartition",
+            "glue:GetPartitions",
+            "glue:BatchGetPartition",
+          ],
+          [glue.catalog, glue.database, glue.tables],
+        ),
+        // runs delete, runs sweep: DeletePartition; finishing a publish a dead run left half-done (recover):
+        // CreatePartition, UpdatePartition. The model tables only, as for the scoring role: allowed on the
+        // database's tables, denied on the projected ones (the inputs, the system tables, the latest tables).
+        statement("Partitions", partitionWrites, [glue.catalog, glue.database, glue.tables]),
+        new iam.PolicyStatement({
+          sid: "NoPartitionsOfProjectedTables",
+          effect: iam.Effect.DENY,
+          actions: partitionWrites,
+          resources: [
+            ...[...this.catalog.tables.keys()]
+              .filter(
+                (t) =>
+                  !this.catalog.registeredPartitionTables.includes(t) &&
+                  !this.catalog.latestTables.includes(t),
+              )
+              .map((t) => this.catalog.tableArn(t)),
+            ...(this.catalog.latestTables.length > 0 ? [glue.latestTables] : []),
+          ],
+        }),
+        ...(this.catalog.latestTables.length === 0
+          ? []
+          : [
+              statement(
+                "LatestTables",
+                ["glue:UpdateTable"],
+                [glue.catalog, glue.database, glue.latestTables],
+              ),
+            ]),
+        statement(
+          "Read",
+          ["s3:GetObject", "s3:GetObjectVersion"],
+          [this.lake.arnForObjects("*"), this.landing.arnForObjects("*")],
+        ),
+        statement(
+          "List",
+          ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
+          [this.lake.bucketArn, this.landing.bucketArn, this.results.bucketArn],
+        ),
+        // Where doctor --repair, runs delete and runs sweep write and delete (curated/ and quarantine/ files no
+        // committed drop lists, ledger/ claims and manifests, models/ retired markers, runs/ records, journals
+        // and the lock: functions/storage/s3-outputs.ts, functions/core/ledger/doctor.ts), and re-landing a
+        // file. Never exports/ (the scoring runs write the action lists; export only reads them).
+        statement(
+          "Write",
+          ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+          [this.lake.arnForObjects("*"), this.landing.arnForObjects("*")],
+        ),
+        new iam.PolicyStatement({
+          sid: "NoExports",
+          effect: iam.Effect.DENY,
+          actions: ["s3:PutObject", "s3:DeleteObject"],
+          resources: [this.lake.arnForObjects(`${LAKE_PREFIXES.exports}*`)],
+        }),
+        statement(
+          "Results",
+          ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+          [this.results.arnForObjects(`${ANALYSTS.resultsPrefix}*`)],
+        ),
+        // The data key through S3, the message key through SQS (the redrive, reading dead letters).
+        statement(
+          "Keys",
+          ["kms:Decrypt", "kms:GenerateDataKey"],
+          [this.dataKey.keyArn, this.messageKey.keyArn],
+          {
+            StringEquals: {
+              "kms:ViaService": [`s3.${this.region}.amazonaws.com`, `sqs.${this.region}.amazonaws.com`],
+            },
+          },
+        ),
+        statement("Rescore", ["lambda:InvokeFunction"], [this.scoring.function.functionArn]),
+        statement(
+          "Functions",
+          ["lambda:GetFunctionConfiguration"],
+          [this.scoring.function.functionArn, this.ingest.function.functionArn],
+        ),
+        statement(
+          "Logs",
+          ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail"],
+          [this.ingest.logGroup.logGroupArn, this.scoring.logGroup.logGroupArn],
+        ),
+        statement(
+          "DeadLetters",
+          [
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:StartMessageMoveTask",
+            "sqs:ListMessageMoveTasks",
+            "sqs:CancelMessageMoveTask",
+          ],
+          [this.ingestDeadLetters.queueArn, this.scoringDeadLetters.queueArn],
+        ),
+        statement("Redrive", ["sqs:GetQueueAttributes", "sqs:SendMessage"], [this.ingestQueue.queueArn]),
+        // Read-only monitoring: GetMetricData has no resource type, and one "*" for the three is shorter than
+        // the dashboard's ARN and the alarms' pattern beside it.
+        statement(
+          "Monitoring",
+          ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:GetMetricData"],
+          ["*"],
+        ),
+      ],
+    });
+    const role = new iam.Role(this, "OperatorRole", {
+      assumedBy: new iam.AccountPrincipal(this.account),
+      description: `${this.stackName}: operators running docs/operations.md's commands (crmlake --stack, aws)`,
+      managedPolicies: [policy],
+    });
+    const glueArn = (resource: string) =>
+      `arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:${resource}`;
+    const reasons: [string | undefined, string][] = [
+      [
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${this.stackName}/*]`,
+        "This stack only: a stack ARN ends in an id CloudFormation assigns at creation, hence the trailing '*'.",
+      ],
+      [
+        `AwsSolutions-IAM5[Resource::${glueArn(`table/${this.catalog.databaseName}/*`)}]`,
+        "Read-only metadata of the stack's one database, whose tables CloudFormation declares; an operator reads them all.",
+      ],
+      [
+        `AwsSolutions-IAM5[Resource::${glueArn(`table/${this.catalog.databaseName}/*_latest`)}]`,
+        "UpdateTable on the <model>_latest tables only (runs delete re-points them, ADR 0014), as the scoring role.",
+      ],
+      [
+        prefixWildcardFinding(this.lake, ""),
+        "Operators read the whole lake, quarantine and ledger included (the runbook reads rejections and run records), and write where doctor --repair, runs delete and runs sweep do (exports/ denied); keys are per drop and run.",
+      ],
+      [
+        prefixWildcardFinding(this.landing, ""),
+        "Operators read and re-land files in the landing bucket (runbook: a fixed file lands under its key; the smoke test drops a sample).",
+      ],
+      [
+        prefixWildcardFinding(this.results, ANALYSTS.resultsPrefix),
+        "Athena writes the query results of the analysts' workgroup (where crmlake --stack queries) under this prefix; the keys are query ids.",
+      ],
+      [
+        "AwsSolutions-IAM5[Resource::*]",
+        "Read-only monitoring (DescribeAlarms, GetDashboard, GetMetricData): GetMetricData has no resource type, and the alarms' names are CloudFormation's.",
       ],
     ];
     for (const [id, reason] of reasons) {

@@ -5,13 +5,16 @@
  * and no Glue action is allowed on a Data Catalog resource that no entry justifies. And the map covers the
  * code: every statement builder of the Athena adapter and every Glue command of the publisher has an entry.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   GLUE_DATABASE_LEVEL_ACTIONS,
   GLUE_SCOPE_COVERS,
   type GlueScope,
+  OPERATOR_ALSO_GRANTED,
+  OPERATOR_PERMISSIONS,
+  type OperatorResource,
   PERMISSION_SOURCES,
   SCORING_PERMISSIONS,
   UNSENT_GLUE_CALLS,
@@ -25,6 +28,8 @@ import {
   flat,
   list,
   logicalId,
+  nagFindings,
+  resourceProps,
   type Statement,
   type Synth,
   statementsOf,
@@ -221,5 +226,134 @@ describe("the scoring role and the permission map (docs/aws-permissions.md)", ()
     expect(grants.allows("glue:DeleteTable", arnOf["model-tables"])).toBe(false);
     expect(grants.allows("glue:DeleteDatabase", arnOf["stack-database"])).toBe(false);
     expect(grants.allows("glue:CreatePartition", arnOf["stack-tables"])).toBe(false);
+  });
+});
+
+describe("the operator policy and its permission map (OPERATOR_PERMISSIONS)", () => {
+  let s: Synth;
+  let grants: Grants;
+  let resourceOf: (place: OperatorResource) => string;
+
+  beforeAll(() => {
+    s = synth();
+    const doc = resourceProps(s, s.stack.operatorPolicy).PolicyDocument as { Statement: Statement[] };
+    grants = grantsOf(doc.Statement);
+    const stack = s.stack;
+    const token = (value: string) => flat(stack.resolve(value));
+    const db = stack.catalog.databaseName;
+    const model = stack.catalog.registeredPartitionTables[0] ?? "";
+    const fixed: Record<Exclude<OperatorResource, `lake:${string}`>, string> = {
+      "cloudformation-stack": `arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${stack.stackName}/0a1b2c3d`,
+      "analyst-workgroup": `arn:<AWS::Partition>:athena:<AWS::Region>:<AWS::AccountId>:workgroup/${token(stack.analystWorkGroup.ref)}`,
+      catalog: `${GLUE}:catalog`,
+      "stack-database": `${GLUE}:database/${db}`,
+      "stack-tables": `${GLUE}:table/${db}/transactions`,
+      "model-tables": `${GLUE}:table/${db}/${model}`,
+      "latest-tables": `${GLUE}:table/${db}/${model}_latest`,
+      "lake-bucket": token(stack.lake.bucketArn),
+      "landing:": `${token(stack.landing.bucketArn)}/transactions/2024-01.csv`,
+      "landing-bucket": token(stack.landing.bucketArn),
+      "results:analysts/": `${token(stack.results.bucketArn)}/analysts/q-1.csv`,
+      "results-bucket": token(stack.results.bucketArn),
+      "data-key": token(stack.dataKey.keyArn),
+      "message-key": token(stack.messageKey.keyArn),
+      "scoring-function": token(stack.scoring.function.functionArn),
+      "ingest-function": token(stack.ingest.function.functionArn),
+      "scoring-logs": token(stack.scoring.logGroup.logGroupArn),
+      "ingest-logs": token(stack.ingest.logGroup.logGroupArn),
+      "ingest-queue": token(stack.ingestQueue.queueArn),
+      "ingest-dead-letters": token(stack.ingestDeadLetters.queueArn),
+      "scoring-dead-letters": token(stack.scoringDeadLetters.queueArn),
+      alarms: token(Object.values(stack.alarms)[0]?.alarmArn ?? ""),
+      dashboard: `arn:<AWS::Partition>:cloudwatch::<AWS::AccountId>:dashboard/${token(stack.dashboard.dashboardName)}`,
+      any: "*",
+    };
+    resourceOf = (place) => {
+      if (place.startsWith("lake:")) {
+        const key = place.slice("lake:".length);
+        return `${token(stack.lake.bucketArn)}/${key.endsWith("/") ? `${key}example` : key}`;
+      }
+      return fixed[place as keyof typeof fixed];
+    };
+    expect(model).not.toBe("");
+  });
+  afterAll(() => cleanup(s));
+
+  it("allows every action each command needs, on every resource it names", () => {
+    const missing: string[] = [];
+    for (const entry of OPERATOR_PERMISSIONS) {
+      for (const need of entry.needs) {
+        for (const action of need.actions) {
+          for (const place of need.on) {
+            if (!grants.allows(action, resourceOf(place)))
+              missing.push(`${entry.command}: ${action} on ${place}`);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("allows no action that no command needs, and no Glue write beyond the model and latest tables", () => {
+    const needed = new Set(OPERATOR_PERMISSIONS.flatMap((e) => e.needs.flatMap((n) => n.actions)));
+    const allowed = grants.statements
+      .filter((st) => st.Effect === "Allow")
+      .flatMap((st) => strings(st.Action));
+    const extras = allowed.filter((a) => !needed.has(a));
+    // Granted beside what the commands send, each with its reason in OPERATOR_ALSO_GRANTED.
+    expect([...new Set(extras)].sort()).toEqual(Object.keys(OPERATOR_ALSO_GRANTED).sort());
+    expect(allowed.filter((a) => a.includes("*"))).toEqual([]);
+    const glue = (action: string, place: OperatorResource) => grants.allows(action, resourceOf(place));
+    expect(glue("glue:DeletePartition", "model-tables")).toBe(true);
+    expect(glue("glue:DeletePartition", "stack-tables")).toBe(false); // transactions: projected
+    expect(glue("glue:CreatePartition", "latest-tables")).toBe(false);
+    expect(glue("glue:UpdateTable", "latest-tables")).toBe(true);
+    expect(glue("glue:UpdateTable", "model-tables")).toBe(false);
+    expect(glue("glue:DeleteTable", "stack-tables")).toBe(false);
+    expect(grants.allows("s3:PutObject", resourceOf("lake:exports/"))).toBe(false);
+    expect(grants.allows("s3:GetObject", resourceOf("lake:quarantine/"))).toBe(true);
+  });
+
+  it("has an entry for every crmlake command that takes --stack and every SDK command of the stack backend", () => {
+    const commands = join(PROJECT_ROOT, "functions", "cli", "commands");
+    const withStack = readdirSync(commands)
+      .filter((f) => f.endsWith(".ts") && readFileSync(join(commands, f), "utf8").includes("stackOption("))
+      .map((f) => f.replace(/\.ts$/, ""));
+    expect(withStack.length).toBeGreaterThan(0);
+    const mapped = new Set(OPERATOR_PERMISSIONS.flatMap((e) => e.cli ?? []));
+    expect(withStack.filter((c) => !mapped.has(c))).toEqual([]);
+    const backend = readFileSync(join(PROJECT_ROOT, "functions", "backends", "aws-stack.ts"), "utf8");
+    const sent = new Set([...backend.matchAll(/new (\w+Command)\(/g)].map((m) => m[1] ?? ""));
+    const calls = new Set(OPERATOR_PERMISSIONS.flatMap((e) => e.calls));
+    expect([...sent].filter((c) => !calls.has(c))).toEqual([]);
+    for (const entry of OPERATOR_PERMISSIONS) {
+      expect(entry.sources.length, entry.command).toBeGreaterThan(0);
+      for (const source of entry.sources) expect(PERMISSION_SOURCES[source]).toMatch(/^https:\/\//);
+    }
+  });
+
+  it("keeps the operator policy within IAM's 6,144-character limit for a managed policy", () => {
+    // IAM counts the resolved document without whitespace; every reference resolved to a long value (a KMS key
+    // ARN in the longest partition and region name is ~90 characters), as the scoring role's check does.
+    const resolved = JSON.stringify(resourceProps(s, s.stack.operatorPolicy).PolicyDocument, (_key, value) =>
+      value !== null &&
+      typeof value === "object" &&
+      ("Ref" in value || "Fn::GetAtt" in value || "Fn::Join" in value)
+        ? flat(value)
+            .replaceAll("<AWS::Partition>", "aws-us-gov")
+            .replaceAll("<AWS::Region>", "ap-southeast-2")
+            .replaceAll("<AWS::AccountId>", "123456789012")
+            .replace(/<[A-Za-z0-9]+(\.Arn)?>/g, "x".repeat(90))
+        : value,
+    );
+    expect(resolved.length).toBeLessThan(6144 - 100);
+  });
+
+  it("is a role of this account's principals with the managed policy, both stack outputs, cdk-nag clean", () => {
+    const role = resourceProps(s, s.stack.operatorRole);
+    expect(JSON.stringify(role.AssumeRolePolicyDocument)).toContain("AWS::AccountId");
+    expect(role.ManagedPolicyArns).toEqual([{ Ref: logicalId(s, s.stack.operatorPolicy) }]);
+    for (const output of ["OperatorRoleArn", "OperatorPolicyArn"]) s.template.hasOutput(output, {});
+    expect(nagFindings(s.app)).toEqual([]);
   });
 });

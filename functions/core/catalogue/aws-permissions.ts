@@ -35,6 +35,20 @@ export const PERMISSION_SOURCES = {
   /** AWS managed policy AmazonAthenaFullAccess (AWS's own grant for Athena's Glue calls). */
   athenaFullAccess:
     "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonAthenaFullAccess.html",
+  /** SQS: dead-letter queue redrive (the permissions of StartMessageMoveTask on the source and destination). */
+  sqsRedrive:
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html",
+  /** Service Authorization Reference: the actions, resource types and condition keys of each service. */
+  s3Actions: "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html",
+  /** S3 DeleteObjects: "you must have the s3:DeleteObject permission" for each key (no action of its own). */
+  s3DeleteObjects: "https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html",
+  cloudFormationActions:
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html",
+  lambdaActions: "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html",
+  logsActions:
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html",
+  cloudWatchActions:
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html",
 } as const;
 
 export type PermissionSource = keyof typeof PERMISSION_SOURCES;
@@ -422,3 +436,315 @@ export const UNSENT_STATEMENTS: Readonly<Record<string, string>> = {
  * test requires every command there to be either here or in a glue-api entry's `sentBy`).
  */
 export const UNSENT_GLUE_CALLS: Readonly<Record<string, string>> = {};
+
+/**
+ * The operator role's resources (infra/stacks/crmlake-stack.ts createOperators): the stack itself, the
+ * analysts' workgroup (where `crmlake … --stack` queries), the Data Catalog scopes above, objects of the lake
+ * by prefix (`lake:<prefix>`), the landing bucket's objects, the analysts' results prefix, the two KMS keys
+ * (through S3 or SQS), the two Lambdas and their log groups, the queues, the alarms and the dashboard.
+ */
+export type OperatorResource =
+  | "cloudformation-stack"
+  | "analyst-workgroup"
+  | Extract<GlueScope, "catalog" | "stack-database" | "stack-tables" | "model-tables" | "latest-tables">
+  | `lake:${string}`
+  | "lake-bucket"
+  | "landing:"
+  | "landing-bucket"
+  | "results:analysts/"
+  | "results-bucket"
+  | "data-key"
+  | "message-key"
+  | "scoring-function"
+  | "ingest-function"
+  | "scoring-logs"
+  | "ingest-logs"
+  | "ingest-queue"
+  | "ingest-dead-letters"
+  | "scoring-dead-letters"
+  | "alarms"
+  | "dashboard"
+  | "any";
+
+export interface OperatorEntry {
+  /** What the operator runs (docs/operations.md, docs/runbook.md). */
+  readonly command: string;
+  /** The `crmlake` command files (functions/cli/commands/<name>.ts) whose `--stack` this is, if any. */
+  readonly cli?: readonly string[];
+  /** The SDK commands (functions/backends/aws-stack.ts and the storage it builds) or AWS CLI calls it sends. */
+  readonly calls: readonly string[];
+  readonly needs: readonly {
+    readonly actions: readonly string[];
+    readonly on: readonly OperatorResource[];
+  }[];
+  readonly sources: readonly PermissionSource[];
+  readonly note?: string;
+}
+
+/** Reading the stack's outputs, which every `crmlake … --stack` starts with. */
+const DESCRIBE_STACK = {
+  actions: ["cloudformation:DescribeStacks"],
+  on: ["cloudformation-stack"],
+} as const;
+const LAKE_READ = [
+  { actions: ["s3:GetObject"], on: ["lake:runs/log/", "lake:ledger/", "lake:curated/", "lake:models/"] },
+  { actions: ["s3:ListBucket"], on: ["lake-bucket"] },
+  { actions: ["kms:Decrypt"], on: ["data-key"] },
+] as const;
+const ATHENA_QUERY = [
+  {
+    actions: [
+      "athena:StartQueryExecution",
+      "athena:GetQueryExecution",
+      "athena:GetQueryResults",
+      "athena:StopQueryExecution",
+    ],
+    on: ["analyst-workgroup"],
+  },
+  {
+    actions: ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:GetPartition"],
+    on: ["catalog", "stack-database", "stack-tables"],
+  },
+  { actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], on: ["results:analysts/"] },
+  { actions: ["s3:ListBucket", "s3:GetBucketLocation"], on: ["results-bucket"] },
+  { actions: ["s3:GetObject"], on: ["lake:curated/", "lake:models/", "lake:ledger/manifests/"] },
+  { actions: ["kms:Decrypt", "kms:GenerateDataKey"], on: ["data-key"] },
+] as const;
+const GLUE_PUBLISH = {
+  actions: [
+    "glue:GetTable",
+    "glue:GetPartitions",
+    "glue:GetPartition",
+    "glue:CreatePartition",
+    "glue:UpdatePartition",
+  ],
+  on: ["catalog", "stack-database", "model-tables"],
+} as const;
+const LOCK_AND_RECORDS = [
+  {
+    actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+    on: ["lake:runs/lock", "lake:runs/staging/"],
+  },
+  { actions: ["s3:GetObject", "s3:PutObject"], on: ["lake:runs/log/"] },
+  { actions: ["s3:PutObject"], on: ["lake:models/"] },
+  { actions: ["s3:ListBucket"], on: ["lake-bucket"] },
+  { actions: ["kms:Decrypt", "kms:GenerateDataKey"], on: ["data-key"] },
+] as const;
+
+/**
+ * The operator role's permission map: one entry per command of docs/operations.md and docs/runbook.md, what it
+ * calls and what that needs. test/infra/permissions.test.ts checks that the operator policy allows each need
+ * on its resources, that the policy allows nothing no entry needs, and that every `crmlake` command with
+ * `--stack` and every SDK command of functions/backends/aws-stack.ts has an entry.
+ */
+export const OPERATOR_PERMISSIONS: readonly OperatorEntry[] = [
+  {
+    command: "crmlake runs --stack NAME",
+    cli: ["runs"],
+    calls: ["DescribeStacksCommand", "ListObjectsV2Command", "GetObjectCommand"],
+    needs: [DESCRIBE_STACK, ...LAKE_READ],
+    sources: ["cloudFormationActions", "s3Actions"],
+  },
+  {
+    command: "crmlake doctor --stack NAME [--repair]",
+    cli: ["doctor"],
+    calls: ["ListObjectsV2Command", "GetObjectCommand", "PutObjectCommand", "DeleteObjectsCommand"],
+    needs: [
+      DESCRIBE_STACK,
+      ...LAKE_READ,
+      { actions: ["s3:GetObject"], on: ["lake:quarantine/"] },
+      {
+        actions: ["s3:PutObject", "s3:DeleteObject"],
+        on: ["lake:curated/", "lake:quarantine/", "lake:ledger/", "lake:runs/log/"],
+      },
+      { actions: ["kms:GenerateDataKey"], on: ["data-key"] },
+    ],
+    sources: ["s3Actions", "s3DeleteObjects"],
+    note:
+      "--repair deletes files no committed drop lists (curated/, quarantine/), stale content claims (ledger/), " +
+      "writes a missing manifest (ledger/manifests/) and marks stuck runs failed (runs/log/). DeleteObjects is " +
+      "authorised as s3:DeleteObject on each key.",
+  },
+  {
+    command: "crmlake runs delete --stack NAME --as-of DATE",
+    cli: ["runs"],
+    calls: ["GetTableCommand", "GetPartitionsCommand", "UpdateTableCommand", "DeletePartitionCommand"],
+    needs: [
+      DESCRIBE_STACK,
+      ...LOCK_AND_RECORDS,
+      GLUE_PUBLISH,
+      { actions: ["glue:DeletePartition"], on: ["catalog", "stack-database", "model-tables"] },
+      { actions: ["glue:GetTable", "glue:UpdateTable"], on: ["catalog", "stack-database", "latest-tables"] },
+    ],
+    sources: ["glueArns", "glueFineGrained", "s3Actions"],
+    note:
+      "Under the run lock (a conditional PutObject on runs/lock); first finishes a publish a dead run left " +
+      "half-done (its journal under runs/staging/: Create/UpdatePartition), re-points each <model>_latest table, " +
+      "removes the model tables' partitions of the date and marks their files retired (models/…/_retired).",
+  },
+  {
+    command: "crmlake runs sweep --stack NAME [--dry-run]",
+    cli: ["runs-sweep"],
+    calls: ["GetTableCommand", "GetPartitionsCommand", "DeletePartitionCommand"],
+    needs: [
+      DESCRIBE_STACK,
+      ...LOCK_AND_RECORDS,
+      GLUE_PUBLISH,
+      { actions: ["glue:DeletePartition"], on: ["catalog", "stack-database", "model-tables"] },
+      { actions: ["glue:GetTable"], on: ["catalog", "stack-database", "latest-tables"] },
+    ],
+    sources: ["glueArns", "glueFineGrained", "s3Actions"],
+  },
+  {
+    command: "crmlake run --stack NAME --as-of DATE",
+    cli: ["run"],
+    calls: ["InvokeCommand", "ListObjectsV2Command", "GetObjectCommand"],
+    needs: [DESCRIBE_STACK, { actions: ["lambda:InvokeFunction"], on: ["scoring-function"] }, ...LAKE_READ],
+    sources: ["lambdaActions"],
+    note: "Asynchronous invocation; the run runs with the scoring role. Following it (runs, --wait) reads runs/log/.",
+  },
+  {
+    command: "crmlake export actions --stack NAME --out DIR",
+    cli: ["export"],
+    calls: ["ListObjectsV2Command", "GetObjectCommand"],
+    needs: [
+      DESCRIBE_STACK,
+      { actions: ["s3:GetObject"], on: ["lake:exports/"] },
+      { actions: ["s3:ListBucket"], on: ["lake-bucket"] },
+      { actions: ["kms:Decrypt"], on: ["data-key"] },
+    ],
+    sources: ["s3Actions"],
+    note: "An --out s3://bucket/prefix outside the stack needs s3:PutObject there, which this policy does not grant.",
+  },
+  {
+    command: "crmlake … --stack NAME statements in Athena (report, campaign assign, aws smoke-test)",
+    cli: ["report", "campaign"],
+    calls: ["StartQueryExecutionCommand", "GetQueryExecutionCommand", "GetQueryResultsCommand"],
+    needs: [DESCRIBE_STACK, ...ATHENA_QUERY],
+    sources: ["athenaAccess", "glueFineGrained", "queryResults"],
+    note:
+      "In the analysts' workgroup (StackBackend.query), so its results land under analysts/ where analysts read " +
+      "them too: an operator's query of the quarantine shows its rows to them. Query it for counts.",
+  },
+  {
+    command: "crmlake aws smoke-test --stack NAME",
+    cli: ["aws"],
+    calls: ["PutObjectCommand", "DeleteObjectsCommand", "InvokeCommand"],
+    needs: [
+      DESCRIBE_STACK,
+      { actions: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], on: ["landing:"] },
+      { actions: ["s3:ListBucket"], on: ["landing-bucket"] },
+      { actions: ["lambda:InvokeFunction"], on: ["scoring-function"] },
+      ...LAKE_READ,
+      ...ATHENA_QUERY,
+    ],
+    sources: ["s3Actions", "lambdaActions", "athenaAccess"],
+    note: "Drops a sample under <dataset>/ of the landing bucket, waits for its ledger record, scores, queries.",
+  },
+  {
+    command:
+      "Redrive ingest dead letters (aws sqs get-queue-attributes, receive-message, start-message-move-task, list-message-move-tasks)",
+    calls: [
+      "sqs:GetQueueAttributes",
+      "sqs:ReceiveMessage",
+      "sqs:StartMessageMoveTask",
+      "sqs:ListMessageMoveTasks",
+    ],
+    needs: [
+      {
+        actions: [
+          "sqs:GetQueueAttributes",
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage",
+          "sqs:StartMessageMoveTask",
+          "sqs:ListMessageMoveTasks",
+        ],
+        on: ["ingest-dead-letters"],
+      },
+      { actions: ["sqs:SendMessage"], on: ["ingest-queue"] },
+      { actions: ["kms:Decrypt", "kms:GenerateDataKey"], on: ["message-key"] },
+      { actions: ["s3:ListBucket"], on: ["lake-bucket"] },
+    ],
+    sources: ["sqsRedrive"],
+    note:
+      "The SQS guide: the source (dead-letter) queue needs StartMessageMoveTask, ReceiveMessage, DeleteMessage " +
+      "and GetQueueAttributes, the destination SendMessage, and both queues' KMS key Decrypt and GenerateDataKey.",
+  },
+  {
+    command: "Scoring dead letters (aws sqs receive-message, delete-message)",
+    calls: ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+    needs: [
+      { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage"], on: ["scoring-dead-letters"] },
+      { actions: ["kms:Decrypt"], on: ["message-key"] },
+    ],
+    sources: ["sqsRedrive"],
+  },
+  {
+    command:
+      "Runbook: output helper, logs and alarms (aws cloudformation describe-stacks / describe-stack-resources, aws lambda get-function-configuration, aws logs tail / filter-log-events, the dashboard)",
+    calls: [
+      "cloudformation:DescribeStackResources",
+      "lambda:GetFunctionConfiguration",
+      "logs:FilterLogEvents",
+      "cloudwatch:GetMetricData",
+    ],
+    needs: [
+      {
+        actions: ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResources"],
+        on: ["cloudformation-stack"],
+      },
+      { actions: ["lambda:GetFunctionConfiguration"], on: ["scoring-function", "ingest-function"] },
+      { actions: ["logs:FilterLogEvents"], on: ["scoring-logs", "ingest-logs"] },
+      { actions: ["cloudwatch:DescribeAlarms"], on: ["alarms"] },
+      { actions: ["cloudwatch:GetDashboard"], on: ["dashboard"] },
+      { actions: ["cloudwatch:GetMetricData"], on: ["any"] },
+    ],
+    sources: ["cloudFormationActions", "lambdaActions", "logsActions", "cloudWatchActions"],
+    note:
+      "GetMetricData has no resource type; the three read-only CloudWatch actions share one statement on '*' " +
+      "(shorter than the dashboard's ARN and the alarms' names: the policy must fit in 6,144 characters).",
+  },
+  {
+    command:
+      "Runbook: rejected files (aws s3 ls / cp of ledger/rejected/, re-land a fixed file, a source profile)",
+    calls: ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+    needs: [
+      { actions: ["s3:GetObject"], on: ["lake:ledger/", "landing:"] },
+      { actions: ["s3:ListBucket"], on: ["lake-bucket", "landing-bucket"] },
+      { actions: ["s3:PutObject"], on: ["landing:"] },
+      { actions: ["kms:Decrypt", "kms:GenerateDataKey"], on: ["data-key"] },
+    ],
+    sources: ["s3Actions"],
+  },
+  {
+    command:
+      "Runbook: Athena in the analysts' workgroup (aws athena list-query-executions, the quarantine by reason)",
+    calls: ["athena:ListQueryExecutions", "athena:BatchGetQueryExecution"],
+    needs: [
+      {
+        actions: ["athena:ListQueryExecutions", "athena:BatchGetQueryExecution", "athena:GetWorkGroup"],
+        on: ["analyst-workgroup"],
+      },
+      ...ATHENA_QUERY,
+      { actions: ["s3:GetObject"], on: ["lake:quarantine/"] },
+    ],
+    sources: ["athenaAccess"],
+  },
+];
+
+/**
+ * Actions the operator policy grants that no command above sends, each for a reason: the AWS console and CLI
+ * paths around the same commands (test/infra/permissions.test.ts allows no other).
+ */
+export const OPERATOR_ALSO_GRANTED: Readonly<Record<string, string>> = {
+  "athena:GetQueryRuntimeStatistics": "the Athena console's query stats, as the analysts have",
+  "glue:BatchGetPartition": "Athena's partition reads of a model table, as the analysts have",
+  "glue:GetDatabases": "the Athena console's database list and information_schema",
+  "glue:GetTables": "the Athena console's table list and information_schema",
+  "logs:DescribeLogStreams": "the log group's streams in the console",
+  "logs:GetLogEvents": "one log stream in the console",
+  "logs:StartLiveTail": "aws logs start-live-tail, the console's live tail",
+  "s3:GetObjectVersion": "a superseded version of a drop or a run record (both buckets are versioned)",
+  "s3:ListBucketVersions": "aws s3api list-object-versions: what a versioned bucket still holds",
+  "sqs:CancelMessageMoveTask": "stopping a redrive started by mistake (aws sqs cancel-message-move-task)",
+};
