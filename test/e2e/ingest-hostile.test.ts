@@ -269,3 +269,33 @@ describe("a quantity too large for its column", () => {
     expect(query(dir, "SELECT quantity FROM transactions")).toEqual([{ quantity: -2147483648 }]);
   });
 });
+
+describe("a record longer than the small read buffer's line limit", () => {
+  it("is read with DuckDB's default buffer, and every record after it too (a 5 MiB field across the 16 MiB mark)", async () => {
+    // About 14 MiB of short lines, then a line with a 5 MiB category running past 16 MiB, then more short lines:
+    // with the small buffer's 4 MiB line limit DuckDB would refuse or lose records here (csvReadOptions).
+    const lines = [HEADER];
+    let bytes = HEADER.length + 1;
+    let i = 0;
+    while (bytes < 14 * 1024 * 1024) {
+      i += 1;
+      const text = line(i);
+      lines.push(text);
+      bytes += text.length + 1;
+    }
+    const long = i + 1;
+    lines.push(line(long, "y".repeat(5 * 1024 * 1024)));
+    for (let j = long + 1; j <= long + 50_000; j++) lines.push(line(j));
+    const dir = await workspace({ "orders.csv": `${lines.join("\n")}\n` });
+    const run = crmlake(["ingest", "transactions", "orders.csv"], dir);
+    expect(run.code, run.stderr).toBe(0);
+    expectLedgerAddsUp(dir, lines.length - 1, lines.length - 1);
+    expect(
+      query(
+        dir,
+        `SELECT length(category) AS n, max(line_number) OVER () AS last FROM transactions WHERE order_id = 'o${long}'`,
+      ),
+    ).toEqual([{ n: 5 * 1024 * 1024, last: long + 1 }]);
+    expect(query(dir, "SELECT max(line_number) AS last FROM transactions")).toEqual([{ last: lines.length }]);
+  });
+});

@@ -448,6 +448,25 @@ function columnSql(
   return { parsed, value, checks };
 }
 
+/**
+ * DuckDB's line limit and read buffer for a delimited file. DuckDB's default buffer is 16 × max_line_size per
+ * reading thread (152 MiB at the 10 MB limit ingest needs for a file with long records), and it is what makes
+ * ingest's memory grow with the drop. A small buffer is safe only when no record exceeds max_line_size: with a
+ * 16 MiB buffer, a record over the limit that crosses a buffer's end made DuckDB lose the records after it (on
+ * 1.5.6). The record scan measured every record, so a file whose longest record is under SMALL_RECORD_BYTES
+ * (the common case by far) gets max_line_size 4 MiB, which no record of it can reach even if its encoding
+ * doubles its bytes in UTF-8, and a 16 MiB buffer; any other file (no scan, or a longer record) keeps the
+ * 10 MB limit and DuckDB's default buffer. The record count check after the read stays either way.
+ */
+export const SMALL_RECORD_BYTES = 1024 * 1024;
+
+export function csvReadOptions(layout: CsvLayout | undefined): string {
+  if (layout !== undefined && layout.longestRecord <= SMALL_RECORD_BYTES) {
+    return `max_line_size = ${4 * SMALL_RECORD_BYTES}, buffer_size = ${16 * SMALL_RECORD_BYTES}`;
+  }
+  return "max_line_size = 10000000";
+}
+
 /** Where DuckDB reads a delimited file: the file itself, or a copy without its broken lines. */
 interface CsvSource {
   readonly path: string;
@@ -472,7 +491,7 @@ function csvReaderSql(
     columns = {${columns}}, auto_detect = false, delim = ${sqlString(facts.delimiter)},
     quote = ${sqlString(profile.quote)}, escape = ${sqlString(profile.quote)}, null_padding = false,
     encoding = ${sqlString(profile.encoding)}, compression = ${source.gzip ? "'gzip'" : "'none'"},
-    max_line_size = 10000000, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
+    ${csvReadOptions(input.facts.format === "csv" ? input.facts.layout : undefined)}, store_rejects = true, rejects_table = ${sqlString(`rejects_${rejectsId}`)},
     rejects_scan = ${sqlString(`scans_${rejectsId}`)})`;
 }
 

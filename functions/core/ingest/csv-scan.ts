@@ -62,6 +62,11 @@ export interface CsvLayout {
   readonly records: number;
   readonly shifts: LineShift[];
   readonly broken: BrokenRecord[];
+  /**
+   * Bytes of the longest record DuckDB reads (its line ends included; broken records excluded): convert.ts
+   * gives DuckDB a small read buffer when no record comes near its limit (csvReadOptions).
+   */
+  readonly longestRecord: number;
 }
 
 type Scan =
@@ -85,6 +90,7 @@ export class CsvScanner {
   private columns: number | undefined;
   private readonly shifts: LineShift[] = [];
   private readonly broken: BrokenRecord[] = [];
+  private longest = 0;
 
   constructor(private readonly options: CsvScanOptions) {
     this.columns = options.header ? undefined : options.columns;
@@ -97,7 +103,12 @@ export class CsvScanner {
 
   finish(): CsvLayout {
     this.scan(this.pending, true);
-    return { records: this.record - 1, shifts: this.shifts, broken: this.broken };
+    return {
+      records: this.record - 1,
+      shifts: this.shifts,
+      broken: this.broken,
+      longestRecord: this.longest,
+    };
   }
 
   private scan(buffer: Buffer, final: boolean): void {
@@ -123,6 +134,7 @@ export class CsvScanner {
           if (nextQuote < position) nextQuote = indexOrInfinity(buffer, quote, position);
           if (nextCr < position) nextCr = indexOrInfinity(buffer, CR, position);
           if (nextQuote > lf && (nextCr > lf || nextCr === lf - 1)) {
+            if (lf + 1 - position > this.longest) this.longest = lf + 1 - position;
             this.advanceRecord(0);
             position = lf + 1;
             continue;
@@ -141,6 +153,7 @@ export class CsvScanner {
         position = scan.end;
       } else if (scan.kind === "record") {
         if (this.record === 1 && this.options.header) this.columns = scan.fields;
+        if (scan.end - position > this.longest) this.longest = scan.end - position;
         this.advanceRecord(scan.lineEnds);
         position = scan.end;
       } else {
