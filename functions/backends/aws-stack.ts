@@ -27,11 +27,11 @@ import { GlueClient } from "@aws-sdk/client-glue";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { REQUIRED_STACK_OUTPUTS, STACK_OUTPUTS } from "../core/catalogue/stack-outputs.ts";
-import { errorMessage, UsageError } from "../core/errors.ts";
+import { ACCESS_DENIED, errorMessage, UsageError } from "../core/errors.ts";
 import type { QueryResult } from "../core/ports/warehouse.ts";
 import { type CopiedActionLists, copyPublishedActionLists } from "../core/runner/action-lists.ts";
 import { runIdFor, type ScoringEvent } from "../core/runner/schedule.ts";
-import { AthenaQueryRunner } from "../engines/athena/client.ts";
+import { AthenaQueryError, AthenaQueryRunner } from "../engines/athena/client.ts";
 import { LocalObjectStore } from "../storage/local.ts";
 import { parseS3Uri, S3ObjectStore, s3ClientFromEnv } from "../storage/s3.ts";
 import type { S3ModelOutputs } from "../storage/s3-outputs.ts";
@@ -144,8 +144,14 @@ export function awsUsageError(error: unknown, doing: string): unknown {
       { cause: error },
     );
   }
-  if (["AccessDenied", "AccessDeniedException"].includes(name)) {
-    return new UsageError("access_denied", `Access denied to ${doing}: ${message}`, { cause: error });
+  // Athena answers a statement that reads where the caller may not (an analyst and the ledger or quarantine)
+  // with a FAILED query, not an API error: "Permission denied on S3 path: s3://…" (Access Denied from S3 or
+  // KMS in other wordings). ACCESS_DENIED lets the report and campaign assign leave those relations out.
+  if (
+    ["AccessDenied", "AccessDeniedException"].includes(name) ||
+    (error instanceof AthenaQueryError && /permission denied on s3 path|access ?denied/i.test(message))
+  ) {
+    return new UsageError(ACCESS_DENIED, `Access denied to ${doing}: ${message}`, { cause: error });
   }
   return error;
 }

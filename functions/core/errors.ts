@@ -65,6 +65,17 @@ export function isCrmlakeError(error: unknown): error is CrmlakeError {
   return error instanceof CrmlakeError;
 }
 
+/**
+ * The code of an engine's refusal to read a relation with the caller's rights, as adapters give it (the
+ * stack's Athena queries, functions/backends/aws-stack.ts): an analyst may not read the ledger or quarantine.
+ */
+export const ACCESS_DENIED = "access_denied";
+
+/** The error is an engine's refusal to read with the caller's rights (ACCESS_DENIED). */
+export function isAccessDenied(error: unknown): boolean {
+  return isCrmlakeError(error) && error.code === ACCESS_DENIED;
+}
+
 /** The message of anything thrown, for logs and the ledger. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,11 +1,13 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import type { StackBackend } from "../../backends/aws-stack.ts";
 import { openLakeQuery } from "../../backends/local.ts";
 import { type Assignment, assignGroups } from "../../core/campaigns/assign.ts";
 import {
   AUDIENCE_TABLE,
   type Baseline,
   type CampaignRecord,
+  type LakeRows,
   PROFILE_COLUMNS,
   type Profile,
   readAudience,
@@ -14,6 +16,8 @@ import {
   readProfiles,
 } from "../../core/campaigns/audience.ts";
 import { type FilterColumns, filterToSql } from "../../core/campaigns/filter.ts";
+import type { DatasetName } from "../../core/catalogue/contracts.ts";
+import { STACK_OUTPUTS } from "../../core/catalogue/stack-outputs.ts";
 import { loadConfig } from "../../core/config.ts";
 import { addDays, dayIn, isIsoDate, notADate } from "../../core/dates.ts";
 import { isCrmlakeError, UsageError } from "../../core/errors.ts";
@@ -26,6 +30,7 @@ import {
 } from "../../core/stats/index.ts";
 import type { Command, ParsedArgs } from "../command.ts";
 import { intOption, stringOption } from "../command.ts";
+import { STACK_HELP, STACK_OPTION, stackOption } from "../stack.ts";
 import { ingestCommand } from "./ingest.ts";
 import { renderTable } from "./query.ts";
 
@@ -68,6 +73,11 @@ Options (plan):
   --where FILTER         the population (default: every customer of customer_scores)
 Options (both):
   --lake DIR             lake directory (default ./lake)
+${STACK_HELP.replaceAll("\n                   ", "\n                         ").replace("  --stack NAME     ", "  --stack NAME           ")}.
+                         The audience is read through Athena in the stack's analysts' workgroup, with
+                         your credentials (the analysts' policy reads it); assign writes the two files to
+                         --out and drops them into the stack's landing bucket (campaigns/ and
+                         campaign_contacts/: s3:PutObject there), where its ingest takes them
   --config FILE          configuration file, for calendar.time_zone (default Etc/UTC)`;
 
 function share(args: ParsedArgs, name: string, fallback?: number): number {
@@ -186,14 +196,122 @@ async function assign(args: ParsedArgs): Promise<number> {
   const costPerContact = money(args, "cost-per-contact");
   const fixedCost = money(args, "fixed-cost");
   const { calendar } = await loadConfig(stringOption(args, "config"));
+  const { target, release } = await openTarget(args, "campaign assign", lakeDir);
+  try {
+    return await assignOn(target, args, outDir, calendar.time_zone);
+  } finally {
+    release();
+  }
+}
 
+/**
+ * The target of `campaign assign` or `plan`: the local lake (DuckDB over it; the files ingested into it), or
+ * with --stack the deployed stack (stackTarget). `release` frees the stack's clients once all is delivered.
+ */
+async function openTarget(
+  args: ParsedArgs,
+  command: string,
+  lakeDir: string,
+): Promise<{ target: AssignTarget; release: () => void }> {
+  const stack = stackOption(args, command, ["lake"]);
+  if (stack !== undefined) {
+    // Imported here, so the AWS SDK loads only with --stack (ADR 0012).
+    const { openStack } = await import("../../backends/aws-stack.ts");
+    const backend = await openStack(stack);
+    return { target: stackTarget(backend), release: () => backend.close() };
+  }
+  const passOn = (name: string) => {
+    const value = stringOption(args, name);
+    return value === undefined ? {} : { [name]: value };
+  };
   const session = await openLakeQuery(lakeDir);
+  const target: AssignTarget = {
+    query: session.query,
+    async deliver(files) {
+      for (const { dataset, path } of files) {
+        const code = await ingestCommand.run({
+          values: { lake: lakeDir, ...passOn("config") },
+          positionals: [dataset, path],
+        });
+        if (code !== 0) return code;
+      }
+      return 0;
+    },
+    close: () => session.close(),
+  };
+  return { target, release: () => undefined };
+}
+
+/** Where `campaign assign` reads the audience and delivers its two drop files: a local lake or a stack. */
+interface AssignTarget {
+  readonly query: LakeRows;
+  /** The schema the published tables are in (a stack's Glue database); default any. */
+  readonly schema?: string;
+  /** Delivers the drop files (campaigns first); the exit code, non-zero when that failed. */
+  deliver(files: readonly { dataset: DatasetName; path: string }[]): Promise<number>;
+  /** Releases the query session (the files are delivered after it). */
+  close(): void;
+}
+
+/**
+ * A deployed stack: the audience through Athena in the analysts' workgroup (StackBackend.query), the files
+ * dropped into the landing bucket under `<dataset>/<file name>`, where the stack's ingest picks them up. The
+ * keys are the campaign's own, so a second assignment of the campaign replaces the first, as on a local lake.
+ */
+function stackTarget(backend: StackBackend): AssignTarget {
+  const name = backend.stack.name;
+  return {
+    schema: backend.stack.database,
+    async query(sql) {
+      const { columns, rows } = await backend.query(sql);
+      return { rows: rows.map((row) => columns.map((c) => row[c.name] ?? null)) };
+    },
+    async deliver(files) {
+      const landing = backend.landing;
+      if (landing === undefined) {
+        throw new UsageError(
+          "stack_outputs",
+          `The stack ${name} has no output ${STACK_OUTPUTS.landingBucket} (deployed by an older crmlake): cdk deploy it again, or copy the files in ${files.map((f) => f.path).join(" and ")} to its landing bucket under ${files.map((f) => `${f.dataset}/`).join(" and ")}`,
+        );
+      }
+      for (const { dataset, path } of files) {
+        const key = `${dataset}/${basename(path)}`;
+        try {
+          await landing.put(key, await readFile(path));
+        } catch (error) {
+          const { awsUsageError } = await import("../../backends/aws-stack.ts");
+          throw awsUsageError(error, `drop ${key} into the landing bucket of the stack ${name}`);
+        }
+        process.stdout.write(`Dropped ${landing.location.replace(/\/$/, "")}/${key}\n`);
+      }
+      process.stdout.write(
+        `The stack's ingest takes them from the landing bucket (crmlake runs --stack ${name} and the next scoring run show when they count); files that do not validate are in the drop ledger.\n`,
+      );
+      return 0;
+    },
+    close() {},
+  };
+}
+
+async function assignOn(
+  target: AssignTarget,
+  args: ParsedArgs,
+  outDir: string,
+  timeZone: string,
+): Promise<number> {
+  const campaignId = stringOption(args, "campaign") ?? "";
+  const controlShare = share(args, "control-share");
+  const seed = stringOption(args, "seed") ?? "1";
+  const startsOnOption = date(args, "starts-on");
+  const endsOnOption = date(args, "ends-on");
+  const costPerContact = money(args, "cost-per-contact");
+  const fixedCost = money(args, "fixed-cost");
   let asOf: string;
   let where: { sql: string; text: string };
   let profiles: Profile[];
   let record: CampaignRecord | undefined;
   try {
-    const found = await readAudience(session.query);
+    const found = await readAudience(target.query, target.schema);
     asOf = found.asOf;
     for (const needed of PROFILE_COLUMNS) {
       if (!found.columns.has(needed)) {
@@ -204,10 +322,15 @@ async function assign(args: ParsedArgs): Promise<number> {
       }
     }
     where = whereClause(args, found.columns);
-    profiles = await readProfiles(session.query, where.sql);
-    record = await readCampaignRecord(session.query, campaignId);
+    profiles = await readProfiles(target.query, where.sql);
+    record = await readCampaignRecord(target.query, campaignId);
   } finally {
-    session.close();
+    target.close();
+  }
+  if (record !== undefined && !record.byIngestOrder) {
+    process.stdout.write(
+      `The drop ledger is not readable with these credentials: the campaign's earlier record is the last line of its file with the greatest drop id, not the latest in ingest order; pass --starts-on, --ends-on and the other fields to be sure\n`,
+    );
   }
   if (profiles.length === 0) {
     throw new UsageError(
@@ -215,7 +338,7 @@ async function assign(args: ParsedArgs): Promise<number> {
       `--where ${where.text}: no customer of ${AUDIENCE_TABLE} as of ${asOf} matches`,
     );
   }
-  const startsOn = startsOnOption ?? record?.startsOn ?? dayIn(new Date(), calendar.time_zone);
+  const startsOn = startsOnOption ?? record?.startsOn ?? dayIn(new Date(), timeZone);
   const endsOn = endsOnOption ?? record?.endsOn ?? addDays(startsOn, 29);
   if (endsOn < startsOn) {
     throw new UsageError(
@@ -257,20 +380,11 @@ async function assign(args: ParsedArgs): Promise<number> {
   process.stdout.write(
     `Campaign ${campaignId}: ${fmt(assignments.length)} customers of ${AUDIENCE_TABLE} as of ${asOf} (${where.text}); ${fmt(control)} held out as control (${((100 * control) / assignments.length).toFixed(1)} %, planned ${controlShare}), seed ${seed}, stratified by value_tier\n`,
   );
-  const passOn = (name: string) => {
-    const value = stringOption(args, name);
-    return value === undefined ? {} : { [name]: value };
-  };
-  for (const [dataset, file] of [
-    ["campaigns", campaignFile],
-    ["campaign_contacts", contactsFile],
-  ] as const) {
-    const code = await ingestCommand.run({
-      values: { lake: lakeDir, ...passOn("config") },
-      positionals: [dataset, file],
-    });
-    if (code !== 0) return code;
-  }
+  const code = await target.deliver([
+    { dataset: "campaigns", path: campaignFile },
+    { dataset: "campaign_contacts", path: contactsFile },
+  ]);
+  if (code !== 0) return code;
   process.stdout.write(`${balanceReport(profiles, assignments)}\n`);
   process.stdout.write(
     `Window ${startsOn} to ${endsOn}. Send the treatment group's contacts only; read campaign_results once the window has closed.\n`,
@@ -305,15 +419,15 @@ async function plan(args: ParsedArgs): Promise<number> {
   const windowDays = intOption(args, "window-days", 30, 1);
   const lakeDir = stringOption(args, "lake") ?? "lake";
 
-  const session = await openLakeQuery(lakeDir);
+  const { target: lake, release } = await openTarget(args, "campaign plan", lakeDir);
   let asOf: string;
   let where: { sql: string; text: string };
   let baseline: Baseline;
   try {
-    const found = await readAudience(session.query);
+    const found = await readAudience(lake.query, lake.schema);
     asOf = found.asOf;
     where = whereClause(args, found.columns);
-    baseline = await readBaseline(session.query, where.sql, asOf, addDays(asOf, -(windowDays - 1)));
+    baseline = await readBaseline(lake.query, where.sql, asOf, addDays(asOf, -(windowDays - 1)));
   } catch (error) {
     if (isCrmlakeError(error) && error.name === "QueryFailedError") {
       throw new UsageError(
@@ -323,7 +437,8 @@ async function plan(args: ParsedArgs): Promise<number> {
     }
     throw error;
   } finally {
-    session.close();
+    lake.close();
+    release();
   }
   const { population, responders, meanRevenue, revenueVariance } = baseline;
   if (population === 0) {
@@ -410,6 +525,7 @@ export const campaignCommand: Command = {
     power: { type: "string" },
     "window-days": { type: "string" },
     lake: { type: "string" },
+    ...STACK_OPTION,
     config: { type: "string" },
   },
   async run(args: ParsedArgs) {

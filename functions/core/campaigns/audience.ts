@@ -4,7 +4,7 @@
  * response and revenue. Each takes the lake's query function (the local backend's query session); the filter
  * comes in as SQL from filter.ts's filterToSql, never as the user's text.
  */
-import { isCrmlakeError, UsageError } from "../errors.ts";
+import { isAccessDenied, isCrmlakeError, UsageError } from "../errors.ts";
 import { type FilterColumnKind, type FilterColumns, filterKindOf } from "./filter.ts";
 
 /** Runs one SELECT over the lake's relations; rows in column order. */
@@ -19,12 +19,29 @@ const text = (value: unknown): string => (value === null || value === undefined 
 export const num = (value: unknown): number | null =>
   value === null || value === undefined || value === "" ? null : Number(value);
 
-/** The latest published audience table: its as-of and the columns a filter may name. */
-export async function readAudience(query: LakeRows): Promise<{ asOf: string; columns: FilterColumns }> {
+/** A name that goes into SQL text as a string literal. */
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/**
+ * The latest published audience table: its as-of and the columns a filter may name. Its columns come from
+ * information_schema, which DuckDB and Athena both have (Athena's DESCRIBE answers in Hive's text form);
+ * `schema` is the schema it is in (Athena: the stack's Glue database, since information_schema lists every
+ * database), default any.
+ */
+export async function readAudience(
+  query: LakeRows,
+  schema?: string,
+): Promise<{ asOf: string; columns: FilterColumns }> {
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new UsageError("bad_schema", `"${schema}" is not a schema name`);
+  }
   let described: Awaited<ReturnType<LakeRows>>;
   let asOf: unknown;
   try {
-    described = await query(`DESCRIBE ${AUDIENCE_TABLE}_latest`);
+    described = await query(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${AUDIENCE_TABLE}_latest'${schema === undefined ? "" : ` AND table_schema = '${schema}'`} ORDER BY ordinal_position`,
+    );
+    if (described.rows.length === 0) throw new UsageError("no_published_scores", "no such table");
     asOf = (await query(`SELECT CAST(MAX(as_of) AS VARCHAR) FROM ${AUDIENCE_TABLE}_latest`)).rows[0]?.[0];
   } catch (error) {
     if (!isCrmlakeError(error)) throw error;
@@ -75,6 +92,8 @@ export async function readProfiles(query: LakeRows, whereSql: string): Promise<P
 
 /** A campaigns record's fields as text, as the drop file carries them. */
 export interface CampaignRecord {
+  /** False when the ledger could not be read: the record is then the last of the greatest drop id. */
+  readonly byIngestOrder: boolean;
   readonly name: string;
   readonly channel: string;
   readonly startsOn: string;
@@ -83,20 +102,38 @@ export interface CampaignRecord {
   readonly fixedCost: string;
 }
 
-/** The campaign's latest record in ingest order, if the lake has one. `id` must be a checked campaign id. */
+/**
+ * The campaign's latest record in ingest order, if the lake has one. `id` must be a checked campaign id.
+ * Ingest order is the drop ledger's; when the engine refuses to read the ledger with the caller's rights (an
+ * analyst on a deployment, ACCESS_DENIED), the record is the last line of the greatest drop id, and
+ * `byIngestOrder` says so.
+ */
 export async function readCampaignRecord(query: LakeRows, id: string): Promise<CampaignRecord | undefined> {
-  const { rows } = await query(`
+  const select = `
     SELECT c.name, c.channel, CAST(c.starts_on AS VARCHAR), CAST(c.ends_on AS VARCHAR),
       CAST(c.cost_per_contact AS VARCHAR), CAST(c.fixed_cost AS VARCHAR)
-    FROM campaigns AS c
+    FROM campaigns AS c`;
+  let rows: Awaited<ReturnType<LakeRows>>["rows"];
+  let byIngestOrder = true;
+  try {
+    ({ rows } = await query(`${select}
     LEFT JOIN (SELECT drop_id, finished_at FROM drops WHERE ledger_dir = 'drops' AND status = 'ok') AS d
       ON d.drop_id = c.drop_id
     WHERE c.campaign_id = '${id}'
     ORDER BY d.finished_at DESC NULLS LAST, c.drop_id DESC, c.line_number DESC
-    LIMIT 1`);
+    LIMIT 1`));
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    byIngestOrder = false;
+    ({ rows } = await query(`${select}
+    WHERE c.campaign_id = '${id}'
+    ORDER BY c.drop_id DESC, c.line_number DESC
+    LIMIT 1`));
+  }
   const row = rows[0];
   if (row === undefined) return undefined;
   return {
+    byIngestOrder,
     name: text(row[0]),
     channel: text(row[1]),
     startsOn: text(row[2]),

@@ -5,7 +5,7 @@
  */
 
 import { daysBetween, isIsoDate, notADate } from "../dates.ts";
-import { CrmlakeError } from "../errors.ts";
+import { CrmlakeError, isAccessDenied } from "../errors.ts";
 
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 export type Row = Record<string, Value>;
@@ -25,8 +25,15 @@ const str = (v: Value | undefined) => (v === null || v === undefined ? "–" : S
 /** The facts the report and the text summary share, read once. */
 export interface ReportData {
   asOf: string;
+  /** The drop ledger summed (drops); empty when `ingestUnavailable` says why it could not be read. */
   drops: Row;
+  /** Quarantined rows per reason code; empty when `ingestUnavailable` is set. */
   quarantine: Row[];
+  /**
+   * Why the ingest figures (drops, quarantine) are missing: the engine refused to read the ledger or the
+   * quarantine with the caller's rights (an analyst on a deployment: docs/operations.md). Absent when read.
+   */
+  ingestUnavailable?: string;
   pyramid: Row[];
   whale: Row[];
   migration: Row[];
@@ -70,15 +77,37 @@ const OPTIONAL_TABLES = [
   "non_product_lines",
 ] as const;
 
-export async function loadReportData(query: Query, asOf: string): Promise<ReportData> {
+/** Where the report's tables are, beyond the query function. */
+export interface ReportOptions {
+  /**
+   * The schema (Athena: the Glue database) the tables are in, to look the optional tables up in
+   * information_schema: on Athena it lists every database of the catalogue, the run databases too. Default:
+   * any schema (a local lake's session has one).
+   */
+  readonly schema?: string;
+}
+
+/** A name that goes into SQL text as a string literal. */
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+export async function loadReportData(
+  query: Query,
+  asOf: string,
+  options: ReportOptions = {},
+): Promise<ReportData> {
   // The date goes into SQL text.
   if (!isIsoDate(asOf)) throw new CrmlakeError("bad_as_of", `as_of ${notADate(asOf)}`);
-  const at = `as_of = '${asOf}'`;
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw new CrmlakeError("bad_schema", `"${options.schema}" is not a schema name`);
+  }
+  // A DATE literal: Trino (Athena) compares a DATE with a DATE only, never with text.
+  const at = `as_of = DATE '${asOf}'`;
   const one = async (sql: string): Promise<Row> => (await query(sql))[0] ?? {};
+  const inSchema = options.schema === undefined ? "" : ` AND table_schema = '${options.schema}'`;
   const present = new Set(
     (
       await query(
-        `SELECT DISTINCT table_name FROM information_schema.tables WHERE table_name IN (${OPTIONAL_TABLES.map((t) => `'${t}'`).join(", ")})`,
+        `SELECT DISTINCT table_name FROM information_schema.tables WHERE table_name IN (${OPTIONAL_TABLES.map((t) => `'${t}'`).join(", ")})${inSchema}`,
       )
     ).map((r) => String(r.table_name)),
   );
@@ -86,13 +115,28 @@ export async function loadReportData(query: Query, asOf: string): Promise<Report
     present.has(table) ? await query(sql) : [];
   // The last 12 complete-or-current months of performance, by the as-of month.
   const since = `month_start_on > CAST(DATE '${asOf}' - INTERVAL '12' MONTH AS DATE)`;
+  // The ledger and the quarantine are the operator's: an analyst on a deployment may not read them (their
+  // records carry what the source sent). The rest of the report is the published models, which readers read.
+  let ingest: Pick<ReportData, "drops" | "quarantine" | "ingestUnavailable">;
+  try {
+    ingest = {
+      drops: await one(`SELECT count(*) AS drops, count(*) FILTER (WHERE status <> 'ok') AS rejected,
+        sum(rows_in) AS rows_in, sum(rows_ok) AS rows_ok, sum(rows_quarantined) AS rows_quarantined FROM drops`),
+      quarantine: await query(
+        "SELECT reason_code, count(*) AS n FROM quarantine GROUP BY reason_code ORDER BY n DESC, reason_code",
+      ),
+    };
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    ingest = {
+      drops: {},
+      quarantine: [],
+      ingestUnavailable: `the drop ledger and the quarantine are not readable with these credentials (${(error as Error).message})`,
+    };
+  }
   return {
     asOf,
-    drops: await one(`SELECT count(*) AS drops, count(*) FILTER (WHERE status <> 'ok') AS rejected,
-        sum(rows_in) AS rows_in, sum(rows_ok) AS rows_ok, sum(rows_quarantined) AS rows_quarantined FROM drops`),
-    quarantine: await query(
-      "SELECT reason_code, count(*) AS n FROM quarantine GROUP BY reason_code ORDER BY n DESC, reason_code",
-    ),
+    ...ingest,
     pyramid: await query(`SELECT * FROM pyramid_summary WHERE ${at} ORDER BY tier_order`),
     whale:
       await query(`SELECT customer_percentile, cumulative_profit_share, share_null_reason FROM whale_curve WHERE ${at}
@@ -169,6 +213,60 @@ export async function loadReportData(query: Query, asOf: string): Promise<Report
       ORDER BY abs(net_amount) DESC, product_id LIMIT 6`,
     ),
   };
+}
+
+/** Where the report's runs are, for messages: `in lake` / `in the stack S`, and the option that names it. */
+export interface ReportPlace {
+  /** E.g. `in lake` or `in the stack Crmlake`. */
+  readonly where: string;
+  /** The option of `crmlake runs delete` that names the place, e.g. `--lake lake`, `--stack Crmlake`. */
+  readonly option: string;
+}
+
+/**
+ * The as-of the report is of: `asOf` when customer_scores has it, or else the latest as-of, the latest on or
+ * before `notAfter` when that is given (today: the default report is never of a future date).
+ */
+export async function resolveReportAsOf(
+  query: Query,
+  place: ReportPlace,
+  asOf?: string,
+  notAfter?: string,
+): Promise<string> {
+  for (const date of [asOf, notAfter]) {
+    if (date !== undefined && !isIsoDate(date))
+      throw new CrmlakeError("bad_as_of", `as_of ${notADate(date)}`);
+  }
+  let date = asOf;
+  if (date === undefined) {
+    const bound = notAfter === undefined ? "" : ` WHERE as_of <= DATE '${notAfter}'`;
+    const latest = (await query(`SELECT CAST(max(as_of) AS VARCHAR) AS d FROM customer_scores${bound}`))[0]
+      ?.d;
+    date = typeof latest === "string" ? latest : undefined;
+    if (date === undefined && notAfter !== undefined) {
+      const later = (
+        await query(
+          `SELECT DISTINCT CAST(as_of AS VARCHAR) AS d FROM customer_scores WHERE as_of > DATE '${notAfter}' ORDER BY 1`,
+        )
+      ).map((r) => String(r.d));
+      if (later.length > 0) {
+        throw new CrmlakeError(
+          "no_run",
+          `No run as of today (${notAfter}) or earlier ${place.where}, only after it, as of: ${later.join(", ")}. Pass --as-of ${later[0]} to report on one, or remove it with "crmlake runs delete --as-of ${later[0]} ${place.option}"`,
+        );
+      }
+    }
+  }
+  if (date === undefined) throw new CrmlakeError("no_run", `No run found ${place.where}`);
+  const found = await query(`SELECT count(*) AS n FROM customer_scores WHERE as_of = DATE '${date}'`);
+  if (Number(found[0]?.n ?? 0) === 0) {
+    const dates = await query("SELECT DISTINCT CAST(as_of AS VARCHAR) AS d FROM customer_scores ORDER BY 1");
+    throw new CrmlakeError(
+      "no_run",
+      `No run as of ${date} ${place.where}. Runs exist as of: ${dates.map((r) => String(r.d)).join(", ")}`,
+    );
+  }
+  return date;
 }
 
 /** Why a dimension is absent from the run's inputs (data_capabilities), or undefined when it is there. */
@@ -609,7 +707,7 @@ svg{max-width:560px;font-size:11px;fill:#57606a}.note{color:#57606a;font-size:.9
 table.cohort td,table.cohort th{padding:.2rem .35rem;font-size:.8rem}.na{color:#8a5a00;font-size:.85rem}footer{margin-top:3rem;color:#57606a;font-size:.85rem}
 </style></head><body>
 <h1>Customer report</h1>
-<div class="sub">As of ${esc(d.asOf)} · ${int(d.drops.drops)} files ingested, ${int(d.drops.rows_ok)} order and customer rows used, ${int(d.drops.rows_quarantined)} rows set aside for data fixes</div>
+<div class="sub">As of ${esc(d.asOf)}${d.ingestUnavailable === undefined ? ` · ${int(d.drops.drops)} files ingested, ${int(d.drops.rows_ok)} order and customer rows used, ${int(d.drops.rows_quarantined)} rows set aside for data fixes` : ""}</div>
 <div class="kpis">${kpis}</div>
 <h2>In brief</h2><ul class="head">${headlines(d)
     .map((h) => `<li>${esc(h)}</li>`)
@@ -626,11 +724,19 @@ ${pyramid}
 <h2>What will they be worth? Current against future value</h2>${futureValueSection(d)}
 <h2>Did the campaigns work? Treated against control</h2>${campaignSection(d)}
 <h2>What to offer next</h2><div class="cols"><div><p class="note">Categories bought together more often than chance (lift &gt; 1).</p>${affinity}</div><div><p class="note">The best next category for each customer, by lift, among categories they have not bought.</p>${nextBest}</div></div>
-<h2>Data quality</h2><p class="note">${int(d.drops.rows_in)} rows read from ${int(d.drops.drops)} files${num(d.drops.rejected) ? `, ${int(d.drops.rejected)} files rejected whole` : ""}. Rows set aside, by reason (query the <code>quarantine</code> table for the rows themselves):</p>${quarantine}
+<h2>Data quality</h2>${ingestSection(d, quarantine)}
 ${dataQuality}
 <footer>Generated by crmlake. Every figure comes from the published model tables of the run as of ${esc(d.asOf)}; see docs/models.md for their definitions.</footer>
 </body></html>
 `;
+}
+
+/** The files read and the rows set aside by reason, or why they are not shown. */
+function ingestSection(d: ReportData, quarantine: string): string {
+  if (d.ingestUnavailable !== undefined) {
+    return `<p class="na">Files read and rows set aside are not shown: ${esc(d.ingestUnavailable)}. They need the operator's rights on the drop ledger and the quarantine (docs/operations.md).</p>`;
+  }
+  return `<p class="note">${int(d.drops.rows_in)} rows read from ${int(d.drops.drops)} files${num(d.drops.rejected) ? `, ${int(d.drops.rejected)} files rejected whole` : ""}. Rows set aside, by reason (query the <code>quarantine</code> table for the rows themselves):</p>${quarantine}`;
 }
 
 /** A few lines for the terminal. */
