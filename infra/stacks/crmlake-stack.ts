@@ -1080,6 +1080,15 @@ export class CrmlakeStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      // RetentionSweepFailed is published after each successful scheduled run with retention on: 1 when the
+      // sweep failed, else 0 (functions/score.ts). The run succeeded; only storage grows (ADR 0015).
+      RetentionSweepFailed: new cloudwatch.Alarm(this, "RetentionSweepFailedAlarm", {
+        alarmDescription:
+          "The retention sweep after a successful scoring run failed: the run's tables are published, but the " +
+          "snapshots it should have removed stay (storage grows) until a sweep succeeds",
+        metric: handlerMetric(METRIC_SERVICES.score, "RetentionSweepFailed", { period: FIVE_MINUTES }),
+        ...AT_LEAST_ONCE,
+      }),
     };
     for (const [key, fn, timeout] of this.lambdas()) {
       alarms[`${key}Throttles`] = new cloudwatch.Alarm(this, `${key}ThrottlesAlarm`, {
@@ -1147,6 +1156,8 @@ export class CrmlakeStack extends Stack {
           handler(METRIC_SERVICES.score, "RunDuration", "succeeded", cloudwatch.Stats.SAMPLE_COUNT),
           handler(METRIC_SERVICES.score, "RunFailed", "failed"),
           handler(METRIC_SERVICES.score, "RunInterrupted", "interrupted (resumed)"),
+          handler(METRIC_SERVICES.score, "RetentionSweepFailed", "retention sweep failed"),
+          handler(METRIC_SERVICES.score, "SnapshotsRemoved", "snapshots removed (as-ofs)"),
         ],
         [handler(METRIC_SERVICES.score, "AthenaBytesScanned", "Athena bytes scanned")],
       ),

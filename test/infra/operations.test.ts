@@ -36,7 +36,7 @@ describe("operations alarms and dashboard", () => {
   };
   const ref = (construct: Parameters<typeof logicalId>[1]) => ({ Ref: logicalId(s, construct) });
 
-  it("has the six original alarms and ten operations alarms, each sending to the topic", () => {
+  it("has the six original alarms and eleven operations alarms, each sending to the topic", () => {
     expect(Object.keys(s.stack.alarms).sort()).toEqual(
       [
         "IngestDeadLetters",
@@ -51,6 +51,7 @@ describe("operations alarms and dashboard", () => {
         "IngestDropTooLarge",
         "IngestRejectedFiles",
         "AthenaThrottled",
+        "RetentionSweepFailed",
         "IngestThrottles",
         "ScoringThrottles",
         "IngestNearTimeout",
@@ -152,6 +153,32 @@ describe("operations alarms and dashboard", () => {
     expect(score).toContain('addMetric("AthenaThrottled", MetricUnit.Count, 1)');
   });
 
+  it("fires when the retention sweep after a successful run failed, a metric the scoring handler publishes", () => {
+    expect(alarm("RetentionSweepFailed")).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: "RetentionSweepFailed",
+      Dimensions: [{ Name: "service", Value: METRIC_SERVICES.score }],
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    // 1 for a failed sweep, 0 for one that worked (test/e2e/score-handler.test.ts: a sweep that fails under a
+    // successful run); no datapoint with retention off, which is no alarm.
+    const score = readFileSync(join(PROJECT_ROOT, "functions", "score.ts"), "utf8");
+    expect(score).toContain(
+      'addMetric("RetentionSweepFailed", MetricUnit.Count, retention.kind === "failed" ? 1 : 0)',
+    );
+    // ADR 0015 said no alarm; its amendment says why there is one now.
+    const adr = readFileSync(
+      join(PROJECT_ROOT, "docs", "adr", "0015-retention-of-model-snapshots.md"),
+      "utf8",
+    );
+    expect(adr).toContain("RetentionSweepFailedAlarm");
+  });
+
   it("has a runbook section for every alarm, each step a command or a console action", () => {
     const runbook = readFileSync(join(PROJECT_ROOT, "docs", "runbook.md"), "utf8");
     const headings = [...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1] ?? "");
@@ -230,6 +257,8 @@ describe("operations alarms and dashboard", () => {
       "RunDuration",
       "RunFailed",
       "AthenaBytesScanned",
+      "RetentionSweepFailed",
+      "SnapshotsRemoved",
       "ApproximateAgeOfOldestMessage",
       "ApproximateNumberOfMessagesVisible",
       "Throttles",
