@@ -64,6 +64,12 @@ export interface CrmlakeSettings {
    * pending says so in its record. 0: no wait.
    */
   readonly ingestWaitSeconds: number;
+  /**
+   * How often the late-drop check re-scores the latest as-of when files dated on or before it arrived after
+   * it was scored (a Scheduler expression; docs/adr/0016-late-files-rescore-the-latest-as-of.md); undefined:
+   * no check (context value `off`).
+   */
+  readonly lateDropCheck: string | undefined;
   /** Delete the data buckets and their objects on `cdk destroy`. Off by default: data is retained. */
   readonly destroyData: boolean;
   /** The run configuration (JSON), minified into the CRMLAKE_CONFIG environment variable of both Lambdas. */
@@ -95,6 +101,9 @@ export const DEFAULTS = {
   ingestSilenceHours: 48,
   // Five minutes of the scoring Lambda's fifteen: ingest of a typical drop takes seconds to a minute.
   ingestWaitSeconds: 300,
+  // Hourly: a late file is in the latest tables within the hour; a check that finds nothing late costs a
+  // few seconds of the scoring Lambda (ADR 0016).
+  lateDropCheck: "rate(1 hour)",
   // Not arm64, though Graviton is cheaper: @duckdb/node-bindings-linux-arm64 is published for the pinned
   // version (1.5.6-r.1, in package-lock.json) and arm64 synthesises (staged once from npm, its ELF header
   // checked), but ingest has not run on Graviton; x86_64 synthesises from the installed binding offline.
@@ -157,6 +166,7 @@ export function readSettings(node: Node, cwd: string = process.cwd()): CrmlakeSe
       "ingestSilenceHours",
     ),
     ingestWaitSeconds: ingestWait(get("ingestWaitSeconds") ?? DEFAULTS.ingestWaitSeconds),
+    lateDropCheck: lateDropCheck(get("lateDropCheck") ?? DEFAULTS.lateDropCheck),
     destroyData: bool(get("destroyData") ?? false, "destroyData"),
     runConfig: runConfigText,
     architecture: oneOf(get("architecture") ?? DEFAULTS.architecture, "architecture", ARCHITECTURES),
@@ -321,6 +331,21 @@ function scheduleExpression(value: unknown): string {
   return ok
     ? value
     : fail("schedule", value, 'a Scheduler expression such as "cron(0 3 * * ? *)" or "rate(1 day)"');
+}
+
+/** The late-drop check's schedule: `off`, or a Scheduler expression as crmlake:schedule takes. */
+function lateDropCheck(value: unknown): string | undefined {
+  if (value === "off") return undefined;
+  const ok =
+    typeof value === "string" &&
+    (/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/.test(value) || /^rate\(\d+ (minute|hour|day)s?\)$/.test(value));
+  return ok
+    ? value
+    : fail(
+        "lateDropCheck",
+        value,
+        '"off" or a Scheduler expression such as "rate(1 hour)" or "cron(0 * * * ? *)"',
+      );
 }
 
 /**

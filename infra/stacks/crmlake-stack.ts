@@ -189,6 +189,8 @@ export class CrmlakeStack extends Stack {
   readonly ingest: CrmlakeFunction;
   readonly scoring: CrmlakeFunction;
   readonly schedule: scheduler.CfnSchedule;
+  /** The late-drop check's schedule (ADR 0016); absent with crmlake:lateDropCheck=off. */
+  readonly lateDropCheck?: scheduler.CfnSchedule;
   readonly alarmTopic: sns.Topic;
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly dashboard: cloudwatch.Dashboard;
@@ -549,6 +551,29 @@ export class CrmlakeStack extends Stack {
         deadLetterConfig: { arn: this.scoringDeadLetters.queueArn },
       },
     });
+
+    // The late-drop check (ADR 0016): the scoring Lambda re-scores the latest as-of when files dated on or
+    // before it arrived after it was scored; a check that finds nothing late starts no run.
+    if (settings.lateDropCheck !== undefined) {
+      this.lateDropCheck = new scheduler.CfnSchedule(this, "LateDropCheck", {
+        description: "crmlake: re-score the latest as-of when late files arrived",
+        scheduleExpression: settings.lateDropCheck,
+        scheduleExpressionTimezone: settings.scheduleTimeZone,
+        flexibleTimeWindow: { mode: "OFF" },
+        state: "ENABLED",
+        target: {
+          arn: this.scoring.function.functionArn,
+          roleArn: schedulerRole.roleArn,
+          input: JSON.stringify({
+            source: "crmlake.late-drops",
+            scheduledTime: "<aws.scheduler.scheduled-time>",
+            executionId: "<aws.scheduler.execution-id>",
+          }),
+          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: Duration.hours(1).toSeconds() },
+          deadLetterConfig: { arn: this.scoringDeadLetters.queueArn },
+        },
+      });
+    }
 
     // ---- Alarms.
     this.alarmTopic = new sns.Topic(this, "Alarms", {

@@ -32,6 +32,7 @@ describe("readSettings", () => {
       scoringStaleHours: 26,
       ingestSilenceHours: 48,
       ingestWaitSeconds: 300,
+      lateDropCheck: "rate(1 hour)",
       destroyData: false,
       runConfig: undefined,
       architecture: "x86_64",
@@ -85,6 +86,11 @@ describe("readSettings", () => {
       'Context crmlake:scheduleTimeZone is "Mars/Olympus"; expected an IANA time zone',
     ],
     ["alarmEmail", "ops", 'Context crmlake:alarmEmail is "ops"; expected an e-mail address'],
+    [
+      "lateDropCheck",
+      "hourly",
+      'Context crmlake:lateDropCheck is "hourly"; expected "off" or a Scheduler expression such as "rate(1 hour)"',
+    ],
     [
       "ingestWaitSeconds",
       900,

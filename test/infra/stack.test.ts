@@ -16,6 +16,7 @@ import {
 import { EXPORT_LAYOUT, LAKE, MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
+import { LATE_DROP_EVENT } from "../../functions/core/runner/schedule.ts";
 import { runDatabaseName } from "../../functions/engines/athena/warehouse.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { PROJECT_ROOT } from "../../infra/config.ts";
@@ -688,6 +689,30 @@ describe("scoring path: Scheduler → Lambda → Athena", () => {
       timeZone: "Etc/UTC",
       executionId: "<aws.scheduler.execution-id>",
     });
+  });
+
+  it("checks for late files every hour: the scoring Lambda re-scores the latest as-of when some arrived (ADR 0016)", () => {
+    const check = s.stack.lateDropCheck;
+    if (check === undefined) throw new Error("no LateDropCheck schedule");
+    const schedule = resourceOf(check).Properties;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: "rate(1 hour)",
+      State: "ENABLED",
+      Target: {
+        Arn: { "Fn::GetAtt": [id(s.stack.scoring.function), "Arn"] },
+        RoleArn: (resourceOf(s.stack.schedule).Properties.Target as { RoleArn: unknown }).RoleArn,
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [id(s.stack.scoringDeadLetters), "Arn"] } },
+      },
+    });
+    const input = JSON.parse((schedule.Target as { Input: string }).Input);
+    expect(LATE_DROP_EVENT.safeParse({ ...input, scheduledTime: "2024-02-01T11:00:00Z" }).success).toBe(true);
+    expect(input).toEqual({
+      source: "crmlake.late-drops",
+      scheduledTime: "<aws.scheduler.scheduled-time>",
+      executionId: "<aws.scheduler.execution-id>",
+    });
+    expect(s.template.findResources("AWS::Scheduler::Schedule")).toHaveProperty(id(check));
   });
 
   it("retries a failed or interrupted run twice (3 × 15 minutes to resume in), then dead-letters it", () => {
@@ -1426,6 +1451,7 @@ describe("context options", () => {
       "crmlake:alarmEmail": "data-team@example.com",
       "crmlake:quarantineRatioThreshold": "0.2",
       "crmlake:configFile": join(dir, "crmlake.json"),
+      "crmlake:lateDropCheck": "off",
     });
   });
   afterAll(() => {
@@ -1434,6 +1460,13 @@ describe("context options", () => {
   });
   const of = (construct: IConstruct) =>
     (c.template.toJSON().Resources as Record<string, Resource>)[logicalId(c, construct)] as Resource;
+
+  it("has no late-drop check when it is off", () => {
+    expect(c.stack.lateDropCheck).toBeUndefined();
+    expect(Object.keys(c.template.findResources("AWS::Scheduler::Schedule"))).toEqual([
+      logicalId(c, c.stack.schedule),
+    ]);
+  });
 
   it("runs both Lambdas on arm64 when asked", () => {
     for (const fn of [c.stack.ingest, c.stack.scoring]) {
