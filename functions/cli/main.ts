@@ -1,5 +1,6 @@
 import { isCrmlakeError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
+import { awsCommand } from "./commands/aws.ts";
 import { backtestCommand } from "./commands/backtest.ts";
 import { campaignCommand } from "./commands/campaign.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -24,6 +25,7 @@ const COMMANDS: readonly Command[] = [
   exportCommand,
   backtestCommand,
   doctorCommand,
+  awsCommand,
 ];
 
 function usage(): string {
