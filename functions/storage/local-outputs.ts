@@ -124,7 +124,7 @@ export class LocalModelOutputs implements DeletableOutputs {
             : `run ${holder.run_id} (pid ${holder.pid} on ${holder.host}, started ${holder.started_at})`;
         throw new RunLockedError(
           "run_locked",
-          `Another run is using the lake ${this.location}: ${who}. Wait for it, or delete ${file} if that run is gone.`,
+          `Another run is using the lake ${this.location}: ${who}. Wait for it, or remove it with crmlake runs unlock --lake ${this.location} if that run is gone.`,
         );
       }
     }

@@ -286,7 +286,7 @@ export class S3ModelOutputs implements DeletableOutputs {
     const minutes = Math.round(this.staleLockMs / 60_000);
     return new RunLockedError(
       "run_locked",
-      `Another run is using the lake ${this.location}: ${who}. Wait for it; a lock older than ${minutes} minutes is taken over, or delete ${this.uri(MODEL_LAYOUT.lock)} if that run is gone.`,
+      `Another run is using the lake ${this.location}: ${who}. Wait for it; a lock older than ${minutes} minutes is taken over, or remove it with crmlake runs unlock --stack NAME if that run is gone (it refuses a lock under 15 minutes old).`,
     );
   }
 
