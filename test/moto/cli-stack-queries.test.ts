@@ -117,10 +117,24 @@ const bigint = (name: string) => ({ name, type: "bigint" });
 const REPORT_START: FakeQueryScript[] = [
   { match: "max(as_of)", columns: [text("d")], rows: [[FEB]] },
   { match: "count(*) AS n FROM customer_scores", columns: [bigint("n")], rows: [["120"]] },
-  { match: "information_schema.tables", columns: [text("table_name")], rows: [["customer_actions"]] },
+  {
+    match: "information_schema.tables",
+    columns: [text("table_name")],
+    rows: [["customer_actions"], ["campaign_results"]],
+  },
 ];
 
 const REPORT_REST: FakeQueryScript[] = [
+  {
+    // Athena types an array column `array` and gives its value as text.
+    match: "FROM campaign_results",
+    columns: [
+      text("campaign_id"),
+      { name: "response_p_value", type: "double" },
+      { name: "flags", type: "array" },
+    ],
+    rows: [["WB0", "0.01", "[window_not_closed, few_responders]"]],
+  },
   {
     match: "FROM pyramid_summary",
     columns: [text("value_tier"), { name: "tier_order", type: "integer" }, bigint("customers")],
@@ -212,6 +226,8 @@ describe("crmlake report --stack", () => {
     expect(html).toContain("Permission denied on S3 path");
     expect(html).toContain("They need the operator's rights");
     expect(html).toContain("win_back");
+    expect(html).toContain("<td>window_not_closed, few_responders</td>");
+    expect(result.stdout).toContain("check its flags first: window_not_closed, few_responders.");
   });
 
   it("shows the files read and the rows set aside by reason to a caller who may read the ledger and the quarantine", async () => {

@@ -27,7 +27,23 @@ export async function loadStackReport(
   asOf: string | undefined,
   today: string,
 ): Promise<ReportData> {
-  const query: Query = async (sql) => (await backend.query(sql)).rows as Row[];
+  const query: Query = async (sql) => {
+    const { columns, rows } = await backend.query(sql);
+    // Athena gives an array as text, `[a, b]`, typed `array`; the report's one array column
+    // (campaign_results.flags) holds codes, which hold no ", ", so it splits back into the array DuckDB gives.
+    const arrays = columns.filter((c) => /^array\b/.test(c.type)).map((c) => c.name);
+    if (arrays.length === 0) return rows as Row[];
+    return rows.map((row) => {
+      const copy: Row = { ...(row as Row) };
+      for (const name of arrays) {
+        const text = copy[name];
+        if (typeof text === "string" && text.startsWith("[") && text.endsWith("]")) {
+          copy[name] = text === "[]" ? [] : text.slice(1, -1).split(", ");
+        }
+      }
+      return copy;
+    });
+  };
   const name = backend.stack.name;
   const date = await resolveReportAsOf(
     query,
