@@ -865,21 +865,16 @@ export class CrmlakeStack extends Stack {
           ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
           [this.lake.bucketArn, this.landing.bucketArn, this.results.bucketArn],
         ),
-        // Where doctor --repair, runs delete and runs sweep write and delete (curated/ and quarantine/ files no
-        // committed drop lists, ledger/ claims and manifests, models/ retired markers, runs/ records, journals
-        // and the lock: functions/storage/s3-outputs.ts, functions/core/ledger/doctor.ts), and re-landing a
-        // file. Never exports/ (the scoring runs write the action lists; export only reads them).
+        // Where doctor --repair, runs delete, runs sweep and the smoke test's clean-up write and delete
+        // (curated/ and quarantine/ files no committed drop lists, ledger/ claims and manifests, models/ files
+        // and retired markers, runs/ records, journals and the lock, exports/ of the smoke test's as-of:
+        // functions/storage/s3-outputs.ts, functions/core/ledger/doctor.ts, functions/core/runner/smoke-test.ts),
+        // and files landed (a fixed file, campaign assign's two files, the smoke test's sample).
         statement(
           "Write",
           ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
           [this.lake.arnForObjects("*"), this.landing.arnForObjects("*")],
         ),
-        new iam.PolicyStatement({
-          sid: "NoExports",
-          effect: iam.Effect.DENY,
-          actions: ["s3:PutObject", "s3:DeleteObject"],
-          resources: [this.lake.arnForObjects(`${LAKE_PREFIXES.exports}*`)],
-        }),
         statement(
           "Results",
           ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
@@ -951,7 +946,7 @@ export class CrmlakeStack extends Stack {
       ],
       [
         prefixWildcardFinding(this.lake, ""),
-        "Operators read the whole lake, quarantine and ledger included (the runbook reads rejections and run records), and write where doctor --repair, runs delete and runs sweep do (exports/ denied); keys are per drop and run.",
+        "Operators read the whole lake, quarantine and ledger included (the runbook reads rejections and run records), and write and delete where doctor --repair, runs delete, runs sweep and the smoke test's clean-up do; keys are per drop and run.",
       ],
       [
         prefixWildcardFinding(this.landing, ""),

@@ -310,7 +310,6 @@ describe("the operator policy and its permission map (OPERATOR_PERMISSIONS)", ()
     expect(glue("glue:UpdateTable", "latest-tables")).toBe(true);
     expect(glue("glue:UpdateTable", "model-tables")).toBe(false);
     expect(glue("glue:DeleteTable", "stack-tables")).toBe(false);
-    expect(grants.allows("s3:PutObject", resourceOf("lake:exports/"))).toBe(false);
     expect(grants.allows("s3:GetObject", resourceOf("lake:quarantine/"))).toBe(true);
   });
 

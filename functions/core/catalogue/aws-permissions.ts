@@ -617,19 +617,39 @@ export const OPERATOR_PERMISSIONS: readonly OperatorEntry[] = [
     note: "An --out s3://bucket/prefix outside the stack needs s3:PutObject there, which this policy does not grant.",
   },
   {
-    command: "crmlake … --stack NAME statements in Athena (report, campaign assign, aws smoke-test)",
+    command: "crmlake report --stack NAME, campaign assign|plan --stack NAME (statements in Athena)",
     cli: ["report", "campaign"],
-    calls: ["StartQueryExecutionCommand", "GetQueryExecutionCommand", "GetQueryResultsCommand"],
-    needs: [DESCRIBE_STACK, ...ATHENA_QUERY],
-    sources: ["athenaAccess", "glueFineGrained", "queryResults"],
+    calls: [
+      "StartQueryExecutionCommand",
+      "GetQueryExecutionCommand",
+      "GetQueryResultsCommand",
+      "PutObjectCommand",
+    ],
+    needs: [
+      DESCRIBE_STACK,
+      ...ATHENA_QUERY,
+      { actions: ["glue:GetDatabases", "glue:GetTables"], on: ["catalog", "stack-database", "stack-tables"] },
+      { actions: ["s3:GetObject"], on: ["lake:ledger/", "lake:quarantine/"] },
+      { actions: ["s3:PutObject"], on: ["landing:"] },
+    ],
+    sources: ["athenaAccess", "glueFineGrained", "queryResults", "s3Actions"],
     note:
+      "The report's ingest figures read the drops and quarantine tables (ledger/, quarantine/); the audience's " +
+      "columns come from information_schema (GetDatabases, GetTables); campaign assign drops its two files " +
+      "into the landing bucket under campaigns/ and campaign_contacts/. " +
       "In the analysts' workgroup (StackBackend.query), so its results land under analysts/ where analysts read " +
       "them too: an operator's query of the quarantine shows its rows to them. Query it for counts.",
   },
   {
     command: "crmlake aws smoke-test --stack NAME",
     cli: ["aws"],
-    calls: ["PutObjectCommand", "DeleteObjectsCommand", "InvokeCommand"],
+    calls: [
+      "PutObjectCommand",
+      "DeleteObjectsCommand",
+      "InvokeCommand",
+      "GetTableCommand",
+      "DeletePartitionCommand",
+    ],
     needs: [
       DESCRIBE_STACK,
       { actions: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], on: ["landing:"] },
@@ -637,9 +657,29 @@ export const OPERATOR_PERMISSIONS: readonly OperatorEntry[] = [
       { actions: ["lambda:InvokeFunction"], on: ["scoring-function"] },
       ...LAKE_READ,
       ...ATHENA_QUERY,
+      ...LOCK_AND_RECORDS,
+      GLUE_PUBLISH,
+      { actions: ["glue:DeletePartition"], on: ["catalog", "stack-database", "model-tables"] },
+      { actions: ["glue:GetTable", "glue:UpdateTable"], on: ["catalog", "stack-database", "latest-tables"] },
+      {
+        actions: ["s3:DeleteObject"],
+        on: [
+          "lake:curated/",
+          "lake:quarantine/",
+          "lake:ledger/",
+          "lake:models/",
+          "lake:runs/",
+          "lake:exports/",
+        ],
+      },
+      { actions: ["s3:PutObject"], on: ["lake:ledger/manifests/"] },
     ],
-    sources: ["s3Actions", "lambdaActions", "athenaAccess"],
-    note: "Drops a sample under <dataset>/ of the landing bucket, waits for its ledger record, scores, queries.",
+    sources: ["s3Actions", "lambdaActions", "athenaAccess", "glueFineGrained"],
+    note:
+      "Drops a sample under <dataset>/ of the landing bucket, waits for its ledger records, scores, queries " +
+      "customer_scores_latest; its clean-up deletes only what it added: the drops' files, claims and records, " +
+      "its runs' records, staging and files, its as-of's partitions (as runs delete) and action lists " +
+      "(exports/), and rebuilds the manifests.",
   },
   {
     command:
@@ -739,8 +779,6 @@ export const OPERATOR_PERMISSIONS: readonly OperatorEntry[] = [
 export const OPERATOR_ALSO_GRANTED: Readonly<Record<string, string>> = {
   "athena:GetQueryRuntimeStatistics": "the Athena console's query stats, as the analysts have",
   "glue:BatchGetPartition": "Athena's partition reads of a model table, as the analysts have",
-  "glue:GetDatabases": "the Athena console's database list and information_schema",
-  "glue:GetTables": "the Athena console's table list and information_schema",
   "logs:DescribeLogStreams": "the log group's streams in the console",
   "logs:GetLogEvents": "one log stream in the console",
   "logs:StartLiveTail": "aws logs start-live-tail, the console's live tail",
