@@ -18,9 +18,10 @@ import { runsCommand } from "../../functions/cli/commands/runs.ts";
 import { formatRunRecords } from "../../functions/cli/run-records.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
-import { UsageError } from "../../functions/core/errors.ts";
+import { ACCESS_DENIED, isAccessDenied, UsageError } from "../../functions/core/errors.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
 import { parseScoringEvent, runIdFor } from "../../functions/core/runner/schedule.ts";
+import { AthenaQueryError } from "../../functions/engines/athena/client.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -191,6 +192,23 @@ describe("AWS failures a user can fix", () => {
     }
     const other = named("ThrottlingException", "Rate exceeded");
     expect(awsUsageError(other, "describe the stack X")).toBe(other);
+  });
+
+  it("makes an Athena statement refused for the caller's S3 rights access_denied, and leaves other failures be", () => {
+    const denied = new AthenaQueryError(
+      "athena_failed",
+      "Athena query q-1 (crmlake --stack query) failed [user error, type 1306]: Permission denied on S3 path: s3://lake/ledger/drops/a.json",
+    );
+    const mapped = awsUsageError(denied, "query the stack X in the Athena workgroup X_analysts");
+    expect(mapped).toBeInstanceOf(UsageError);
+    expect(mapped).toMatchObject({ code: ACCESS_DENIED, cause: denied });
+    expect(isAccessDenied(mapped)).toBe(true);
+    const failed = new AthenaQueryError(
+      "athena_failed",
+      "Athena query q-2 failed: line 1:8: Column 'x' cannot be resolved",
+    );
+    expect(awsUsageError(failed, "query the stack X")).toBe(failed);
+    expect(isAccessDenied(failed)).toBe(false);
   });
 });
 
