@@ -34,6 +34,7 @@
 import { hostname } from "node:os";
 import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import { LATEST_TABLE } from "../core/catalogue/latest-tables.ts";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import { errorMessage, RunLockedError, StorageError } from "../core/errors.ts";
 import { type DeletableOutputs, isDataFile, type PublishedPartition } from "../core/ports/model-outputs.ts";
@@ -421,6 +422,37 @@ export class S3ModelOutputs implements DeletableOutputs {
         .at(-1);
       await this.partitions.pointLatest(model, kept);
     }
+  }
+
+  /**
+   * Re-points each latest table of `models` that does not show its model's greatest succeeded as-of (ADR 0014,
+   * "Repaired by every run"): the greatest as-of of a succeeded run record in which the model succeeded, this
+   * run's `asOf` included (its record is written succeeded after this), pointed at that as-of's registered
+   * partition. One GetPartitions and one GetTable per model; an UpdateTable only for a table that shows
+   * something else (a deploy reset it to its placeholder). An as-of without a registered partition is left.
+   */
+  async repairLatest(runId: string, asOf: string, models: readonly string[]): Promise<string[]> {
+    const records = (await this.listRunRecords()).filter(
+      (r) => r.status === "succeeded" && r.run_id !== runId,
+    );
+    const repaired: string[] = [];
+    for (const model of models) {
+      let target = asOf;
+      for (const r of records) {
+        if (r.as_of > target && r.models.some((m) => m.model === model && m.status === "succeeded")) {
+          target = r.as_of;
+        }
+      }
+      const location = (await this.partitions.partitions(model)).find((p) => p.asOf === target)?.location;
+      if (location === undefined) continue;
+      const previous = (await this.partitions.pointLatest(model, { asOf: target, location })) as
+        | { readonly asOf?: unknown; readonly template?: unknown }
+        | undefined;
+      if (previous?.asOf !== target || previous?.template !== LATEST_TABLE.template(location, target)) {
+        repaired.push(`${LATEST_TABLE.name(model)} → ${target}`);
+      }
+    }
+    return repaired;
   }
 
   /** The as-of each model's latest table shows (the retention sweep keeps them). */

@@ -14,6 +14,7 @@ import type { AthenaClient } from "@aws-sdk/client-athena";
 import type { GlueClient } from "@aws-sdk/client-glue";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
 import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
@@ -686,6 +687,40 @@ describe("scoring handler on the scripted Athena and s3rver", () => {
     expect(added).toHaveBeenCalledWith("RetentionSweepFailed", "Count", 1);
     expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
     expect(added).not.toHaveBeenCalledWith("RunFailed", "Count", 1);
+  });
+});
+
+describe("latest tables a deploy reset (ADR 0014)", () => {
+  it("a run as of an older date re-points them at the greatest succeeded as-of, and says so in its record", async () => {
+    fake.script(...tableScripts());
+    const latest = await handlerUnderTest().handler(EVENT, context);
+    // `cdk deploy` redeclares customer_totals_latest (a model's columns changed): at its placeholder again.
+    glueFake.latestTable(db, "customer_totals", lakeUri());
+    expect(glueFake.projected(db, "customer_totals_latest").asOf).toBe(LATEST_TABLE.placeholderAsOf);
+
+    const OLDER = "2024-01-30";
+    fake.script(
+      columnsScript("customer_totals__body", TOTALS_COLUMNS),
+      { match: /^UNLOAD/, updateCount: 2, dataScannedBytes: SCANNED },
+      NO_DUPLICATE_KEYS,
+      countScript(`WHERE as_of = DATE '${OLDER}'`, 2),
+    );
+    const older = await handlerUnderTest().handler(
+      { ...EVENT, executionId: "0a1b2c3d-0000-4000-8000-0000000000aa", asOf: OLDER },
+      context,
+    );
+
+    expect(older).toMatchObject({ asOf: OLDER, rows: 2 });
+    expect(glueFake.projected(db, "customer_totals_latest")).toMatchObject({
+      asOf: AS_OF,
+      location: `${lakeUri()}models/customer_totals/run=${latest.runId}/as_of=${AS_OF}/`,
+    });
+    const record = JSON.parse(text(await lake.get(MODEL_LAYOUT.runRecord(older.runId))) ?? "{}") as {
+      diagnostics?: string[];
+    };
+    expect(record.diagnostics).toEqual([
+      `Re-pointed 1 latest table(s) that did not show their model's greatest succeeded as-of (a deploy resets them): customer_totals_latest → ${AS_OF}.`,
+    ]);
   });
 });
 

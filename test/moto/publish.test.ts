@@ -14,6 +14,7 @@ import {
   GetTableCommand,
   GlueClient,
   type TableInput,
+  UpdateTableCommand,
 } from "@aws-sdk/client-glue";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -280,6 +281,89 @@ describe("publishing on moto's S3 and Glue", () => {
     expect(model.Partition?.StorageDescriptor?.Location).toBe(
       uri(`${MODEL_LAYOUT.runTable("run-3", "pyramid_summary")}as_of=${AS_OF}/`),
     );
+  });
+
+  it("repairs a latest table a deploy reset, from a run of an older as-of, with one UpdateTable; then sends none", async () => {
+    const NEXT = "2024-02-29";
+    // The switch test above published run-6 as of NEXT: recorded as the greatest succeeded as-of.
+    const model = (name: string, status: "succeeded" | "failed") => ({
+      model: name,
+      layer: "marts",
+      materialized: "table",
+      status,
+      started_at: null,
+      finished_at: null,
+      duration_ms: null,
+      rows: 1,
+      bytes_scanned: null,
+      cost_usd: null,
+      error: null,
+    });
+    const record = (runId: string, asOf: string, models: ReturnType<typeof model>[]) => ({
+      run_id: runId,
+      as_of: asOf,
+      status: "succeeded" as const,
+      engine: "athena",
+      started_at: "2024-03-01 03:00:00.000",
+      finished_at: "2024-03-01 03:10:00.000",
+      duration_ms: 600_000,
+      models_requested: null,
+      config: "{}",
+      models,
+      bytes_scanned: null,
+      cost_usd: null,
+      error: null,
+    });
+    await outputs().writeRunRecord(record("run-6", NEXT, [model("pyramid_summary", "succeeded")]));
+    // A later as-of in which pyramid_summary failed does not count for it.
+    await outputs().writeRunRecord(record("run-8", "2024-03-31", [model("pyramid_summary", "failed")]));
+    // `cdk deploy` redeclares the latest table as the stack declares it: at its placeholder.
+    const spec = modelOutputTables(await loadCatalogueModels("sql")).find(
+      (t) => t.name === "pyramid_summary",
+    );
+    if (spec === undefined) throw new Error("no pyramid_summary table spec");
+    await glue.send(
+      new UpdateTableCommand({
+        DatabaseName: DB,
+        TableInput: apiCase(tableInput(latestTable(spec), BUCKET)) as TableInput,
+      }),
+    );
+    const latestShows = async () => {
+      const parameters =
+        (await readerGlue.send(new GetTableCommand({ DatabaseName: DB, Name: "pyramid_summary_latest" })))
+          .Table?.Parameters ?? {};
+      return [parameters[LATEST_TABLE.rangeParameter], parameters[LATEST_TABLE.templateParameter]];
+    };
+    expect((await latestShows())[0]).toBe(`${LATEST_TABLE.placeholderAsOf},${LATEST_TABLE.placeholderAsOf}`);
+
+    // A re-score of the older as-of publishes it and leaves the latest alone; the repair re-points it.
+    await stage("run-7", "pyramid_summary", { "part-0": "run 7" });
+    const calls: string[] = [];
+    glue.middlewareStack.add(
+      (next) => async (args) => {
+        calls.push((args.input as { TableInput?: { Name?: string } }).TableInput?.Name ?? "read");
+        return next(args);
+      },
+      { step: "initialize", name: "countUpdates" },
+    );
+    try {
+      await outputs().publish("run-7", AS_OF, ["pyramid_summary"]);
+      expect(calls.filter((c) => c !== "read")).toEqual([]);
+      expect(await outputs().repairLatest("run-7", AS_OF, ["pyramid_summary"])).toEqual([
+        `pyramid_summary_latest → ${NEXT}`,
+      ]);
+      expect(calls.filter((c) => c !== "read")).toEqual(["pyramid_summary_latest"]);
+      expect(await latestShows()).toEqual([
+        `${NEXT},${NEXT}`,
+        `${uri(MODEL_LAYOUT.runTable("run-6", "pyramid_summary"))}as_of=\${as_of}/`,
+      ]);
+      // Already right: reads only.
+      calls.length = 0;
+      expect(await outputs().repairLatest("run-9", AS_OF, ["pyramid_summary"])).toEqual([]);
+      expect(calls.filter((c) => c !== "read")).toEqual([]);
+    } finally {
+      glue.middlewareStack.remove("countUpdates");
+    }
   });
 
   it("explains a model whose Glue table the stack did not declare", async () => {

@@ -41,6 +41,14 @@ export interface ModelOutputs {
   readObject(location: string): Promise<Uint8Array>;
   /** Writes (or replaces) a file of this lake. */
   writeObject(location: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Where latest tables are kept apart from the model tables (S3 with Glue, ADR 0014): after run `runId`
+   * published `models` as of `asOf`, points each of their latest tables that does not show the model's greatest
+   * succeeded as-of at it (a deploy that redeclares a table resets it to its placeholder; a run as of an older
+   * date repairs it too). Returns the repairs, as `<model>_latest → <as-of>`. A lake directory has none: its
+   * `_latest` views read the greatest partition there is.
+   */
+  repairLatest?(runId: string, asOf: string, models: readonly string[]): Promise<readonly string[]>;
 }
 
 /** Whether Hive-style readers read a file of this name (Athena skips names starting with `_` or `.`). */

@@ -253,6 +253,32 @@ async function driftNotes(
   }
 }
 
+/**
+ * Re-points the latest tables a deploy reset (ModelOutputs.repairLatest, ADR 0014), after every publish, not
+ * only the greatest as-of's. The run is published by then: a failure is a note in its diagnostics (and a log
+ * line), and the next run repairs them.
+ */
+async function repairLatestNotes(
+  outputs: ModelOutputs,
+  runId: string,
+  asOf: string,
+  models: readonly string[],
+  log: (line: string) => void,
+): Promise<string[]> {
+  if (outputs.repairLatest === undefined) return [];
+  try {
+    const repaired = await outputs.repairLatest(runId, asOf, models);
+    if (repaired.length === 0) return [];
+    const note = `Re-pointed ${repaired.length} latest table(s) that did not show their model's greatest succeeded as-of (a deploy resets them): ${repaired.join(", ")}.`;
+    log(note);
+    return [note];
+  } catch (error) {
+    const note = `The latest tables were not checked (${errorMessage(error)}); the run is published, and the next run checks them.`;
+    log(note);
+    return [note];
+  }
+}
+
 /** The model whose rows the runner writes as action lists after publishing (action-lists.ts). */
 const ACTIONS_MODEL = "customer_actions";
 
@@ -515,14 +541,16 @@ export async function runModels(options: RunOptions): Promise<RunSummary> {
           await outputs.writeRunRecord(record);
         }
         publishing = true;
-        await outputs.publish(
-          runId,
-          asOf,
-          plan.filter((m) => m.header.materialized === "table").map((m) => m.name),
-        );
+        const published = plan.filter((m) => m.header.materialized === "table").map((m) => m.name);
+        await outputs.publish(runId, asOf, published);
         await verifyPublished(warehouse, asOf, plan, records);
+        const latestNotes = await repairLatestNotes(outputs, runId, asOf, published, log);
         record.status = "succeeded";
-        record.diagnostics = [...(options.notes ?? []), ...(await driftNotes(outputs, record, thresholds))];
+        record.diagnostics = [
+          ...(options.notes ?? []),
+          ...latestNotes,
+          ...(await driftNotes(outputs, record, thresholds)),
+        ];
         if (
           options.exportActions !== false &&
           plan.some((m) => m.name === ACTIONS_MODEL && m.header.materialized === "table")
