@@ -3,6 +3,7 @@
  * (functions/core/runner/unlock.ts), saying whose lock it was and since when, and recording the removal.
  */
 import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
 import { MODEL_LAYOUT } from "../core/catalogue/layout.ts";
 import type { ObjectStore } from "../core/ports/object-store.ts";
 import { describeHolder, type Liveness, type LockHolder, removeRunLock } from "../core/runner/unlock.ts";
@@ -74,6 +75,7 @@ async function unlock(
   command: string,
   force: boolean,
   liveness: (holder: LockHolder | undefined, takenMs: number | undefined) => Liveness,
+  show: (key: string) => string,
 ): Promise<string> {
   const result = await removeRunLock(store, {
     force,
@@ -81,6 +83,7 @@ async function unlock(
     command,
     now: new Date(),
     liveness,
+    show,
   });
   if (result.kind === "none") return `No run lock in ${where}: nothing to remove.\n`;
   const state = result.forced
@@ -90,7 +93,7 @@ async function unlock(
     result.record === undefined
       ? ""
       : ` Its run record says ${result.record.status}${result.record.status === "running" ? " (left as is; crmlake doctor reports a run stuck there)" : ""}.`;
-  return `Removed the run lock ${store.uri(MODEL_LAYOUT.lock)}, held by ${describeHolder(result.holder)}: ${state}.${record} Recorded in ${store.uri(result.recordKey)}.\n`;
+  return `Removed the run lock ${show(MODEL_LAYOUT.lock)}, held by ${describeHolder(result.holder)}: ${state}.${record} Recorded in ${show(result.recordKey)}.\n`;
 }
 
 /** `crmlake runs unlock`: for a stack's lake bucket or a lake directory. */
@@ -99,7 +102,9 @@ export async function runsUnlock(args: ParsedArgs, stack: string | undefined): P
   if (stack !== undefined) {
     const command = `crmlake runs unlock --stack ${stack}`;
     const text = await withStack(stack, ({ lake }) =>
-      unlock(lake, `stack ${stack} (${lake.location})`, command, force, stackLiveness),
+      unlock(lake, `stack ${stack} (${lake.location})`, command, force, stackLiveness, (key) =>
+        lake.uri(key),
+      ),
     );
     process.stdout.write(text);
     return 0;
@@ -107,7 +112,14 @@ export async function runsUnlock(args: ParsedArgs, stack: string | undefined): P
   const lakeDir = stringOption(args, "lake") ?? "lake";
   const command = `crmlake runs unlock --lake ${lakeDir}`;
   process.stdout.write(
-    await unlock(new LocalObjectStore(lakeDir), lakeDir, command, force, (holder) => localLiveness(holder)),
+    await unlock(
+      new LocalObjectStore(lakeDir),
+      lakeDir,
+      command,
+      force,
+      (holder) => localLiveness(holder),
+      (key) => join(lakeDir, ...key.split("/")),
+    ),
   );
   return 0;
 }

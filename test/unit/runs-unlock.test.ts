@@ -53,7 +53,7 @@ describe("crmlake runs unlock on a lake directory", () => {
     expect(await run(runsCommand, ["unlock", "--lake", lake])).toBe(0);
     expect(stdout).toMatch(
       new RegExp(
-        `^Removed the run lock file://.*/runs/lock, held by run run-dead \\(pid ${pid} on ${hostname()}, taken 2024-04-01T08:00:00.000Z\\): its holder had ended: process ${pid} no longer exists on this host\\. Recorded in file://.*/runs/unlocks/.*-run-dead\\.json\\.\\n$`,
+        `^Removed the run lock ${lake}/runs/lock, held by run run-dead \\(pid ${pid} on ${hostname()}, taken 2024-04-01T08:00:00.000Z\\): its holder had ended: process ${pid} no longer exists on this host\\. Recorded in ${lake}/runs/unlocks/.*-run-dead\\.json\\.\\n$`,
       ),
     );
     await expect(readFile(lockFile())).rejects.toMatchObject({ code: "ENOENT" });

@@ -26,7 +26,7 @@ export const awsCommand: Command = {
   summary: "Smoke-test a deployed stack end to end: drop a sample, ingest, score, query, clean up",
   help: `Usage: ${USAGE}
 
-smoke-test  Proves a freshly deployed stack works end to end (docs/operations.md, Smoke test):
+smoke-test  Proves a freshly deployed stack works end to end (docs/operations.md, Smoke test after a deploy):
             ${SMOKE_STEPS.map((s, i) => `${i + 1}. ${s}`).join(", ")}. It generates a small sample
             (${SMOKE_PERIOD.from} to ${SMOKE_PERIOD.to}), drops it into the landing bucket, waits until the
             ledger records each file, invokes the scoring run as of ${SMOKE_AS_OF} and waits for it, reads

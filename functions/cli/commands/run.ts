@@ -37,7 +37,7 @@ ${STACK_HELP}.
                    With --stack, run re-scores a date on the deployment: it invokes the stack's scoring
                    Lambda (asynchronously) with the schedule's event and that --as-of, so the deployed
                    models and configuration run with the scoring role, retried and dead-lettered like a
-                   scheduled run. It returns once Lambda accepted the event; crmlake runs --stack NAME
+                   scheduled run. It returns once Lambda accepted the event (without --wait); crmlake runs --stack NAME
                    shows the run (docs/operations.md)
   --wait           with --stack: wait for the run to end, printing its progress from its run record.
                    Exit 0 when it succeeded; 1 with its error when it failed (after Lambda's retries,

@@ -43,6 +43,8 @@ export interface UnlockOptions {
   /** The command, for the record. */
   readonly command: string;
   readonly now: Date;
+  /** How a key of the lake is shown in messages (default the store's URI of it). */
+  readonly show?: (key: string) => string;
   /** Whether the holder may still be running; `holder` is undefined for an unreadable lock. */
   liveness(holder: LockHolder | undefined, takenMs: number | undefined): Liveness | Promise<Liveness>;
 }
@@ -103,7 +105,7 @@ async function holderRecord(store: ObjectStore, runId: string): Promise<RunRecor
 
 /** Removes the lake's run lock when its holder is gone (or `force`), and records the removal. */
 export async function removeRunLock(store: ObjectStore, options: UnlockOptions): Promise<UnlockResult> {
-  const lockUri = store.uri(MODEL_LAYOUT.lock);
+  const lockUri = (options.show ?? ((key: string) => store.uri(key)))(MODEL_LAYOUT.lock);
   const seen = await store.getTagged(MODEL_LAYOUT.lock);
   if (seen === undefined) return { kind: "none" };
   const text = Buffer.from(seen.body).toString("utf8");
