@@ -31,6 +31,7 @@ const readCsv = `read_csv(${sqlString(csv)}, header = true, auto_detect = false,
   columns = {${text.map((n) => `'${n}': 'VARCHAR'`).join(", ")}})`;
 const money = (name: string) => `TRY_CAST(${name} AS DECIMAL(18,2)) AS ${name}`;
 const steps: Record<string, number> = {};
+const peaks: Record<string, number> = {};
 const started = performance.now();
 const cpuStarted = process.cpuUsage();
 let rows = 0;
@@ -43,6 +44,8 @@ if (mode === "ingest") {
     duckdb,
     onStep: (step, ms) => {
       steps[step] = Math.round((steps[step] ?? 0) + ms);
+      // The process's peak RSS when the step ended: the step that raises it is where memory goes.
+      peaks[step] = Math.round(process.resourceUsage().maxRSS / 1024);
     },
   });
   rows = ledger.rows_in;
@@ -85,5 +88,5 @@ if (mode === "ingest") {
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpuStarted);
 process.stdout.write(
-  `${JSON.stringify({ mode, rows, ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), steps })}\n`,
+  `${JSON.stringify({ mode, rows, ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), steps, ...(mode === "ingest" ? { peakRssMbAfterStep: peaks } : {}) })}\n`,
 );

@@ -29,7 +29,7 @@ interface Measure {
 }
 
 /** A deterministic transactions CSV: 1 in 200 lines lacks a customer, 1 in 1000 has a bad amount. */
-async function writeCsv(path: string, lines: number): Promise<void> {
+export async function writeCsv(path: string, lines: number): Promise<void> {
   const out = createWriteStream(path);
   out.write(
     "order_id,customer_id,ordered_at,product_id,category,channel,store_id,quantity,amount,cost,discount\n",
