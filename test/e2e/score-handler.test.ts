@@ -16,6 +16,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
+import { findLateDrops } from "../../functions/core/runner/late-drops.ts";
 import { GluePartitions } from "../../functions/storage/glue-partitions.ts";
 import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
@@ -832,6 +833,37 @@ describe("the late-drop check (ADR 0016)", () => {
     expect(
       await handlerUnderTest().handler(check("33333333-0000-4000-8000-000000000003"), context),
     ).toMatchObject({ nothingLate: true, asOf: AS_OF });
+  });
+
+  it("reads only the ledger records written since the latest run read the ledger", async () => {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1100));
+    await pause();
+    fake.script(...tableScripts());
+    await handlerUnderTest().handler(EVENT, context);
+    await pause();
+    await commit("orders-0131-late", AS_OF, "2024-02-01 10:00:00.000");
+    const read: string[] = [];
+    server.client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Key?: string; Prefix?: string };
+        if (input.Key?.includes("/ledger/drops/") === true) read.push(input.Key.split("/").at(-1) ?? "");
+        return next(args);
+      },
+      { step: "initialize", name: "ledgerReads" },
+    );
+    try {
+      const outputs = new S3ModelOutputs({
+        bucket: BUCKET,
+        prefix: lakePrefix,
+        client: server.client,
+        partitions: new GluePartitions({ client: glue, database: db }),
+      });
+      const finding = await findLateDrops(outputs, lake, { clockSkewMs: 0 });
+      expect(finding).toMatchObject({ kind: "found", late: [{ drop_id: "orders-0131-late" }] });
+    } finally {
+      server.client.middlewareStack.remove("ledgerReads");
+    }
+    expect(read).toEqual(["orders-0131-late.json"]);
   });
 
   it("skips, without failing, while another run holds the lake, and drops the run database it made", async () => {

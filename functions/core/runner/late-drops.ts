@@ -3,9 +3,9 @@
  * latest scored as-of that the run of that as-of did not read. The decision is pure (lateDropsFor); findLateDrops
  * reads what it needs through the ports.
  */
-import { MODEL_LAYOUT } from "../catalogue/layout.ts";
+import { LAKE, MODEL_LAYOUT } from "../catalogue/layout.ts";
 import type { LedgerRecord } from "../ingest/types.ts";
-import { INPUT_SNAPSHOT, type InputSnapshot, readLedger } from "../ledger/ledger.ts";
+import { INPUT_SNAPSHOT, type InputSnapshot, parseLedgerRecord, readLedger } from "../ledger/ledger.ts";
 import type { ModelOutputs } from "../ports/model-outputs.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { RunRecord } from "./runs.ts";
@@ -89,12 +89,37 @@ export type LateDropFinding =
   | { readonly kind: "found"; readonly latest: LatestAsOf; readonly late: readonly LateDrop[] };
 
 /**
- * Reads the run records, the latest run's pinned snapshot (runs/snapshots/<run_id>.json) and the ledger, and
- * tells which committed drops the latest as-of did not see.
+ * How much earlier than a snapshot's taken_at a ledger record is still read (findLateDrops): the run's clock and
+ * the store's may disagree by this much.
+ */
+export const LEDGER_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+/**
+ * The committed records that may have changed since `since`: a record the store says was last written before it
+ * was already there when a snapshot taken then listed the ledger, so it is in that snapshot and is not read
+ * again (an hourly check of a lake of 10,000 drops then reads a listing and a few records, not 10,000). A store
+ * that does not know when an object was written (a lake directory) has every record read.
+ */
+async function readLedgerSince(lake: ObjectStore, since: Date): Promise<LedgerRecord[]> {
+  const records: LedgerRecord[] = [];
+  for (const { key, lastModified } of await lake.list(LAKE.ledgerPrefix)) {
+    if (!key.endsWith(".json")) continue;
+    if (lastModified !== undefined && lastModified.getTime() < since.getTime()) continue;
+    const bytes = await lake.get(key);
+    if (bytes !== undefined) records.push(parseLedgerRecord(bytes, key, lake.location));
+  }
+  return records;
+}
+
+/**
+ * Reads the run records, the latest run's pinned snapshot (runs/snapshots/<run_id>.json) and the ledger
+ * records written since that snapshot was taken (less `clockSkewMs`, default LEDGER_CLOCK_SKEW_MS), and tells
+ * which committed drops the latest as-of did not see.
  */
 export async function findLateDrops(
   outputs: Pick<ModelOutputs, "listRunRecords">,
   lake: ObjectStore,
+  options: { readonly clockSkewMs?: number } = {},
 ): Promise<LateDropFinding> {
   const latest = latestScored((await outputs.listRunRecords?.()) ?? []);
   if (latest === undefined) return { kind: "nothing_scored" };
@@ -107,7 +132,11 @@ export async function findLateDrops(
     return { kind: "no_snapshot", latest };
   }
   if (!parsed.success) return { kind: "no_snapshot", latest };
-  return { kind: "found", latest, late: lateDropsFor(latest.asOf, parsed.data, await readLedger(lake)) };
+  const since = new Date(
+    new Date(parsed.data.taken_at).getTime() - (options.clockSkewMs ?? LEDGER_CLOCK_SKEW_MS),
+  );
+  const ledger = Number.isNaN(since.getTime()) ? await readLedger(lake) : await readLedgerSince(lake, since);
+  return { kind: "found", latest, late: lateDropsFor(latest.asOf, parsed.data, ledger) };
 }
 
 /** The drops of a list, for a message: the first few ids and how many more. */
