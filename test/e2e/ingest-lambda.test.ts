@@ -146,6 +146,9 @@ describe("ingest Lambda on a real S3-compatible server", () => {
       rows_ok: 2,
       rows_quarantined: 1,
       quarantine_reasons: { missing_customer_id: 1 },
+      // The ok rows' order days (ADR 0016): o2, quarantined, counts for nothing.
+      first_business_day: "2024-01-15",
+      last_business_day: "2024-02-01",
     });
     expect(await readCurated()).toEqual([
       {
