@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEPLOYMENT } from "../../bench/cost.ts";
 import { PROJECT_ROOT } from "../../infra/config.ts";
 import { buildCrmlakeApp } from "../../infra/crmlake-app.ts";
 import {
@@ -59,6 +60,8 @@ describe("operations alarms and dashboard", () => {
       ].sort(),
     );
     s.template.resourceCountIs("AWS::CloudWatch::Alarm", Object.keys(s.stack.alarms).length);
+    // The cost estimate (docs/deploying.md, bench/cost.ts) prices this many alarms.
+    expect(Object.keys(s.stack.alarms)).toHaveLength(DEPLOYMENT.alarms);
     s.template.allResourcesProperties("AWS::CloudWatch::Alarm", {
       AlarmActions: [{ Ref: logicalId(s, s.stack.alarmTopic) }],
     });
