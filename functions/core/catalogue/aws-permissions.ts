@@ -596,7 +596,20 @@ export const OPERATOR_PERMISSIONS: readonly OperatorEntry[] = [
     sources: ["glueArns", "glueFineGrained", "s3Actions"],
   },
   {
-    command: "crmlake run --stack NAME --as-of DATE",
+    command: "crmlake runs unlock --stack NAME [--force]",
+    cli: ["runs"],
+    calls: ["GetObjectCommand", "PutObjectCommand", "DeleteObjectsCommand"],
+    needs: [
+      DESCRIBE_STACK,
+      { actions: ["s3:GetObject", "s3:DeleteObject"], on: ["lake:runs/lock"] },
+      { actions: ["s3:PutObject"], on: ["lake:runs/unlocks/"] },
+      { actions: ["kms:Decrypt", "kms:GenerateDataKey"], on: ["data-key"] },
+    ],
+    sources: ["s3Actions", "s3DeleteObjects"],
+    note: "Reads the lock, records the removal under runs/unlocks/, deletes runs/lock.",
+  },
+  {
+    command: "crmlake run --stack NAME --as-of DATE [--wait]",
     cli: ["run"],
     calls: ["InvokeCommand", "ListObjectsV2Command", "GetObjectCommand"],
     needs: [DESCRIBE_STACK, { actions: ["lambda:InvokeFunction"], on: ["scoring-function"] }, ...LAKE_READ],
