@@ -75,10 +75,19 @@ function setEnv(values: Record<string, string | undefined>): void {
 
 /** Runs the command line in this process; what it wrote to stdout and stderr, and its exit code. */
 async function crmlake(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return crmlakeWatched(argv);
+}
+
+/** crmlake(), telling `onStdout` what it has written to stdout so far at each write. */
+async function crmlakeWatched(
+  argv: string[],
+  onStdout?: (stdout: string) => void,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
   const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
     stdout += String(chunk);
+    onStdout?.(stdout);
     return true;
   });
   const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
@@ -376,6 +385,30 @@ describe("crmlake --stack on moto", () => {
       `[0 s] run ${runId}: not started yet (waiting in Lambda's queue)\nStopped waiting for run ${runId} after 1 s: it has not started (no run record yet). The run goes on in Lambda; follow it with: crmlake runs --stack ${STACK}\n`,
     );
   });
+
+  it("run --stack --wait follows the invoked run's record to its end: exit 0 once it succeeded", async () => {
+    // What the scoring Lambda would write under the run id the invocation names (moto runs no Lambda code).
+    let written: Promise<void> | undefined;
+    const waited = await crmlakeWatched(
+      ["run", "--stack", STACK, "--as-of", "2024-03-31", "--wait", "--timeout", "60"],
+      (stdout) => {
+        const runId = /: run (rescore-2024-03-31-[a-z0-9]+) /.exec(stdout)?.[1];
+        if (runId !== undefined && written === undefined) {
+          written = outputs().writeRunRecord(
+            record(runId, "2024-03-31", "succeeded", "2024-04-01 08:00:00.000"),
+          );
+        }
+      },
+    );
+    await written;
+    expect(waited.code).toBe(0);
+    expect(waited.stderr).toMatch(/^\[0 s\] run rescore-2024-03-31-[a-z0-9]+: /);
+    expect(waited.stdout.split("\n")[1]).toMatch(
+      /^Run rescore-2024-03-31-[a-z0-9]+ as of 2024-03-31 succeeded in 61\.0 s: 2 models \(2 tables\) published to the stack's lake\.$/,
+    );
+    const runId = /: run (rescore-2024-03-31-[a-z0-9]+) /.exec(waited.stdout)?.[1] ?? "";
+    await lake.delete([MODEL_LAYOUT.runRecord(runId)]);
+  }, 60_000);
 
   it("runs unlock --stack removes a lock older than a Lambda lives, and keeps a younger one unless --force", async () => {
     const taken = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
