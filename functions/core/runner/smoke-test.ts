@@ -110,8 +110,8 @@ export async function lakeContents(
   target: Pick<SmokeTestTarget, "lake" | "landing" | "outputs">,
 ): Promise<string[]> {
   const found: string[] = [];
-  const count = (n: number, what: string) => {
-    if (n > 0) found.push(`${n} ${what}${n === 1 ? "" : "s"}`);
+  const count = (n: number, one: string, many = `${one}s`) => {
+    if (n > 0) found.push(`${n} ${n === 1 ? one : many}`);
   };
   count(
     (await target.lake.list(LAKE.ledgerPrefix)).filter((o) => o.key.endsWith(".json")).length,
@@ -123,7 +123,7 @@ export async function lakeContents(
   const landed = (await target.landing.list("")).filter((o) =>
     DATASET_NAMES.some((d) => o.key.startsWith(`${d}/`)),
   );
-  count(landed.length, "file in the landing bucket");
+  count(landed.length, "file in the landing bucket", "files in the landing bucket");
   return found;
 }
 
@@ -390,10 +390,10 @@ async function cleanUp(
         `${published.length} partitions as of ${SMOKE_AS_OF} removed; the *_latest tables moved back`,
       );
     }
-    const others2 = records.filter((r) => r.as_of !== SMOKE_AS_OF && !own.has(r.run_id));
-    if (others2.length > 0) {
+    const laterRuns = records.filter((r) => r.as_of !== SMOKE_AS_OF && !own.has(r.run_id));
+    if (laterRuns.length > 0) {
       left.push(
-        `runs ${others2.map((r) => `${r.run_id} (as of ${r.as_of})`).join(", ")} ran while the sample was in the lake, so their outputs include it: crmlake runs delete --as-of <date> --stack NAME`,
+        `runs ${laterRuns.map((r) => `${r.run_id} (as of ${r.as_of})`).join(", ")} ran while the sample was in the lake, so their outputs include it: crmlake runs delete --as-of <date> --stack NAME`,
       );
     }
     if (others.length === 0) {
