@@ -95,6 +95,11 @@ export function createScoringHandler(
           remainingMs: () => context.getRemainingTimeInMillis(),
           ...(settings.sleep === undefined ? {} : { sleep: settings.sleep }),
         },
+        // The scheduled run waits for a late-drop check's re-score that holds the lake (ADR 0016).
+        lockWait: {
+          pollMs: settings.ingestPollMs ?? 15_000,
+          ...(settings.sleep === undefined ? {} : { sleep: settings.sleep }),
+        },
         onIngestWait: (waited) => {
           metrics.addMetric("IngestPendingAtRun", MetricUnit.Count, waited.pending);
           if (waited.pending > 0) {

@@ -891,6 +891,49 @@ describe("the late-drop check (ADR 0016)", () => {
     expect(added).not.toHaveBeenCalledWith("RunFailed", "Count", 1);
   });
 
+  it("makes the scheduled run wait for a re-score holding the lake, then run, instead of failing into the dead letters", async () => {
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "late-re-score", host: "elsewhere", started_at: new Date().toISOString() }),
+    );
+    const slept: number[] = [];
+    fake.script(...tableScripts());
+    const { handler, added } = handlerUnderTest(sqlDir, {
+      ingestPollMs: 15_000,
+      sleep: async (ms) => {
+        slept.push(ms);
+        // The re-score ends after the second poll.
+        if (slept.length === 2) await lake.delete([MODEL_LAYOUT.lock]);
+      },
+    });
+
+    const result = await handler(EVENT, context);
+
+    expect(result).toMatchObject({ runId: EVENT.executionId, asOf: AS_OF, rows: 2 });
+    expect(slept).toEqual([15_000, 15_000]);
+    expect(added).toHaveBeenCalledWith("RunFailed", "Count", 0);
+  });
+
+  it("fails a scheduled run the lock keeps out for a third of the time left, for Lambda to retry", async () => {
+    await lake.put(
+      MODEL_LAYOUT.lock,
+      JSON.stringify({ run_id: "late-re-score", host: "elsewhere", started_at: new Date().toISOString() }),
+    );
+    const slept: number[] = [];
+    const { handler } = handlerUnderTest(sqlDir, {
+      ingestPollMs: 60_000,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+
+    await expect(handler(EVENT, { getRemainingTimeInMillis: () => 900_000 })).rejects.toMatchObject({
+      code: "run_locked",
+    });
+    // 300 s: five polls of a minute.
+    expect(slept).toEqual([60_000, 60_000, 60_000, 60_000, 60_000]);
+  });
+
   it("refuses a check event without its fields, naming what it expects", async () => {
     await expect(
       handlerUnderTest().handler({ source: "crmlake.late-drops", executionId: "x" }, context),

@@ -234,6 +234,11 @@ export interface ScheduledRunOptions {
   readonly onRetention?: (outcome: RetentionOutcome) => void;
   /** Time left in the invocation: the retention sweep removes no further as-of with less than this much. */
   readonly remainingMs?: () => number;
+  /**
+   * A fresh scheduled run that finds another run holding the lake polls the lock this often, for up to a third of
+   * remainingMs, before failing; without it (or remainingMs), it fails at once. A late-drop check never waits.
+   */
+  readonly lockWait?: { readonly pollMs: number; readonly sleep?: (ms: number) => Promise<void> };
   /** A late-drop check's finding, before it re-scores or returns (the handler counts the late drops). */
   readonly onLateDrops?: (finding: LateDropFinding) => void;
 }
@@ -326,7 +331,26 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Schedu
   if (choice.kind === "done") return { kind: "already_done", runId: choice.runId, record: choice.record };
   // The schedule's clock chose this as-of (yesterday in the schedule's zone, which calendar.time_zone may
   // not share); an asOf written in the event is held to today like `crmlake run --as-of`.
-  return runChosen(options, choice, asOf, { allowFutureAsOf: parsed.asOf === undefined, notes: [] });
+  const run = { allowFutureAsOf: parsed.asOf === undefined, notes: [] as string[], skipIngestWait: false };
+  // A fresh run that finds the lake locked (a late-drop check's re-score, ADR 0016; a manual re-score) waits
+  // for it, within a third of the time left, instead of failing into Lambda's retries and the dead letters.
+  const budgetMs = options.lockWait === undefined ? 0 : (options.remainingMs?.() ?? 0) / 3;
+  const waitStarted = Date.now();
+  let slept = 0;
+  for (;;) {
+    try {
+      return await runChosen(options, choice, asOf, run);
+    } catch (error) {
+      const locked = isCrmlakeError(error) && error.code === "run_locked" && !choice.resume;
+      const pollMs = options.lockWait?.pollMs ?? 0;
+      if (!locked || Math.max(Date.now() - waitStarted, slept) + pollMs > budgetMs) throw error;
+      options.log("another run holds the lake; waiting for it", { error: errorMessage(error) });
+      await (options.lockWait?.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(pollMs);
+      slept += pollMs;
+      // The ingest queue was waited for before the first attempt; its outcome is on record in the notes.
+      run.skipIngestWait = true;
+    }
+  }
 }
 
 /**
@@ -386,18 +410,27 @@ async function runChosen(
   options: ScheduledRunOptions,
   choice: { readonly runId: string; readonly resume: boolean },
   asOf: string,
-  run: { readonly allowFutureAsOf: boolean; readonly notes: readonly string[] },
+  run: {
+    readonly allowFutureAsOf: boolean;
+    /** The run's notes; the wait for ingest adds its own (kept for a later attempt that skips the wait). */
+    readonly notes: string[];
+    readonly skipIngestWait?: boolean;
+  },
 ): Promise<ScheduledRunOutcome> {
   const config = parseRunConfig(options.config);
   const { backend } = options;
-  const notes: string[] = [...run.notes];
-  if (backend.ingestBacklog !== undefined && options.ingestWait !== undefined && !choice.resume) {
+  if (
+    backend.ingestBacklog !== undefined &&
+    options.ingestWait !== undefined &&
+    !choice.resume &&
+    run.skipIngestWait !== true
+  ) {
     const waited = await waitForIngest(
       { ...options.ingestWait, backlog: backend.ingestBacklog },
       options.log,
     );
     options.onIngestWait?.(waited);
-    if (waited.pending > 0) notes.push(pendingIngestNote(waited));
+    if (waited.pending > 0) run.notes.push(pendingIngestNote(waited));
   }
 
   const warehouse = backend.warehouseFor(choice.runId);
@@ -415,7 +448,7 @@ async function runChosen(
       runId: choice.runId,
       resume: choice.resume,
       log: (line) => options.log(line.trim()),
-      notes,
+      notes: run.notes,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     await sweepAfterRun(options, config);
