@@ -332,8 +332,9 @@ const DECLARED: Readonly<Record<SystemTableName, SystemTable>> = {
       col(
         "diagnostics",
         "array(varchar)",
-        "Notes that are not failures: each figure that moved by more than its threshold since the latest earlier " +
-          "successful run (docs/lifetime-value.md); empty when none",
+        "Notes that are not failures: figures that moved past their threshold since the last successful run " +
+          "(docs/lifetime-value.md), files still queued for ingest, a re-score's late drops, latest tables " +
+          "re-pointed; empty when none",
       ),
       col(
         "inputs_taken_at",
