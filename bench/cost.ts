@@ -7,18 +7,17 @@
  * `measure` builds a lake per size with the command line (`crmlake generate` over its default two years,
  * `ingest` of every dataset, `run --as-of` the last day) in a temporary directory and writes the sizes that
  * decide the bill into bench/cost-results.json: the landed CSV, the curated Parquet per input relation, one
- * as-of of every published model, and the local ingest time. `price` turns them into a monthly estimate.
+ * as-of of every published model, and the local ingest time. `price` turns them into a monthly estimate, with
+ * the bytes a run scans from the Trino tier's measurement (bench/trino-bytes-results.json: see `scannedPerRun`).
  *
  * Nothing here ran on AWS. The Parquet is DuckDB's (ingest writes the same files on the ingest Lambda; a
  * deployment's model files are Athena's UNLOAD output, ZSTD, whose size is close but not the same), and the
- * bytes Athena scans are bounded from the model graph, not observed: see `scannedPerRun`.
+ * bytes Athena scans are Trino's reads of the same statements, not Athena's.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Model } from "../functions/core/catalogue/models.ts";
-import { loadCatalogueModels } from "../functions/core/catalogue/stages.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const RESULTS = join(ROOT, "bench", "cost-results.json");
@@ -154,40 +153,46 @@ function measure(customers: number): SizeMeasure {
   }
 }
 
+/** bench/trino-bytes.ts's measurement (`npm run bench -- trino-bytes`), tracked beside this script. */
+const TRINO_BYTES = join(ROOT, "bench", "trino-bytes-results.json");
+
+export interface TrinoBytes {
+  readonly customers: number;
+  readonly measured: readonly {
+    readonly years: number;
+    readonly lines: number;
+    readonly curatedTransactionBytes: number;
+    readonly runBytes: number;
+    readonly scanningStatements: number;
+  }[];
+}
+
+export function readTrinoBytes(): TrinoBytes {
+  return JSON.parse(readFileSync(TRINO_BYTES, "utf8")) as TrinoBytes;
+}
+
 /**
- * An upper bound of the bytes Athena scans in one scoring run, and its billed statements. Each published
- * model is one UNLOAD whose SELECT reads, in full, every input relation and upstream model table it reaches
- * through views (staging views and `temporary` models are views on Athena, so a relation reached along two
- * paths counts twice); then its unique-key check reads its own output, and three more billed statements
- * (the column lookup, the row count, the publish check) read metadata only. Every statement bills at least
- * 10 MB. A bound: Athena reads only the columns a query uses, and a filter on a partition skips the rest.
+ * The bytes Athena scans in one scoring run, and what it bills, from a measurement rather than a model: every
+ * model run on the Trino tier through the Athena adapter's own statements (bench/trino-bytes.ts), whose
+ * physical input bytes, summed over the run, are a multiple of the curated transactions' Parquet bytes. The
+ * two-year lake of that benchmark (the generator's default period, as the lakes priced here) gives the ratio;
+ * it scales with the lines (98–107× its floor at 1, 2 and 4 years). Each statement that reads bills at least
+ * 10 MB, so the billed bytes are the scanned bytes plus, at most, that minimum for each of them. An estimate:
+ * Trino's reader stands in for Athena's, and at 10,000 customers its files are small enough to be read whole,
+ * so larger lakes, whose column chunks Athena can skip, likely scan less than this ratio says.
  */
 export function scannedPerRun(
-  models: readonly Model[],
   sizes: SizeMeasure,
-): { bytes: number; billedBytes: number; statements: number } {
-  const byName = new Map(models.map((m) => [m.name, m]));
-  const leaves = (name: string): number => {
-    const model = byName.get(name);
-    if (model === undefined) return sizes.inputBytes[name] ?? 0;
-    if (model.header.materialized === "table") return sizes.modelBytes[name] ?? 0;
-    return reads(model);
-  };
-  const reads = (model: Model): number =>
-    [...model.header.sources, ...model.header.dependsOn].reduce((sum, name) => sum + leaves(name), 0);
-  const min = PRICES.athenaMinBytesPerQuery;
-  let bytes = 0;
-  let billedBytes = 0;
-  let statements = 0;
-  for (const model of models.filter((m) => m.header.materialized === "table")) {
-    const read = reads(model);
-    const own = model.header.uniqueKey.length > 0 ? (sizes.modelBytes[model.name] ?? 0) : 0;
-    bytes += read + own;
-    billedBytes +=
-      Math.max(read, min) + (model.header.uniqueKey.length > 0 ? Math.max(own, min) : 0) + 3 * min;
-    statements += (model.header.uniqueKey.length > 0 ? 2 : 1) + 3;
+  trino: TrinoBytes,
+): { bytes: number; billedBytes: number; statements: number; ratio: number } {
+  const twoYears = trino.measured.find((m) => m.years === 2);
+  if (twoYears === undefined) {
+    throw new Error(`${TRINO_BYTES} has no two-year measurement: run npm run bench -- trino-bytes`);
   }
-  return { bytes, billedBytes, statements };
+  const ratio = twoYears.runBytes / twoYears.curatedTransactionBytes;
+  const bytes = ratio * (sizes.inputBytes.transactions ?? 0);
+  const statements = twoYears.scanningStatements;
+  return { bytes, billedBytes: bytes + statements * PRICES.athenaMinBytesPerQuery, statements, ratio };
 }
 
 export interface MonthlyEstimate {
@@ -209,12 +214,8 @@ export interface MonthlyEstimate {
 
 const GiB = 1024 ** 3;
 
-export function estimate(
-  models: readonly Model[],
-  sizes: SizeMeasure,
-  customMetrics: number,
-): MonthlyEstimate {
-  const scan = scannedPerRun(models, sizes);
+export function estimate(sizes: SizeMeasure, trino: TrinoBytes, customMetrics: number): MonthlyEstimate {
+  const scan = scannedPerRun(sizes, trino);
   const athena = ((scan.billedBytes * DEPLOYMENT.runsPerMonth) / 1024 ** 4) * PRICES.athenaPerTiB;
   const curated = Object.values(sizes.inputBytes).reduce((a, b) => a + b, 0);
   const snapshot = Object.values(sizes.modelBytes).reduce((a, b) => a + b, 0);
@@ -269,7 +270,7 @@ export function table(estimates: readonly MonthlyEstimate[]): string {
     ["order lines (two years)", (e) => e.lines.toLocaleString("en-US")],
     ["curated Parquet (two years)", (e) => gib(e.curatedGiB)],
     ["one as-of of every model", (e) => gib(e.snapshotGiB)],
-    ["Athena bytes per run (bound)", (e) => gib(e.scannedGiBPerRun)],
+    ["Athena bytes per run (measured ratio on Trino)", (e) => gib(e.scannedGiBPerRun)],
     ["Athena, 30 runs", (e) => dollars(e.athena)],
     ["S3 (54 snapshots kept)", (e) => dollars(e.s3)],
     ["Lambda (scoring at its timeout)", (e) => dollars(e.lambda)],
@@ -302,9 +303,9 @@ async function main(): Promise<void> {
   }
   if (step === "price") {
     const measured = JSON.parse(readFileSync(RESULTS, "utf8")) as SizeMeasure[];
-    const models = await loadCatalogueModels(join(ROOT, "sql"));
+    const trino = readTrinoBytes();
     const metrics = customMetricNames();
-    const estimates = measured.map((m) => estimate(models, m, metrics.length));
+    const estimates = measured.map((m) => estimate(m, trino, metrics.length));
     console.log(table(estimates));
     for (const e of estimates) {
       console.log(
