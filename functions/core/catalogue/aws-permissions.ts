@@ -602,11 +602,12 @@ export const OPERATOR_PERMISSIONS: readonly OperatorEntry[] = [
     needs: [
       DESCRIBE_STACK,
       { actions: ["s3:GetObject", "s3:DeleteObject"], on: ["lake:runs/lock"] },
+      { actions: ["s3:GetObject"], on: ["lake:runs/log/"] },
       { actions: ["s3:PutObject"], on: ["lake:runs/unlocks/"] },
       { actions: ["kms:Decrypt", "kms:GenerateDataKey"], on: ["data-key"] },
     ],
     sources: ["s3Actions", "s3DeleteObjects"],
-    note: "Reads the lock, records the removal under runs/unlocks/, deletes runs/lock.",
+    note: "Reads the lock and its holder's run record, records the removal under runs/unlocks/, deletes runs/lock.",
   },
   {
     command: "crmlake run --stack NAME --as-of DATE [--wait]",
