@@ -22,6 +22,7 @@ import type { Warehouse } from "../core/ports/warehouse.ts";
 import type { ReportData } from "../core/report/report.ts";
 import { buildActionLists, publishedActionAsOfs } from "../core/runner/action-lists.ts";
 import { type DeletedAsOf, deletePublishedAsOf } from "../core/runner/delete.ts";
+import { findLateDrops, rescoreNote } from "../core/runner/late-drops.ts";
 import { type RunOptions, type RunSummary, runModels } from "../core/runner/run.ts";
 import type { RunRecord } from "../core/runner/runs.ts";
 import { STAGES } from "../core/stages/index.ts";
@@ -49,17 +50,41 @@ export interface LocalRunOptions extends Omit<RunOptions, "warehouse" | "outputs
  */
 export const RUN_MEMORY_LIMIT = "1GB";
 
+/**
+ * The note of a run that re-scores the latest as-of for late drops (ADR 0016: `crmlake ingest` asked for it), so
+ * its record says so as a deployment's late-drop check does; undefined for any other run. Only a note: a lake
+ * whose records cannot be read gives none.
+ */
+async function rescoreNoteFor(
+  outputs: LocalModelOutputs,
+  lake: LocalObjectStore,
+  asOf: string,
+): Promise<string | undefined> {
+  try {
+    const finding = await findLateDrops(outputs, lake);
+    if (finding.kind !== "found" || finding.latest.asOf !== asOf || finding.late.length === 0)
+      return undefined;
+    return rescoreNote(finding.latest, finding.late);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the models on a local lake: DuckDB over the lake directory, published into it, the project's stages. */
 export async function runLocal(options: LocalRunOptions): Promise<RunSummary> {
   const { lakeDir, warehouse: given, ...rest } = options;
+  const outputs = new LocalModelOutputs(lakeDir);
+  const lake = new LocalObjectStore(lakeDir);
+  const lateNote = rest.asOf === undefined ? undefined : await rescoreNoteFor(outputs, lake, rest.asOf);
   const warehouse = given ?? (await DuckDBWarehouse.open(lakeDir, { memoryLimit: RUN_MEMORY_LIMIT }));
   try {
     return await runModels({
       ...rest,
+      ...(lateNote === undefined ? {} : { notes: [...(rest.notes ?? []), lateNote] }),
       stages: options.stages ?? STAGES,
       warehouse,
-      outputs: new LocalModelOutputs(lakeDir),
-      lake: new LocalObjectStore(lakeDir),
+      outputs,
+      lake,
       upgradeCommand: `crmlake doctor --upgrade --lake ${lakeDir}`,
     });
   } finally {

@@ -81,6 +81,18 @@ describe("a late file for the latest as-of (ADR 0016)", () => {
     const before = await readFile(snapshot, "utf8");
     const rescore = runIdOf(ok(["run", "--as-of", "2024-03-31", "--models", "customer_base"], dir));
     expect(customersAsOf("2024-03-31")).toBe(3);
+    // Its record says what it re-scored for, as a deployment's late-drop check's does.
+    expect(queryRows(`SELECT diagnostics FROM runs WHERE run_id = '${rescore}'`, dir)).toEqual([
+      {
+        diagnostics: [
+          expect.stringMatching(
+            new RegExp(
+              `^Re-score of 2024-03-31 for late files: 1 drop\\(s\\) with data on or before 2024-03-31 were committed after run ${firstRun} read the ledger \\(.+ UTC\\): late-2024-03-30-[0-9a-f]{10}\\.$`,
+            ),
+          ),
+        ],
+      },
+    ]);
     expect(await readFile(snapshot, "utf8")).toBe(before);
     expect(JSON.parse(before).drops.map((d: { drop_id: string }) => d.drop_id)).toHaveLength(1);
 
