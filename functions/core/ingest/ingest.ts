@@ -518,6 +518,8 @@ async function recordRejection(
     error: error.message,
     warnings: [],
     output_keys: [],
+    first_business_day: null,
+    last_business_day: null,
   };
   await store.put(LAKE.rejectedKey(base.drop_id), `${JSON.stringify(record)}\n`);
 }
