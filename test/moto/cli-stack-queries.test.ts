@@ -24,6 +24,7 @@ import { main } from "../../functions/cli/main.ts";
 import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import { AthenaFake, type FakeQueryScript } from "../helpers/athena-fake.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
+import { MOTO_CLI_ENV, setEnv } from "./stack-fixture.ts";
 
 const STACK = "Crmlake-queries";
 const LAKE = "crmlake-queries-lake";
@@ -41,23 +42,8 @@ let work: string;
 const savedEnv: Record<string, string | undefined> = {};
 
 const ENV: Record<string, string | undefined> = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "testing",
-  AWS_SECRET_ACCESS_KEY: "testing",
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  CRMLAKE_S3_ENDPOINT: undefined,
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-  AWS_CONFIG_FILE: "/nonexistent/config",
+  ...MOTO_CLI_ENV,
 };
-
-function setEnv(values: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
 
 /** Runs the command line in this process; what it wrote to stdout and stderr, and its exit code. */
 async function crmlake(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -38,6 +38,7 @@ import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { latestTable, modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
 import { apiCase } from "../helpers/glue-fake.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
+import { MOTO_CLI_ENV, setEnv, stackTemplate } from "./stack-fixture.ts";
 
 const STACK = "Crmlake-moto";
 const BUCKET = "crmlake-moto-lake";
@@ -54,24 +55,8 @@ let lake: S3ObjectStore;
 const savedEnv: Record<string, string | undefined> = {};
 
 const ENV: Record<string, string | undefined> = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "testing",
-  AWS_SECRET_ACCESS_KEY: "testing",
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  CRMLAKE_S3_ENDPOINT: undefined,
-  // Keeps the SDK's credential chain off the machine's own files and instance metadata.
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-  AWS_CONFIG_FILE: "/nonexistent/config",
+  ...MOTO_CLI_ENV,
 };
-
-function setEnv(values: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
 
 /** Runs the command line in this process; what it wrote to stdout and stderr, and its exit code. */
 async function crmlake(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -157,36 +142,7 @@ async function publishRun(runId: string, asOf: string, startedAt: string): Promi
 }
 
 /** A template like the stack's where the CLI is concerned: its outputs, and a scoring Lambda to invoke. */
-const TEMPLATE = {
-  Resources: {
-    ScoringRole: {
-      Type: "AWS::IAM::Role",
-      Properties: {
-        AssumeRolePolicyDocument: {
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        },
-      },
-    },
-    Scoring: {
-      Type: "AWS::Lambda::Function",
-      Properties: {
-        Runtime: "nodejs20.x",
-        Handler: "index.handler",
-        Role: { "Fn::GetAtt": ["ScoringRole", "Arn"] },
-        Code: { ZipFile: "exports.handler = async (event) => event;" },
-      },
-    },
-  },
-  Outputs: {
-    [STACK_OUTPUTS.lakeBucket]: { Value: BUCKET },
-    [STACK_OUTPUTS.database]: { Value: DB },
-    [STACK_OUTPUTS.workGroup]: { Value: "crmlake_moto" },
-    [STACK_OUTPUTS.scoringFunction]: { Value: { Ref: "Scoring" } },
-  },
-};
+const TEMPLATE = stackTemplate({ lakeBucket: BUCKET, database: DB, workGroup: "crmlake_moto" });
 
 /** A stack that is not crmlake's: no outputs. */
 const OTHER_TEMPLATE = {

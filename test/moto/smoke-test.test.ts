@@ -48,7 +48,6 @@ import { runLocal } from "../../functions/backends/local.ts";
 import { main } from "../../functions/cli/main.ts";
 import { LATEST_TABLE } from "../../functions/core/catalogue/latest-tables.ts";
 import { MODEL_LAYOUT } from "../../functions/core/catalogue/layout.ts";
-import { STACK_OUTPUTS } from "../../functions/core/catalogue/stack-outputs.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { defaultConfig } from "../../functions/core/config.ts";
 import { errorMessage } from "../../functions/core/errors.ts";
@@ -68,6 +67,7 @@ import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { latestTable, modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
 import { apiCase } from "../helpers/glue-fake.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
+import { MOTO_CLI_ENV, setEnv, stackTemplate } from "./stack-fixture.ts";
 
 const STACK = "Crmlake-smoke";
 const LANDING = "crmlake-smoke-landing";
@@ -85,60 +85,21 @@ let ingestHandler: (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdent
 const savedEnv: Record<string, string | undefined> = {};
 
 const ENV: Record<string, string | undefined> = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "testing",
-  AWS_SECRET_ACCESS_KEY: "testing",
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  CRMLAKE_S3_ENDPOINT: undefined,
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-  AWS_CONFIG_FILE: "/nonexistent/config",
+  ...MOTO_CLI_ENV,
   // The ingest handler's environment, as the stack sets it.
   LAKE_BUCKET,
   POWERTOOLS_METRICS_DISABLED: "true",
   POWERTOOLS_LOG_LEVEL: "ERROR",
 };
 
-function setEnv(values: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
-
-const TEMPLATE = {
-  Resources: {
-    ScoringRole: {
-      Type: "AWS::IAM::Role",
-      Properties: {
-        AssumeRolePolicyDocument: {
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        },
-      },
-    },
-    Scoring: {
-      Type: "AWS::Lambda::Function",
-      Properties: {
-        Runtime: "nodejs20.x",
-        Handler: "index.handler",
-        Role: { "Fn::GetAtt": ["ScoringRole", "Arn"] },
-        Code: { ZipFile: "exports.handler = async (event) => event;" },
-      },
-    },
-  },
-  Outputs: {
-    [STACK_OUTPUTS.lakeBucket]: { Value: LAKE_BUCKET },
-    [STACK_OUTPUTS.landingBucket]: { Value: LANDING },
-    [STACK_OUTPUTS.database]: { Value: DB },
-    [STACK_OUTPUTS.workGroup]: { Value: "crmlake_smoke" },
-    [STACK_OUTPUTS.analystWorkGroup]: { Value: "crmlake_smoke_analysts" },
-    [STACK_OUTPUTS.scoringFunction]: { Value: { Ref: "Scoring" } },
-  },
-};
+/** A template like the stack's where the CLI is concerned: its outputs, and a scoring Lambda to invoke. */
+const TEMPLATE = stackTemplate({
+  lakeBucket: LAKE_BUCKET,
+  landingBucket: LANDING,
+  database: DB,
+  workGroup: "crmlake_smoke",
+  analystWorkGroup: "crmlake_smoke_analysts",
+});
 
 /** The ingest Lambda's trigger: SQS messages of the landing bucket's notifications, to the real handler. */
 async function pumpIngest(): Promise<number> {
