@@ -473,9 +473,9 @@ export const DISTINCT_SLICE_ROWS = 2_000_000;
 /**
  * The rows of `table` and the distinct values of its hash column `column` (a UBIGINT). One
  * `count(DISTINCT …)` holds every distinct value in a hash table that does not spill, so its memory grows with
- * the drop (190 MB at 16 M rows, measured with `npm run bench -- ingest`). The values are counted in slices of the hash space instead
- * (`column % slices`), each of about `sliceRows` rows: the slices are disjoint, so their counts add up to the
- * exact total, and memory stays within one slice's.
+ * the drop (190 MB more at 16 M rows: docs/development.md, Benchmarks). The values are counted in slices of
+ * the hash space instead (`column % slices`), each of about `sliceRows` rows: the slices are disjoint, so
+ * their counts add up to the exact total, and memory stays within one slice's.
  */
 export async function countDistinct(
   connection: DuckDBConnection,
