@@ -17,7 +17,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { addFigure } from "./summary.ts";
+import { addFigure, median } from "./summary.ts";
 
 const AS_OF = "2024-12-31";
 const CROSS_SELL = ["product_affinity", "next_best_category"];
@@ -73,12 +73,6 @@ async function timeRun(lake: string): Promise<RunTiming> {
     .reduce((sum, m) => sum + (m.duration_ms ?? 0), 0);
   return { ms: record.duration_ms, crossSellMs };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 
 function option(args: string[], name: string, fallback: number): number {
   const value = args[args.indexOf(name) + 1];

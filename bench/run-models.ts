@@ -21,7 +21,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { addFigure, markdown } from "./summary.ts";
+import { addFigure, markdown, median } from "./summary.ts";
 
 const AS_OF = "2024-12-31";
 const DATASETS = ["transactions", "customers", "campaigns", "campaign_contacts"] as const;
@@ -119,12 +119,6 @@ function timeFloor(lake: string, work: string): FloorMeasure {
   if (run.status !== 0) throw new Error(`the floor failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split("\n").pop() ?? "") as FloorMeasure;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 
 function option(args: string[], name: string): string | undefined {
   const value = args[args.indexOf(name) + 1];

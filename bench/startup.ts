@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { addFigure } from "./summary.ts";
+import { addFigure, median } from "./summary.ts";
 
 interface Variant {
   name: string;
@@ -35,12 +35,6 @@ function once(variant: Variant): number {
   if (run.status !== 0) throw new Error(`${variant.name} failed: ${run.stderr}`);
   return ms;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 
 export async function benchStartup(args: string[]): Promise<void> {
   const runsArg = args[args.indexOf("--runs") + 1];
