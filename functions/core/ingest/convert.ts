@@ -568,10 +568,6 @@ export async function convertDrop(input: ConvertInput): Promise<Conversion> {
   // makes DuckDB buffer across threads: memory then grows with the drop (reference/parquet-writers.md). Only
   // the typed table below is created in order.
   await connection.run("SET preserve_insertion_order = false");
-  // DuckDB keeps memory it freed for reuse, outside its memory limit, up to allocator_flush_threshold (128 MB
-  // by default) per thread: flushed at 32 MB by a background thread, the peak stays flat in the drop's size.
-  await connection.run("SET allocator_background_threads = true");
-  await connection.run("SET allocator_flush_threshold = '32MB'");
   const runId = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const layout = facts.format === "csv" ? facts.layout : undefined;
   const broken = layout?.broken ?? [];
