@@ -26,6 +26,7 @@ import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { latestTable, modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
 import { apiCase } from "../helpers/glue-fake.ts";
+import { runRecord } from "../helpers/run-record.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
 
 const BUCKET = "crmlake-retention";
@@ -59,7 +60,7 @@ const outputs = (now?: Date) =>
   });
 
 function record(runId: string, asOf: string): RunRecord {
-  return {
+  return runRecord({
     run_id: runId,
     as_of: asOf,
     status: "succeeded",
@@ -67,13 +68,7 @@ function record(runId: string, asOf: string): RunRecord {
     started_at: `${asOf} 03:00:00.000`,
     finished_at: `${asOf} 03:10:00.000`,
     duration_ms: 600_000,
-    models_requested: null,
-    config: "{}",
-    models: [],
-    bytes_scanned: null,
-    cost_usd: null,
-    error: null,
-  };
+  });
 }
 
 /** As-of → location of every registered partition of the table, as a reader's Glue client sees them. */

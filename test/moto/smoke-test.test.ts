@@ -66,6 +66,7 @@ import { S3ObjectStore } from "../../functions/storage/s3.ts";
 import { S3ModelOutputs } from "../../functions/storage/s3-outputs.ts";
 import { latestTable, modelOutputTables, tableInput } from "../../infra/constructs/lake-catalog.ts";
 import { apiCase } from "../helpers/glue-fake.ts";
+import { runRecord } from "../helpers/run-record.ts";
 import { type MotoServer, startMoto } from "./moto-server.ts";
 import { MOTO_CLI_ENV, setEnv, stackTemplate } from "./stack-fixture.ts";
 
@@ -153,21 +154,17 @@ async function scoreLikeTheLambda(runId: string, asOf: string): Promise<void> {
     await outputs.writeRunRecord(record);
   } catch (error) {
     const now = timestampText(new Date());
-    await outputs.writeRunRecord({
-      run_id: runId,
-      as_of: asOf,
-      status: "failed",
-      engine: "duckdb",
-      started_at: now,
-      finished_at: now,
-      duration_ms: 0,
-      models_requested: null,
-      config: "{}",
-      models: [],
-      bytes_scanned: null,
-      cost_usd: null,
-      error: `the test's scoring failed: ${errorMessage(error)}`,
-    });
+    await outputs.writeRunRecord(
+      runRecord({
+        run_id: runId,
+        as_of: asOf,
+        status: "failed",
+        started_at: now,
+        finished_at: now,
+        duration_ms: 0,
+        error: `the test's scoring failed: ${errorMessage(error)}`,
+      }),
+    );
   } finally {
     await rm(lakeDir, { recursive: true, force: true });
   }

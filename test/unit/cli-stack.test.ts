@@ -22,6 +22,7 @@ import { ACCESS_DENIED, isAccessDenied, UsageError } from "../../functions/core/
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
 import { parseScoringEvent, runIdFor } from "../../functions/core/runner/schedule.ts";
 import { AthenaQueryError } from "../../functions/engines/athena/client.ts";
+import { runRecord } from "../helpers/run-record.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -32,22 +33,15 @@ function run(command: Command, argv: string[]): Promise<number> {
 }
 
 function record(runId: string, startedAt: string, extra: Partial<RunRecord> = {}): RunRecord {
-  return {
+  return runRecord({
     run_id: runId,
     as_of: "2024-01-31",
     status: "succeeded",
-    engine: "duckdb",
     started_at: startedAt,
     finished_at: startedAt,
     duration_ms: 4200,
-    models_requested: null,
-    config: "{}",
-    models: [],
-    bytes_scanned: null,
-    cost_usd: null,
-    error: null,
     ...extra,
-  };
+  });
 }
 
 describe("--stack arguments", () => {

@@ -3,24 +3,10 @@ import type { LedgerRecord } from "../../functions/core/ingest/types.ts";
 import type { InputSnapshot } from "../../functions/core/ledger/ledger.ts";
 import { lateDropsFor, latestScored, rescoreNote } from "../../functions/core/runner/late-drops.ts";
 import type { RunRecord } from "../../functions/core/runner/runs.ts";
+import { runRecord } from "../helpers/run-record.ts";
 
 function run(run_id: string, as_of: string, status: RunRecord["status"], started_at: string): RunRecord {
-  return {
-    run_id,
-    as_of,
-    status,
-    engine: "duckdb",
-    started_at,
-    finished_at: null,
-    duration_ms: null,
-    models_requested: null,
-    config: "{}",
-    models: [],
-    bytes_scanned: null,
-    cost_usd: null,
-    error: null,
-    inputs_taken_at: started_at,
-  };
+  return runRecord({ run_id, as_of, status, started_at, inputs_taken_at: started_at });
 }
 
 function drop(
