@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModels, type Model } from "../../functions/core/catalogue/models.ts";
+import type { Model } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import type { Row } from "../../functions/core/ports/warehouse.ts";
 import { generateLake } from "./generate.ts";

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runLocal } from "../../functions/backends/local.ts";
 import { canonicalType } from "../../functions/core/catalogue/column-types.ts";
-import { loadModels, type Model } from "../../functions/core/catalogue/models.ts";
+import type { Model } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { parseConfig } from "../../functions/core/config.ts";
 import { DuckDBWarehouse } from "../../functions/engines/duckdb/warehouse.ts";

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { loadModels } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { generateModelsDoc, MODELS_DOC_PATH } from "../../functions/core/runner/docs.ts";
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { parseModelHeader } from "../../functions/core/catalogue/header.ts";
 import {
   type Layer,
-  loadModels,
   type Model,
   planModels,
   selectModels,

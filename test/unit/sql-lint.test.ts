@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadModels } from "../../functions/core/catalogue/models.ts";
 import { loadCatalogueModels } from "../../functions/core/catalogue/stages.ts";
 import { formatFinding, lintSql, PORTABILITY_DOC, RULES } from "../../functions/core/runner/lint.ts";
 
