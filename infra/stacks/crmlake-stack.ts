@@ -531,48 +531,43 @@ export class CrmlakeStack extends Stack {
         conditions: { StringEquals: { "kms:ViaService": `sqs.${this.region}.amazonaws.com` } },
       }),
     );
-    this.schedule = new scheduler.CfnSchedule(this, "ScoringSchedule", {
-      description: "crmlake: the scoring run",
-      scheduleExpression: settings.schedule,
-      scheduleExpressionTimezone: settings.scheduleTimeZone,
-      flexibleTimeWindow: { mode: "OFF" },
-      state: "ENABLED",
-      target: {
-        arn: this.scoring.function.functionArn,
-        roleArn: schedulerRole.roleArn,
-        // The handler derives the run's as_of from the scheduled time, read in the schedule's time zone.
-        input: JSON.stringify({
-          source: "crmlake.schedule",
-          scheduledTime: "<aws.scheduler.scheduled-time>",
-          timeZone: settings.scheduleTimeZone,
-          executionId: "<aws.scheduler.execution-id>",
-        }),
-        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: Duration.hours(1).toSeconds() },
-        deadLetterConfig: { arn: this.scoringDeadLetters.queueArn },
-      },
-    });
-
-    // The late-drop check (ADR 0016): the scoring Lambda re-scores the latest as-of when files dated on or
-    // before it arrived after it was scored; a check that finds nothing late starts no run.
-    if (settings.lateDropCheck !== undefined) {
-      this.lateDropCheck = new scheduler.CfnSchedule(this, "LateDropCheck", {
-        description: "crmlake: re-score the latest as-of when late files arrived",
-        scheduleExpression: settings.lateDropCheck,
+    // Both schedules invoke the scoring Lambda, retried and dead-lettered alike; the event says which job it is.
+    const scoringSchedule = (id: string, description: string, expression: string, input: object) =>
+      new scheduler.CfnSchedule(this, id, {
+        description,
+        scheduleExpression: expression,
         scheduleExpressionTimezone: settings.scheduleTimeZone,
         flexibleTimeWindow: { mode: "OFF" },
         state: "ENABLED",
         target: {
           arn: this.scoring.function.functionArn,
           roleArn: schedulerRole.roleArn,
-          input: JSON.stringify({
-            source: "crmlake.late-drops",
-            scheduledTime: "<aws.scheduler.scheduled-time>",
-            executionId: "<aws.scheduler.execution-id>",
-          }),
+          input: JSON.stringify(input),
           retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: Duration.hours(1).toSeconds() },
           deadLetterConfig: { arn: this.scoringDeadLetters.queueArn },
         },
       });
+    // The handler derives the run's as_of from the scheduled time, read in the schedule's time zone.
+    this.schedule = scoringSchedule("ScoringSchedule", "crmlake: the scoring run", settings.schedule, {
+      source: "crmlake.schedule",
+      scheduledTime: "<aws.scheduler.scheduled-time>",
+      timeZone: settings.scheduleTimeZone,
+      executionId: "<aws.scheduler.execution-id>",
+    });
+
+    // The late-drop check (ADR 0016): the scoring Lambda re-scores the latest as-of when files dated on or
+    // before it arrived after it was scored; a check that finds nothing late starts no run.
+    if (settings.lateDropCheck !== undefined) {
+      this.lateDropCheck = scoringSchedule(
+        "LateDropCheck",
+        "crmlake: re-score the latest as-of when late files arrived",
+        settings.lateDropCheck,
+        {
+          source: "crmlake.late-drops",
+          scheduledTime: "<aws.scheduler.scheduled-time>",
+          executionId: "<aws.scheduler.execution-id>",
+        },
+      );
     }
 
     // ---- Alarms.
